@@ -1,0 +1,1 @@
+console.log("ws mounts demo: work in progress");

@@ -1,0 +1,224 @@
+import { sanitizeEntries } from "./entries.js";
+import { invalid, MountError, notFound, readOnly } from "./errors.js";
+import { resolveMountOptions } from "./options.js";
+import { ancestorsOf, relativePathProblem, validateRelativePath } from "./paths.js";
+import type { LazyMount, MountEntry, MountOptions, PutOptions } from "./types.js";
+
+/** One stored object. `bytes` is owned by the store: never hand it out without copying. */
+export interface MemoryObject {
+  readonly bytes: Uint8Array;
+  readonly mtime: number;
+  readonly etag: string;
+}
+
+export type MemoryFiles =
+  | Readonly<Record<string, string | Uint8Array>>
+  | Iterable<readonly [string, string | Uint8Array]>;
+
+const encoder = new TextEncoder();
+
+function toBytes(data: string | Uint8Array): Uint8Array {
+  // Copy, so a caller mutating its buffer afterwards cannot change what is stored.
+  return typeof data === "string" ? encoder.encode(data) : new Uint8Array(data);
+}
+
+// FNV-1a over the bytes: synchronous, deterministic and good enough to tell versions apart.
+function etagOf(bytes: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i]!;
+    h = Math.imul(h, 0x01000193);
+  }
+  return `${(h >>> 0).toString(16).padStart(8, "0")}-${bytes.length.toString(16)}`;
+}
+
+/**
+ * A flat key → bytes map that behaves like an object store: keys are arbitrary strings, there
+ * are no directories. It is the "backend" behind `MemoryMount`; tests seed and inspect it
+ * directly, never through the mount under test.
+ */
+export class MemoryStore {
+  readonly #objects = new Map<string, MemoryObject>();
+  #clock = 0;
+
+  constructor(files?: MemoryFiles) {
+    if (files) {
+      const pairs = Symbol.iterator in files ? files : Object.entries(files);
+      for (const [key, data] of pairs as Iterable<readonly [string, string | Uint8Array]>)
+        this.put(key, data);
+    }
+  }
+
+  get size(): number {
+    return this.#objects.size;
+  }
+
+  put(key: string, data: string | Uint8Array): MemoryObject {
+    const bytes = toBytes(data);
+    // Strictly increasing mtimes, so two writes in one millisecond are still ordered.
+    this.#clock = Math.max(this.#clock + 1, Date.now());
+    const object = { bytes, mtime: this.#clock, etag: etagOf(bytes) };
+    this.#objects.set(key, object);
+    return object;
+  }
+
+  get(key: string): MemoryObject | undefined {
+    return this.#objects.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.#objects.has(key);
+  }
+
+  delete(key: string): boolean {
+    return this.#objects.delete(key);
+  }
+
+  clear(): void {
+    this.#objects.clear();
+  }
+
+  /** Keys starting with `prefix`, sorted. */
+  keys(prefix = ""): string[] {
+    const out: string[] = [];
+    for (const key of this.#objects.keys()) if (key.startsWith(prefix)) out.push(key);
+    return out.sort();
+  }
+
+  /** True when some key lies below `key` + `/`. */
+  hasChildren(key: string): boolean {
+    const prefix = `${key}/`;
+    for (const k of this.#objects.keys()) if (k.startsWith(prefix)) return true;
+    return false;
+  }
+}
+
+export interface MemoryMountOptions extends MountOptions {
+  /** The backend. Created from `files` when omitted. */
+  readonly store?: MemoryStore | undefined;
+  /** Initial content for a new store: relative path → text or bytes. */
+  readonly files?: MemoryFiles | undefined;
+  /** Only keys under this prefix are visible, with the prefix stripped (`"team/a"` or `""`). */
+  readonly prefix?: string | undefined;
+  /** `"file"` for a single-file mount: the store must then hold exactly one visible key. */
+  readonly rootType?: "directory" | "file" | undefined;
+}
+
+export interface MemoryMountInstance extends LazyMount {
+  readonly kind: "memory";
+  readonly strategy: "lazy";
+  readonly store: MemoryStore;
+  readonly prefix: string;
+  put(relPath: string, bytes: Uint8Array, options?: PutOptions): Promise<void>;
+  delete(relPath: string): Promise<void>;
+}
+
+/**
+ * The reference lazy provider: an in-memory object store that implements the contract exactly.
+ * It is the positive control of the conformance suite.
+ *
+ * ```ts
+ * const mount = MemoryMount({ files: { "README.md": "# hi" }, mode: "read-write" });
+ * ```
+ */
+export function MemoryMount(options: MemoryMountOptions = {}): MemoryMountInstance {
+  const resolved = resolveMountOptions(options);
+  const writable = resolved.mode === "read-write";
+  const store = options.store ?? new MemoryStore(options.files);
+  if (options.store && options.files) {
+    for (const [key, data] of Object.entries(options.files)) store.put(key, data);
+  }
+  const prefix = (options.prefix ?? "").replace(/^\/+|\/+$/g, "");
+  if (prefix !== "" && relativePathProblem(prefix)) {
+    throw invalid(`prefix ${JSON.stringify(options.prefix)} is not valid: ${relativePathProblem(prefix)}`);
+  }
+  const keyOf = (relPath: string): string => (prefix ? `${prefix}/${relPath}` : relPath);
+
+  const checkPath = (relPath: string): string => validateRelativePath(relPath);
+
+  const mount: MemoryMountInstance = {
+    kind: "memory",
+    strategy: "lazy",
+    writable,
+    options,
+    rootType: options.rootType ?? "directory",
+    store,
+    prefix,
+
+    async list(): Promise<MountEntry[]> {
+      const strip = prefix ? prefix.length + 1 : 0;
+      const raw: MountEntry[] = [];
+      for (const key of store.keys(prefix ? `${prefix}/` : "")) {
+        const object = store.get(key)!;
+        raw.push({
+          path: key.slice(strip),
+          size: object.bytes.length,
+          mtime: object.mtime,
+          etag: object.etag,
+        });
+      }
+      const { entries, skipped } = sanitizeEntries(raw);
+      for (const diagnostic of skipped) options.onDiagnostic?.(diagnostic);
+      return entries;
+    },
+
+    async fetch(relPath: string): Promise<Uint8Array> {
+      const key = keyOf(checkPath(relPath));
+      const object = store.get(key);
+      if (!object) {
+        if (store.hasChildren(key)) {
+          throw new MountError("EISDIR", `${relPath} is a directory, not a file`, {
+            path: relPath,
+            syscall: "read",
+          });
+        }
+        throw notFound(relPath, { syscall: "open" });
+      }
+      return new Uint8Array(object.bytes);
+    },
+
+    async put(relPath: string, bytes: Uint8Array, putOptions: PutOptions = {}): Promise<void> {
+      if (!writable) throw readOnly(relPath, undefined, "write");
+      const key = keyOf(checkPath(relPath));
+      if (!(bytes instanceof Uint8Array))
+        throw invalid(`put ${relPath}: bytes must be a Uint8Array`, { path: relPath });
+      if (store.hasChildren(key)) {
+        throw new MountError("EISDIR", `cannot write ${relPath}: it is a directory`, {
+          path: relPath,
+          syscall: "write",
+        });
+      }
+      for (const ancestor of ancestorsOf(relPath)) {
+        if (store.has(keyOf(ancestor))) {
+          throw new MountError("ENOTDIR", `cannot write ${relPath}: ${ancestor} is a file`, {
+            path: relPath,
+          });
+        }
+      }
+      const current = store.get(key);
+      if (putOptions.ifNoneMatch === "*" && current) {
+        throw new MountError("EEXIST", `${relPath} already exists (ifNoneMatch: "*")`, {
+          path: relPath,
+          syscall: "write",
+        });
+      }
+      if (putOptions.ifMatch !== undefined && current?.etag !== putOptions.ifMatch) {
+        throw new MountError(
+          "ESTALE",
+          `${relPath} changed since etag ${putOptions.ifMatch} (ifMatch failed)`,
+          {
+            path: relPath,
+            syscall: "write",
+          },
+        );
+      }
+      store.put(key, bytes);
+    },
+
+    async delete(relPath: string): Promise<void> {
+      if (!writable) throw readOnly(relPath, undefined, "unlink");
+      store.delete(keyOf(checkPath(relPath)));
+    },
+  };
+  return mount;
+}

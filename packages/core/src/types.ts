@@ -1,0 +1,145 @@
+/**
+ * The mount contract from seed 003, with the names and shapes it gives. Where the seed leaves
+ * something open, the addition is marked "(ws mounts)" and is optional, so a provider written
+ * against the seed alone still type-checks.
+ */
+
+export type MountMode = "read-only" | "read-write";
+export type WriteBackMode = "debounce" | "manual";
+
+/** Options every provider accepts beside its own configuration. */
+export interface MountOptions {
+  /** `"read-only"` (default) or `"read-write"`. */
+  readonly mode?: MountMode | undefined;
+  /**
+   * Paths hidden from the index, from `ws.fs`, from exec materialisation and from the post-exec
+   * pull. Unioned with the workspace-level `ignore`. A bare name (`node_modules`) hides that segment
+   * anywhere; a pattern with glob characters or `/` is matched by picomatch (see `compileIgnore`).
+   */
+  readonly ignore?: readonly string[] | undefined;
+  /** `"debounce"` (default) or `"manual"` (writes land only on `flushMounts()`). */
+  readonly writeBack?: WriteBackMode | undefined;
+  /** Debounce window per path in milliseconds (default 500). Ignored with `writeBack: "manual"`. */
+  readonly writeBackMs?: number | undefined;
+  /** Cap on the total bytes of the indexed entries (after ignore). Unbounded by default. */
+  readonly maxBytes?: number | undefined;
+  /** Cap on the number of indexed entries (after ignore). Unbounded by default. */
+  readonly maxEntries?: number | undefined;
+  /** (ws mounts) Called for backend keys that were skipped because they cannot be paths. */
+  readonly onDiagnostic?: ((diagnostic: MountDiagnostic) => void) | undefined;
+}
+
+/** (ws mounts) Something a provider or the host skipped or repaired, with the reason. */
+export interface MountDiagnostic {
+  readonly code: "invalid-path" | "duplicate-path" | "file-directory-conflict" | "invalid-size" | "shadowed";
+  /** The backend key or relative path as received. */
+  readonly key: string;
+  readonly message: string;
+  readonly root?: string | undefined;
+}
+
+/** One file of a lazy mount, as `list()` reports it. Known without fetching the bytes. */
+export interface MountEntry {
+  /** Relative to the mount root, `/`-separated, no leading slash, no `.`/`..`/empty segments. */
+  readonly path: string;
+  /** Exact byte length of what `fetch(path)` returns. */
+  readonly size: number;
+  /** Last modification, milliseconds since the epoch. */
+  readonly mtime?: number | undefined;
+  /** Opaque version tag from the backend (an S3 ETag, a git blob SHA...). */
+  readonly etag?: string | undefined;
+  /** POSIX permission bits (`0o644`, `0o755`). */
+  readonly mode?: number | undefined;
+}
+
+/** (ws mounts) Preconditions for `put`, as in HTTP. A provider that cannot honour one throws `ENOTSUP`. */
+export interface PutOptions {
+  /** Write only if the stored object's etag equals this one; otherwise `ESTALE`. */
+  readonly ifMatch?: string | undefined;
+  /** `"*"`: write only if nothing is stored at the path; otherwise `EEXIST`. */
+  readonly ifNoneMatch?: "*" | undefined;
+}
+
+export interface MountCommon {
+  /** A short provider name for messages and metrics: `"s3"`, `"r2"`, `"memory"`. */
+  readonly kind: string;
+  /** True when the mount was created with `mode: "read-write"`. */
+  readonly writable: boolean;
+  /** (ws mounts) The common options the host applies: ignore, quotas, write-back. */
+  readonly options?: MountOptions | undefined;
+  /**
+   * (ws mounts) `"directory"` (default) or `"file"`. A file mount's root is one file: its `list()`
+   * yields exactly one entry, under the provider's own name for the file (any valid relative path),
+   * and the host passes that same path back to `fetch`, `put` and `delete`. It may sit inside a
+   * directory mount and then shadows that mount's entry at the same path.
+   */
+  readonly rootType?: "directory" | "file" | undefined;
+  /** Write one file. Read-only mounts must throw `EROFS` rather than accept the write. */
+  put?(relPath: string, bytes: Uint8Array, options?: PutOptions): Promise<void>;
+  /** Delete one file. Deleting a missing path succeeds (idempotent). Read-only mounts throw `EROFS`. */
+  delete?(relPath: string): Promise<void>;
+  /** (ws mounts) Tear-down hook: called once by `Workspace.close()` after pending writes are flushed. */
+  dispose?(): void | Promise<void>;
+}
+
+/** Random-access backends (R2, S3, HTTP): enumerate once, fetch each file on first read. */
+export interface LazyMount extends MountCommon {
+  readonly strategy?: "lazy";
+  list(): Promise<MountEntry[]>;
+  /** The whole file as one exact `Uint8Array` (offset 0, not a view into a shared pool). */
+  fetch(relPath: string): Promise<Uint8Array>;
+  /** (ws mounts) `list()` again, bypassing any cache the provider keeps. Used by `refreshMount`. */
+  refresh?(): Promise<MountEntry[]>;
+}
+
+/** Backends that produce the whole tree in one transaction (a git clone, an archive). */
+export interface EagerMount extends MountCommon {
+  readonly strategy: "eager";
+  materialize(api: MountWriteApi): Promise<void>;
+}
+
+export type Mount = LazyMount | EagerMount;
+
+/** What `materialize()` writes through. Paths are absolute, under the mount root. */
+export interface MountWriteApi {
+  writeFile(absPath: string, bytes: Uint8Array, mode?: number): void;
+  mkdir(absPath: string, mode?: number): void;
+  /**
+   * (ws mounts) A symbolic link. The host rejects targets that resolve outside the mount root
+   * (`EINVAL`); a host without symlink support leaves this undefined.
+   */
+  symlink?(absPath: string, target: string): void;
+}
+
+/** The promise-based file API a mount factory receives; `Workspace.fs` implements it. */
+export interface VFS {
+  readFile(path: string): Promise<Uint8Array>;
+  writeFile(path: string, data: Uint8Array | string): Promise<void>;
+  readdir(path: string): Promise<string[]>;
+  stat(
+    path: string,
+  ): Promise<{ readonly size: number; readonly mtimeMs: number; isFile(): boolean; isDirectory(): boolean }>;
+  mkdir(path: string, options?: { recursive?: boolean }): Promise<string | undefined>;
+  rm(path: string, options?: { recursive?: boolean; force?: boolean }): Promise<void>;
+  exists(path: string): Promise<boolean>;
+}
+
+export interface MountContext {
+  /** The session's identity (the agent's name): per-session mounts derive prefixes from it. */
+  readonly sessionId: string;
+  /** Absolute mount root, normalised, no trailing slash. */
+  readonly root: string;
+  /** Direct VFS handle for fs-shaped consumers. */
+  readonly vfs: VFS;
+}
+
+/** Called once, on first index. Returning a promise is allowed (ws mounts). */
+export type MountFactory = (ctx: MountContext) => Mount | Promise<Mount>;
+
+export function isEagerMount(mount: Mount): mount is EagerMount {
+  return mount.strategy === "eager";
+}
+
+export function isLazyMount(mount: Mount): mount is LazyMount {
+  return mount.strategy !== "eager";
+}
