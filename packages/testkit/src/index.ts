@@ -1,2 +1,11 @@
-// Work in progress: see the package README.
-export const packageName: string = "@ws/testkit";
+export type {
+  Capabilities,
+  CapabilityDeclaration,
+  CapabilityId,
+  CapabilityStatus,
+  ConformanceHarness,
+  ConformanceOptions,
+  HarnessContext,
+  HarnessMountOptions,
+  SeedOptions,
+} from "./harness.js";
