@@ -45,7 +45,8 @@ export function compileIgnore(patterns: readonly string[]): IgnoreMatcher {
     }
     const pattern = raw.replace(/^\/+/, "").replace(/\/+$/, "");
     if (pattern === "") throw invalid(`ignore pattern ${JSON.stringify(raw)} would hide everything`);
-    if (!pattern.includes("/")) {
+    const anchored = raw.startsWith("/");
+    if (!anchored && !pattern.includes("/")) {
       if (GLOB_CHARS.test(pattern)) segmentGlobs.push(picomatch(pattern, { dot: true }));
       else names.add(pattern);
     } else {
