@@ -25,7 +25,12 @@ export {
   type MountTableEntry,
   nestingConflict,
 } from "./mount-table.js";
-export { DEFAULT_MOUNT_OPTIONS, type ResolvedMountOptions, resolveMountOptions } from "./options.js";
+export {
+  DEFAULT_MOUNT_OPTIONS,
+  pickMountOptions,
+  type ResolvedMountOptions,
+  resolveMountOptions,
+} from "./options.js";
 export {
   ancestorsOf,
   baseName,

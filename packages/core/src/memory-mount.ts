@@ -1,6 +1,6 @@
 import { sanitizeEntries } from "./entries.js";
 import { invalid, MountError, notFound, readOnly } from "./errors.js";
-import { resolveMountOptions } from "./options.js";
+import { pickMountOptions, resolveMountOptions } from "./options.js";
 import { ancestorsOf, relativePathProblem, validateRelativePath } from "./paths.js";
 import type { LazyMount, MountEntry, MountOptions, PutOptions } from "./types.js";
 
@@ -140,7 +140,7 @@ export function MemoryMount(options: MemoryMountOptions = {}): MemoryMountInstan
     kind: "memory",
     strategy: "lazy",
     writable,
-    options,
+    options: pickMountOptions(options),
     rootType: options.rootType ?? "directory",
     store,
     prefix,

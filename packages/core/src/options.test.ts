@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MountError } from "./errors.js";
-import { DEFAULT_MOUNT_OPTIONS, resolveMountOptions } from "./options.js";
+import { DEFAULT_MOUNT_OPTIONS, pickMountOptions, resolveMountOptions } from "./options.js";
 import type { MountOptions } from "./types.js";
 
 describe("resolveMountOptions", () => {
@@ -59,5 +59,18 @@ describe("resolveMountOptions", () => {
     expect(resolveMountOptions({ maxBytes: Number.POSITIVE_INFINITY }).maxBytes).toBe(
       Number.POSITIVE_INFINITY,
     );
+  });
+});
+
+describe("pickMountOptions", () => {
+  it("keeps only the common options, never provider configuration", () => {
+    const picked = pickMountOptions({
+      mode: "read-write",
+      ignore: [".git"],
+      maxBytes: 10,
+      secretAccessKey: "s3cr3t",
+      files: {},
+    } as MountOptions);
+    expect(picked).toEqual({ mode: "read-write", ignore: [".git"], maxBytes: 10 });
   });
 });

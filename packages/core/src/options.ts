@@ -62,3 +62,19 @@ export function resolveMountOptions(options: MountOptions = {}): ResolvedMountOp
     maxEntries: limit("maxEntries", options.maxEntries),
   };
 }
+
+/**
+ * The common options out of a provider's options object, so `mount.options` carries only what the
+ * host applies and never provider configuration (which may hold credentials).
+ */
+export function pickMountOptions(options: MountOptions): MountOptions {
+  const out: { -readonly [K in keyof MountOptions]: MountOptions[K] } = {};
+  if (options.mode !== undefined) out.mode = options.mode;
+  if (options.ignore !== undefined) out.ignore = options.ignore;
+  if (options.writeBack !== undefined) out.writeBack = options.writeBack;
+  if (options.writeBackMs !== undefined) out.writeBackMs = options.writeBackMs;
+  if (options.maxBytes !== undefined) out.maxBytes = options.maxBytes;
+  if (options.maxEntries !== undefined) out.maxEntries = options.maxEntries;
+  if (options.onDiagnostic !== undefined) out.onDiagnostic = options.onDiagnostic;
+  return out;
+}
