@@ -1,2 +1,5 @@
-// Work in progress: see the package README.
-export const packageName: string = "@ws/test-servers";
+export { type MiniflareR2Server, type StartMiniflareR2Options, startMiniflareR2 } from "./miniflare-r2.js";
+export { resetMoto, type StartMotoOptions, startMoto } from "./moto.js";
+export { findExecutable, freePort, portOpen } from "./process-group.js";
+export type { S3ServerInfo, S3ServerQuirks, S3TestServer } from "./s3-server.js";
+export { type StartSwiftOptions, startSwift } from "./swift.js";

@@ -1,0 +1,150 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import ts from "typescript";
+import { afterEach, describe, expect, it } from "vitest";
+import { startMiniflareR2 } from "./miniflare-r2.js";
+import { resetMoto, startMoto } from "./moto.js";
+import { portOpen } from "./process-group.js";
+import { startSwift } from "./swift.js";
+
+const TIMEOUT = { timeout: 120_000 };
+
+function portOf(endpoint: string): number {
+  return Number(new URL(endpoint).port);
+}
+
+describe("startMoto", () => {
+  it("answers S3 on 127.0.0.1, resets, and stops idempotently", TIMEOUT, async () => {
+    const moto = await startMoto();
+    try {
+      expect(moto.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const put = await fetch(`${moto.endpoint}/ws-probe`, {
+        method: "PUT",
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(put.status).toBe(200);
+      await resetMoto(moto.endpoint);
+      const list = await fetch(`${moto.endpoint}/`, { signal: AbortSignal.timeout(10_000) });
+      expect(await list.text()).not.toContain("ws-probe");
+    } finally {
+      await moto.stop();
+    }
+    await moto.stop();
+    expect(await portOpen(portOf(moto.endpoint))).toBe(false);
+  });
+});
+
+describe("startSwift", () => {
+  it("starts all four servers, answers /info, and stops idempotently", TIMEOUT, async () => {
+    const swift = await startSwift();
+    try {
+      expect(swift.accessKeyId).toBe("test:tester");
+      const info = await fetch(`${swift.endpoint}/info`, { signal: AbortSignal.timeout(10_000) });
+      const body = (await info.json()) as Record<string, unknown>;
+      expect(body).toHaveProperty("s3api");
+    } finally {
+      await swift.stop();
+    }
+    await swift.stop();
+    expect(await portOpen(portOf(swift.endpoint))).toBe(false);
+  });
+});
+
+describe("startMiniflareR2", () => {
+  it("gives an R2 binding that stores Uint8Array bytes", TIMEOUT, async () => {
+    const server = await startMiniflareR2({ buckets: ["A"] });
+    try {
+      const bucket = await server.bucket<{
+        put(key: string, value: Uint8Array): Promise<unknown>;
+        get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
+      }>("A");
+      await bucket.put("k", new Uint8Array([1, 2, 3]));
+      const object = await bucket.get("k");
+      expect(new Uint8Array((await object?.arrayBuffer()) ?? new ArrayBuffer(0))).toEqual(
+        new Uint8Array([1, 2, 3]),
+      );
+    } finally {
+      await server.stop();
+    }
+    await server.stop();
+  });
+});
+
+describe("a missing server binary", () => {
+  const savedPath = process.env["PATH"];
+  const savedCi = process.env["CI"];
+  afterEach(() => {
+    process.env["PATH"] = savedPath;
+    if (savedCi === undefined) delete process.env["CI"];
+    else process.env["CI"] = savedCi;
+  });
+
+  it("names the Debian packages to install on a developer machine", async () => {
+    process.env["PATH"] = "/nonexistent";
+    delete process.env["CI"];
+    await expect(startSwift()).rejects.toThrow(/apt-get install .*swift-proxy swift-account/);
+    await expect(startMoto()).rejects.toThrow(/moto_server was not found/);
+  });
+
+  it("is a failure in CI, not a skip", async () => {
+    process.env["PATH"] = "/nonexistent";
+    process.env["CI"] = "true";
+    await expect(startSwift()).rejects.toThrow(/CI must run the whole test matrix/);
+    await expect(startMoto()).rejects.toThrow(/CI must run the whole test matrix/);
+  });
+});
+
+describe("cleanup", () => {
+  it("removes the temp dir on stop", TIMEOUT, async () => {
+    const moto = await startMoto();
+    expect(existsSync(moto.dataDir)).toBe(true);
+    await moto.stop();
+    expect(existsSync(moto.dataDir)).toBe(false);
+  });
+
+  it("kills the servers when the process that started them is killed with SIGKILL", TIMEOUT, async () => {
+    // A child process starts moto, reports its endpoint, and is then killed without any chance to
+    // run exit handlers: the watchdog has to stop moto and remove its data. Node 20 cannot run
+    // TypeScript, so the two modules involved are transpiled into a temp dir first.
+    const out = await mkdtemp(join(tmpdir(), "ws-watchdog-test-"));
+    for (const name of ["moto", "process-group"]) {
+      const source = await readFile(new URL(`./${name}.ts`, import.meta.url), "utf8");
+      const js = ts.transpileModule(source, {
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      }).outputText;
+      await writeFile(
+        join(out, `${name}.mjs`),
+        js.replaceAll(/from "\.\/([a-z-]+)\.js"/g, 'from "./$1.mjs"'),
+      );
+    }
+    const script = `
+      import { startMoto } from ${JSON.stringify(join(out, "moto.mjs"))};
+      const moto = await startMoto();
+      console.log(JSON.stringify({ endpoint: moto.endpoint, dataDir: moto.dataDir }));
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (c: Buffer) => {
+        out += c.toString();
+        if (out.includes("\n")) resolve(out.split("\n")[0] ?? "");
+      });
+      child.on("exit", (code) => reject(new Error(`child exited early (${code})`)));
+    });
+    const { endpoint, dataDir } = JSON.parse(line) as { endpoint: string; dataDir: string };
+    expect(await portOpen(portOf(endpoint))).toBe(true);
+    child.kill("SIGKILL");
+    const deadline = Date.now() + 20_000;
+    while ((await portOpen(portOf(endpoint))) || existsSync(dataDir)) {
+      if (Date.now() > deadline) throw new Error("moto outlived the process that started it");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await rm(out, { recursive: true, force: true });
+  });
+});
