@@ -1,3 +1,33 @@
+export {
+  type CaughtError,
+  ConformanceAssertionError,
+  check,
+  checkBytes,
+  checkEqual,
+  fail,
+  rejects,
+  sameBytes,
+  sha256,
+} from "./assert.js";
+export { binaryBytes, randomBytes, text } from "./bytes.js";
+export {
+  CAPABILITY_IDS,
+  DEFAULT_CAPABILITIES,
+  isAvailable,
+  type ResolvedCapabilities,
+  resolveCapabilities,
+} from "./capabilities.js";
+export {
+  CASE_ROOT,
+  type CaseContext,
+  type CaseGroup,
+  type ConformanceCase,
+  createCaseContext,
+  NotApplicable,
+} from "./case.js";
+export { recordingApi, type WriteCall } from "./cases/eager.js";
+export { CASES } from "./cases/index.js";
+export { type Spy, spyOn, type WorkspaceLike } from "./cases/options.js";
 export type {
   Capabilities,
   CapabilityDeclaration,
@@ -9,3 +39,25 @@ export type {
   HarnessMountOptions,
   SeedOptions,
 } from "./harness.js";
+export { type MemoryHarnessOptions, memoryHarness } from "./reference/memory-harness.js";
+export { type MemoryTreeHarnessOptions, memoryTreeHarness } from "./reference/memory-tree-harness.js";
+export {
+  MemoryTreeMount,
+  type MemoryTreeMountOptions,
+  readTree,
+  TREE_KEY,
+  type TreeEntry,
+  writeTree,
+} from "./reference/memory-tree-mount.js";
+export {
+  type CasePlan,
+  type CaseResult,
+  type ConformanceRun,
+  DEFAULT_PAGE_SIZE,
+  executeCase,
+  type Outcome,
+  planCase,
+  runConformance,
+  selectCases,
+  XPassError,
+} from "./run.js";

@@ -1,0 +1,27 @@
+import type { ConformanceCase } from "../case.js";
+import { concurrencyCases, consistencyCases, idempotencyCases } from "./behaviour.js";
+import { deletingCases } from "./deleting.js";
+import { eagerCases } from "./eager.js";
+import { errorCases } from "./errors.js";
+import { listingCases } from "./listing.js";
+import { nameCases } from "./names.js";
+import { optionCases } from "./options.js";
+import { readingCases } from "./reading.js";
+import { shapeCases } from "./shape.js";
+import { writingCases } from "./writing.js";
+
+/** Every case, in report order. Ids are stable: reports and known failures refer to them. */
+export const CASES: readonly ConformanceCase[] = Object.freeze([
+  ...shapeCases,
+  ...listingCases,
+  ...readingCases,
+  ...writingCases,
+  ...deletingCases,
+  ...nameCases,
+  ...errorCases,
+  ...idempotencyCases,
+  ...concurrencyCases,
+  ...consistencyCases,
+  ...optionCases,
+  ...eagerCases,
+]);

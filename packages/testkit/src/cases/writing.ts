@@ -1,0 +1,179 @@
+import { check, checkBytes, checkEqual, rejects, sorted } from "../assert.js";
+import { binaryBytes, text } from "../bytes.js";
+import type { CaseContext, ConformanceCase } from "../case.js";
+
+/** A snapshot of the backend (keys and bytes) read through the harness, to prove it was not touched. */
+export async function backendSnapshot(t: CaseContext): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const key of sorted(await t.harness.listBackend())) {
+    const bytes = await t.harness.readBackend(key);
+    out[key] = bytes === undefined ? "<absent>" : Buffer.from(bytes).toString("base64");
+  }
+  return out;
+}
+
+export const REFUSED_WRITE_CODES: readonly string[] = ["EROFS", "ENOTSUP", "EPERM"];
+
+export const writingCases: readonly ConformanceCase[] = [
+  {
+    id: "write.round-trip",
+    group: "writing",
+    strategy: "lazy",
+    requires: ["write"],
+    title: "put then read the backend directly and fetch: identical bytes",
+    async run(t) {
+      const mount = await t.writable();
+      const bytes = binaryBytes(4099, 3);
+      await mount.put("out/data.bin", bytes);
+      checkBytes(await t.harness.readBackend("out/data.bin"), bytes, "backend after put");
+      checkBytes(await mount.fetch("out/data.bin"), bytes, "fetch after put");
+    },
+  },
+  {
+    id: "write.overwrite-shorter",
+    group: "writing",
+    strategy: "lazy",
+    requires: ["write"],
+    title: "overwriting with shorter content leaves no tail of the old content",
+    async run(t) {
+      await t.seed({ "f.txt": text("a long original content, 46 bytes of it......") });
+      const mount = await t.writable();
+      await mount.put("f.txt", text("short"));
+      checkBytes(await t.harness.readBackend("f.txt"), text("short"), "backend after overwrite");
+      checkBytes(await mount.fetch("f.txt"), text("short"), "fetch after overwrite");
+    },
+  },
+  {
+    id: "write.missing-parents",
+    group: "writing",
+    strategy: "lazy",
+    requires: ["write"],
+    title: "put creates missing parents",
+    async run(t) {
+      const mount = await t.writable();
+      await mount.put("a/b/c/d.txt", text("deep"));
+      checkBytes(await t.harness.readBackend("a/b/c/d.txt"), text("deep"), "backend a/b/c/d.txt");
+    },
+  },
+  {
+    id: "write.empty",
+    group: "writing",
+    strategy: "lazy",
+    requires: ["write"],
+    title: "putting zero bytes stores an empty object (not nothing)",
+    async run(t) {
+      const mount = await t.writable();
+      await mount.put("empty.txt", new Uint8Array(0));
+      const stored = await t.harness.readBackend("empty.txt");
+      check(stored !== undefined, "put of empty content stored nothing");
+      check(stored.length === 0, `put of empty content stored ${stored.length} bytes`);
+    },
+  },
+  {
+    id: "write.stored-key",
+    group: "writing",
+    strategy: "lazy",
+    requires: ["write"],
+    title: "the backend key is exactly the relative path: no encoding, no normalisation",
+    async run(t) {
+      const mount = await t.writable();
+      const path = "dir/a b+c%20d#e?f.txt";
+      await mount.put(path, text("k"));
+      checkEqual(sorted(await t.harness.listBackend()), [path], "backend keys after one put");
+    },
+  },
+  {
+    id: "write.read-only",
+    group: "writing",
+    title: "a read-only mount refuses put and delete with EROFS and leaves the backend untouched",
+    async run(t) {
+      await t.seed({ "keep.txt": text("keep") });
+      const before = await backendSnapshot(t);
+      const mount = await t.mount({ mode: "read-only" });
+      check(mount.writable === false, "a read-only mount reports writable: true");
+      if (typeof mount.put === "function") {
+        const put = mount.put.bind(mount);
+        await rejects(() => put("keep.txt", text("changed")), ["EROFS"], "put on a read-only mount");
+        await rejects(() => put("new.txt", text("new")), ["EROFS"], "put of a new file on a read-only mount");
+      }
+      if (typeof mount.delete === "function") {
+        const del = mount.delete.bind(mount);
+        await rejects(() => del("keep.txt"), ["EROFS"], "delete on a read-only mount");
+      }
+      checkEqual(await backendSnapshot(t), before, "backend after refused writes");
+    },
+  },
+  {
+    id: "write.unsupported",
+    group: "writing",
+    whenUnsupported: "write",
+    title: "without the write capability, a read-write mount still refuses put cleanly",
+    async run(t) {
+      await t.seed({ "keep.txt": text("keep") });
+      const before = await backendSnapshot(t);
+      const mount = await t.mount({ mode: "read-write" });
+      if (typeof mount.put === "function") {
+        const put = mount.put.bind(mount);
+        await rejects(
+          () => put("new.txt", text("new")),
+          REFUSED_WRITE_CODES,
+          "put without the write capability",
+        );
+      }
+      checkEqual(await backendSnapshot(t), before, "backend after a refused put");
+    },
+  },
+  {
+    id: "write.conditional",
+    group: "writing",
+    strategy: "lazy",
+    requires: ["write", "conditionalPut"],
+    title: 'ifNoneMatch "*" and ifMatch are honoured (EEXIST, ESTALE)',
+    async run(t) {
+      await t.seed({ "c.txt": text("v1") });
+      const mount = await t.writable();
+      await rejects(
+        () => mount.put("c.txt", text("v2"), { ifNoneMatch: "*" }),
+        ["EEXIST"],
+        "ifNoneMatch on an existing file",
+      );
+      checkBytes(await t.harness.readBackend("c.txt"), text("v1"), "backend after a refused ifNoneMatch");
+      await mount.put("new.txt", text("n"), { ifNoneMatch: "*" });
+      checkBytes(await t.harness.readBackend("new.txt"), text("n"), "ifNoneMatch on a new file");
+      await rejects(
+        () => mount.put("c.txt", text("v2"), { ifMatch: '"not-the-etag"' }),
+        ["ESTALE"],
+        "ifMatch with a stale etag",
+      );
+      checkBytes(await t.harness.readBackend("c.txt"), text("v1"), "backend after a refused ifMatch");
+      const etag = (await mount.list()).find((e) => e.path === "c.txt")?.etag;
+      check(typeof etag === "string", "list() must report an etag for conditional puts");
+      await mount.put("c.txt", text("v2"), { ifMatch: etag });
+      checkBytes(await t.harness.readBackend("c.txt"), text("v2"), "ifMatch with the current etag");
+    },
+  },
+  {
+    id: "write.conditional.unsupported",
+    group: "writing",
+    strategy: "lazy",
+    requires: ["write"],
+    whenUnsupported: "conditionalPut",
+    title:
+      "without conditionalPut, a conditional put fails ENOTSUP and stores nothing (never ignores the precondition)",
+    async run(t) {
+      await t.seed({ "c.txt": text("v1") });
+      const mount = await t.writable();
+      await rejects(
+        () => mount.put("c.txt", text("v2"), { ifNoneMatch: "*" }),
+        ["ENOTSUP"],
+        "ifNoneMatch unsupported",
+      );
+      await rejects(
+        () => mount.put("c.txt", text("v2"), { ifMatch: '"x"' }),
+        ["ENOTSUP"],
+        "ifMatch unsupported",
+      );
+      checkBytes(await t.harness.readBackend("c.txt"), text("v1"), "backend after refused conditional puts");
+    },
+  },
+];
