@@ -1,0 +1,339 @@
+import {
+  checkQuota,
+  type EagerMount,
+  type LazyMount,
+  MemoryMount,
+  type MemoryMountInstance,
+  type MemoryMountOptions,
+  type MountContext,
+  MountError,
+  type MountFactory,
+  type MountWriteApi,
+  notFound,
+  type PutOptions,
+  resolveLinkWithinRoot,
+} from "@ws/core";
+import type { Capabilities, ConformanceHarness } from "../harness.js";
+import { memoryHarness } from "../reference/memory-harness.js";
+import { memoryTreeHarness } from "../reference/memory-tree-harness.js";
+import { MemoryTreeMount, type MemoryTreeMountOptions, readTree } from "../reference/memory-tree-mount.js";
+
+/**
+ * Deliberately broken providers, one defect each, after real bugs (unstorage dropping every key
+ * after the first 1,000, S3 clients form-decoding `+`, Node's Buffer pool...). The meta-test runs
+ * the suite against each and requires the targeted case to fail: a suite that cannot fail proves
+ * nothing (Go's testing/fstest is tested the same way).
+ */
+export interface BrokenProvider {
+  readonly id: string;
+  readonly defect: string;
+  /** The case written to catch this defect. */
+  readonly target: string;
+  readonly harness: () => ConformanceHarness;
+  readonly capabilities: Capabilities;
+}
+
+export const LAZY_CAPABILITIES: Capabilities = Object.freeze({
+  write: "supported",
+  delete: "supported",
+  conditionalPut: "supported",
+  forbidden: "supported",
+});
+
+export const EAGER_CAPABILITIES: Capabilities = Object.freeze({
+  eager: "supported",
+  eagerAtomic: "supported",
+  modes: "supported",
+  symlinks: "supported",
+  subPrefix: "unsupported",
+});
+
+/** A MemoryMount with some members replaced; `base` is the correct mount to delegate to. */
+function lazy(
+  change: (base: MemoryMountInstance, options: MemoryMountOptions) => Partial<LazyMount>,
+): () => ConformanceHarness {
+  return () =>
+    memoryHarness({
+      createMount: (options) => {
+        const base = MemoryMount(options);
+        return { ...base, ...change(base, options) } as LazyMount;
+      },
+    });
+}
+
+function eager(
+  change: (base: EagerMount, options: MemoryTreeMountOptions, context: MountContext) => Partial<EagerMount>,
+): () => ConformanceHarness {
+  return () =>
+    memoryTreeHarness({
+      createMount:
+        (options): MountFactory =>
+        (context) => {
+          const base = MemoryTreeMount(options)(context) as EagerMount;
+          return { ...base, ...change(base, options, context) } as EagerMount;
+        },
+    });
+}
+
+const PAGE = 100;
+
+export const BROKEN_PROVIDERS: readonly BrokenProvider[] = [
+  {
+    id: "drops-last-page",
+    defect: "pages through the listing but stops before the last, partial page",
+    target: "list.pagination.boundary",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async list() {
+        const all = (await base.list()).sort((a, b) => (a.path < b.path ? -1 : 1));
+        if (all.length <= PAGE) return all;
+        // The classic loop bug: a short page is taken for "no continuation token" and never read.
+        return all.slice(0, Math.floor(all.length / PAGE) * PAGE);
+      },
+    })),
+  },
+  {
+    id: "duplicates-entry",
+    defect: "lists the last entry twice (a page boundary read twice)",
+    target: "list.no-duplicates",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async list() {
+        const all = await base.list();
+        const last = all[all.length - 1];
+        return last && all.length > 1 ? [...all, last] : all;
+      },
+    })),
+  },
+  {
+    id: "leading-slash",
+    defect: "lists paths with a leading slash",
+    target: "list.path-hygiene",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async list() {
+        return (await base.list()).map((e) => ({ ...e, path: `/${e.path}` }));
+      },
+    })),
+  },
+  {
+    id: "percent-decodes",
+    defect: "percent-decodes keys (a%20b.txt becomes a b.txt)",
+    target: "names.percent",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async list() {
+        return (await base.list()).map((e) => {
+          try {
+            return { ...e, path: decodeURIComponent(e.path) };
+          } catch {
+            return e;
+          }
+        });
+      },
+    })),
+  },
+  {
+    id: "plus-to-space",
+    defect: "form-decodes + into a space",
+    target: "names.plus",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async list() {
+        return (await base.list()).map((e) => ({ ...e, path: e.path.replaceAll("+", " ") }));
+      },
+    })),
+  },
+  {
+    id: "truncates-byte",
+    defect: "drops the last byte of every file (an off-by-one Range end)",
+    target: "read.binary-sha256",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async fetch(relPath: string) {
+        const bytes = await base.fetch(relPath);
+        return bytes.length > 0 ? bytes.slice(0, bytes.length - 1) : bytes;
+      },
+    })),
+  },
+  {
+    id: "pooled-view",
+    defect: "returns a Buffer from Node's shared pool (byteOffset/buffer larger than the file)",
+    target: "read.exact-views",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async fetch(relPath: string) {
+        return Buffer.from(await base.fetch(relPath));
+      },
+    })),
+  },
+  {
+    id: "empty-for-missing",
+    defect: "returns an empty array for a missing file instead of ENOENT",
+    target: "read.missing",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async fetch(relPath: string) {
+        try {
+          return await base.fetch(relPath);
+        } catch (error) {
+          if (MountError.hasCode(error, "ENOENT")) return new Uint8Array(0);
+          throw error;
+        }
+      },
+    })),
+  },
+  {
+    id: "throws-deleting-missing",
+    defect: "throws ENOENT when deleting a path that does not exist",
+    target: "delete.missing",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async delete(relPath: string) {
+        if (!base.store.has(base.prefix ? `${base.prefix}/${relPath}` : relPath)) throw notFound(relPath);
+        return base.delete(relPath);
+      },
+    })),
+  },
+  {
+    id: "accepts-read-only-write",
+    defect: "accepts a write on a read-only mount (unstorage's silent read-only)",
+    target: "write.read-only",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async put(relPath: string, bytes: Uint8Array, putOptions?: PutOptions) {
+        if (base.writable) return base.put(relPath, bytes, putOptions);
+        base.store.put(base.prefix ? `${base.prefix}/${relPath}` : relPath, bytes);
+      },
+    })),
+  },
+  {
+    id: "ignores-max-bytes",
+    defect: "materializes without checking maxBytes",
+    target: "eager.limits.before-first-write",
+    capabilities: EAGER_CAPABILITIES,
+    harness: eager((_base, options, context) => ({
+      materialize: (MemoryTreeMount({ ...options, maxBytes: undefined })(context) as EagerMount).materialize,
+    })),
+  },
+  {
+    id: "non-atomic-materialize",
+    defect: "writes each file as it reads it, so a failure half-way leaves a partial tree",
+    target: "eager.failure.atomic",
+    capabilities: EAGER_CAPABILITIES,
+    harness: eager((_base, options, context) => ({
+      async materialize(api: MountWriteApi) {
+        const tree = Object.entries(readTree(options.store, options.prefix));
+        const files = tree.filter(([, e]) => e.blob !== undefined);
+        checkQuota(
+          files.map(([, e]) => ({ size: e.size ?? 0 })),
+          { maxBytes: options.maxBytes, maxEntries: options.maxEntries },
+          context.root,
+        );
+        for (const [path, entry] of files) {
+          const object = options.store.get(`${options.prefix}/${entry.blob}`);
+          if (!object) throw new MountError("EIO", `blob of ${path} is missing`, { path });
+          api.writeFile(`${context.root}/${path}`, new Uint8Array(object.bytes), entry.mode);
+        }
+        for (const [path, entry] of tree) {
+          if (entry.link === undefined) continue;
+          try {
+            resolveLinkWithinRoot(context.root, `${context.root}/${path}`, entry.link);
+          } catch {
+            continue;
+          }
+          api.symlink?.(`${context.root}/${path}`, entry.link);
+        }
+      },
+    })),
+  },
+  {
+    id: "forbidden-as-not-found",
+    defect: "reports a permission failure as ENOENT",
+    target: "errors.forbidden",
+    capabilities: LAZY_CAPABILITIES,
+    harness: () => {
+      const inner = lazy(() => ({}))();
+      return {
+        async setup(caseId) {
+          const context = await inner.setup(caseId);
+          return {
+            ...context,
+            async createForbiddenMount(options) {
+              const mount = (await context.createForbiddenMount!(options)) as LazyMount;
+              const asMissing = (error: unknown): never => {
+                throw notFound((error as { path?: string }).path ?? "?");
+              };
+              return {
+                ...mount,
+                list: () => mount.list().catch(asMissing),
+                fetch: (p: string) => mount.fetch(p).catch(asMissing),
+              };
+            },
+          };
+        },
+      };
+    },
+  },
+  {
+    id: "ignores-preconditions",
+    defect: "declares no conditional puts but silently ignores ifNoneMatch/ifMatch",
+    target: "write.conditional.unsupported",
+    capabilities: { ...LAZY_CAPABILITIES, conditionalPut: "unsupported" },
+    harness: lazy((base) => ({
+      async put(relPath: string, bytes: Uint8Array) {
+        return base.put(relPath, bytes);
+      },
+    })),
+  },
+  {
+    id: "error-without-path",
+    defect: "throws errors with a code but no path",
+    target: "errors.shape",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async fetch(relPath: string) {
+        try {
+          return await base.fetch(relPath);
+        } catch (error) {
+          throw Object.assign(new Error((error as Error).message), { code: (error as MountError).code });
+        }
+      },
+    })),
+  },
+  {
+    id: "stale-list-cache",
+    defect: "caches the first listing and serves it after its own put",
+    target: "consistency.after-put",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => {
+      let cache: ReturnType<LazyMount["list"]> | undefined;
+      return {
+        list: () => {
+          cache ??= base.list();
+          return cache;
+        },
+      };
+    }),
+  },
+  {
+    id: "prefix-delete",
+    defect: "deletes every key starting with the path (foo also removes foo.bar and foo/x)",
+    target: "delete.siblings",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async delete(relPath: string) {
+        if (!base.writable) return base.delete(relPath);
+        const key = base.prefix ? `${base.prefix}/${relPath}` : relPath;
+        for (const k of base.store.keys(key)) base.store.delete(k);
+      },
+    })),
+  },
+  {
+    id: "drops-options",
+    defect: "does not expose maxBytes in mount.options, so the host cannot enforce the quota",
+    target: "shape.options",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((_base, options) => ({ options: { ...options, maxBytes: undefined } })),
+  },
+];

@@ -1,0 +1,69 @@
+import { isAbsolute, resolve } from "node:path";
+import type { Reporter, TestModule, Vitest } from "vitest/node";
+import { type ReportRow, writeConformanceReport } from "./report.js";
+import type { Outcome } from "./run.js";
+import type { ConformanceMeta } from "./vitest.js";
+
+export interface ConformanceReporterOptions {
+  /** Where `conformance.json` and `conformance.md` go, relative to the vitest root. Default `conformance-report`. */
+  readonly outputDir?: string | undefined;
+}
+
+function outcomeOf(meta: ConformanceMeta, state: string): Outcome {
+  // The test sets the outcome when it ran; a test that timed out or crashed before that is a FAIL.
+  if (state === "failed") return meta.outcome === "XPASS" ? "XPASS" : "FAIL";
+  if (meta.outcome) return meta.outcome;
+  return state === "skipped" ? "NA" : "PASS";
+}
+
+/**
+ * A vitest reporter that collects every test registered by `describeMountConformance` and writes
+ * the case × provider matrix as `conformance.json` and `conformance.md`. Other tests are ignored,
+ * so it can sit beside the default reporter in a repository-wide run:
+ *
+ * ```ts
+ * reporters: ["default", new ConformanceReporter({ outputDir: "conformance-report" })]
+ * ```
+ */
+export class ConformanceReporter implements Reporter {
+  readonly #outputDir: string;
+  #root: string = process.cwd();
+  /** Paths written by the last run (for tests and logs). */
+  written: { json: string; markdown: string } | undefined;
+
+  constructor(options: ConformanceReporterOptions = {}) {
+    this.#outputDir = options.outputDir ?? "conformance-report";
+  }
+
+  onInit(vitest: Vitest): void {
+    this.#root = vitest.config.root;
+  }
+
+  async onTestRunEnd(testModules: ReadonlyArray<TestModule>): Promise<void> {
+    const rows: ReportRow[] = [];
+    for (const module of testModules) {
+      for (const test of module.children.allTests()) {
+        const meta = test.meta().conformance;
+        if (!meta) continue;
+        const result = test.result();
+        const error = result.state === "failed" ? result.errors?.[0]?.message : undefined;
+        rows.push({
+          caseId: meta.caseId,
+          group: meta.group,
+          title: meta.title,
+          provider: meta.provider,
+          server: meta.server,
+          outcome: outcomeOf(meta, result.state),
+          reason: meta.reason,
+          error,
+        });
+      }
+    }
+    if (rows.length === 0) return;
+    const dir = isAbsolute(this.#outputDir) ? this.#outputDir : resolve(this.#root, this.#outputDir);
+    this.written = await writeConformanceReport(rows, dir);
+  }
+}
+
+// vitest loads a reporter given by module path ("@ws/testkit/reporter") from its default export.
+export default ConformanceReporter;
