@@ -46,9 +46,9 @@ export function buildReport(rows: readonly ReportRow[], now: Date = new Date()):
   for (const row of rows) {
     if (!cases.has(row.caseId)) cases.set(row.caseId, { id: row.caseId, group: row.group, title: row.title });
     const column = columnOf(row);
-    (matrix[row.caseId] ??= {})[column] = row.reason
-      ? { outcome: row.outcome, reason: row.reason }
-      : { outcome: row.outcome };
+    const line = matrix[row.caseId] ?? {};
+    matrix[row.caseId] = line;
+    line[column] = row.reason ? { outcome: row.outcome, reason: row.reason } : { outcome: row.outcome };
     totals[column]![row.outcome]++;
   }
   return {
