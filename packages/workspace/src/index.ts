@@ -1,2 +1,33 @@
-// Work in progress: see the package README.
-export const packageName: string = "@ws/workspace";
+export { type CallbackFs, callbackFs } from "./callback-fs.js";
+export { Emitter } from "./emitter.js";
+export { FileIndexStore } from "./file-index-store.js";
+export { type IndexKey, type IndexStore, MemoryIndexStore, type StoredIndex } from "./index-store.js";
+export type { FileStats } from "./mem-vol.js";
+export { StubTable } from "./stub-table.js";
+export { VirtualStats, WorkspaceDirent } from "./virtual-stats.js";
+export { Workspace } from "./workspace.js";
+export { type ReadFileOptions, WorkspaceFs, type WriteFileOptions } from "./workspace-fs.js";
+export type {
+  ConflictKind,
+  ConflictResolution,
+  ConflictSide,
+  ErrorEvent,
+  ExecChanges,
+  ExecOptions,
+  ExecResult,
+  FetchEvent,
+  IndexEvent,
+  MountConflict,
+  MountConflictHandler,
+  PrefetchOptions,
+  PrefetchProgress,
+  PrefetchResult,
+  RefreshResult,
+  RetryEvent,
+  RetryOptions,
+  WorkspaceEventName,
+  WorkspaceEvents,
+  WorkspaceOptions,
+  WorkspaceStats,
+  WriteEvent,
+} from "./workspace-options.js";

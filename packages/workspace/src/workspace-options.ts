@@ -1,0 +1,238 @@
+import type { Mount, MountDiagnostic, MountError, MountFactory } from "@ws/core";
+import type { IndexStore } from "./index-store.js";
+
+/**
+ * The answer to a conflict. `"accept"` (default): the exec side (or upstream, for a refresh) wins.
+ * `"keep-local"`: keep the API-side write in the VFS and skip the mirror of the other side for this
+ * path; this is the seed's `"keep-do"` (the DO side of the seed is the `ws.fs` side here), which
+ * is accepted as an alias.
+ */
+export type ConflictResolution = "accept" | "keep-local" | "keep-do";
+
+/** What collided. */
+export type ConflictKind =
+  /** An exec changed a path that had an unflushed `ws.fs` write. */
+  | "exec"
+  /** `refreshMount` saw upstream change a path that has an unflushed local write. */
+  | "refresh"
+  /** A put or delete kept failing after every retry; the VFS still holds the local state. */
+  | "write-failed"
+  /** An exec changed a path under a read-only mount: kept in the VFS, never mirrored. */
+  | "read-only";
+
+/** Facts about one side of a conflict, known without reading bytes. */
+export interface ConflictSide {
+  /** False when that side deleted the path. */
+  readonly exists: boolean;
+  readonly size?: number | undefined;
+  readonly mtimeMs?: number | undefined;
+  readonly etag?: string | undefined;
+}
+
+export interface MountConflict {
+  readonly kind: ConflictKind;
+  /** The mount root. */
+  readonly root: string;
+  /** Relative to the root. */
+  readonly relPath: string;
+  /** Absolute workspace path. */
+  readonly path: string;
+  /** The `ws.fs` side (the seed's `doRev`). */
+  readonly local: ConflictSide;
+  /** The exec side (the seed's `containerRev`) or the upstream side for `"refresh"`. */
+  readonly remote: ConflictSide;
+  /** For `"write-failed"`: the last error. */
+  readonly error?: unknown;
+}
+
+/** Called for every conflict. Its answer matters for `"exec"` and `"refresh"`; it is ignored otherwise. */
+export type MountConflictHandler = (
+  conflict: MountConflict,
+) => ConflictResolution | undefined | Promise<ConflictResolution | undefined>;
+
+export interface RetryOptions {
+  /** Attempts after the first one (default 5). */
+  readonly retries?: number | undefined;
+  /** First back-off delay in ms (default 100); doubles on each retry, with full jitter. */
+  readonly minDelayMs?: number | undefined;
+  /** Cap on one delay in ms (default 5000). */
+  readonly maxDelayMs?: number | undefined;
+}
+
+export interface WorkspaceOptions {
+  /** Absolute mount root → mount or factory. Roots may not nest (a single-file mount may sit inside a directory mount). */
+  readonly mounts?: Readonly<Record<string, Mount | MountFactory>> | undefined;
+  /** Ignore patterns for every mount and for plain workspace paths; unioned with each mount's own `ignore`. */
+  readonly ignore?: readonly string[] | undefined;
+  /** Called on conflicts; see {@link ConflictResolution}. */
+  readonly onMountConflict?: MountConflictHandler | undefined;
+  /** Where index state lives. Default: a `MemoryIndexStore` (nothing survives the process). */
+  readonly indexStore?: IndexStore | undefined;
+  /** Passed to factories as `MountContext.sessionId`, and keys the index store. Default `"default"`. */
+  readonly sessionId?: string | undefined;
+  /** Bound on parallel fetches (prefetch), puts and deletes (flush, exec mirror). Default 8. */
+  readonly concurrency?: number | undefined;
+  /** Back-off for failed puts and deletes. */
+  readonly retry?: RetryOptions | undefined;
+}
+
+export interface PrefetchProgress {
+  readonly root: string;
+  /** Files hydrated so far in this call (including failures). */
+  readonly done: number;
+  readonly total: number;
+  readonly bytes: number;
+  /** The file just finished. */
+  readonly path: string;
+}
+
+export interface PrefetchOptions {
+  readonly onProgress?: ((progress: PrefetchProgress) => void) | undefined;
+  /** Overrides the workspace `concurrency` for this call. */
+  readonly concurrency?: number | undefined;
+}
+
+export interface PrefetchResult {
+  readonly files: number;
+  readonly bytes: number;
+  /** Files whose fetch failed; they stay stubs. */
+  readonly failed: ReadonlyArray<{ readonly path: string; readonly error: unknown }>;
+}
+
+export interface RefreshResult {
+  readonly root: string;
+  readonly added: string[];
+  readonly changed: string[];
+  readonly deleted: string[];
+  /** Paths kept because they have unflushed local writes. */
+  readonly kept: string[];
+  readonly conflicts: MountConflict[];
+}
+
+export interface ExecOptions {
+  /** Working directory as a workspace path (default `/`). */
+  readonly cwd?: string | undefined;
+  /** Environment; default `process.env`. `WS_ROOT` is always set to the host directory. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  /**
+   * Hydrate lazy stubs before materialising: `true` for every mount, or a list of roots. By default
+   * stubs are absent on the exec side, as the seed describes (prefetch first to ship them).
+   */
+  readonly hydrate?: boolean | readonly string[] | undefined;
+  /** Bytes written to the child's stdin. */
+  readonly input?: string | Uint8Array | undefined;
+  /** Kill the child (SIGKILL) after this many ms; the pull still runs. */
+  readonly timeoutMs?: number | undefined;
+  /** Run through `/bin/sh -c` (the command is then a shell line). Default false. */
+  readonly shell?: boolean | undefined;
+  /** Keep the host directory after the run (its path is in the result). Default false. */
+  readonly keepDir?: boolean | undefined;
+  /** Parent of the temporary host directory. Default `os.tmpdir()`. */
+  readonly tmpDir?: string | undefined;
+}
+
+export interface ExecChanges {
+  /** Workspace paths created by the command (applied to the VFS). */
+  readonly added: string[];
+  readonly modified: string[];
+  readonly deleted: string[];
+  /** Changes under read-only mounts: applied to the VFS, never mirrored. */
+  readonly readOnly: string[];
+  /** Paths mirrored to their mount (put or delete acknowledged). */
+  readonly mirrored: string[];
+  /** Conflicts with unflushed `ws.fs` writes, with the answer applied. */
+  readonly conflicts: Array<MountConflict & { readonly resolution: "accept" | "keep-local" }>;
+  /** Changes not applied or not mirrored, with why (quota, provider error...). */
+  readonly errors: Array<{ readonly path: string; readonly error: unknown }>;
+}
+
+export interface ExecResult {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly changes: ExecChanges;
+  /** The host directory, when `keepDir` was set. */
+  readonly dir?: string | undefined;
+}
+
+/** Live counters. Read them at any time; they only grow. */
+export interface WorkspaceStats {
+  listCalls: number;
+  materializeCalls: number;
+  /** Mounts indexed from the index store without calling `list()`. */
+  indexLoads: number;
+  fetches: number;
+  dedupHits: number;
+  /** Bytes fetched from providers. */
+  bytesIn: number;
+  /** Bytes put to providers. */
+  bytesOut: number;
+  puts: number;
+  deletes: number;
+  /** Writes folded into a later one by the debounce (a burst of N writes adds N - 1). */
+  coalescedWrites: number;
+  retries: number;
+  conflicts: number;
+  /** Failed puts/deletes after all retries. */
+  writeFailures: number;
+  execs: number;
+}
+
+export interface IndexEvent {
+  readonly root: string;
+  readonly kind: string;
+  readonly strategy: "lazy" | "eager";
+  readonly entries: number;
+  readonly bytes: number;
+  /** True when the listing came from the index store. */
+  readonly fromStore: boolean;
+  readonly refresh: boolean;
+}
+
+export interface FetchEvent {
+  readonly root: string;
+  readonly path: string;
+  readonly bytes: number;
+}
+
+export interface WriteEvent {
+  readonly root: string;
+  readonly path: string;
+  /** For puts. */
+  readonly bytes?: number | undefined;
+}
+
+export interface RetryEvent {
+  readonly root: string;
+  readonly path: string;
+  readonly op: "put" | "delete";
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly error: unknown;
+}
+
+export interface ErrorEvent {
+  readonly root?: string | undefined;
+  readonly path?: string | undefined;
+  readonly op: "put" | "delete" | "fetch" | "index" | "dispose" | "exec";
+  readonly error: unknown;
+}
+
+/** Event name → payload. */
+export interface WorkspaceEvents {
+  index: IndexEvent;
+  fetch: FetchEvent;
+  put: WriteEvent;
+  delete: WriteEvent;
+  retry: RetryEvent;
+  /** Never thrown: a workspace without an "error" listener keeps going (failures stay pending). */
+  error: ErrorEvent;
+  conflict: MountConflict;
+  diagnostic: MountDiagnostic;
+}
+
+export type WorkspaceEventName = keyof WorkspaceEvents;
+
+/** Re-exported so callers can narrow errors. */
+export type { MountError };
