@@ -1,0 +1,1 @@
+export { FolderMount, type FolderMountOptions } from "./folder-mount.js";
