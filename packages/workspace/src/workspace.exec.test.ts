@@ -1,0 +1,161 @@
+import { existsSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { spyMount, stored } from "../test/helpers.js";
+import { Workspace } from "./workspace.js";
+import type { MountConflict } from "./workspace-options.js";
+
+function setup(onMountConflict?: (c: MountConflict) => "accept" | "keep-local" | "keep-do" | undefined) {
+  const ro = spyMount({ files: { "readme.md": "ro", "lib/x.txt": "x" } });
+  const rw = spyMount({
+    mode: "read-write",
+    writeBack: "manual",
+    files: { "data.txt": "d", "del.txt": "bye" },
+  });
+  const ws = new Workspace({
+    ignore: ["node_modules"],
+    mounts: { "/w/ro": ro, "/w/rw": rw },
+    ...(onMountConflict ? { onMountConflict } : {}),
+  });
+  return { ro, rw, ws };
+}
+
+describe("exec", () => {
+  it("runs a real process and returns exit code, stdout and stderr", async () => {
+    const { ws } = setup();
+    const result = await ws.exec("sh", ["-c", "echo out; echo err >&2; exit 3"]);
+    expect(result).toMatchObject({ exitCode: 3, stdout: "out\n", stderr: "err\n" });
+    expect(ws.stats.execs).toBe(1);
+    await ws.close();
+  });
+
+  it("stubs are absent on the exec side unless hydrated; hydrate ships them", async () => {
+    const { ws, ro } = setup();
+    const cold = await ws.exec("sh", ["-c", "ls w/ro; cat w/ro/readme.md 2>/dev/null || echo missing"]);
+    expect(cold.stdout).toBe("missing\n");
+    expect(ro.calls.fetch).toBe(0);
+    const warm = await ws.exec("cat", ["w/ro/readme.md"], { hydrate: ["/w/ro"] });
+    expect(warm.stdout).toBe("ro");
+    expect(ro.calls.fetch).toBe(2);
+    await ws.close();
+  });
+
+  it("pulls new, changed and deleted files with their modes and mirrors them to read-write mounts", async () => {
+    const { ws, rw } = setup();
+    await ws.fs.readFile("/w/rw/data.txt");
+    await ws.fs.readFile("/w/rw/del.txt");
+    const result = await ws.exec("sh", [
+      "-c",
+      "cd w/rw && printf new > new.sh && chmod 755 new.sh && printf changed > data.txt && rm del.txt && mkdir -p sub && printf s > sub/s.txt",
+    ]);
+    expect(result.exitCode).toBe(0);
+    expect(result.changes.added.sort()).toEqual(["/w/rw/new.sh", "/w/rw/sub/s.txt"]);
+    expect(result.changes.modified).toEqual(["/w/rw/data.txt"]);
+    expect(result.changes.deleted).toEqual(["/w/rw/del.txt"]);
+    expect(result.changes.mirrored.sort()).toEqual([
+      "/w/rw/data.txt",
+      "/w/rw/del.txt",
+      "/w/rw/new.sh",
+      "/w/rw/sub/s.txt",
+    ]);
+    expect(result.changes.readOnly).toEqual([]);
+    expect((await ws.fs.stat("/w/rw/new.sh")).mode & 0o777).toBe(0o755);
+    expect(stored(rw, "new.sh")).toBe("new");
+    expect(stored(rw, "data.txt")).toBe("changed");
+    expect(stored(rw, "sub/s.txt")).toBe("s");
+    expect(rw.inner.store.has("del.txt")).toBe(false);
+    await ws.close();
+  });
+
+  it("a change under a read-only mount stays in the VFS, is never mirrored, and is reported", async () => {
+    const { ws, ro } = setup();
+    const result = await ws.exec("sh", ["-c", "printf evil > w/ro/readme.md && printf n > w/ro/new.txt"]);
+    expect(result.changes.readOnly.sort()).toEqual(["/w/ro/new.txt", "/w/ro/readme.md"]);
+    expect(result.changes.mirrored).toEqual([]);
+    expect(await ws.fs.readFile("/w/ro/readme.md", "utf8")).toBe("evil");
+    expect(ro.calls.put + ro.calls.delete).toBe(0);
+    expect(stored(ro, "readme.md")).toBe("ro");
+    expect(ro.inner.store.has("new.txt")).toBe(false);
+    // Still read-only for ws.fs.
+    await expect(ws.fs.writeFile("/w/ro/readme.md", "x")).rejects.toMatchObject({ code: "EROFS" });
+    await ws.close();
+  });
+
+  it("skips ignored paths in both directions and unchanged files are not mirrored", async () => {
+    const { ws, rw } = setup();
+    await ws.fs.readFile("/w/rw/data.txt");
+    const result = await ws.exec("sh", [
+      "-c",
+      "mkdir -p w/rw/node_modules/p && echo x > w/rw/node_modules/p/i.js && touch w/rw/data.txt",
+    ]);
+    expect(result.changes.added).toEqual([]);
+    expect(result.changes.modified).toEqual([]);
+    expect(await ws.fs.exists("/w/rw/node_modules")).toBe(false);
+    expect(rw.calls.put).toBe(0);
+    await ws.close();
+  });
+
+  it("conflict with an unflushed ws.fs write: the exec side wins by default", async () => {
+    const conflicts: MountConflict[] = [];
+    const { ws, rw } = setup((c) => {
+      conflicts.push(c);
+      return undefined;
+    });
+    await ws.fs.writeFile("/w/rw/data.txt", "api");
+    const result = await ws.exec("sh", ["-c", "printf exec > w/rw/data.txt"]);
+    expect(result.changes.conflicts).toMatchObject([
+      { kind: "exec", path: "/w/rw/data.txt", resolution: "accept" },
+    ]);
+    expect(conflicts).toHaveLength(1);
+    expect(await ws.fs.readFile("/w/rw/data.txt", "utf8")).toBe("exec");
+    expect(stored(rw, "data.txt")).toBe("exec");
+    await ws.flushMounts();
+    expect(rw.calls.put).toBe(1);
+    await ws.close();
+  });
+
+  it.each(["keep-local", "keep-do"] as const)(
+    "conflict answered %s keeps the API-side write",
+    async (answer) => {
+      const { ws, rw } = setup(() => answer);
+      await ws.fs.writeFile("/w/rw/data.txt", "api");
+      const result = await ws.exec("sh", ["-c", "printf exec > w/rw/data.txt"]);
+      expect(result.changes.conflicts).toMatchObject([{ resolution: "keep-local" }]);
+      expect(result.changes.mirrored).toEqual([]);
+      expect(await ws.fs.readFile("/w/rw/data.txt", "utf8")).toBe("api");
+      await ws.flushMounts();
+      expect(stored(rw, "data.txt")).toBe("api");
+      await ws.close();
+    },
+  );
+
+  it("plain workspace paths round-trip, cwd and input work, and the host directory is removed", async () => {
+    const { ws } = setup();
+    await ws.fs.mkdir("/home/u", { recursive: true });
+    await ws.fs.writeFile("/home/u/in.txt", "hello");
+    const result = await ws.exec("sh", ["-c", 'cat in.txt; cat > out.txt; echo "$WS_ROOT" > root.txt'], {
+      cwd: "/home/u",
+      input: "from stdin",
+    });
+    expect(result.stdout).toBe("hello");
+    expect(await ws.fs.readFile("/home/u/out.txt", "utf8")).toBe("from stdin");
+    const hostRoot = (await ws.fs.readFile("/home/u/root.txt", "utf8")).trim();
+    expect(existsSync(hostRoot)).toBe(false);
+    await ws.close();
+  });
+
+  it("exec quota violations are reported, not applied", async () => {
+    const m = spyMount({ mode: "read-write", writeBack: "manual", maxBytes: 4 });
+    const ws = new Workspace({ mounts: { "/q": m } });
+    const result = await ws.exec("sh", ["-c", "printf 123456 > q/big.txt"]);
+    expect(result.changes.errors).toMatchObject([{ path: "/q/big.txt", error: { code: "EDQUOT" } }]);
+    expect(await ws.fs.exists("/q/big.txt")).toBe(false);
+    expect(m.calls.put).toBe(0);
+    await ws.close();
+  });
+
+  it("a command that does not exist rejects", async () => {
+    const { ws } = setup();
+    await expect(ws.exec("/definitely/not/here")).rejects.toMatchObject({ code: "ENOENT" });
+    await ws.close();
+  });
+});
