@@ -35,11 +35,11 @@ describe("the suite can fail", () => {
     const eager = await runConformance("memory-tree", memoryTreeHarness(), EAGER_CAPABILITIES);
     expect(failing(eager)).toEqual([]);
     // Nothing in the lazy catalogue is silently not run for MemoryMount except the eager cases,
-    // the unsupported-capability cases and the Workspace cases while @ws/workspace is in progress.
+    // and the unsupported-capability cases.
     const na = lazy.results.filter((r) => r.outcome === "NA");
     for (const r of na)
       expect(r.id).toMatch(
-        /^(eager\.|options\.|write\.unsupported|delete\.unsupported|write\.conditional\.unsupported)/,
+        /^(eager\.|write\.unsupported|delete\.unsupported|write\.conditional\.unsupported)/,
       );
   });
 });
