@@ -1,2 +1,2 @@
-// Work in progress: see the package README.
-export const packageName: string = "@ws/mount-s3";
+export { addContentMd5ToDeleteObjects } from "./content-md5.js";
+export { S3Bucket, type S3BucketMount, type S3BucketOptions, type S3ObjectInfo } from "./s3-bucket.js";

@@ -1,0 +1,175 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { type MountDiagnostic, MountError } from "@ws/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  backendClient,
+  bucketName,
+  clientConfig,
+  createBucket,
+  getObject,
+  listKeys,
+  putObjects,
+  SERVER_NAMES,
+  serverInfo,
+} from "../test/s3-env.js";
+import { S3Bucket } from "./s3-bucket.js";
+
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (MountError.isInstance(error)) return error.code;
+    throw error;
+  }
+  return "resolved";
+}
+
+describe.each(SERVER_NAMES)("S3Bucket on %s", (name) => {
+  const info = serverInfo(name);
+  let backend: S3Client;
+  let bucket: string;
+  const mounts: Array<{ dispose(): Promise<void> }> = [];
+  const mountOf = (options: Omit<Parameters<typeof S3Bucket>[0], "bucket" | "clientConfig"> = {}) => {
+    const mount = S3Bucket({ bucket, clientConfig: clientConfig(info), ...options });
+    mounts.push(mount);
+    return mount;
+  };
+
+  beforeAll(async () => {
+    backend = backendClient(info);
+    bucket = bucketName(`p-${name}`);
+    await createBucket(backend, bucket);
+  });
+  afterAll(async () => {
+    await Promise.all(mounts.map((m) => m.dispose()));
+    backend?.destroy();
+  });
+
+  it("lists with the prefix stripped, skips folder markers and reports keys that cannot be paths", async () => {
+    await putObjects(backend, bucket, {
+      "basic/a.txt": "a",
+      "basic/dir/b.txt": "bb",
+      "basic/dir/": "",
+      "basic/bad//double.txt": "x",
+      "basic/x/./y.txt": "y",
+      "basicfile.txt": "outside",
+    });
+    const diagnostics: MountDiagnostic[] = [];
+    const mount = mountOf({ prefix: "/basic/", onDiagnostic: (d) => diagnostics.push(d) });
+    const entries = await mount.list();
+    expect(entries.map((e) => [e.path, e.size]).sort()).toEqual([
+      ["a.txt", 1],
+      ["dir/b.txt", 2],
+    ]);
+    expect(entries.every((e) => typeof e.mtime === "number" && typeof e.etag === "string")).toBe(true);
+    expect(diagnostics.map((d) => d.key).sort()).toEqual(["bad//double.txt", "x/./y.txt"]);
+    expect(new TextDecoder().decode(await mount.fetch("dir/b.txt"))).toBe("bb");
+    expect(await codeOf(mount.fetch("missing.txt"))).toBe("ENOENT");
+    expect(await codeOf(mount.fetch("../basicfile.txt"))).toBe("EINVAL");
+  });
+
+  // Swift stores about 100 objects a second here: 1,200 keys still span two pages there.
+  const many = name === "moto" ? 2500 : 1200;
+  it(`lists ${many} keys across pages, sequentially and in parallel by top-level prefix`, async () => {
+    const files: Record<string, Uint8Array> = {};
+    for (let i = 0; i < many; i++) files[`many/d${i % 5}/k${String(i).padStart(5, "0")}`] = text(String(i));
+    files["many/top.txt"] = text("top");
+    await putObjects(backend, bucket, files, 48);
+    const expected = Object.keys(files)
+      .map((k) => k.slice("many/".length))
+      .sort();
+    const sequential = await mountOf({ prefix: "many" }).list();
+    expect(sequential.map((e) => e.path).sort()).toEqual(expected);
+    const parallel = await mountOf({ prefix: "many", parallelList: true, concurrency: 4 }).list();
+    expect(parallel.map((e) => e.path).sort()).toEqual(expected);
+  });
+
+  it("writes 64 MiB through multipart upload and reads it back by parallel ranged GETs (equal sha256)", async () => {
+    const bytes = randomBytes(64 * 1024 * 1024);
+    const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+    const mount = mountOf({ prefix: "large", mode: "read-write", concurrency: 8 });
+    await mount.put("blob.bin", data);
+    const head = await mount.stat("blob.bin");
+    // A multipart ETag ends in -<parts>: the upload really was multipart.
+    expect(head?.etag).toMatch(/-\d+"?$/);
+    const reader = mountOf({ prefix: "large", concurrency: 8 });
+    const [entry] = await reader.list();
+    expect(entry?.size).toBe(data.length);
+    let ranged = 0;
+    reader.client.middlewareStack.add(
+      (next) => async (args) => {
+        const headers = (args.request as { headers?: Record<string, string> }).headers ?? {};
+        if (headers["range"]) ranged++;
+        return next(args);
+      },
+      { step: "build", name: "countRanges" },
+    );
+    const read = await reader.fetch("blob.bin");
+    expect(read.byteOffset).toBe(0);
+    expect(read.length).toBe(data.length);
+    expect(sha256(read)).toBe(sha256(data));
+    expect(ranged).toBe(8);
+  });
+
+  it("refuses writes on a read-only mount with EROFS and leaves the bucket untouched", async () => {
+    await putObjects(backend, bucket, { "ro/keep.txt": "keep" });
+    const mount = mountOf({ prefix: "ro" });
+    expect(await codeOf(mount.put("keep.txt", text("changed")))).toBe("EROFS");
+    expect(await codeOf(mount.delete("keep.txt"))).toBe("EROFS");
+    expect(new TextDecoder().decode(await getObject(backend, bucket, "ro/keep.txt"))).toBe("keep");
+  });
+
+  it("puts, overwrites and deletes (a missing key deletes fine)", async () => {
+    const mount = mountOf({ prefix: "rw", mode: "read-write" });
+    await mount.put("a/b.txt", text("long content"));
+    await mount.put("a/b.txt", text("short"));
+    expect(new TextDecoder().decode(await getObject(backend, bucket, "rw/a/b.txt"))).toBe("short");
+    await mount.delete("a/b.txt");
+    await mount.delete("a/b.txt");
+    await mount.delete("never/was.txt");
+    expect(await listKeys(backend, bucket, "rw/")).toEqual([]);
+  });
+
+  if (info.quirks.conditionalPut) {
+    it("answers conditional-write conflicts (412) with EEXIST and ESTALE, and honours a matching etag", async () => {
+      const mount = mountOf({ prefix: "cond", mode: "read-write" });
+      const { etag } = await mount.putObject("lock", text("one"), { ifNoneMatch: "*" });
+      expect(etag).toBeTruthy();
+      expect(await codeOf(mount.put("lock", text("two"), { ifNoneMatch: "*" }))).toBe("EEXIST");
+      expect(
+        await codeOf(mount.put("lock", text("two"), { ifMatch: '"0123456789abcdef0123456789abcdef"' })),
+      ).toBe("ESTALE");
+      expect(new TextDecoder().decode(await getObject(backend, bucket, "cond/lock"))).toBe("one");
+      await mount.put("lock", text("three"), { ifMatch: etag! });
+      expect(new TextDecoder().decode(await getObject(backend, bucket, "cond/lock"))).toBe("three");
+      const listed = (await mount.list()).find((e) => e.path === "lock");
+      await mount.put("lock", text("four"), { ifMatch: listed!.etag! });
+      expect(new TextDecoder().decode(await getObject(backend, bucket, "cond/lock"))).toBe("four");
+    });
+  } else {
+    it("raises ENOTSUP for conditional writes the server cannot honour, and writes nothing", async () => {
+      const mount = mountOf({ prefix: "cond", mode: "read-write" });
+      expect(await codeOf(mount.put("new", text("x"), { ifNoneMatch: "*" }))).toBe("ENOTSUP");
+      expect(await getObject(backend, bucket, "cond/new")).toBeUndefined();
+      await mount.put("existing", text("one"));
+      expect(await codeOf(mount.put("existing", text("two"), { ifMatch: '"abc"' }))).toBe("ENOTSUP");
+      expect(new TextDecoder().decode(await getObject(backend, bucket, "cond/existing"))).toBe("one");
+    });
+  }
+
+  it("fails ENOTSUP without a request when conditionalWrites is false", async () => {
+    const mount = mountOf({ prefix: "cond-off", mode: "read-write", conditionalWrites: false });
+    expect(await codeOf(mount.put("x", text("x"), { ifNoneMatch: "*" }))).toBe("ENOTSUP");
+    expect(await getObject(backend, bucket, "cond-off/x")).toBeUndefined();
+  });
+
+  it("maps a missing bucket to ENOENT", async () => {
+    const mount = S3Bucket({ bucket: bucketName("absent"), clientConfig: clientConfig(info) });
+    mounts.push(mount);
+    expect(await codeOf(mount.list())).toBe("ENOENT");
+  });
+});

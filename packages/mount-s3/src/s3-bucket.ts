@@ -1,0 +1,546 @@
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
+import {
+  type _Object,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import {
+  invalid,
+  type LazyMount,
+  type MountEntry,
+  MountError,
+  type MountOptions,
+  type PutOptions,
+  readOnly,
+  relativePathProblem,
+  resolveMountOptions,
+  sanitizeEntries,
+  validateRelativePath,
+} from "@ws/core";
+import { mapConcurrent } from "./map-concurrent.js";
+import { type ErrorContext, toMountError } from "./s3-errors.js";
+
+const MiB = 1024 * 1024;
+
+export interface S3BucketOptions extends MountOptions {
+  /** The bucket name. */
+  readonly bucket: string;
+  /** Only keys under this prefix are visible, with the prefix stripped (`"team/a"`; slashes at the ends are ignored). */
+  readonly prefix?: string | undefined;
+  /** A ready S3 client. The mount never destroys a client it was given. Exclusive with `clientConfig`. */
+  readonly client?: S3Client | undefined;
+  /**
+   * Configuration for a client the mount creates (and destroys on `dispose()`): `region`,
+   * `endpoint`, `forcePathStyle`, `credentials`... Credentials come from the SDK's usual chain
+   * (environment, shared config, SSO, instance roles) unless given here.
+   */
+  readonly clientConfig?: S3ClientConfig | undefined;
+  /** Requests one operation may run in parallel: ranged GETs, multipart parts, listings by prefix. Default 16. */
+  readonly concurrency?: number | undefined;
+  /** Objects of at least this many bytes are uploaded with multipart upload. Default 16 MiB (minimum 5 MiB). */
+  readonly multipartThreshold?: number | undefined;
+  /** Objects of at least this many bytes (as last listed) are read with parallel ranged GETs. Default 16 MiB. */
+  readonly rangedReadThreshold?: number | undefined;
+  /** Part size for multipart uploads and ranged reads. Default 8 MiB (minimum 5 MiB). */
+  readonly partSize?: number | undefined;
+  /**
+   * List each top-level prefix (`a/`, `b/`...) with its own paginated listing, `concurrency` at a
+   * time. Faster on large buckets spread over several top-level folders. Default false.
+   */
+  readonly parallelList?: boolean | undefined;
+  /**
+   * Whether the server honours `If-Match` / `If-None-Match` on PUT. Default true: a server that
+   * answers 501 (OpenStack Swift) makes such a put fail `ENOTSUP`. Set false for a server known to
+   * ignore the headers silently, so conditional puts fail `ENOTSUP` without a request.
+   */
+  readonly conditionalWrites?: boolean | undefined;
+  /** Idle timeout of one request in milliseconds, for the client the mount creates. Default 60 000. */
+  readonly timeoutMs?: number | undefined;
+  /** `"file"` when the prefix names one object: the mount then lists that one object as its only entry. */
+  readonly rootType?: "directory" | "file" | undefined;
+}
+
+/** Metadata of one stored object. */
+export interface S3ObjectInfo {
+  readonly size: number;
+  readonly etag: string | undefined;
+  readonly mtime: number | undefined;
+}
+
+/** The mount `S3Bucket` returns: the lazy contract plus conditional-write helpers for locks. */
+export interface S3BucketMount extends LazyMount {
+  readonly kind: "s3";
+  readonly strategy: "lazy";
+  readonly bucket: string;
+  /** The key prefix, without a trailing slash (`""` for the whole bucket). */
+  readonly prefix: string;
+  readonly client: S3Client;
+  put(relPath: string, bytes: Uint8Array, options?: PutOptions): Promise<void>;
+  delete(relPath: string): Promise<void>;
+  refresh(): Promise<MountEntry[]>;
+  dispose(): Promise<void>;
+  /** Like `put`, returning the stored object's new etag (for compare-and-swap loops and locks). */
+  putObject(relPath: string, bytes: Uint8Array, options?: PutOptions): Promise<{ etag: string | undefined }>;
+  /** HEAD one object; `undefined` when it does not exist. */
+  stat(relPath: string): Promise<S3ObjectInfo | undefined>;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw invalid(`${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function normalizePrefix(raw: string | undefined): string {
+  const prefix = (raw ?? "").replace(/^\/+|\/+$/g, "");
+  if (prefix !== "") {
+    const problem = relativePathProblem(prefix);
+    if (problem) throw invalid(`prefix ${JSON.stringify(raw)} is not valid: ${problem}`);
+  }
+  return prefix;
+}
+
+/** The secrets of a static credentials object, so messages can be scrubbed of them. */
+function secretsOf(credentials: unknown): string[] {
+  if (typeof credentials !== "object" || credentials === null) return [];
+  const c = credentials as { secretAccessKey?: unknown; sessionToken?: unknown };
+  return [c.secretAccessKey, c.sessionToken].filter((s): s is string => typeof s === "string");
+}
+
+/**
+ * The default HTTP handler: keep-alive sockets, enough of them for `concurrency` parallel
+ * requests (and some headroom for several operations at once), and timeouts so that a dead
+ * server fails instead of hanging.
+ */
+function defaultRequestHandler(concurrency: number, timeoutMs: number): NodeHttpHandler {
+  const agentOptions = { keepAlive: true, maxSockets: Math.max(concurrency * 2, 32), keepAliveMsecs: 10_000 };
+  return new NodeHttpHandler({
+    httpAgent: new HttpAgent(agentOptions),
+    httpsAgent: new HttpsAgent(agentOptions),
+    connectionTimeout: Math.min(timeoutMs, 10_000),
+    socketTimeout: timeoutMs,
+  });
+}
+
+/** Reads a GetObject body into `target` at `offset`; returns the number of bytes written. */
+async function readInto(
+  body: GetObjectCommandOutput["Body"],
+  target: Uint8Array,
+  offset: number,
+  expected: number,
+): Promise<number> {
+  let written = 0;
+  if (!body) return 0;
+  for await (const chunk of body as AsyncIterable<Uint8Array>) {
+    if (written + chunk.length > expected) {
+      throw new Error(`the server sent more than the ${expected} bytes it announced`);
+    }
+    target.set(chunk, offset + written);
+    written += chunk.length;
+  }
+  return written;
+}
+
+/** Reads a body of unknown length into one exact, fresh Uint8Array. */
+async function readAll(body: GetObjectCommandOutput["Body"]): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (body) {
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      chunks.push(chunk);
+      total += chunk.length;
+    }
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+function totalFromContentRange(range: string | undefined): number | undefined {
+  const match = /\/(\d+)\s*$/.exec(range ?? "");
+  return match ? Number(match[1]) : undefined;
+}
+
+class TruncatedBody extends Error {
+  override readonly name = "TruncatedBody";
+}
+
+/**
+ * A lazy mount over an S3 bucket, or any S3-compatible endpoint (moto, MinIO, OpenStack Swift,
+ * Cloudflare R2's S3 API...).
+ *
+ * ```ts
+ * const mount = S3Bucket({ bucket: "team-files", prefix: "skills", clientConfig: { region: "eu-west-1" } });
+ * ```
+ */
+export function S3Bucket(options: S3BucketOptions): S3BucketMount {
+  const resolved = resolveMountOptions(options);
+  if (typeof options.bucket !== "string" || options.bucket === "") {
+    throw invalid("bucket must be a non-empty string");
+  }
+  if (options.client && options.clientConfig) {
+    throw invalid("pass either client or clientConfig, not both");
+  }
+  const bucket = options.bucket;
+  const prefix = normalizePrefix(options.prefix);
+  const base = prefix === "" ? "" : `${prefix}/`;
+  const concurrency = positiveInteger("concurrency", options.concurrency, 16);
+  const partSize = positiveInteger("partSize", options.partSize, 8 * MiB, 5 * MiB);
+  const multipartThreshold = positiveInteger(
+    "multipartThreshold",
+    options.multipartThreshold,
+    Math.max(16 * MiB, partSize),
+    5 * MiB,
+  );
+  const rangedReadThreshold = positiveInteger("rangedReadThreshold", options.rangedReadThreshold, 16 * MiB);
+  const timeoutMs = positiveInteger("timeoutMs", options.timeoutMs, 60_000);
+  const writable = resolved.mode === "read-write";
+  const conditionalWrites = options.conditionalWrites ?? true;
+  const rootType = options.rootType ?? "directory";
+
+  const ownsClient = options.client === undefined;
+  const client =
+    options.client ??
+    new S3Client({
+      requestHandler: defaultRequestHandler(concurrency, timeoutMs),
+      ...options.clientConfig,
+    });
+  const secrets = new Set<string>(secretsOf(options.clientConfig?.credentials));
+  let credentialsChecked = false;
+
+  /** Adds the resolved credentials' secrets (from whatever chain) to the redaction list, once. */
+  async function learnSecrets(): Promise<void> {
+    if (credentialsChecked) return;
+    credentialsChecked = true;
+    try {
+      const provider = client.config.credentials as unknown;
+      const value = typeof provider === "function" ? await (provider as () => Promise<unknown>)() : provider;
+      for (const secret of secretsOf(value)) secrets.add(secret);
+    } catch {
+      // No credentials at all: nothing to hide.
+    }
+  }
+
+  async function fail(error: unknown, context: Omit<ErrorContext, "secrets">): Promise<never> {
+    await learnSecrets();
+    throw toMountError(error, { ...context, secrets });
+  }
+
+  // Sizes from the last listing decide whether a read is worth splitting into ranges.
+  const listedSizes = new Map<string, number>();
+
+  // A file mount's one entry is named after the object; every path maps to that one key.
+  const keyOf = (relPath: string): string => (rootType === "file" ? prefix : base + relPath);
+  const where = (key: string): string => `s3://${bucket}/${key}`;
+
+  function checkPath(relPath: string): string {
+    validateRelativePath(relPath);
+    return keyOf(relPath);
+  }
+
+  async function listPages(listPrefix: string, delimiter?: string): Promise<ListObjectsV2CommandOutput[]> {
+    const pages: ListObjectsV2CommandOutput[] = [];
+    let token: string | undefined;
+    for (;;) {
+      let page: ListObjectsV2CommandOutput;
+      try {
+        page = await client.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: listPrefix === "" ? undefined : listPrefix,
+            ContinuationToken: token,
+            Delimiter: delimiter,
+          }),
+        );
+      } catch (error) {
+        return fail(error, { path: "", where: where(listPrefix), syscall: "scandir" });
+      }
+      pages.push(page);
+      if (!page.IsTruncated) return pages;
+      token = page.NextContinuationToken;
+      // A truncated page without a token would end the listing early: never stop silently.
+      if (!token) {
+        throw new MountError(
+          "EIO",
+          `listing ${where(listPrefix)} was truncated but the server sent no continuation token`,
+          { path: "", syscall: "scandir" },
+        );
+      }
+    }
+  }
+
+  async function listObjects(): Promise<_Object[]> {
+    if (!options.parallelList) return (await listPages(base)).flatMap((p) => p.Contents ?? []);
+    const top = await listPages(base, "/");
+    const folders = top.flatMap((p) => p.CommonPrefixes ?? []).flatMap((c) => (c.Prefix ? [c.Prefix] : []));
+    const below = await mapConcurrent(folders, concurrency, async (folder) =>
+      (await listPages(folder)).flatMap((p) => p.Contents ?? []),
+    );
+    return [...top.flatMap((p) => p.Contents ?? []), ...below.flat()];
+  }
+
+  async function listFile(): Promise<MountEntry[]> {
+    if (prefix === "") throw invalid('rootType: "file" needs a prefix naming the object');
+    const info = await stat(prefix);
+    if (info === undefined) return [];
+    const name = prefix.slice(prefix.lastIndexOf("/") + 1);
+    listedSizes.clear();
+    listedSizes.set(name, info.size);
+    return [
+      {
+        path: name,
+        size: info.size,
+        ...(info.mtime !== undefined ? { mtime: info.mtime } : {}),
+        ...(info.etag !== undefined ? { etag: info.etag } : {}),
+      },
+    ];
+  }
+
+  async function list(): Promise<MountEntry[]> {
+    if (rootType === "file") return listFile();
+    const objects = await listObjects();
+    const raw: MountEntry[] = [];
+    for (const object of objects) {
+      const key = object.Key;
+      if (key === undefined || !key.startsWith(base)) continue;
+      const path = key.slice(base.length);
+      // Zero-byte keys ending in "/" are folder markers made by consoles and tools, not files.
+      if ((path === "" || path.endsWith("/")) && (object.Size ?? 0) === 0) continue;
+      raw.push({
+        path,
+        size: object.Size ?? 0,
+        ...(object.LastModified ? { mtime: object.LastModified.getTime() } : {}),
+        ...(object.ETag ? { etag: object.ETag } : {}),
+      });
+    }
+    const { entries, skipped } = sanitizeEntries(raw);
+    for (const diagnostic of skipped) options.onDiagnostic?.(diagnostic);
+    listedSizes.clear();
+    for (const entry of entries) listedSizes.set(entry.path, entry.size);
+    return entries;
+  }
+
+  async function getWhole(key: string, relPath: string): Promise<Uint8Array> {
+    let response: GetObjectCommandOutput;
+    try {
+      response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    } catch (error) {
+      return fail(error, { path: relPath, where: where(key), syscall: "open" });
+    }
+    try {
+      const length = response.ContentLength;
+      if (length === undefined) return await readAll(response.Body);
+      const out = new Uint8Array(length);
+      const got = await readInto(response.Body, out, 0, length);
+      if (got !== length) throw new TruncatedBody(`received ${got} of ${length} bytes`);
+      return out;
+    } catch (error) {
+      return fail(error, { path: relPath, where: where(key), syscall: "read" });
+    }
+  }
+
+  /**
+   * Parallel ranged GETs into one buffer. The first range tells the real size and the ETag; the
+   * others carry If-Match with that ETag, so an object replaced half-way through cannot be
+   * stitched together from two versions (a 412 restarts the read once, then fails ESTALE).
+   */
+  async function getRanged(key: string, relPath: string, attempt = 0): Promise<Uint8Array> {
+    const context = { path: relPath, where: where(key), syscall: "read" };
+    let first: GetObjectCommandOutput;
+    try {
+      first = await client.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${partSize - 1}` }),
+      );
+    } catch (error) {
+      // An empty object has no byte 0: 416. Read it whole instead.
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416) {
+        return getWhole(key, relPath);
+      }
+      return fail(error, { ...context, syscall: "open" });
+    }
+    const total = totalFromContentRange(first.ContentRange);
+    try {
+      if (total === undefined || first.ContentRange === undefined) {
+        // The server ignored Range and sent everything (200).
+        const length = first.ContentLength;
+        if (length === undefined) return await readAll(first.Body);
+        const out = new Uint8Array(length);
+        const got = await readInto(first.Body, out, 0, length);
+        if (got !== length) throw new TruncatedBody(`received ${got} of ${length} bytes`);
+        return out;
+      }
+      const out = new Uint8Array(total);
+      const firstLength = Math.min(partSize, total);
+      const ranges: Array<[number, number]> = [];
+      for (let start = firstLength; start < total; start += partSize) {
+        ranges.push([start, Math.min(start + partSize, total) - 1]);
+      }
+      const etag = first.ETag;
+      const firstRead = readInto(first.Body, out, 0, firstLength).then((got) => {
+        if (got !== firstLength) throw new TruncatedBody(`range 0: received ${got} of ${firstLength} bytes`);
+      });
+      const rest = mapConcurrent(ranges, Math.max(1, concurrency - 1), async ([start, end]) => {
+        const part = await client.send(
+          new GetObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Range: `bytes=${start}-${end}`,
+            ...(etag ? { IfMatch: etag } : {}),
+          }),
+        );
+        const length = end - start + 1;
+        const got = await readInto(part.Body, out, start, length);
+        if (got !== length) throw new TruncatedBody(`range ${start}: received ${got} of ${length} bytes`);
+      });
+      await Promise.all([firstRead, rest]);
+      return out;
+    } catch (error) {
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) {
+        if (attempt === 0) return getRanged(key, relPath, 1);
+        throw new MountError(
+          "ESTALE",
+          `${where(key)} kept changing while it was being read in ranges; read it again`,
+          { path: relPath, syscall: "read" },
+        );
+      }
+      return fail(error, context);
+    }
+  }
+
+  async function fetchFile(relPath: string): Promise<Uint8Array> {
+    const key = checkPath(relPath);
+    const known = listedSizes.get(relPath);
+    if (known !== undefined && known >= rangedReadThreshold && known > partSize)
+      return getRanged(key, relPath);
+    return getWhole(key, relPath);
+  }
+
+  async function stat(relPath: string): Promise<S3ObjectInfo | undefined> {
+    const key = rootType === "file" && relPath === prefix ? prefix : checkPath(relPath);
+    try {
+      const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return {
+        size: head.ContentLength ?? 0,
+        etag: head.ETag,
+        mtime: head.LastModified?.getTime(),
+      };
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404) return undefined;
+      return fail(error, { path: relPath, where: where(key), syscall: "stat" });
+    }
+  }
+
+  async function putObject(
+    relPath: string,
+    bytes: Uint8Array,
+    putOptions: PutOptions = {},
+  ): Promise<{ etag: string | undefined }> {
+    if (!writable) throw readOnly(relPath, undefined, "write");
+    const key = checkPath(relPath);
+    if (!(bytes instanceof Uint8Array))
+      throw invalid(`put ${relPath}: bytes must be a Uint8Array`, { path: relPath });
+    const precondition =
+      putOptions.ifNoneMatch !== undefined
+        ? "ifNoneMatch"
+        : putOptions.ifMatch !== undefined
+          ? "ifMatch"
+          : undefined;
+    if (putOptions.ifNoneMatch !== undefined && putOptions.ifNoneMatch !== "*") {
+      throw invalid(`put ${relPath}: ifNoneMatch only accepts "*"`, { path: relPath });
+    }
+    if (precondition && !conditionalWrites) {
+      throw new MountError(
+        "ENOTSUP",
+        `${where(key)}: conditional writes are disabled for this mount (conditionalWrites: false); nothing was written`,
+        { path: relPath, syscall: "write" },
+      );
+    }
+    const conditions = {
+      ...(putOptions.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+      ...(putOptions.ifMatch !== undefined ? { IfMatch: putOptions.ifMatch } : {}),
+    };
+    try {
+      if (bytes.length >= multipartThreshold) {
+        const upload = new Upload({
+          client,
+          params: { Bucket: bucket, Key: key, Body: bytes, ContentLength: bytes.length, ...conditions },
+          partSize,
+          queueSize: concurrency,
+          leavePartsOnError: false,
+        });
+        const result = await upload.done();
+        listedSizes.set(relPath, bytes.length);
+        return { etag: (result as { ETag?: string }).ETag };
+      }
+      const result = await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: bytes,
+          ContentLength: bytes.length,
+          ...conditions,
+        }),
+      );
+      listedSizes.set(relPath, bytes.length);
+      return { etag: result.ETag };
+    } catch (error) {
+      return fail(error, { path: relPath, where: where(key), syscall: "write", precondition });
+    }
+  }
+
+  const mount: S3BucketMount = {
+    kind: "s3",
+    strategy: "lazy",
+    writable,
+    options,
+    rootType,
+    bucket,
+    prefix,
+    client,
+    list,
+    refresh: list,
+    fetch: fetchFile,
+    async put(relPath: string, bytes: Uint8Array, putOptions?: PutOptions): Promise<void> {
+      await putObject(relPath, bytes, putOptions);
+    },
+    async delete(relPath: string): Promise<void> {
+      if (!writable) throw readOnly(relPath, undefined, "unlink");
+      const key = checkPath(relPath);
+      try {
+        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      } catch (error) {
+        // S3 answers 204 for a missing key; some compatible servers answer 404. Both mean "gone".
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status === 404 && (error as { name?: string }).name !== "NoSuchBucket") {
+          listedSizes.delete(relPath);
+          return;
+        }
+        return fail(error, { path: relPath, where: where(key), syscall: "unlink" });
+      }
+      listedSizes.delete(relPath);
+    },
+    putObject,
+    stat,
+    async dispose(): Promise<void> {
+      if (ownsClient) client.destroy();
+    },
+  };
+  return mount;
+}

@@ -1,0 +1,125 @@
+import { MountError, type MountErrorCode, redact } from "@ws/core";
+
+/** The parts of an SDK error this package looks at. */
+interface SdkErrorLike {
+  readonly name?: unknown;
+  readonly Code?: unknown;
+  readonly code?: unknown;
+  readonly message?: unknown;
+  readonly $metadata?: { readonly httpStatusCode?: number; readonly requestId?: string };
+}
+
+/** The HTTP status of an SDK error, when the server answered at all. */
+export function statusOf(error: unknown): number | undefined {
+  return (error as SdkErrorLike | undefined)?.$metadata?.httpStatusCode;
+}
+
+/** The S3 error code (`NoSuchKey`, `AccessDenied`...) or the Node error code (`ECONNREFUSED`). */
+export function errorName(error: unknown): string {
+  const e = error as SdkErrorLike | undefined;
+  for (const candidate of [e?.Code, e?.name, e?.code]) {
+    if (typeof candidate === "string" && candidate !== "" && candidate !== "Error") return candidate;
+  }
+  return "Error";
+}
+
+const NOT_FOUND = new Set(["NoSuchKey", "NotFound", "NoSuchBucket"]);
+const FORBIDDEN = new Set([
+  "AccessDenied",
+  "Forbidden",
+  "InvalidAccessKeyId",
+  "SignatureDoesNotMatch",
+  "InvalidToken",
+  "ExpiredToken",
+  "AllAccessDisabled",
+  "AccountProblem",
+]);
+
+/** A copy of the SDK's error that is safe to log: the message redacted, no request or response objects. */
+export function safeCause(error: unknown, secrets: Iterable<string | undefined>): Error {
+  const list = [...secrets];
+  const e = error as SdkErrorLike | undefined;
+  const message = redact(typeof e?.message === "string" ? e.message : String(error), list);
+  const cause = new Error(message);
+  cause.name = errorName(error);
+  const status = statusOf(error);
+  const extra = cause as Error & { statusCode?: number; requestId?: string; code?: string };
+  if (status !== undefined) extra.statusCode = status;
+  if (e?.$metadata?.requestId) extra.requestId = e.$metadata.requestId;
+  if (typeof e?.code === "string") extra.code = e.code;
+  if (error instanceof Error && error.stack) cause.stack = redact(error.stack, list);
+  return cause;
+}
+
+export interface ErrorContext {
+  /** The relative path, or `""` for the whole mount (a listing). */
+  readonly path: string;
+  /** `s3://bucket/key`, for the message. */
+  readonly where: string;
+  /** The node:fs-style operation: `open`, `scandir`, `write`, `unlink`. */
+  readonly syscall: string;
+  /** The precondition the request carried, so a 412 maps to the right code. */
+  readonly precondition?: "ifMatch" | "ifNoneMatch" | undefined;
+  readonly secrets: Iterable<string | undefined>;
+}
+
+/**
+ * Maps an SDK error to a MountError. The SDK has already retried throttling (SlowDown, 503),
+ * 5xx and network errors with back-off by the time an error gets here; whatever is left and is
+ * not a 404/403/412/501 is EIO.
+ */
+export function toMountError(error: unknown, context: ErrorContext): MountError {
+  if (MountError.isInstance(error)) return error;
+  const status = statusOf(error);
+  const name = errorName(error);
+  const cause = safeCause(error, context.secrets);
+  const detail = status === undefined ? name : `${name}, HTTP ${status}`;
+  const make = (code: MountErrorCode, message: string): MountError =>
+    new MountError(code, message, { path: context.path, syscall: context.syscall, cause });
+
+  if (status === 412 || name === "PreconditionFailed") {
+    if (context.precondition === "ifNoneMatch") {
+      return make("EEXIST", `${context.where} already exists (ifNoneMatch: "*"); nothing was written`);
+    }
+    return make(
+      "ESTALE",
+      `${context.where} changed since the etag given in ifMatch (${detail}); read it again before writing`,
+    );
+  }
+  if (name === "ConditionalRequestConflict" || (status === 409 && context.precondition !== undefined)) {
+    return make(
+      "ESTALE",
+      `${context.where} was written concurrently while this conditional write ran (${detail}); retry`,
+    );
+  }
+  if (context.precondition !== undefined && (status === 501 || name === "NotImplemented")) {
+    return make(
+      "ENOTSUP",
+      `${context.where}: the server does not support conditional writes (${context.precondition}, ${detail}); ` +
+        "nothing was written. Write without a precondition, or use a server that supports them",
+    );
+  }
+  if (NOT_FOUND.has(name) || status === 404) {
+    if (name === "NoSuchBucket") {
+      return make("ENOENT", `${context.where}: the bucket does not exist (${detail}); check the bucket name`);
+    }
+    return make("ENOENT", `no such file: ${context.where} (${detail})`);
+  }
+  if (FORBIDDEN.has(name) || status === 403 || status === 401) {
+    return make(
+      "EACCES",
+      `${context.where}: permission denied (${detail}); check the credentials and the bucket policy`,
+    );
+  }
+  if (status === 501 || name === "NotImplemented") {
+    return make("ENOTSUP", `${context.where}: the server does not implement this request (${detail})`);
+  }
+  const reason = redact(
+    typeof (error as SdkErrorLike)?.message === "string" ? String((error as SdkErrorLike).message) : "",
+    [...context.secrets],
+  );
+  return make(
+    "EIO",
+    `${context.syscall} ${context.where} failed after retries (${detail}${reason ? `: ${reason}` : ""})`,
+  );
+}
