@@ -1,0 +1,61 @@
+/**
+ * The slice of a Workers R2 bucket binding (`env.MY_BUCKET`) that R2Bucket uses, written out so
+ * the package type-checks and runs without `@cloudflare/workers-types` or a Workers runtime. A
+ * real binding, Miniflare's proxy of one, or any object with these methods fits.
+ */
+export interface R2BucketBinding {
+  list(options?: R2ListOptionsLike): Promise<R2ObjectsLike>;
+  get(key: string, options?: R2GetOptionsLike): Promise<R2ObjectBodyLike | null>;
+  head(key: string): Promise<R2ObjectLike | null>;
+  /** Resolves `null` when an `onlyIf` precondition fails. */
+  put(
+    key: string,
+    value: ArrayBuffer | ArrayBufferView | string | null,
+    options?: R2PutOptionsLike,
+  ): Promise<R2ObjectLike | null>;
+  delete(keys: string | string[]): Promise<void>;
+}
+
+export interface R2ObjectLike {
+  readonly key: string;
+  readonly size: number;
+  /** Unquoted. */
+  readonly etag: string;
+  /** Quoted, as in an HTTP `ETag` header. */
+  readonly httpEtag?: string;
+  readonly uploaded: Date;
+}
+
+export interface R2ObjectBodyLike extends R2ObjectLike {
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+export interface R2ObjectsLike {
+  readonly objects: readonly R2ObjectLike[];
+  readonly truncated: boolean;
+  readonly cursor?: string;
+  readonly delimitedPrefixes?: readonly string[];
+}
+
+export interface R2ListOptionsLike {
+  limit?: number;
+  prefix?: string;
+  cursor?: string;
+  delimiter?: string;
+}
+
+/** As in R2: `etagMatches` is If-Match, `etagDoesNotMatch` is If-None-Match (`"*"` allowed). */
+export interface R2ConditionalLike {
+  etagMatches?: string;
+  etagDoesNotMatch?: string;
+}
+
+export interface R2GetOptionsLike {
+  onlyIf?: R2ConditionalLike;
+  range?: { offset?: number; length?: number; suffix?: number };
+}
+
+export interface R2PutOptionsLike {
+  /** A plain object: Miniflare's proxy does not carry a `Headers` instance. */
+  onlyIf?: R2ConditionalLike;
+}
