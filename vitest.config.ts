@@ -1,8 +1,10 @@
 import { defineConfig } from "vitest/config";
 
 // One project per package (each package's vitest.config.ts calls wsProject from vitest.shared.ts).
+// The conformance reporter is loaded from source: this file is read by plain Node before any build.
 export default defineConfig({
   test: {
     projects: ["packages/*", "examples/*"],
+    reporters: ["default", ["./packages/testkit/src/reporter.ts", { outputDir: "conformance-report" }]],
   },
 });
