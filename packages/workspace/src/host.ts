@@ -473,7 +473,7 @@ export class Host {
     state.indexedAt = indexedAt;
     state.phase = "ready";
     if (!fromStore) {
-      await this.config.indexStore.save(key, { kind: mount.kind, entries: raw.slice(), indexedAt });
+      await this.config.indexStore.save(key, { kind: mount.kind, entries: raw, indexedAt });
       state.dirty = false;
     }
     this.config.emit("index", {
