@@ -1,4 +1,4 @@
-import { ancestorsOf, relativePathProblem } from "./paths.js";
+import { relativePathProblem } from "./paths.js";
 import type { MountDiagnostic, MountEntry } from "./types.js";
 
 export interface SanitizeResult {
@@ -48,7 +48,12 @@ export function sanitizeEntries(entries: Iterable<MountEntry>, root?: string): S
   }
   const directories = new Set<string>();
   for (const key of kept.keys()) {
-    if (key.includes("/")) for (const dir of ancestorsOf(key)) directories.add(dir);
+    // Walk up from the nearest parent; once a parent is known, all of its ancestors are too.
+    for (let i = key.lastIndexOf("/"); i > 0; i = key.lastIndexOf("/", i - 1)) {
+      const dir = key.slice(0, i);
+      if (directories.has(dir)) break;
+      directories.add(dir);
+    }
   }
   for (const dir of directories) {
     if (kept.delete(dir)) {

@@ -110,3 +110,26 @@ describe("MemoryMount", () => {
     expect(() => MemoryMount({ mode: "rw" as never })).toThrow(/mode/);
   });
 });
+
+describe("MemoryMount paging and seeding", () => {
+  it("walks every page, with boundary keys intact", async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 7; i++) files[`k${i}`] = String(i);
+    files["k2#"] = "hash";
+    files["k2+"] = "plus";
+    const mount = MemoryMount({ files, pageSize: 3 });
+    expect((await mount.list()).map((e) => e.path)).toEqual(Object.keys(files).sort());
+    expect(mount.store.listPage("", "k2", 2)).toEqual({ keys: ["k2#", "k2+"], truncated: true });
+    expect(mount.store.listPage("", "k5", 3)).toEqual({ keys: ["k6"], truncated: false });
+  });
+
+  it("rejects a page size that cannot make progress", () => {
+    expect(() => MemoryMount({ pageSize: 0 })).toThrow(/pageSize/);
+  });
+
+  it("adds files given as pairs to an existing store", async () => {
+    const store = new MemoryStore({ a: "1" });
+    const mount = MemoryMount({ store, files: [["b", "2"]] });
+    expect((await mount.list()).map((e) => e.path)).toEqual(["a", "b"]);
+  });
+});

@@ -22,6 +22,18 @@ function toBytes(data: string | Uint8Array): Uint8Array {
   return typeof data === "string" ? encoder.encode(data) : new Uint8Array(data);
 }
 
+/** The first index whose element is >= `value` (binary search over sorted strings). */
+function lowerBound(sorted: readonly string[], value: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 // FNV-1a over the bytes: synchronous, deterministic and good enough to tell versions apart.
 function etagOf(bytes: Uint8Array): string {
   let h = 0x811c9dc5;
@@ -39,14 +51,17 @@ function etagOf(bytes: Uint8Array): string {
  */
 export class MemoryStore {
   readonly #objects = new Map<string, MemoryObject>();
+  #sorted: string[] | undefined;
   #clock = 0;
 
   constructor(files?: MemoryFiles) {
-    if (files) {
-      const pairs = Symbol.iterator in files ? files : Object.entries(files);
-      for (const [key, data] of pairs as Iterable<readonly [string, string | Uint8Array]>)
-        this.put(key, data);
-    }
+    if (files) this.putAll(files);
+  }
+
+  /** Stores every pair of a record or of an iterable of `[key, data]` pairs. */
+  putAll(files: MemoryFiles): void {
+    const pairs = Symbol.iterator in files ? files : Object.entries(files);
+    for (const [key, data] of pairs as Iterable<readonly [string, string | Uint8Array]>) this.put(key, data);
   }
 
   get size(): number {
@@ -58,6 +73,7 @@ export class MemoryStore {
     // Strictly increasing mtimes, so two writes in one millisecond are still ordered.
     this.#clock = Math.max(this.#clock + 1, Date.now());
     const object = { bytes, mtime: this.#clock, etag: etagOf(bytes) };
+    if (!this.#objects.has(key)) this.#sorted = undefined;
     this.#objects.set(key, object);
     return object;
   }
@@ -71,18 +87,51 @@ export class MemoryStore {
   }
 
   delete(key: string): boolean {
-    return this.#objects.delete(key);
+    const deleted = this.#objects.delete(key);
+    if (deleted) this.#sorted = undefined;
+    return deleted;
   }
 
   clear(): void {
     this.#objects.clear();
+    this.#sorted = undefined;
   }
 
   /** Keys starting with `prefix`, sorted. */
   keys(prefix = ""): string[] {
+    const sorted = this.#sortedKeys();
     const out: string[] = [];
-    for (const key of this.#objects.keys()) if (key.startsWith(prefix)) out.push(key);
-    return out.sort();
+    for (let i = lowerBound(sorted, prefix); i < sorted.length && sorted[i]!.startsWith(prefix); i++)
+      out.push(sorted[i]!);
+    return out;
+  }
+
+  /**
+   * One page of keys starting with `prefix`, in sorted order, strictly after `startAfter`: the
+   * shape of S3's ListObjectsV2 and R2's cursor listing, so `MemoryMount` runs a real page loop.
+   */
+  listPage(
+    prefix: string,
+    startAfter: string | undefined,
+    limit: number,
+  ): { keys: string[]; truncated: boolean } {
+    const sorted = this.#sortedKeys();
+    let i = lowerBound(sorted, prefix);
+    if (startAfter !== undefined && startAfter >= prefix) {
+      i = lowerBound(sorted, startAfter);
+      if (sorted[i] === startAfter) i++;
+    }
+    const keys: string[] = [];
+    for (; i < sorted.length && sorted[i]!.startsWith(prefix) && keys.length < limit; i++)
+      keys.push(sorted[i]!);
+    return { keys, truncated: i < sorted.length && sorted[i]!.startsWith(prefix) };
+  }
+
+  // Sorted once and kept until a key is added or removed, so a paged listing of a million keys
+  // costs one sort rather than one per page.
+  #sortedKeys(): string[] {
+    this.#sorted ??= [...this.#objects.keys()].sort();
+    return this.#sorted;
   }
 
   /** True when some key lies below `key` + `/`. */
@@ -102,6 +151,8 @@ export interface MemoryMountOptions extends MountOptions {
   readonly prefix?: string | undefined;
   /** `"file"` for a single-file mount: the store must then hold exactly one visible key. */
   readonly rootType?: "directory" | "file" | undefined;
+  /** Keys per listing page (default 1000, as S3 and R2). `list()` walks every page. */
+  readonly pageSize?: number | undefined;
 }
 
 export interface MemoryMountInstance extends LazyMount {
@@ -125,8 +176,10 @@ export function MemoryMount(options: MemoryMountOptions = {}): MemoryMountInstan
   const resolved = resolveMountOptions(options);
   const writable = resolved.mode === "read-write";
   const store = options.store ?? new MemoryStore(options.files);
-  if (options.store && options.files) {
-    for (const [key, data] of Object.entries(options.files)) store.put(key, data);
+  if (options.store && options.files) store.putAll(options.files);
+  const pageSize = options.pageSize ?? 1000;
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1) {
+    throw invalid(`pageSize must be a positive integer, got ${String(options.pageSize)}`);
   }
   const prefix = (options.prefix ?? "").replace(/^\/+|\/+$/g, "");
   if (prefix !== "" && relativePathProblem(prefix)) {
@@ -148,14 +201,22 @@ export function MemoryMount(options: MemoryMountOptions = {}): MemoryMountInstan
     async list(): Promise<MountEntry[]> {
       const strip = prefix ? prefix.length + 1 : 0;
       const raw: MountEntry[] = [];
-      for (const key of store.keys(prefix ? `${prefix}/` : "")) {
-        const object = store.get(key)!;
-        raw.push({
-          path: key.slice(strip),
-          size: object.bytes.length,
-          mtime: object.mtime,
-          etag: object.etag,
-        });
+      let cursor: string | undefined;
+      for (;;) {
+        const page = store.listPage(prefix ? `${prefix}/` : "", cursor, pageSize);
+        for (const key of page.keys) {
+          const object = store.get(key);
+          // A key deleted between pages is simply gone, as on a real object store.
+          if (object)
+            raw.push({
+              path: key.slice(strip),
+              size: object.bytes.length,
+              mtime: object.mtime,
+              etag: object.etag,
+            });
+        }
+        if (!page.truncated || page.keys.length === 0) break;
+        cursor = page.keys[page.keys.length - 1];
       }
       const { entries, skipped } = sanitizeEntries(raw);
       for (const diagnostic of skipped) options.onDiagnostic?.(diagnostic);
