@@ -38,6 +38,18 @@ describe("construction and mounts", () => {
     await ws.close();
   });
 
+  it("checks nesting that involves a factory with its real rootType, at first index", async () => {
+    const fileFactory = () => MemoryMount({ files: { "f.json": "{}" }, rootType: "file" });
+    const ok = new Workspace({
+      mounts: { "/w": MemoryMount({ files: { a: "a" } }), "/w/f.json": fileFactory },
+    });
+    expect(await ok.fs.readdir("/w")).toEqual(["a", "f.json"]);
+    expect(await ok.fs.readFile("/w/f.json", "utf8")).toBe("{}");
+    await ok.close();
+    const nested = new Workspace({ mounts: { "/w": MemoryMount(), "/w/d": () => MemoryMount() } });
+    await expect(nested.fs.readdir("/w")).rejects.toMatchObject({ code: "EINVAL" });
+  });
+
   it("calls a factory once, on first index, with sessionId, root and vfs", async () => {
     const factory = vi.fn((ctx: MountContext) =>
       MemoryMount({ files: { [`${ctx.sessionId}.txt`]: ctx.root } }),
