@@ -123,7 +123,8 @@ describe("R2Bucket on Miniflare", () => {
     expect(await codeOf(mount.put("absent", text("x"), { ifMatch: etag }))).toBe("ESTALE");
     expect(await stored("cond/lock")).toBe("one");
     expect(await stored("cond/absent")).toBeUndefined();
-    await mount.put("lock", text("three"), { ifMatch: etag });
+    expect(await codeOf(mount.put("lock", text("two"), { ifMatch: '"0123"' }))).toBe("ESTALE");
+    await mount.put("lock", text("three"), { ifMatch: `"${etag}"` });
     expect(await stored("cond/lock")).toBe("three");
     const listed = (await mount.list()).find((e) => e.path === "lock");
     await mount.put("lock", text("four"), { ifMatch: listed!.etag! });

@@ -116,7 +116,8 @@ export function R2Bucket(binding: R2BucketBinding, options: R2BucketOptions = {}
     }
     const onlyIf: R2ConditionalLike = {
       ...(putOptions.ifNoneMatch === "*" ? { etagDoesNotMatch: "*" } : {}),
-      ...(putOptions.ifMatch !== undefined ? { etagMatches: putOptions.ifMatch } : {}),
+      // R2 wants the bare etag and rejects a quoted one: accept both (httpEtag is quoted).
+      ...(putOptions.ifMatch !== undefined ? { etagMatches: unquote(putOptions.ifMatch) } : {}),
     };
     const conditional = Object.keys(onlyIf).length > 0;
     // A plain Uint8Array of exactly these bytes: Miniflare's proxy rejects a Node Buffer, and a
@@ -198,6 +199,11 @@ export function R2Bucket(binding: R2BucketBinding, options: R2BucketOptions = {}
     putObject,
   };
   return mount;
+}
+
+function unquote(etag: string): string {
+  const match = /^(?:W\/)?"(.*)"$/.exec(etag);
+  return match ? (match[1] ?? "") : etag;
 }
 
 function isNodeBuffer(bytes: Uint8Array): boolean {
