@@ -71,4 +71,15 @@ describe("QuotaCounter", () => {
     expect(() => counter.remove(7)).not.toThrow();
     expect(counter.bytes).toBe(0);
   });
+
+  it("applies net changes at once with adjust(), or refuses them whole", () => {
+    const counter = new QuotaCounter({ maxBytes: 10, maxEntries: 3 }, "/m");
+    counter.adjust(6, 2);
+    expect([counter.bytes, counter.entries]).toEqual([6, 2]);
+    expect(quotaError(() => counter.adjust(5, 1, "/m/x")).quota?.limit).toBe("maxBytes");
+    expect(quotaError(() => counter.adjust(0, 2)).quota?.limit).toBe("maxEntries");
+    expect([counter.bytes, counter.entries]).toEqual([6, 2]);
+    counter.adjust(-6, -2);
+    expect([counter.bytes, counter.entries]).toEqual([0, 0]);
+  });
 });

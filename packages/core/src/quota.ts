@@ -106,6 +106,16 @@ export class QuotaCounter {
     this.#bytes += newSize - oldSize;
   }
 
+  /**
+   * Any change at once (a rename that moves several files between mounts, say): checks the net
+   * deltas, then applies them. Throws `EDQUOT` and changes nothing when a limit would be exceeded.
+   */
+  adjust(deltaBytes: number, deltaEntries: number, path?: string): void {
+    this.check(deltaBytes, deltaEntries, path);
+    this.#bytes = Math.max(0, this.#bytes + deltaBytes);
+    this.#entries = Math.max(0, this.#entries + deltaEntries);
+  }
+
   /** A file of `size` bytes removed. Never throws. */
   remove(size: number): void {
     this.#bytes = Math.max(0, this.#bytes - size);

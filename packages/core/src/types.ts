@@ -95,6 +95,11 @@ export interface LazyMount extends MountCommon {
 /** Backends that produce the whole tree in one transaction (a git clone, an archive). */
 export interface EagerMount extends MountCommon {
   readonly strategy: "eager";
+  /**
+   * Writes the whole tree through `api`. Let errors thrown by `api` propagate (do not catch and
+   * continue): the host refuses paths outside the root, links that leave it and quota overruns
+   * there, and discards everything staged when `materialize` rejects.
+   */
   materialize(api: MountWriteApi): Promise<void>;
 }
 
