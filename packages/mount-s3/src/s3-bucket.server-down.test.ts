@@ -1,0 +1,51 @@
+import { MountError } from "@ws/core";
+import { startMoto } from "@ws/test-servers";
+import { describe, expect, it } from "vitest";
+import { backendClient, clientConfig, createBucket, putObjects } from "../test/s3-env.js";
+import { S3Bucket } from "./s3-bucket.js";
+
+async function errorOf(promise: Promise<unknown>): Promise<MountError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (MountError.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("S3Bucket when the server stops mid-test", () => {
+  it("fails with a clear EIO (after the SDK's retries), never hangs", async () => {
+    // A moto of this test's own, so stopping it does not disturb the other files.
+    const moto = await startMoto();
+    try {
+      const backend = backendClient(moto.info());
+      await createBucket(backend, "down");
+      await putObjects(backend, "down", { "a.txt": "a", "b.txt": "b" });
+      backend.destroy();
+      const mount = S3Bucket({
+        bucket: "down",
+        mode: "read-write",
+        timeoutMs: 5000,
+        clientConfig: clientConfig(moto.info(), { maxAttempts: 2 }),
+      });
+      expect(await mount.list()).toHaveLength(2);
+      expect(new TextDecoder().decode(await mount.fetch("a.txt"))).toBe("a");
+      await moto.stop();
+      for (const operation of [
+        () => mount.fetch("b.txt"),
+        () => mount.list(),
+        () => mount.put("c.txt", new Uint8Array([1])),
+      ]) {
+        const error = await errorOf(operation());
+        expect(error.code).toBe("EIO");
+        expect(error.message).toMatch(/failed after retries/);
+        expect(error.message).toMatch(/ECONNREFUSED|ECONNRESET|socket hang up|EPIPE/);
+        expect(error.cause).toBeInstanceOf(Error);
+      }
+      await mount.dispose();
+    } finally {
+      await moto.stop();
+    }
+  });
+});
