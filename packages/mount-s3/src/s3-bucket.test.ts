@@ -96,7 +96,7 @@ describe.each(SERVER_NAMES)("S3Bucket on %s", (name) => {
     const head = await mount.stat("blob.bin");
     // A multipart ETag ends in -<parts>: the upload really was multipart.
     expect(head?.etag).toMatch(/-\d+"?$/);
-    const reader = mountOf({ prefix: "large", concurrency: 8 });
+    const reader = mountOf({ prefix: "large", concurrency: 8, readStreams: 8 });
     const [entry] = await reader.list();
     expect(entry?.size).toBe(data.length);
     let ranged = 0;

@@ -51,8 +51,14 @@ export interface S3BucketOptions extends MountOptions {
   readonly multipartThreshold?: number | undefined;
   /** Objects of at least this many bytes (as last listed) are read with parallel ranged GETs. Default 16 MiB. */
   readonly rangedReadThreshold?: number | undefined;
-  /** Part size for multipart uploads and ranged reads. Default 8 MiB (minimum 5 MiB). */
+  /** Part size for multipart uploads, and the smallest range of a ranged read. Default 8 MiB (minimum 5 MiB). */
   readonly partSize?: number | undefined;
+  /**
+   * Parallel ranged GETs per large object (each range is size ÷ readStreams, at least `partSize`).
+   * Default 4, like rclone's multi-thread streams: more streams help on S3 itself but cost extra
+   * round trips, and servers such as moto copy the whole object for every range.
+   */
+  readonly readStreams?: number | undefined;
   /**
    * List each top-level prefix (`a/`, `b/`...) with its own paginated listing, `concurrency` at a
    * time. Faster on large buckets spread over several top-level folders. Default false.
@@ -210,6 +216,7 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
   );
   const rangedReadThreshold = positiveInteger("rangedReadThreshold", options.rangedReadThreshold, 16 * MiB);
   const timeoutMs = positiveInteger("timeoutMs", options.timeoutMs, 60_000);
+  const readStreams = positiveInteger("readStreams", options.readStreams, 4);
   const writable = resolved.mode === "read-write";
   const conditionalWrites = options.conditionalWrites ?? true;
   const rootType = options.rootType ?? "directory";
@@ -360,12 +367,13 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
    * others carry If-Match with that ETag, so an object replaced half-way through cannot be
    * stitched together from two versions (a 412 restarts the read once, then fails ESTALE).
    */
-  async function getRanged(key: string, relPath: string, attempt = 0): Promise<Uint8Array> {
+  async function getRanged(key: string, relPath: string, expected: number, attempt = 0): Promise<Uint8Array> {
     const context = { path: relPath, where: where(key), syscall: "read" };
+    const rangeSize = Math.max(partSize, Math.ceil(expected / readStreams));
     let first: GetObjectCommandOutput;
     try {
       first = await client.send(
-        new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${partSize - 1}` }),
+        new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${rangeSize - 1}` }),
       );
     } catch (error) {
       // An empty object has no byte 0: 416. Read it whole instead.
@@ -386,16 +394,16 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
         return out;
       }
       const out = new Uint8Array(total);
-      const firstLength = Math.min(partSize, total);
+      const firstLength = Math.min(rangeSize, total);
       const ranges: Array<[number, number]> = [];
-      for (let start = firstLength; start < total; start += partSize) {
-        ranges.push([start, Math.min(start + partSize, total) - 1]);
+      for (let start = firstLength; start < total; start += rangeSize) {
+        ranges.push([start, Math.min(start + rangeSize, total) - 1]);
       }
       const etag = first.ETag;
       const firstRead = readInto(first.Body, out, 0, firstLength).then((got) => {
         if (got !== firstLength) throw new TruncatedBody(`range 0: received ${got} of ${firstLength} bytes`);
       });
-      const rest = mapConcurrent(ranges, Math.max(1, concurrency - 1), async ([start, end]) => {
+      const rest = mapConcurrent(ranges, Math.max(1, Math.min(readStreams, concurrency) - 1), async ([start, end]) => {
         const part = await client.send(
           new GetObjectCommand({
             Bucket: bucket,
@@ -412,7 +420,7 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
       return out;
     } catch (error) {
       if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) {
-        if (attempt === 0) return getRanged(key, relPath, 1);
+        if (attempt === 0) return getRanged(key, relPath, total ?? expected, 1);
         throw new MountError(
           "ESTALE",
           `${where(key)} kept changing while it was being read in ranges; read it again`,
@@ -426,8 +434,9 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
   async function fetchFile(relPath: string): Promise<Uint8Array> {
     const key = checkPath(relPath);
     const known = listedSizes.get(relPath);
-    if (known !== undefined && known >= rangedReadThreshold && known > partSize)
-      return getRanged(key, relPath);
+    if (known !== undefined && known >= rangedReadThreshold && known > partSize) {
+      return getRanged(key, relPath, known);
+    }
     return getWhole(key, relPath);
   }
 
