@@ -164,7 +164,8 @@ function diff(
       if (now.type === "directory") {
         if (before?.type !== "directory") {
           newDirs.push([child, Number(lstatSync(hostPath).mode & 0o7777)]);
-          if (before) changes.push({ op: "delete", path: child });
+          // A file (or a stub, absent on this side) replaced by a directory: the file goes first.
+          if (before || host.isFileAt(child)) changes.push({ op: "delete", path: child });
         }
         walk(child);
         continue;
@@ -245,66 +246,110 @@ async function pull(host: Host, dir: string, snapshot: Map<string, Snap>): Promi
     conflicts: [] as Array<MountConflict & { resolution: "accept" | "keep-local" }>,
     errors: [] as Array<{ path: string; error: unknown }>,
   };
+  const toMirror: Mirror[] = [];
+  const record = (path: string, op: "put" | "delete"): void => {
+    const r = host.resolve(path);
+    if (r.state && !r.state.writeBack) result.readOnly.push(r.path);
+    else if (r.state) toMirror.push({ state: r.state, rel: r.rel, path: r.path, op });
+  };
+  // Deletions first, then new directories, then files: where a path changed type (a file became a
+  // directory or the reverse), the old node must be gone before the new one can be created.
+  const deletes = changes.filter((c) => c.op === "delete");
+  const writes = changes.filter((c) => c.op !== "delete");
+  for (const change of deletes) {
+    const r = host.resolve(change.path);
+    try {
+      if (!(await resolveConflict(host, change, result))) continue;
+      host.applyExternalDelete(r);
+      result.deleted.push(r.path);
+      record(r.path, "delete");
+    } catch (error) {
+      result.errors.push({ path: r.path, error });
+    }
+  }
   for (const [path, mode] of newDirs.sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     host.applyExternalDir(host.resolve(path), mode);
   }
-  const toMirror: Array<{ state: MountState; rel: string; path: string }> = [];
-  for (const change of changes) {
+  for (const change of writes) {
     const r = host.resolve(change.path);
-    const state = r.state;
     try {
-      if (state?.writeBack?.has(r.rel)) {
-        // An unflushed ws.fs write to the same path: the exec side wins unless the hook keeps it.
-        const conflict: MountConflict = {
-          kind: "exec",
-          root: state.root,
-          relPath: r.rel,
-          path: r.path,
-          local: host.localSide(r.path),
-          remote:
-            change.op === "file"
-              ? { exists: true, size: change.bytes.length, mtimeMs: Date.now() }
-              : { exists: change.op !== "delete" },
-        };
-        const resolution = await host.conflict(conflict);
-        result.conflicts.push({ ...conflict, resolution });
-        if (resolution === "keep-local") continue;
-        state.writeBack.cancel(r.rel);
-      }
+      if (!(await resolveConflict(host, change, result))) continue;
       if (change.op === "symlink") {
-        if (state) {
+        if (r.state) {
           throw new MountError(
             "ENOTSUP",
-            `${r.path}: symlinks under mount ${state.root} are not pulled back`,
-            {
-              path: r.path,
-              root: state.root,
-            },
+            `${r.path}: symlinks under mount ${r.state.root} are not pulled back; store the file itself, or put the link outside the mount`,
+            { path: r.path, root: r.state.root },
           );
         }
         host.applyExternalSymlink(r, change.target);
         result.added.push(r.path);
         continue;
       }
-      if (change.op === "file") {
-        host.applyExternalFile(r, change.bytes, change.mode);
-        (change.isNew ? result.added : result.modified).push(r.path);
-      } else {
-        host.applyExternalDelete(r);
-        result.deleted.push(r.path);
+      for (const orphan of host.applyExternalFile(r, change.bytes, change.mode)) {
+        result.deleted.push(orphan);
+        record(orphan, "delete");
       }
-      if (state && !state.writeBack) result.readOnly.push(r.path);
-      else if (state) toMirror.push({ state, rel: r.rel, path: r.path });
+      (change.isNew ? result.added : result.modified).push(r.path);
+      record(r.path, "put");
     } catch (error) {
       result.errors.push({ path: r.path, error });
     }
   }
   for (const path of goneDirs) host.removeEmptyDir(path);
-  await mapConcurrent(toMirror, host.config.concurrency, async (m) => {
+  // Object stores refuse a key below another key (and a key with keys below it), so a delete that
+  // clears the way for a put at a related path lands first; the rest go in parallel.
+  const putPaths = toMirror.filter((m) => m.op === "put").map((m) => m.path);
+  const clearsWay = (m: Mirror): boolean =>
+    m.op === "delete" && putPaths.some((p) => p.startsWith(`${m.path}/`) || m.path.startsWith(`${p}/`));
+  const mirror = async (m: Mirror): Promise<void> => {
     const outcome = await m.state.writeBack!.syncNow(m.rel);
     if (outcome.ok) result.mirrored.push(m.path);
     else result.errors.push({ path: m.path, error: outcome.error });
-  });
+  };
+  await mapConcurrent(toMirror.filter(clearsWay), host.config.concurrency, mirror);
+  await mapConcurrent(
+    toMirror.filter((m) => !clearsWay(m)),
+    host.config.concurrency,
+    mirror,
+  );
   await Promise.all([...new Set(toMirror.map((m) => m.state))].map((s) => host.saveIndex(s)));
   return result;
+}
+
+interface Mirror {
+  readonly state: MountState;
+  readonly rel: string;
+  readonly path: string;
+  readonly op: "put" | "delete";
+}
+
+/**
+ * An exec change to a path with an unflushed `ws.fs` write: the exec side wins unless the hook
+ * keeps the local write. Returns whether the exec change should be applied.
+ */
+async function resolveConflict(
+  host: Host,
+  change: Change,
+  result: { conflicts: Array<MountConflict & { resolution: "accept" | "keep-local" }> },
+): Promise<boolean> {
+  const r = host.resolve(change.path);
+  const state = r.state;
+  if (!state?.writeBack?.has(r.rel)) return true;
+  const conflict: MountConflict = {
+    kind: "exec",
+    root: state.root,
+    relPath: r.rel,
+    path: r.path,
+    local: host.localSide(r.path),
+    remote:
+      change.op === "file"
+        ? { exists: true, size: change.bytes.length, mtimeMs: Date.now() }
+        : { exists: change.op !== "delete" },
+  };
+  const resolution = await host.conflict(conflict);
+  result.conflicts.push({ ...conflict, resolution });
+  if (resolution === "keep-local") return false;
+  state.writeBack.cancel(r.rel);
+  return true;
 }

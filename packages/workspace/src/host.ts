@@ -1197,29 +1197,54 @@ export class Host {
 
   // ---------------------------------------------------------------- exec support
 
-  /** Applies a file the exec side wrote: VFS only (no EROFS, no write-back; the caller mirrors). */
-  applyExternalFile(r: Resolved, bytes: Uint8Array, mode: number): void {
+  /**
+   * Applies a file the exec side wrote: VFS only (no EROFS, no write-back; the caller mirrors).
+   * Returns the paths of stubs that disappeared because the file replaced a directory holding them:
+   * they were absent on the exec side, but the directory they lived in is gone, so the caller must
+   * delete them from the provider as well.
+   */
+  applyExternalFile(r: Resolved, bytes: Uint8Array, mode: number): string[] {
     const k = this.kind(r);
-    const oldSize = k
-      ? k.type === "stub"
-        ? k.state.stubs.size(k.slot)
-        : k.type === "file"
-          ? k.stats.size
-          : 0
-      : -1;
+    const replacesDir = k !== undefined && (k.type === "directory" || k.type === "vdir");
+    const oldSize =
+      k && !replacesDir
+        ? k.type === "stub"
+          ? k.state.stubs.size(k.slot)
+          : k.type === "file"
+            ? k.stats.size
+            : 0
+        : -1;
     const state = r.state;
+    const orphans = replacesDir && state?.type === "directory" ? [...state.stubs.liveSlotsUnder(r.rel)] : [];
     if (state?.writeBack) {
+      const freed = orphans.reduce((sum, slot) => sum + state.stubs.size(slot), 0);
       if (oldSize >= 0) state.quota.replace(oldSize, bytes.length, r.path);
-      else state.quota.add(bytes.length, r.path);
+      else state.quota.adjust(bytes.length - freed, 1 - orphans.length, r.path);
     }
     if (k && (k.type === "directory" || k.type === "symlink"))
       this.vol.rmSync(r.path, { recursive: true, force: true });
+    const removed: string[] = [];
+    for (const slot of orphans) {
+      const rel = state!.stubs.path(slot);
+      state!.stubs.kill(slot);
+      if (!state!.writeBack) state!.quota.remove(state!.stubs.size(slot));
+      state!.modified.add(rel);
+      if (!state!.writeBack) state!.localOnly.add(rel);
+      removed.push(this.absOf(state!, rel));
+    }
     this.#writeMem(r.path, bytes, mode);
     if (k?.type === "stub") k.state.stubs.kill(k.slot);
     if (state) {
       state.modified.add(r.rel);
       if (!state.writeBack) state.localOnly.add(r.rel);
     }
+    return removed;
+  }
+
+  /** True when a file, symlink or stub (not a directory) is at `path`. */
+  isFileAt(path: string): boolean {
+    const k = this.kind(this.resolve(path));
+    return k !== undefined && k.type !== "directory" && k.type !== "vdir";
   }
 
   applyExternalDelete(r: Resolved): void {

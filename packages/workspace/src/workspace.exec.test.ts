@@ -143,6 +143,77 @@ describe("exec", () => {
     await ws.close();
   });
 
+  it("a file replaced by a directory at the same path lands as delete-file then put-children", async () => {
+    const { ws, rw } = setup();
+    await ws.fs.readFile("/w/rw/data.txt");
+    const result = await ws.exec("sh", [
+      "-c",
+      "cd w/rw && rm data.txt && mkdir data.txt && printf s > data.txt/s.txt && mkdir del.txt",
+    ]);
+    expect(result.changes.errors).toEqual([]);
+    expect((await ws.fs.stat("/w/rw/data.txt")).isDirectory()).toBe(true);
+    expect(await ws.fs.readFile("/w/rw/data.txt/s.txt", "utf8")).toBe("s");
+    // An empty directory replacing a stub is kept too (a directory exists in the VFS only).
+    expect((await ws.fs.stat("/w/rw/del.txt")).isDirectory()).toBe(true);
+    expect(result.changes.deleted.sort()).toEqual(["/w/rw/data.txt", "/w/rw/del.txt"]);
+    expect(result.changes.mirrored.sort()).toEqual([
+      "/w/rw/data.txt",
+      "/w/rw/data.txt/s.txt",
+      "/w/rw/del.txt",
+    ]);
+    expect(rw.inner.store.has("data.txt")).toBe(false);
+    expect(rw.inner.store.has("del.txt")).toBe(false);
+    expect(stored(rw, "data.txt/s.txt")).toBe("s");
+    expect(rw.log.indexOf("delete data.txt")).toBeLessThan(rw.log.indexOf("put data.txt/s.txt"));
+    await ws.close();
+  });
+
+  it("a directory replaced by a file at the same path lands as delete-children then put-file", async () => {
+    const rw = spyMount({
+      mode: "read-write",
+      writeBack: "manual",
+      files: { "d/a.txt": "a", "d/sub/b.txt": "b", "d/cold.txt": "c" },
+      maxEntries: 3,
+    });
+    const ws = new Workspace({ mounts: { "/w/rw": rw } });
+    await ws.fs.readFile("/w/rw/d/a.txt");
+    await ws.fs.readFile("/w/rw/d/sub/b.txt");
+    // d/cold.txt stays a stub: absent on the exec side, but still part of the directory replaced.
+    const result = await ws.exec("sh", ["-c", "cd w/rw && rm -r d && printf file > d"]);
+    expect(result.changes.errors).toEqual([]);
+    expect(await ws.fs.readFile("/w/rw/d", "utf8")).toBe("file");
+    expect(await ws.fs.exists("/w/rw/d/cold.txt")).toBe(false);
+    expect(result.changes.deleted.sort()).toEqual(["/w/rw/d/a.txt", "/w/rw/d/cold.txt", "/w/rw/d/sub/b.txt"]);
+    expect(result.changes.mirrored.sort()).toEqual([
+      "/w/rw/d",
+      "/w/rw/d/a.txt",
+      "/w/rw/d/cold.txt",
+      "/w/rw/d/sub/b.txt",
+    ]);
+    expect([...rw.inner.store.keys()]).toEqual(["d"]);
+    expect(stored(rw, "d")).toBe("file");
+    expect(rw.log.at(-1)).toBe("put d");
+    expect(rw.calls.fetch).toBe(2);
+    // The quota counter followed (one entry now, so two more fit), stubs removed included.
+    await ws.fs.writeFile("/w/rw/e", "e");
+    await ws.fs.writeFile("/w/rw/f", "f");
+    await expect(ws.fs.writeFile("/w/rw/g", "g")).rejects.toMatchObject({ code: "EDQUOT" });
+    await ws.close();
+  });
+
+  it("a type change under a read-only mount stays local and is reported", async () => {
+    const { ws, ro } = setup();
+    await ws.fs.readFile("/w/ro/lib/x.txt");
+    const result = await ws.exec("sh", ["-c", "cd w/ro && rm -r lib && printf f > lib"]);
+    expect(result.changes.errors).toEqual([]);
+    expect(await ws.fs.readFile("/w/ro/lib", "utf8")).toBe("f");
+    expect(result.changes.readOnly.sort()).toEqual(["/w/ro/lib", "/w/ro/lib/x.txt"]);
+    expect(result.changes.mirrored).toEqual([]);
+    expect(ro.calls.put + ro.calls.delete).toBe(0);
+    expect(stored(ro, "lib/x.txt")).toBe("x");
+    await ws.close();
+  });
+
   it("exec quota violations are reported, not applied", async () => {
     const m = spyMount({ mode: "read-write", writeBack: "manual", maxBytes: 4 });
     const ws = new Workspace({ mounts: { "/q": m } });
