@@ -403,19 +403,23 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
       const firstRead = readInto(first.Body, out, 0, firstLength).then((got) => {
         if (got !== firstLength) throw new TruncatedBody(`range 0: received ${got} of ${firstLength} bytes`);
       });
-      const rest = mapConcurrent(ranges, Math.max(1, Math.min(readStreams, concurrency) - 1), async ([start, end]) => {
-        const part = await client.send(
-          new GetObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Range: `bytes=${start}-${end}`,
-            ...(etag ? { IfMatch: etag } : {}),
-          }),
-        );
-        const length = end - start + 1;
-        const got = await readInto(part.Body, out, start, length);
-        if (got !== length) throw new TruncatedBody(`range ${start}: received ${got} of ${length} bytes`);
-      });
+      const rest = mapConcurrent(
+        ranges,
+        Math.max(1, Math.min(readStreams, concurrency) - 1),
+        async ([start, end]) => {
+          const part = await client.send(
+            new GetObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              Range: `bytes=${start}-${end}`,
+              ...(etag ? { IfMatch: etag } : {}),
+            }),
+          );
+          const length = end - start + 1;
+          const got = await readInto(part.Body, out, start, length);
+          if (got !== length) throw new TruncatedBody(`range ${start}: received ${got} of ${length} bytes`);
+        },
+      );
       await Promise.all([firstRead, rest]);
       return out;
     } catch (error) {
