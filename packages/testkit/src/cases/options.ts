@@ -95,6 +95,21 @@ async function withWorkspace(
   }
 }
 
+/** Like `withWorkspace`, for an eager mount: the workspace materialises it on the first call. */
+async function withEagerWorkspace(
+  t: CaseContext,
+  options: HarnessMountOptions,
+  body: (ws: WorkspaceLike, root: string) => Promise<void>,
+): Promise<void> {
+  const Workspace = await loadWorkspace();
+  const ws = new Workspace({ mounts: { [t.root]: await t.eager(options) } });
+  try {
+    await body(ws, t.root);
+  } finally {
+    await ws.close();
+  }
+}
+
 async function expectCode(operation: () => Promise<unknown>, code: string, what: string): Promise<void> {
   try {
     await operation();
@@ -259,6 +274,88 @@ export const optionCases: readonly ConformanceCase[] = [
           checkBytes(await t.harness.readBackend("m.txt"), text("manual"), "backend after flushMounts");
         },
       );
+    },
+  },
+  {
+    id: "options.eager.ignore",
+    group: "options",
+    strategy: "eager",
+    requires: ["workspace"],
+    title: "through a workspace, ignored paths of an eager mount are never materialised",
+    async run(t) {
+      await t.seed({
+        "keep.txt": text("keep"),
+        "node_modules/pkg/index.js": text("x"),
+        "src/.cache/blob": text("x"),
+        "src/main.ts": text("main"),
+      });
+      await withEagerWorkspace(t, { ignore: ["node_modules", ".cache"] }, async (ws, root) => {
+        checkEqual(sorted(await ws.fs.readdir(root)), ["keep.txt", "src"], "readdir of the mount root");
+        checkEqual(sorted(await ws.fs.readdir(`${root}/src`)), ["main.ts"], "readdir of src");
+        check(!(await ws.fs.exists(`${root}/node_modules/pkg/index.js`)), "an ignored file is visible");
+      });
+    },
+  },
+  {
+    id: "options.eager.max-entries",
+    group: "options",
+    strategy: "eager",
+    requires: ["workspace"],
+    title: "through a workspace, maxEntries N materialises N files; N+1 fails EDQUOT on every call",
+    async run(t) {
+      await seedFive(t);
+      await withEagerWorkspace(t, { maxEntries: 5 }, async (ws, root) => {
+        checkEqual(
+          sorted(await ws.fs.readdir(root)),
+          ["1.txt", "2.txt", "3.txt", "d"],
+          "readdir at the limit",
+        );
+      });
+      await withEagerWorkspace(t, { maxEntries: 4 }, async (ws, root) => {
+        await expectCode(() => ws.fs.readdir(root), "EDQUOT", "readdir with 5 entries over maxEntries 4");
+        await expectCode(
+          () => ws.fs.exists(`${root}/1.txt`),
+          "EDQUOT",
+          "every call reports the failed mount",
+        );
+      });
+    },
+  },
+  {
+    id: "options.eager.max-bytes",
+    group: "options",
+    strategy: "eager",
+    requires: ["workspace"],
+    title: "through a workspace, maxBytes at the total materialises; one byte less fails EDQUOT",
+    async run(t) {
+      await seedFive(t);
+      await withEagerWorkspace(t, { maxBytes: FIVE_BYTES }, async (ws, root) => {
+        checkBytes(await ws.fs.readFile(`${root}/3.txt`), text("333"), "readFile at the limit");
+      });
+      await withEagerWorkspace(t, { maxBytes: FIVE_BYTES - 1 }, async (ws, root) => {
+        await expectCode(
+          () => ws.fs.readFile(`${root}/3.txt`),
+          "EDQUOT",
+          "readFile with 15 bytes over maxBytes 14",
+        );
+      });
+    },
+  },
+  {
+    id: "options.eager.mode",
+    group: "options",
+    strategy: "eager",
+    requires: ["workspace"],
+    title:
+      "through a workspace, a read-only eager mount refuses writes with EROFS and the source is untouched",
+    async run(t) {
+      await t.seed({ "a.txt": text("a") });
+      await withEagerWorkspace(t, { mode: "read-only" }, async (ws, root) => {
+        await expectCode(() => ws.fs.writeFile(`${root}/a.txt`, "changed"), "EROFS", "writeFile of a.txt");
+        await expectCode(() => ws.fs.rm(`${root}/a.txt`), "EROFS", "rm of a.txt");
+        checkBytes(await ws.fs.readFile(`${root}/a.txt`), text("a"), "a.txt in the workspace");
+      });
+      checkBytes(await t.harness.readBackend("a.txt"), text("a"), "source a.txt");
     },
   },
 ];
