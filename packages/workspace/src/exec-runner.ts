@@ -15,7 +15,13 @@ import { join } from "node:path";
 import { MountError, normalizeAbsolutePath } from "@ws/core";
 import type { Host, MountState } from "./host.js";
 import { mapConcurrent } from "./map-concurrent.js";
-import type { ExecChanges, ExecOptions, ExecResult, MountConflict } from "./workspace-options.js";
+import type {
+  ConflictSide,
+  ExecChanges,
+  ExecOptions,
+  ExecResult,
+  MountConflict,
+} from "./workspace-options.js";
 
 /** What a path looked like on the host right after materialisation: enough to spot a change without reading. */
 interface Snap {
@@ -247,10 +253,23 @@ async function pull(host: Host, dir: string, snapshot: Map<string, Snap>): Promi
     errors: [] as Array<{ path: string; error: unknown }>,
   };
   const toMirror: Mirror[] = [];
-  const record = (path: string, op: "put" | "delete"): void => {
+  const reports: Array<Promise<unknown>> = [];
+  const record = (path: string, op: "put" | "delete", before: ConflictSide): void => {
     const r = host.resolve(path);
-    if (r.state && !r.state.writeBack) result.readOnly.push(r.path);
-    else if (r.state) toMirror.push({ state: r.state, rel: r.rel, path: r.path, op });
+    if (r.state && !r.state.writeBack) {
+      result.readOnly.push(r.path);
+      // The seed: conflicts on read-only mounts are reported but never mirrored (the answer is moot).
+      reports.push(
+        host.conflict({
+          kind: "read-only",
+          root: r.state.root,
+          relPath: r.rel,
+          path: r.path,
+          local: before,
+          remote: host.localSide(r.path),
+        }),
+      );
+    } else if (r.state) toMirror.push({ state: r.state, rel: r.rel, path: r.path, op });
   };
   // Deletions first, then new directories, then files: where a path changed type (a file became a
   // directory or the reverse), the old node must be gone before the new one can be created.
@@ -260,9 +279,10 @@ async function pull(host: Host, dir: string, snapshot: Map<string, Snap>): Promi
     const r = host.resolve(change.path);
     try {
       if (!(await resolveConflict(host, change, result))) continue;
+      const before = host.localSide(r.path);
       host.applyExternalDelete(r);
       result.deleted.push(r.path);
-      record(r.path, "delete");
+      record(r.path, "delete", before);
     } catch (error) {
       result.errors.push({ path: r.path, error });
     }
@@ -286,17 +306,19 @@ async function pull(host: Host, dir: string, snapshot: Map<string, Snap>): Promi
         result.added.push(r.path);
         continue;
       }
+      const before = host.localSide(r.path);
       for (const orphan of host.applyExternalFile(r, change.bytes, change.mode)) {
         result.deleted.push(orphan);
-        record(orphan, "delete");
+        record(orphan, "delete", { exists: true });
       }
       (change.isNew ? result.added : result.modified).push(r.path);
-      record(r.path, "put");
+      record(r.path, "put", before);
     } catch (error) {
       result.errors.push({ path: r.path, error });
     }
   }
   for (const path of goneDirs) host.removeEmptyDir(path);
+  await Promise.all(reports);
   // Object stores refuse a key below another key (and a key with keys below it), so a delete that
   // clears the way for a put at a related path lands first; the rest go in parallel.
   const putPaths = toMirror.filter((m) => m.op === "put").map((m) => m.path);

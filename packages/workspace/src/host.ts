@@ -126,10 +126,14 @@ function withPath(error: unknown, path: string, syscall: string): unknown {
   return error;
 }
 
-function toBytes(data: string | Uint8Array, encoding?: BufferEncoding): Buffer {
+function toBytes(data: string | Uint8Array, path: string, encoding?: BufferEncoding): Buffer {
   if (typeof data === "string") return Buffer.from(data, encoding ?? "utf8");
   if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  throw new MountError("EINVAL", "data must be a string or a Uint8Array");
+  throw new MountError(
+    "EINVAL",
+    `cannot write ${path}: data must be a string or a Uint8Array (a Buffer is one), got ${typeof data}`,
+    { path, syscall: "write" },
+  );
 }
 
 function hashIno(path: string): number {
@@ -226,7 +230,8 @@ export class Host {
 
   /** Waits until every mount is indexed (sharing one pass between concurrent callers). */
   async ready(): Promise<void> {
-    if (this.closed) throw new MountError("EIO", "the workspace is closed; create a new Workspace");
+    if (this.closed)
+      throw new MountError("EIO", "the workspace is closed; create a new Workspace to continue");
     while (this.#needsIndex()) {
       this.#indexing ??= this.#indexPass().finally(() => {
         this.#indexing = undefined;
@@ -277,7 +282,7 @@ export class Host {
     if (!state.mount) {
       const factory = state.source as MountFactory;
       const vfs = this.vfs;
-      if (!vfs) throw new MountError("EIO", "workspace VFS is not ready");
+      if (!vfs) throw new MountError("EIO", "workspace VFS is not ready", { root: state.root });
       state.mount = await factory({ sessionId: this.config.sessionId, root: state.root, vfs });
     }
     const mount = state.mount;
@@ -378,7 +383,7 @@ export class Host {
     try {
       answer = await this.config.onMountConflict?.(conflict);
     } catch (error) {
-      this.config.emit("error", { root: conflict.root, path: conflict.path, op: "exec", error });
+      this.config.emit("error", { root: conflict.root, path: conflict.path, op: "conflict", error });
     }
     return answer === "keep-local" || answer === "keep-do" ? "keep-local" : "accept";
   }
@@ -458,9 +463,11 @@ export class Host {
       this.stats.listCalls++;
       raw = refresh && mount.refresh ? await mount.refresh() : await mount.list();
       if (!Array.isArray(raw)) {
-        throw new MountError("EIO", `mount ${state.root}: list() did not return an array`, {
-          root: state.root,
-        });
+        throw new MountError(
+          "EIO",
+          `mount ${state.root} (${mount.kind}): list() resolved to ${typeof raw}, not an array of entries; fix the provider's list()`,
+          { path: state.root, root: state.root },
+        );
       }
     }
     const { entries, usage } = this.#prepareListing(state, raw);
@@ -547,7 +554,11 @@ export class Host {
         const rel = relOf(absPath, state.type === "file");
         if (rel === undefined) return;
         if (!(bytes instanceof Uint8Array))
-          throw new MountError("EINVAL", `writeFile ${absPath}: bytes must be a Uint8Array`);
+          throw new MountError(
+            "EINVAL",
+            `materialize wrote ${absPath} with ${typeof bytes}; api.writeFile takes a Uint8Array`,
+            { path: absPath, root },
+          );
         const old = files.get(rel);
         if (old) counter.replace(old.bytes.length, bytes.length, absPath);
         else counter.add(bytes.length, absPath);
@@ -574,15 +585,19 @@ export class Host {
       if (rel !== "") validateRelativePath(rel, root);
       for (const a of ancestorsOf(rel)) {
         if (isFile(a)) {
-          throw new MountError("EINVAL", `materialize wrote ${root}/${rel} below the file ${root}/${a}`, {
-            root,
-          });
+          throw new MountError(
+            "EINVAL",
+            `materialize wrote ${root}/${rel} below the file ${root}/${a}; a path cannot be both a file and a directory`,
+            { path: `${root}/${rel}`, root },
+          );
         }
       }
       if (dirs.has(rel) && isFile(rel)) {
-        throw new MountError("EINVAL", `materialize made ${root}/${rel} both a file and a directory`, {
-          root,
-        });
+        throw new MountError(
+          "EINVAL",
+          `materialize made ${root}/${rel} both a file and a directory; write it as one or the other`,
+          { path: `${root}/${rel}`, root },
+        );
       }
     }
     let result: RefreshResult | undefined;
@@ -922,7 +937,7 @@ export class Host {
     }
     if (k && (k.type === "directory" || k.type === "vdir")) throw fsError("EISDIR", syscall, r.path);
     if (k && options.flag?.includes("x")) throw fsError("EEXIST", syscall, r.path);
-    const bytes = toBytes(data, options.encoding);
+    const bytes = toBytes(data, r.path, options.encoding);
     const append = options.append || options.flag?.startsWith("a");
     const oldSize = k ? (k.type === "stub" ? k.state.stubs.size(k.slot) : k.stats.size) : -1;
     const newSize = append && oldSize >= 0 ? oldSize + bytes.length : bytes.length;
@@ -1569,7 +1584,13 @@ export class Host {
   async unmount(root: string): Promise<void> {
     const normalized = normalizeAbsolutePath(root);
     const state = this.states.get(normalized);
-    if (!state) throw new MountError("ENOENT", `${root} is not a mount root`, { path: root });
+    if (!state) {
+      throw new MountError(
+        "ENOENT",
+        `${root} is not a mount root; mounted roots: ${[...this.states.keys()].join(", ") || "none"}`,
+        { path: root, syscall: "unmount" },
+      );
+    }
     if (this.#indexing) await this.#indexing.catch(() => undefined);
     if (state.phase === "ready" && state.writeBack) await this.flushStates([state]);
     await this.#dispose(state);

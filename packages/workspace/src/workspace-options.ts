@@ -45,7 +45,7 @@ export interface MountConflict {
   readonly error?: unknown;
 }
 
-/** Called for every conflict. Its answer matters for `"exec"` and `"refresh"`; it is ignored otherwise. */
+/** Called for every conflict. Its answer matters for `"exec"` only: refresh always keeps unflushed local writes, a failed write stays pending, a read-only change stays local. */
 export type MountConflictHandler = (
   conflict: MountConflict,
 ) => ConflictResolution | undefined | Promise<ConflictResolution | undefined>;
@@ -215,7 +215,8 @@ export interface RetryEvent {
 export interface ErrorEvent {
   readonly root?: string | undefined;
   readonly path?: string | undefined;
-  readonly op: "put" | "delete" | "fetch" | "index" | "dispose" | "exec";
+  /** What failed; `"conflict"` is an `onMountConflict` hook that threw (its answer counts as `"accept"`). */
+  readonly op: "put" | "delete" | "fetch" | "index" | "dispose" | "conflict";
   readonly error: unknown;
 }
 

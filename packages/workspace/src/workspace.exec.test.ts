@@ -67,9 +67,21 @@ describe("exec", () => {
   });
 
   it("a change under a read-only mount stays in the VFS, is never mirrored, and is reported", async () => {
-    const { ws, ro } = setup();
+    const seen: MountConflict[] = [];
+    const { ws, ro } = setup((c) => {
+      seen.push(c);
+      return "keep-local"; // moot: nothing under a read-only mount is ever mirrored
+    });
     const result = await ws.exec("sh", ["-c", "printf evil > w/ro/readme.md && printf n > w/ro/new.txt"]);
     expect(result.changes.readOnly.sort()).toEqual(["/w/ro/new.txt", "/w/ro/readme.md"]);
+    expect(seen.map((c) => [c.kind, c.path]).sort()).toEqual([
+      ["read-only", "/w/ro/new.txt"],
+      ["read-only", "/w/ro/readme.md"],
+    ]);
+    expect(seen.find((c) => c.path === "/w/ro/new.txt")).toMatchObject({
+      local: { exists: false },
+      remote: { exists: true, size: 1 },
+    });
     expect(result.changes.mirrored).toEqual([]);
     expect(await ws.fs.readFile("/w/ro/readme.md", "utf8")).toBe("evil");
     expect(ro.calls.put + ro.calls.delete).toBe(0);
