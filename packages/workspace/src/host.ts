@@ -1158,23 +1158,24 @@ export class Host {
   }
 
   async chmod(path: string, mode: number): Promise<void> {
-    const r = this.resolve(path);
-    this.assertWritable(r, "chmod");
-    const k = this.kind(r, true);
-    if (!k) throw fsError("ENOENT", "chmod", r.path);
-    if (k.type === "stub") await this.hydrate(k.state, k.slot, r.path);
-    if (this.kind(r, true)?.type === "vdir") this.#mkdirp(r.path);
+    const r = await this.#metadataTarget(path, "chmod");
     this.vol.chmodSync(r.path, mode);
   }
 
   async utimes(path: string, atime: number | Date, mtime: number | Date): Promise<void> {
+    const r = await this.#metadataTarget(path, "utime");
+    this.vol.utimesSync(r.path, atime, mtime);
+  }
+
+  /** A writable path made a real memfs node, since metadata lives on memfs nodes, not stubs or virtual dirs. */
+  async #metadataTarget(path: string, syscall: string): Promise<Resolved> {
     const r = this.resolve(path);
-    this.assertWritable(r, "utime");
+    this.assertWritable(r, syscall);
     const k = this.kind(r, true);
-    if (!k) throw fsError("ENOENT", "utime", r.path);
+    if (!k) throw fsError("ENOENT", syscall, r.path);
     if (k.type === "stub") await this.hydrate(k.state, k.slot, r.path);
     if (this.kind(r, true)?.type === "vdir") this.#mkdirp(r.path);
-    this.vol.utimesSync(r.path, atime, mtime);
+    return r;
   }
 
   symlink(target: string, path: string): void {

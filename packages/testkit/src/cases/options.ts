@@ -80,34 +80,38 @@ export function spyOn(mount: LazyMount): { mount: LazyMount; spy: Spy } {
   return { mount: wrapped, spy };
 }
 
-async function withWorkspace(
+/** A Workspace with `mount` at the case root, closed (flushing pending writes) after `body`. */
+async function inWorkspace(
   t: CaseContext,
-  options: HarnessMountOptions,
-  body: (ws: WorkspaceLike, spy: Spy, root: string) => Promise<void>,
+  mount: Mount,
+  body: (ws: WorkspaceLike) => Promise<void>,
 ): Promise<void> {
   const Workspace = await loadWorkspace();
-  const { mount, spy } = spyOn(await t.lazy(options));
   const ws = new Workspace({ mounts: { [t.root]: mount } });
   try {
-    await body(ws, spy, t.root);
+    await body(ws);
   } finally {
     await ws.close();
   }
 }
 
-/** Like `withWorkspace`, for an eager mount: the workspace materialises it on the first call. */
+/** The lazy mount under test in a Workspace, with a spy counting what reaches the provider. */
+async function withWorkspace(
+  t: CaseContext,
+  options: HarnessMountOptions,
+  body: (ws: WorkspaceLike, spy: Spy, root: string) => Promise<void>,
+): Promise<void> {
+  const { mount, spy } = spyOn(await t.lazy(options));
+  await inWorkspace(t, mount, (ws) => body(ws, spy, t.root));
+}
+
+/** The eager mount under test in a Workspace, which materialises it on the first call. */
 async function withEagerWorkspace(
   t: CaseContext,
   options: HarnessMountOptions,
   body: (ws: WorkspaceLike, root: string) => Promise<void>,
 ): Promise<void> {
-  const Workspace = await loadWorkspace();
-  const ws = new Workspace({ mounts: { [t.root]: await t.eager(options) } });
-  try {
-    await body(ws, t.root);
-  } finally {
-    await ws.close();
-  }
+  await inWorkspace(t, await t.eager(options), (ws) => body(ws, t.root));
 }
 
 async function expectCode(operation: () => Promise<unknown>, code: string, what: string): Promise<void> {
