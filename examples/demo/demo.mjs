@@ -19,7 +19,13 @@ const ws = new Workspace({
     "/workspace/scratch": MemoryMount({ store: scratchBucket, mode: "read-write", writeBackMs: 200 }),
   },
   onMountConflict: (c) => {
-    console.log(`  conflict (${c.kind}) at ${c.path}: the exec side wins`);
+    const outcome =
+      c.kind === "read-only"
+        ? "kept in the VFS, never mirrored"
+        : c.kind === "exec"
+          ? "the exec side wins"
+          : "reported";
+    console.log(`  conflict (${c.kind}) at ${c.path}: ${outcome}`);
     return "accept";
   },
 });
