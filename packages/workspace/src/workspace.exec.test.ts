@@ -226,6 +226,17 @@ describe("exec", () => {
     await ws.close();
   });
 
+  it("a symlink created under a mount is not pulled back (ENOTSUP in errors); under a plain path it is", async () => {
+    const { ws, rw } = setup();
+    await ws.fs.mkdir("/home", { recursive: true });
+    const result = await ws.exec("sh", ["-c", "ln -s data.txt w/rw/link && ln -s ../w/rw home/link"]);
+    expect(result.changes.errors).toMatchObject([{ path: "/w/rw/link", error: { code: "ENOTSUP" } }]);
+    expect(await ws.fs.exists("/w/rw/link")).toBe(false);
+    expect(rw.calls.put).toBe(0);
+    expect(await ws.fs.readlink("/home/link")).toBe("../w/rw");
+    await ws.close();
+  });
+
   it("exec quota violations are reported, not applied", async () => {
     const m = spyMount({ mode: "read-write", writeBack: "manual", maxBytes: 4 });
     const ws = new Workspace({ mounts: { "/q": m } });
