@@ -39,6 +39,7 @@ export {
   joinMountPath,
   MAX_SEGMENT_BYTES,
   normalizeAbsolutePath,
+  normalizeKeyPrefix,
   parentPath,
   relativePathProblem,
   relativeToRoot,

@@ -1,7 +1,7 @@
 import { sanitizeEntries } from "./entries.js";
 import { invalid, MountError, notFound, readOnly } from "./errors.js";
 import { pickMountOptions, resolveMountOptions } from "./options.js";
-import { ancestorsOf, relativePathProblem, validateRelativePath } from "./paths.js";
+import { ancestorsOf, normalizeKeyPrefix, validateRelativePath } from "./paths.js";
 import type { LazyMount, MountEntry, MountOptions, PutOptions } from "./types.js";
 
 /** One stored object. `bytes` is owned by the store: never hand it out without copying. */
@@ -181,10 +181,7 @@ export function MemoryMount(options: MemoryMountOptions = {}): MemoryMountInstan
   if (!Number.isSafeInteger(pageSize) || pageSize < 1) {
     throw invalid(`pageSize must be a positive integer, got ${String(options.pageSize)}`);
   }
-  const prefix = (options.prefix ?? "").replace(/^\/+|\/+$/g, "");
-  if (prefix !== "" && relativePathProblem(prefix)) {
-    throw invalid(`prefix ${JSON.stringify(options.prefix)} is not valid: ${relativePathProblem(prefix)}`);
-  }
+  const prefix = normalizeKeyPrefix(options.prefix);
   const keyOf = (relPath: string): string => (prefix ? `${prefix}/${relPath}` : relPath);
 
   const checkPath = (relPath: string): string => validateRelativePath(relPath);

@@ -6,6 +6,7 @@ import {
   isWithinRoot,
   joinMountPath,
   normalizeAbsolutePath,
+  normalizeKeyPrefix,
   parentPath,
   relativeToRoot,
   resolveLinkWithinRoot,
@@ -159,5 +160,17 @@ describe("resolveLinkWithinRoot", () => {
     expect(() => resolveLinkWithinRoot("/m", "/m/a/link", "../../etc/passwd")).toThrow(
       /\/m\/a\/link -> \.\.\/\.\.\/etc\/passwd points outside the mount root \/m/,
     );
+  });
+});
+
+describe("normalizeKeyPrefix", () => {
+  it("drops slashes at the ends and keeps the rest", () => {
+    expect(normalizeKeyPrefix(undefined)).toBe("");
+    expect(normalizeKeyPrefix("/")).toBe("");
+    expect(normalizeKeyPrefix("/.agents/skills/")).toBe(".agents/skills");
+  });
+
+  it.each(["a//b", "a/../b", "./a", "a\0b"])("rejects %j", (raw) => {
+    expect(codeOf(() => normalizeKeyPrefix(raw))).toBe("EINVAL");
   });
 });

@@ -184,3 +184,15 @@ export function resolveLinkWithinRoot(root: string, linkAbsPath: string, target:
   }
   return resolved;
 }
+
+/**
+ * A backend key prefix as providers take it (`".agents/skills"`, `"/team/a/"`): slashes at the ends
+ * are dropped, and what remains must be a valid relative path or empty (`EINVAL` otherwise).
+ * Keys under it are `${prefix}/${relPath}`, or just `relPath` for the empty prefix.
+ */
+export function normalizeKeyPrefix(raw: string | undefined): string {
+  const prefix = (raw ?? "").replace(/^\/+|\/+$/g, "");
+  const problem = prefix === "" ? undefined : relativePathProblem(prefix);
+  if (problem) throw invalid(`prefix ${JSON.stringify(raw)} is not valid: ${problem}`, { path: String(raw) });
+  return prefix;
+}
