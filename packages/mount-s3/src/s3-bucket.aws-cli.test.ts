@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { findExecutable } from "@ws/test-servers";
 import { Workspace } from "@ws/workspace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backendClient, bucketName, clientConfig, createBucket, serverInfo } from "../test/s3-env.js";
@@ -33,6 +34,10 @@ describe("cross-checks with the aws CLI (moto)", () => {
     });
 
   beforeAll(async () => {
+    // A missing CLI fails the file with what to install, rather than with a spawn ENOENT.
+    if (!(await findExecutable("aws"))) {
+      throw new Error("the aws CLI is not installed: pip install awscli (or apt-get install awscli)");
+    }
     backend = backendClient(info);
     bucket = bucketName("cli");
     await createBucket(backend, bucket);

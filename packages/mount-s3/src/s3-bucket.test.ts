@@ -150,6 +150,21 @@ describe.each(SERVER_NAMES)("S3Bucket on %s", (name) => {
       await mount.put("lock", text("four"), { ifMatch: listed!.etag! });
       expect(new TextDecoder().decode(await getObject(backend, bucket, "cond/lock"))).toBe("four");
     });
+
+    it("checks preconditions on objects above the multipart threshold too (one PutObject)", async () => {
+      const mount = mountOf({
+        prefix: "cond-large",
+        mode: "read-write",
+        multipartThreshold: 5 * 1024 * 1024,
+      });
+      const big = new Uint8Array(6 * 1024 * 1024).fill(1);
+      await mount.put("big", big, { ifNoneMatch: "*" });
+      expect(await codeOf(mount.put("big", big.fill(2), { ifNoneMatch: "*" }))).toBe("EEXIST");
+      expect(await codeOf(mount.put("big", big, { ifMatch: '"0123456789abcdef0123456789abcdef"' }))).toBe(
+        "ESTALE",
+      );
+      expect((await getObject(backend, bucket, "cond-large/big"))?.[0]).toBe(1);
+    });
   } else {
     it("raises ENOTSUP for conditional writes the server cannot honour, and writes nothing", async () => {
       const mount = mountOf({ prefix: "cond", mode: "read-write" });

@@ -31,6 +31,8 @@ import { mapConcurrent } from "./map-concurrent.js";
 import { type ErrorContext, toMountError } from "./s3-errors.js";
 
 const MiB = 1024 * 1024;
+/** S3's limit for one PutObject. */
+const MAX_SINGLE_PUT = 5 * 1024 * MiB;
 
 export interface S3BucketOptions extends MountOptions {
   /** The bucket name. */
@@ -490,10 +492,24 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
       ...(putOptions.ifMatch !== undefined ? { IfMatch: putOptions.ifMatch } : {}),
     };
     try {
-      if (bytes.length >= multipartThreshold) {
+      // A precondition goes with a single PutObject (S3 takes up to 5 GiB in one): whether a
+      // server checks If-None-Match / If-Match on CompleteMultipartUpload varies, and a check
+      // skipped silently would be worse than no multipart.
+      if (
+        bytes.length >= multipartThreshold &&
+        (precondition === undefined || bytes.length > MAX_SINGLE_PUT)
+      ) {
+        if (precondition !== undefined) {
+          throw new MountError(
+            "ENOTSUP",
+            `${where(key)}: a conditional write above 5 GiB needs multipart upload, where preconditions are not ` +
+              "reliably checked; nothing was written",
+            { path: relPath, syscall: "write" },
+          );
+        }
         const upload = new Upload({
           client,
-          params: { Bucket: bucket, Key: key, Body: bytes, ContentLength: bytes.length, ...conditions },
+          params: { Bucket: bucket, Key: key, Body: bytes, ContentLength: bytes.length },
           partSize,
           queueSize: concurrency,
           leavePartsOnError: false,
