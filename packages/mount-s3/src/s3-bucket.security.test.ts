@@ -1,6 +1,7 @@
 import { inspect } from "node:util";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { MountError } from "@ws/core";
+import { type S3ServerInfo, type S3TestServer, startMoto } from "@ws/test-servers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   backendClient,
@@ -8,13 +9,11 @@ import {
   clientConfig,
   createBucket,
   putObjects,
+  SERVER_NAMES,
   serverInfo,
 } from "../test/s3-env.js";
 import { S3Bucket, type S3BucketMount } from "./s3-bucket.js";
 
-// Swift checks S3 signatures against its tempauth users (moto accepts any key), so the
-// wrong-credentials cases run there.
-const info = serverInfo("swift");
 const WRONG_SECRET = "wrong-secret-Zq8vKx3pL0mN7rT2";
 
 async function errorOf(promise: Promise<unknown>): Promise<MountError> {
@@ -38,7 +37,12 @@ function everything(error: MountError): string {
   ].join("\n");
 }
 
-describe("S3Bucket with wrong credentials (Swift)", () => {
+// Swift checks credentials against its tempauth users (the run's shared Swift); moto against IAM,
+// in a moto of this file's own with IAM auth on. The mounts have no prefix: moto 5.2 with auth on
+// rejects valid signatures of prefixed listings.
+describe.each(SERVER_NAMES)("S3Bucket with wrong credentials (%s)", (name) => {
+  let info: S3ServerInfo;
+  let ownMoto: S3TestServer | undefined;
   let backend: S3Client;
   let bucket: string;
   const mounts: S3BucketMount[] = [];
@@ -53,6 +57,12 @@ describe("S3Bucket with wrong credentials (Swift)", () => {
   };
 
   beforeAll(async () => {
+    if (name === "moto") {
+      ownMoto = await startMoto({ iamAuth: true });
+      info = ownMoto.info();
+    } else {
+      info = serverInfo(name);
+    }
     backend = backendClient(info);
     bucket = bucketName("sec");
     await createBucket(backend, bucket);
@@ -61,6 +71,7 @@ describe("S3Bucket with wrong credentials (Swift)", () => {
   afterAll(async () => {
     await Promise.all(mounts.map((m) => m.dispose()));
     backend?.destroy();
+    await ownMoto?.stop();
   });
 
   it("fails list, fetch, put and delete with EACCES for a wrong secret, and never shows the secret", async () => {
@@ -79,9 +90,25 @@ describe("S3Bucket with wrong credentials (Swift)", () => {
   });
 
   it("fails EACCES for an unknown access key", async () => {
-    const error = await errorOf(mountWith("nobody:nobody", WRONG_SECRET).list());
+    const error = await errorOf(
+      mountWith(name === "swift" ? "nobody:nobody" : "AKIANOTISSUED0000000", WRONG_SECRET).list(),
+    );
     expect(error.code).toBe("EACCES");
     expect(everything(error)).not.toContain(WRONG_SECRET);
+  });
+
+  it("fails EACCES for valid credentials without permission, and never shows that secret", async () => {
+    const denied = info.deniedCredentials!;
+    const mount = mountWith(denied.accessKeyId, denied.secretAccessKey);
+    for (const operation of [
+      () => mount.list(),
+      () => mount.fetch("a.txt"),
+      () => mount.put("c.txt", new Uint8Array([1])),
+    ]) {
+      const error = await errorOf(operation());
+      expect(error.code).toBe("EACCES");
+      expect(everything(error)).not.toContain(denied.secretAccessKey);
+    }
   });
 
   it("keeps the real secret out of errors too", async () => {

@@ -13,6 +13,12 @@ import {
 import type { S3ServerInfo, S3TestServer } from "./s3-server.js";
 
 export interface StartMotoOptions {
+  /**
+   * Turn on moto's IAM authentication: every request must then be signed with a key moto issued.
+   * The returned credentials belong to an IAM user allowed everything; `deniedCredentials` to one
+   * allowed nothing. Off by default (moto then accepts any key).
+   */
+  readonly iamAuth?: boolean;
   /** Milliseconds to wait for `GET /moto-api/` to answer (default 60 s: Python starts slowly on a busy machine). */
   readonly readyTimeoutMs?: number;
 }
@@ -31,7 +37,14 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<S3TestS
   const endpoint = `http://127.0.0.1:${port}`;
   const server = spawnServer("moto_server", binary, ["-H", "127.0.0.1", "-p", String(port)], {
     cwd: dir,
-    env: { ...process.env, TMPDIR: dir, MOTO_ALLOW_NONEXISTENT_REGION: "true" },
+    env: {
+      ...process.env,
+      TMPDIR: dir,
+      MOTO_ALLOW_NONEXISTENT_REGION: "true",
+      // moto checks signatures and IAM policies after this many unauthenticated actions: exactly
+      // the IAM calls that create the two users below.
+      ...(options.iamAuth ? { INITIAL_NO_AUTH_ACTION_COUNT: String(IAM_SETUP_ACTIONS) } : {}),
+    },
   });
   const release = guardCleanup(server.child.pid === undefined ? [] : [server.child.pid], dir);
   let stopping: Promise<void> | undefined;
@@ -54,16 +67,80 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<S3TestS
     await stop();
     throw error;
   }
+  let credentials = {
+    accessKeyId: "AKIAWSMOUNTSTESTKEY0",
+    secretAccessKey: "moto-test-secret-0123456789abcdefghijklmn",
+  };
+  let deniedCredentials: S3ServerInfo["deniedCredentials"];
+  if (options.iamAuth) {
+    try {
+      credentials = await createIamUser(endpoint, "ws-admin", ALLOW_ALL);
+      deniedCredentials = await createIamUser(endpoint, "ws-nobody");
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+  }
   const info: S3ServerInfo = {
     name: "moto",
     endpoint,
     region: "us-east-1",
-    accessKeyId: "AKIAWSMOUNTSTESTKEY0",
-    secretAccessKey: "moto-test-secret-0123456789abcdefghijklmn",
+    ...credentials,
+    deniedCredentials,
+    checksCredentials: options.iamAuth === true,
     forcePathStyle: true,
     quirks: { conditionalPut: true, streamingChecksums: true, deleteObjectsNeedsContentMd5: false },
   };
   return { ...info, dataDir: dir, stop, info: () => info };
+}
+
+const ALLOW_ALL = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
+});
+// CreateUser + CreateAccessKey for two users, PutUserPolicy for one.
+const IAM_SETUP_ACTIONS = 5;
+
+/**
+ * One IAM Query API call during moto's unauthenticated window. The signature is not checked then,
+ * but moto reads the service name from the credential scope to route the request to IAM.
+ */
+async function iamCall(endpoint: string, params: Record<string, string>): Promise<string> {
+  const response = await fetch(`${endpoint}/`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization:
+        "AWS4-HMAC-SHA256 Credential=AKIAWSMOUNTSSETUP000/20260101/us-east-1/iam/aws4_request, " +
+        "SignedHeaders=host, Signature=0",
+    },
+    body: new URLSearchParams({ ...params, Version: "2010-05-08" }).toString(),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`moto IAM ${params["Action"]} failed: HTTP ${response.status} ${text}`);
+  return text;
+}
+
+async function createIamUser(
+  endpoint: string,
+  name: string,
+  policy?: string,
+): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+  await iamCall(endpoint, { Action: "CreateUser", UserName: name });
+  const xml = await iamCall(endpoint, { Action: "CreateAccessKey", UserName: name });
+  const accessKeyId = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(xml)?.[1];
+  const secretAccessKey = /<SecretAccessKey>([^<]+)<\/SecretAccessKey>/.exec(xml)?.[1];
+  if (!accessKeyId || !secretAccessKey) throw new Error(`moto IAM CreateAccessKey: unexpected answer ${xml}`);
+  if (policy) {
+    await iamCall(endpoint, {
+      Action: "PutUserPolicy",
+      UserName: name,
+      PolicyName: "all",
+      PolicyDocument: policy,
+    });
+  }
+  return { accessKeyId, secretAccessKey };
 }
 
 /** Wipes every bucket and object of a moto server (`POST /moto-api/reset`). */

@@ -11,6 +11,13 @@ export interface S3ServerInfo {
   readonly forcePathStyle: true;
   /** Behaviours a client has to know about, as checked against the server. */
   readonly quirks: S3ServerQuirks;
+  /**
+   * Valid credentials of a second user that has no permission on anything, for permission-error
+   * tests; present when the server checks credentials (Swift, moto with `iamAuth`).
+   */
+  readonly deniedCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+  /** True when the server rejects unknown keys and bad signatures. */
+  readonly checksCredentials: boolean;
 }
 
 export interface S3ServerQuirks {

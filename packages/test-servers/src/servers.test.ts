@@ -37,6 +37,34 @@ describe("startMoto", () => {
   });
 });
 
+describe("startMoto with iamAuth", () => {
+  it("issues an allowed and a denied IAM user, and then rejects unsigned requests", TIMEOUT, async () => {
+    const moto = await startMoto({ iamAuth: true });
+    try {
+      expect(moto.checksCredentials).toBe(true);
+      expect(moto.accessKeyId).toMatch(/^[A-Z0-9]{16,}$/);
+      expect(moto.deniedCredentials?.accessKeyId).toMatch(/^[A-Z0-9]{16,}$/);
+      expect(moto.deniedCredentials?.accessKeyId).not.toBe(moto.accessKeyId);
+      // A request signed with a key moto never issued (unsigned ones make moto answer 500).
+      const put = await fetch(`${moto.endpoint}/ws-probe`, {
+        method: "PUT",
+        headers: {
+          authorization:
+            "AWS4-HMAC-SHA256 Credential=AKIANOTISSUEDBYMOTO0/20260101/us-east-1/s3/aws4_request, " +
+            "SignedHeaders=host, Signature=0",
+          "x-amz-date": "20260101T000000Z",
+          "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+        },
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(put.status).toBe(403);
+      expect(await put.text()).toMatch(/InvalidAccessKeyId/);
+    } finally {
+      await moto.stop();
+    }
+  });
+});
+
 describe("startSwift", () => {
   it("starts all four servers, answers /info, and stops idempotently", TIMEOUT, async () => {
     const swift = await startSwift();

@@ -79,6 +79,7 @@ account_autocreate = true
 [filter:tempauth]
 use = egg:swift#tempauth
 user_test_tester = testing .admin
+user_test_nobody = nobody-secret
 
 [filter:s3api]
 use = egg:swift#s3api
@@ -134,7 +135,8 @@ function run(command: string, args: readonly string[], timeoutMs: number): Promi
 /**
  * Starts a single-node OpenStack Swift (proxy with the s3api middleware, account, container and
  * object servers) on 127.0.0.1, with all data in a temp dir, and waits until all four servers
- * listen. S3 credentials: access key `test:tester`, secret `testing` (tempauth).
+ * listen. S3 credentials: access key `test:tester`, secret `testing` (tempauth admin); `test:nobody`
+ * / `nobody-secret` is a user without any grant.
  */
 export async function startSwift(options: StartSwiftOptions = {}): Promise<S3TestServer> {
   const binaries = {} as Record<SwiftServer, string>;
@@ -207,6 +209,9 @@ export async function startSwift(options: StartSwiftOptions = {}): Promise<S3Tes
       region: "us-east-1",
       accessKeyId: "test:tester",
       secretAccessKey: "testing",
+      // A non-admin user of the same account: authenticated, but no container grants it anything.
+      deniedCredentials: { accessKeyId: "test:nobody", secretAccessKey: "nobody-secret" },
+      checksCredentials: true,
       forcePathStyle: true,
       quirks: { conditionalPut: false, streamingChecksums: false, deleteObjectsNeedsContentMd5: true },
     };
