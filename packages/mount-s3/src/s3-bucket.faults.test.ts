@@ -1,0 +1,160 @@
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { MountError } from "@ws/core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  backendClient,
+  bucketName,
+  clientConfig,
+  createBucket,
+  putObjects,
+  serverInfo,
+} from "../test/s3-env.js";
+import { S3Bucket, type S3BucketMount } from "./s3-bucket.js";
+
+/**
+ * Fault injection in front of the real moto: a pass-through proxy that can answer the next
+ * requests itself (503 SlowDown) or swallow them (no answer at all). Everything else is moto's.
+ */
+interface FaultProxy {
+  readonly endpoint: string;
+  /** The next `count` requests get 503 SlowDown. */
+  slowDown(count: number): void;
+  /** The next `count` requests are accepted and never answered. */
+  blackHole(count: number): void;
+  readonly seen: { requests: number };
+  close(): Promise<void>;
+}
+
+async function startFaultProxy(target: string): Promise<FaultProxy> {
+  const upstream = new URL(target);
+  let slow = 0;
+  let hole = 0;
+  const seen = { requests: 0 };
+  const server: Server = createServer((req, res) => {
+    seen.requests++;
+    if (slow > 0) {
+      slow--;
+      req.resume();
+      res.writeHead(503, { "content-type": "application/xml" });
+      res.end(
+        '<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+      );
+      return;
+    }
+    if (hole > 0) {
+      hole--;
+      req.resume(); // read the request, never answer
+      return;
+    }
+    const forward = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forward.on("error", () => res.destroy());
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    slowDown: (count) => {
+      slow = count;
+    },
+    blackHole: (count) => {
+      hole = count;
+    },
+    seen,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<MountError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (MountError.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("S3Bucket under throttling and timeouts (moto behind a fault proxy)", () => {
+  const info = serverInfo("moto");
+  let proxy: FaultProxy;
+  let bucket: string;
+  const mounts: S3BucketMount[] = [];
+  const mountOf = (maxAttempts: number, timeoutMs = 60_000): S3BucketMount => {
+    const mount = S3Bucket({
+      bucket,
+      timeoutMs,
+      clientConfig: clientConfig({ ...info, endpoint: proxy.endpoint }, { maxAttempts }),
+    });
+    mounts.push(mount);
+    return mount;
+  };
+
+  beforeAll(async () => {
+    const backend = backendClient(info);
+    bucket = bucketName("faults");
+    await createBucket(backend, bucket);
+    await putObjects(backend, bucket, { "a.txt": "a" });
+    backend.destroy();
+    proxy = await startFaultProxy(info.endpoint);
+  });
+  afterEach(() => {
+    proxy.slowDown(0);
+    proxy.blackHole(0);
+  });
+  afterAll(async () => {
+    await Promise.all(mounts.map((m) => m.dispose()));
+    await proxy?.close();
+  });
+
+  it("retries SlowDown (503) with back-off and then succeeds", async () => {
+    const mount = mountOf(4);
+    proxy.slowDown(2);
+    const before = proxy.seen.requests;
+    expect(new TextDecoder().decode(await mount.fetch("a.txt"))).toBe("a");
+    expect(proxy.seen.requests - before).toBe(3);
+  });
+
+  it("gives up after maxAttempts with EIO, naming SlowDown, with the cause", async () => {
+    const mount = mountOf(2);
+    proxy.slowDown(10);
+    const before = proxy.seen.requests;
+    const error = await errorOf(mount.fetch("a.txt"));
+    expect(proxy.seen.requests - before).toBe(2);
+    expect(error.code).toBe("EIO");
+    expect(error.message).toMatch(/SlowDown, HTTP 503/);
+    expect((error.cause as Error).name).toBe("SlowDown");
+  });
+
+  it("times out a request that is never answered, retries it, and succeeds", async () => {
+    const mount = mountOf(3, 1000);
+    proxy.blackHole(1);
+    const before = proxy.seen.requests;
+    expect(new TextDecoder().decode(await mount.fetch("a.txt"))).toBe("a");
+    expect(proxy.seen.requests - before).toBe(2);
+  });
+
+  it("fails EIO when every attempt times out (no hang)", async () => {
+    const mount = mountOf(2, 500);
+    proxy.blackHole(10);
+    const error = await errorOf(mount.list());
+    expect(error.code).toBe("EIO");
+    expect(error.message).toMatch(/timed out|timeout|ETIMEDOUT|socket hang up|ECONNRESET/i);
+  });
+});
