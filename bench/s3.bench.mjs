@@ -209,6 +209,23 @@ try {
     });
     expectCount("raw SDK bytes", bytes, KEYS * SMALL_SIZE);
   });
+  // The same through a Workspace, without the SDK's response checksum validation (CRC32 of every
+  // body): what that integrity check costs per object. Not the default.
+  const wsNoChecksum = new Workspace({
+    mounts: {
+      "/b": S3Bucket({
+        ...mountOptions,
+        clientConfig: { ...clientConfig, responseChecksumValidation: "WHEN_REQUIRED" },
+      }),
+    },
+    concurrency: CONCURRENCY,
+  });
+  await wsNoChecksum.fs.readdir("/b");
+  results.coldRead.s3bucketNoChecksum = await inProcess(async () => {
+    await wsNoChecksum.prefetch("/b", { concurrency: CONCURRENCY });
+    expectCount("S3Bucket (no checksum) prefetch bytes", wsNoChecksum.stats.bytesIn, KEYS * SMALL_SIZE);
+  });
+  await wsNoChecksum.close();
   // The provider alone (no Workspace), to tell the provider's cost from the host's.
   const alone = S3Bucket(mountOptions);
   results.coldRead.s3bucketFetchOnly = await inProcess(async () => {
@@ -337,6 +354,10 @@ const ratios = {
     coldRead.rclone.cpu,
   ),
   "cold read CPU per object: S3Bucket / raw SDK": ratio(coldRead.s3bucket.cpu, coldRead.rawSdk.cpu),
+  "cold read CPU per object: S3Bucket without checksum validation / rclone": ratio(
+    coldRead.s3bucketNoChecksum.cpu,
+    coldRead.rclone.cpu,
+  ),
   "cold read wall: S3Bucket.fetch alone / raw SDK": ratio(
     coldRead.s3bucketFetchOnly.wall,
     coldRead.rawSdk.wall,
