@@ -118,3 +118,22 @@ describe.each(SERVER_NAMES)("S3Bucket with wrong credentials (%s)", (name) => {
     expect(everything(error)).not.toContain(info.secretAccessKey);
   });
 });
+
+describe("S3Bucket objects", () => {
+  it("do not show static credentials when inspected, serialised or read through mount.options", () => {
+    const secret = "inspect-me-not-0123456789abcdef";
+    const mount = S3Bucket({
+      bucket: "b",
+      mode: "read-write",
+      ignore: [".cache"],
+      clientConfig: {
+        region: "us-east-1",
+        credentials: { accessKeyId: "AKIAEXAMPLE000000000", secretAccessKey: secret },
+      },
+    });
+    expect(inspect(mount, { depth: 30 })).not.toContain(secret);
+    expect(JSON.stringify(mount)).not.toContain(secret);
+    expect(mount.options).toEqual({ mode: "read-write", ignore: [".cache"] });
+    expect(mount.client).toBeDefined();
+  });
+});

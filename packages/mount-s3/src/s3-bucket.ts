@@ -538,7 +538,9 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
     kind: "s3",
     strategy: "lazy",
     writable,
-    options,
+    // Only the common options: the host reads (and may log) these, and the full options can hold
+    // credentials in clientConfig.
+    options: commonOptions(options),
     rootType,
     bucket,
     prefix,
@@ -571,5 +573,21 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
       if (ownsClient) client.destroy();
     },
   };
+  // Not enumerable, so that logging or inspecting the mount does not walk into the client's
+  // configuration (where static credentials live).
+  Object.defineProperty(mount, "client", { value: client, enumerable: false, writable: false });
   return mount;
+}
+
+/** The options every provider shares, copied without anything provider-specific. */
+function commonOptions(options: MountOptions): MountOptions {
+  const out: { -readonly [K in keyof MountOptions]: MountOptions[K] } = {};
+  if (options.mode !== undefined) out.mode = options.mode;
+  if (options.ignore !== undefined) out.ignore = options.ignore;
+  if (options.writeBack !== undefined) out.writeBack = options.writeBack;
+  if (options.writeBackMs !== undefined) out.writeBackMs = options.writeBackMs;
+  if (options.maxBytes !== undefined) out.maxBytes = options.maxBytes;
+  if (options.maxEntries !== undefined) out.maxEntries = options.maxEntries;
+  if (options.onDiagnostic !== undefined) out.onDiagnostic = options.onDiagnostic;
+  return out;
 }
