@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MemoryMount, MemoryStore } from "@ws/core";
 import { Workspace } from "@ws/workspace";
+import { Volume } from "memfs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const gc = globalThis.gc;
@@ -41,10 +42,15 @@ async function index(mount) {
   return { ws, indexMs: performance.now() - t };
 }
 
-async function run(n, variant) {
-  const prefix = variant === "prefixed" ? "tenant-a/" : "";
+function storeOf(n, prefix) {
   const store = new MemoryStore();
   for (let i = 0; i < n; i++) store.put(keyOf(i, prefix), payload);
+  return store;
+}
+
+async function run(n, variant) {
+  const prefix = variant === "prefixed" ? "tenant-a/" : "";
+  const store = storeOf(n, prefix);
   const mount = MemoryMount({ store, prefix: prefix.replace(/\/$/, "") });
 
   // The provider's own cost (list() + sanitising the keys), measured apart from the workspace's. The
@@ -71,6 +77,35 @@ async function run(n, variant) {
   };
 }
 
+// The peer: what keeping stubs in memfs itself would cost (an empty file per entry, with its
+// directories), the design the compact stub table replaces.
+async function runMemfs(n) {
+  const entries = await MemoryMount({ store: storeOf(n, "") }).list();
+  const before = settle();
+  const t = performance.now();
+  const vol = new Volume();
+  const dirs = new Set();
+  for (const entry of entries) {
+    const path = `/m/${entry.path}`;
+    const dir = path.slice(0, path.lastIndexOf("/"));
+    if (!dirs.has(dir)) {
+      vol.mkdirSync(dir, { recursive: true });
+      dirs.add(dir);
+    }
+    vol.writeFileSync(path, "");
+  }
+  const indexMs = performance.now() - t;
+  const after = settle();
+  if (!vol.existsSync(`/m/${keyOf(n - 1, "")}`)) throw new Error("memfs index is wrong");
+  return {
+    entries: n,
+    variant: "memfs-peer",
+    indexMs: Math.round(indexMs),
+    msPer100k: Math.round((indexMs / n) * 100_000),
+    bytesPerStub: Math.round((after - before) / n),
+  };
+}
+
 const results = [];
 for (const n of [100_000, 1_000_000]) {
   for (const variant of ["shared-paths", "prefixed"]) {
@@ -80,12 +115,38 @@ for (const n of [100_000, 1_000_000]) {
   }
 }
 
+const peer = await runMemfs(100_000);
+settle();
+
 console.log("entries    variant        index ms  (list() alone ms)  ms/100k  retained bytes/stub");
 for (const r of results) {
   console.log(
     `${String(r.entries).padEnd(10)} ${r.variant.padEnd(14)} ${String(r.indexMs).padStart(8)}  ${String(r.listMs).padStart(17)}  ${String(r.msPer100k).padStart(7)}  ${String(r.bytesPerStub).padStart(19)}`,
   );
 }
+console.log(
+  `${String(peer.entries).padEnd(10)} ${peer.variant.padEnd(14)} ${String(peer.indexMs).padStart(8)}  ${"".padStart(17)}  ${String(peer.msPer100k).padStart(7)}  ${String(peer.bytesPerStub).padStart(19)}`,
+);
+const ours = results.find((r) => r.entries === 100_000 && r.variant === "shared-paths");
+const ratios = {
+  "index time per entry: Workspace / stubs as memfs files": Number(
+    (ours.msPer100k / peer.msPer100k).toFixed(2),
+  ),
+  "retained bytes per stub: Workspace / stubs as memfs files": Number(
+    (ours.bytesPerStub / peer.bytesPerStub).toFixed(3),
+  ),
+  "bytes per stub / target 250 (<= 1)": Number(
+    (Math.max(...results.map((r) => r.bytesPerStub)) / 250).toFixed(2),
+  ),
+  "ms per 100k / target 1000 (<= 1)": Number(
+    (Math.max(...results.map((r) => r.msPer100k)) / 1000).toFixed(2),
+  ),
+};
+console.log("\nratios");
+for (const [name, value] of Object.entries(ratios)) console.log(`  ${name}: ${value}`);
+console.log(
+  "memfs-peer: the same 100,000 entries written as empty files into a memfs Volume (no Workspace, no list()).",
+);
 console.log(
   "shared-paths: stub paths are the store's own key strings; prefixed: list() strips a prefix, so each stub holds its own path string.",
 );
@@ -94,5 +155,5 @@ console.log(
 );
 writeFileSync(
   join(here, "results", "workspace-index.json"),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, results, peer, ratios }, null, 2)}\n`,
 );
