@@ -145,6 +145,14 @@ describe("R2Bucket when the binding fails", () => {
     expect((error as MountError).cause).toBeDefined();
   });
 
+  it("rejects a prefix that could leave the subtree, and a page size R2 would refuse", () => {
+    for (const prefix of ["../x", "a/../b", "a//b"]) {
+      expect(() => R2Bucket(bucket, { prefix })).toThrow(/EINVAL/);
+    }
+    expect(R2Bucket(bucket, { prefix: "/team/a/" }).prefix).toBe("team/a");
+    expect(() => R2Bucket(bucket, { pageSize: 1001 })).toThrow(/EINVAL/);
+  });
+
   it("rejects something that is not a binding", () => {
     expect(() => R2Bucket({} as R2BucketBinding)).toThrow(/R2 bucket binding/);
   });

@@ -4,10 +4,10 @@ import {
   type MountEntry,
   MountError,
   type MountOptions,
+  normalizeKeyPrefix,
   notFound,
   type PutOptions,
   readOnly,
-  relativePathProblem,
   resolveMountOptions,
   sanitizeEntries,
   validateRelativePath,
@@ -53,10 +53,7 @@ export function R2Bucket(binding: R2BucketBinding, options: R2BucketOptions = {}
   if (typeof binding !== "object" || binding === null || typeof binding.list !== "function") {
     throw invalid("R2Bucket needs an R2 bucket binding (env.MY_BUCKET) as its first argument");
   }
-  const prefix = (options.prefix ?? "").replace(/^\/+|\/+$/g, "");
-  if (prefix !== "" && relativePathProblem(prefix)) {
-    throw invalid(`prefix ${JSON.stringify(options.prefix)} is not valid: ${relativePathProblem(prefix)}`);
-  }
+  const prefix = normalizeKeyPrefix(options.prefix);
   const pageSize = options.pageSize ?? 1000;
   if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
     throw invalid(`pageSize must be an integer from 1 to 1000 (R2's limit), got ${String(pageSize)}`);

@@ -136,4 +136,17 @@ describe("S3Bucket objects", () => {
     expect(mount.options).toEqual({ mode: "read-write", ignore: [".cache"] });
     expect(mount.client).toBeDefined();
   });
+
+  it("rejects a prefix that could leave the bucket's subtree, and ambiguous client options", () => {
+    const config = { region: "us-east-1" };
+    for (const prefix of ["../x", "a/../b", "a//b", "a\0b"]) {
+      expect(() => S3Bucket({ bucket: "b", prefix, clientConfig: config })).toThrow(/EINVAL/);
+    }
+    expect(S3Bucket({ bucket: "b", prefix: "/team/a/", clientConfig: config }).prefix).toBe("team/a");
+    const client = S3Bucket({ bucket: "b", clientConfig: config }).client;
+    expect(() => S3Bucket({ bucket: "b", client, clientConfig: config })).toThrow(
+      /either client or clientConfig/,
+    );
+    expect(() => S3Bucket({ bucket: "", clientConfig: config })).toThrow(/EINVAL/);
+  });
 });

@@ -20,9 +20,9 @@ import {
   type MountEntry,
   MountError,
   type MountOptions,
+  normalizeKeyPrefix,
   type PutOptions,
   readOnly,
-  relativePathProblem,
   resolveMountOptions,
   sanitizeEntries,
   validateRelativePath,
@@ -111,15 +111,6 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return value;
 }
 
-function normalizePrefix(raw: string | undefined): string {
-  const prefix = (raw ?? "").replace(/^\/+|\/+$/g, "");
-  if (prefix !== "") {
-    const problem = relativePathProblem(prefix);
-    if (problem) throw invalid(`prefix ${JSON.stringify(raw)} is not valid: ${problem}`);
-  }
-  return prefix;
-}
-
 /** The secrets of a static credentials object, so messages can be scrubbed of them. */
 function secretsOf(credentials: unknown): string[] {
   if (typeof credentials !== "object" || credentials === null) return [];
@@ -206,7 +197,7 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
     throw invalid("pass either client or clientConfig, not both");
   }
   const bucket = options.bucket;
-  const prefix = normalizePrefix(options.prefix);
+  const prefix = normalizeKeyPrefix(options.prefix);
   const base = prefix === "" ? "" : `${prefix}/`;
   const concurrency = positiveInteger("concurrency", options.concurrency, 16);
   const partSize = positiveInteger("partSize", options.partSize, 8 * MiB, 5 * MiB);
