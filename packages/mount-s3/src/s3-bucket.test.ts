@@ -182,6 +182,17 @@ describe.each(SERVER_NAMES)("S3Bucket on %s", (name) => {
     expect(await getObject(backend, bucket, "cond-off/x")).toBeUndefined();
   });
 
+  it("mounts a single object with rootType: file", async () => {
+    await putObjects(backend, bucket, { "single/notes.md": "# notes", "single/other.md": "x" });
+    const mount = mountOf({ prefix: "single/notes.md", rootType: "file", mode: "read-write" });
+    const entries = await mount.list();
+    expect(entries.map((e) => [e.path, e.size])).toEqual([["notes.md", 7]]);
+    expect(new TextDecoder().decode(await mount.fetch("notes.md"))).toBe("# notes");
+    await mount.put("notes.md", text("# changed"));
+    expect(new TextDecoder().decode(await getObject(backend, bucket, "single/notes.md"))).toBe("# changed");
+    expect(await mountOf({ prefix: "single/absent.md", rootType: "file" }).list()).toEqual([]);
+  });
+
   it("maps a missing bucket to ENOENT", async () => {
     const mount = S3Bucket({ bucket: bucketName("absent"), clientConfig: clientConfig(info) });
     mounts.push(mount);
