@@ -1,4 +1,5 @@
 import { Miniflare } from "miniflare";
+import { childProcesses, guardCleanup } from "./process-group.js";
 
 export interface StartMiniflareR2Options {
   /** Binding names of the R2 buckets to create (default `["BUCKET"]`). */
@@ -24,6 +25,9 @@ export interface MiniflareR2Server {
  */
 export async function startMiniflareR2(options: StartMiniflareR2Options = {}): Promise<MiniflareR2Server> {
   const buckets = [...(options.buckets ?? ["BUCKET"])];
+  // workerd outlives a parent killed with SIGKILL (a crashed test runner): watch for that. Only
+  // the workerd processes that appeared with this Miniflare are ours to kill.
+  const before = new Set(childProcesses("workerd"));
   const miniflare = new Miniflare({
     modules: true,
     script: 'export default { fetch() { return new Response("ws test-servers"); } };',
@@ -32,6 +36,8 @@ export async function startMiniflareR2(options: StartMiniflareR2Options = {}): P
     port: 0,
   });
   await miniflare.ready;
+  const workerd = childProcesses("workerd").filter((pid) => !before.has(pid));
+  const release = guardCleanup([], undefined, workerd);
   let stopping: Promise<void> | undefined;
   return {
     miniflare,
@@ -40,7 +46,7 @@ export async function startMiniflareR2(options: StartMiniflareR2Options = {}): P
       return (await miniflare.getR2Bucket(name)) as T;
     },
     stop(): Promise<void> {
-      stopping ??= miniflare.dispose();
+      stopping ??= miniflare.dispose().finally(release);
       return stopping;
     },
   };

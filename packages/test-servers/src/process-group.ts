@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { access, constants } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 import { delimiter, join } from "node:path";
@@ -33,27 +33,37 @@ function installExitHook(): void {
  * without running exit handlers (a test runner killed with SIGKILL, a crash). The returned
  * function unregisters both, for an orderly stop.
  */
-export function guardCleanup(pgids: readonly number[], dir: string): () => void {
+export function guardCleanup(
+  pgids: readonly number[],
+  dir: string | undefined,
+  pids: readonly number[] = [],
+): () => void {
   installExitHook();
   const entry = {
     kill(): void {
       for (const pgid of pgids) killGroup(pgid, "SIGKILL");
-      rmSync(dir, { recursive: true, force: true });
+      for (const pid of pids) killPid(pid);
+      if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
   live.add(entry);
   // A Node script rather than a shell one: dash's `kill` cannot signal a process group.
+  // Arguments: parent pid, dir ("" for none), then "g<pgid>" or "p<pid>" targets.
   const script = `
-    const [parent, dir, ...groups] = process.argv.slice(1);
+    const [parent, dir, ...targets] = process.argv.slice(1);
     const alive = (pid) => { try { process.kill(Number(pid), 0); return true; } catch (e) { return e.code === "EPERM"; } };
     const timer = setInterval(() => {
       if (alive(parent)) return;
       clearInterval(timer);
-      for (const g of groups) { try { process.kill(-Number(g), "SIGKILL"); } catch {} }
-      require("node:fs").rmSync(dir, { recursive: true, force: true });
+      for (const t of targets) {
+        const n = Number(t.slice(1));
+        try { process.kill(t[0] === "g" ? -n : n, "SIGKILL"); } catch {}
+      }
+      if (dir) require("node:fs").rmSync(dir, { recursive: true, force: true });
     }, 500);
   `;
-  const watchdog = spawn(process.execPath, ["-e", script, String(process.pid), dir, ...pgids.map(String)], {
+  const targets = [...pgids.map((g) => `g${g}`), ...pids.map((p) => `p${p}`)];
+  const watchdog = spawn(process.execPath, ["-e", script, String(process.pid), dir ?? "", ...targets], {
     detached: true,
     stdio: "ignore",
   });
@@ -63,6 +73,42 @@ export function guardCleanup(pgids: readonly number[], dir: string): () => void 
     live.delete(entry);
     if (watchdog.pid !== undefined) killGroup(watchdog.pid, "SIGKILL");
   };
+}
+
+function killPid(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * Direct children of this process whose command name is `name` (Linux /proc). Used to find the
+ * processes a library spawned on our behalf (Miniflare's workerd), which share our process group
+ * and so cannot be killed as a group.
+ */
+export function childProcesses(name: string): number[] {
+  const found: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // "pid (comm) state ppid ...": comm may contain spaces, so split after the last ")".
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (comm === name && ppid === process.pid) found.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
 }
 
 export function killGroup(pgid: number, signal: NodeJS.Signals): void {

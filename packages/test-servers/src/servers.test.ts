@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { afterEach, describe, expect, it } from "vitest";
 import { startMiniflareR2 } from "./miniflare-r2.js";
@@ -134,45 +135,67 @@ describe("cleanup", () => {
   });
 
   it("kills the servers when the process that started them is killed with SIGKILL", TIMEOUT, async () => {
-    // A child process starts moto, reports its endpoint, and is then killed without any chance to
-    // run exit handlers: the watchdog has to stop moto and remove its data. Node 20 cannot run
-    // TypeScript, so the two modules involved are transpiled into a temp dir first.
-    const out = await mkdtemp(join(tmpdir(), "ws-watchdog-test-"));
-    for (const name of ["moto", "process-group"]) {
-      const source = await readFile(new URL(`./${name}.ts`, import.meta.url), "utf8");
-      const js = ts.transpileModule(source, {
-        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-      }).outputText;
-      await writeFile(
-        join(out, `${name}.mjs`),
-        js.replaceAll(/from "\.\/([a-z-]+)\.js"/g, 'from "./$1.mjs"'),
-      );
-    }
-    const script = `
-      import { startMoto } from ${JSON.stringify(join(out, "moto.mjs"))};
-      const moto = await startMoto();
-      console.log(JSON.stringify({ endpoint: moto.endpoint, dataDir: moto.dataDir }));
-      setInterval(() => {}, 1000);
-    `;
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      child.stdout.on("data", (c: Buffer) => {
-        out += c.toString();
-        if (out.includes("\n")) resolve(out.split("\n")[0] ?? "");
+    // A child process starts moto and Miniflare, reports them, and is then killed without any
+    // chance to run exit handlers: the watchdogs have to stop moto and workerd and remove moto's
+    // data. Node 20 cannot run TypeScript, so the modules involved are transpiled first, into a
+    // folder inside this package so that "miniflare" still resolves.
+    const out = await mkdtemp(join(fileURLToPath(new URL("..", import.meta.url)), ".watchdog-test-"));
+    try {
+      for (const name of ["moto", "process-group", "miniflare-r2"]) {
+        const source = await readFile(new URL(`./${name}.ts`, import.meta.url), "utf8");
+        const js = ts.transpileModule(source, {
+          compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+        }).outputText;
+        await writeFile(
+          join(out, `${name}.mjs`),
+          js.replaceAll(/from "\.\/([a-z0-9-]+)\.js"/g, 'from "./$1.mjs"'),
+        );
+      }
+      const script = `
+        import { startMoto } from ${JSON.stringify(join(out, "moto.mjs"))};
+        import { startMiniflareR2 } from ${JSON.stringify(join(out, "miniflare-r2.mjs"))};
+        import { childProcesses } from ${JSON.stringify(join(out, "process-group.mjs"))};
+        const moto = await startMoto();
+        await startMiniflareR2();
+        const workerd = childProcesses("workerd");
+        console.log(JSON.stringify({ endpoint: moto.endpoint, dataDir: moto.dataDir, workerd }));
+        setInterval(() => {}, 1000);
+      `;
+      const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+        cwd: out,
+        stdio: ["ignore", "pipe", "inherit"],
       });
-      child.on("exit", (code) => reject(new Error(`child exited early (${code})`)));
-    });
-    const { endpoint, dataDir } = JSON.parse(line) as { endpoint: string; dataDir: string };
-    expect(await portOpen(portOf(endpoint))).toBe(true);
-    child.kill("SIGKILL");
-    const deadline = Date.now() + 20_000;
-    while ((await portOpen(portOf(endpoint))) || existsSync(dataDir)) {
-      if (Date.now() > deadline) throw new Error("moto outlived the process that started it");
-      await new Promise((r) => setTimeout(r, 200));
+      const line = await new Promise<string>((resolve, reject) => {
+        let text = "";
+        child.stdout.on("data", (c: Buffer) => {
+          text += c.toString();
+          if (text.includes("\n")) resolve(text.split("\n")[0] ?? "");
+        });
+        child.on("exit", (code) => reject(new Error(`child exited early (${code})`)));
+      });
+      const { endpoint, dataDir, workerd } = JSON.parse(line) as {
+        endpoint: string;
+        dataDir: string;
+        workerd: number[];
+      };
+      expect(await portOpen(portOf(endpoint))).toBe(true);
+      expect(workerd.length).toBeGreaterThan(0);
+      child.kill("SIGKILL");
+      const alive = (pid: number): boolean => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const deadline = Date.now() + 20_000;
+      while ((await portOpen(portOf(endpoint))) || existsSync(dataDir) || workerd.some(alive)) {
+        if (Date.now() > deadline) throw new Error("a server outlived the process that started it");
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      await rm(out, { recursive: true, force: true });
     }
-    await rm(out, { recursive: true, force: true });
   });
 });
