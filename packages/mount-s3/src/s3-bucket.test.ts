@@ -72,6 +72,16 @@ describe.each(SERVER_NAMES)("S3Bucket on %s", (name) => {
     expect(await codeOf(mount.fetch("../basicfile.txt"))).toBe("EINVAL");
   });
 
+  it("lists keys with control characters, spaces, + and % intact (url-encoded listings), also in parallel", async () => {
+    const names = ["ctl\u0001x.txt", "tab\tname", "a b+c%2F.txt", "d 1+%/x y.txt", "d 1+%/ü+.txt", "é/ü"];
+    await putObjects(backend, bucket, Object.fromEntries(names.map((n) => [`enc/${n}`, n])));
+    for (const parallelList of [false, true]) {
+      const mount = mountOf({ prefix: "enc", parallelList });
+      expect((await mount.list()).map((e) => e.path).sort()).toEqual([...names].sort());
+      expect(new TextDecoder().decode(await mount.fetch("d 1+%/ü+.txt"))).toBe("d 1+%/ü+.txt");
+    }
+  });
+
   // Swift stores about 100 objects a second here: 1,200 keys still span two pages there.
   const many = name === "moto" ? 2500 : 1200;
   it(`lists ${many} keys across pages, sequentially and in parallel by top-level prefix`, async () => {

@@ -171,6 +171,18 @@ async function readAll(body: GetObjectCommandOutput["Body"]): Promise<Uint8Array
   return out;
 }
 
+/**
+ * A key from a listing with `EncodingType: "url"`. AWS writes a space as "+" (and "+" as "%2B"),
+ * other servers as "%20"; both decode here.
+ */
+function decodeKey(encoded: string): string | undefined {
+  try {
+    return decodeURIComponent(encoded.replaceAll("+", " "));
+  } catch {
+    return undefined;
+  }
+}
+
 function totalFromContentRange(range: string | undefined): number | undefined {
   const match = /\/(\d+)\s*$/.exec(range ?? "");
   return match ? Number(match[1]) : undefined;
@@ -266,12 +278,15 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
             Prefix: listPrefix === "" ? undefined : listPrefix,
             ContinuationToken: token,
             Delimiter: delimiter,
+            // Keys travel percent-encoded: XML 1.0 cannot carry every character a key may hold,
+            // and Swift answers 500 to a plain listing that contains a control character.
+            EncodingType: "url",
           }),
         );
       } catch (error) {
         return fail(error, { path: "", where: where(listPrefix), syscall: "scandir" });
       }
-      pages.push(page);
+      pages.push(decodePage(page));
       if (!page.IsTruncated) return pages;
       token = page.NextContinuationToken;
       // A truncated page without a token would end the listing early: never stop silently.
@@ -283,6 +298,30 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
         );
       }
     }
+  }
+
+  /** Decodes the keys of a page the server url-encoded; a server that ignored EncodingType sent them raw. */
+  function decodePage(page: ListObjectsV2CommandOutput): ListObjectsV2CommandOutput {
+    if (page.EncodingType?.toLowerCase() !== "url") return page;
+    const contents: _Object[] = [];
+    for (const object of page.Contents ?? []) {
+      if (object.Key === undefined) continue;
+      const key = decodeKey(object.Key);
+      if (key === undefined) {
+        options.onDiagnostic?.({
+          code: "invalid-path",
+          key: object.Key,
+          message: `skipped ${JSON.stringify(object.Key)}: the server's url-encoded key does not decode to UTF-8`,
+        });
+        continue;
+      }
+      contents.push({ ...object, Key: key });
+    }
+    const prefixes = (page.CommonPrefixes ?? []).flatMap((c) => {
+      const decoded = c.Prefix === undefined ? undefined : decodeKey(c.Prefix);
+      return decoded === undefined ? [] : [{ ...c, Prefix: decoded }];
+    });
+    return { ...page, Contents: contents, CommonPrefixes: prefixes };
   }
 
   async function listObjects(): Promise<_Object[]> {
