@@ -30,7 +30,7 @@ import {
 import type { IndexKey, IndexStore } from "./index-store.js";
 import { mapConcurrent } from "./map-concurrent.js";
 import type { FileStats, MemVol } from "./mem-vol.js";
-import { createMemVol } from "./mem-vol.js";
+import { createMemVol, writeMemFile } from "./mem-vol.js";
 import { StubTable } from "./stub-table.js";
 import { VirtualStats, WorkspaceDirent } from "./virtual-stats.js";
 import type {
@@ -693,9 +693,13 @@ export class Host {
     this.vol.mkdirSync(absDir, { recursive: true });
   }
 
-  #writeMem(abs: string, bytes: Uint8Array, mode?: number): void {
+  /**
+   * `adopt`: `bytes` is exclusively ours and never used again (a LazyMount `fetch` result), so memfs
+   * may keep it as the file's content instead of copying it (see writeMemFile).
+   */
+  #writeMem(abs: string, bytes: Uint8Array, mode?: number, adopt = false): void {
     this.#mkdirp(parentPath(abs));
-    this.vol.writeFileSync(abs, bytes, mode === undefined ? {} : { mode });
+    writeMemFile(this.vol, abs, bytes, mode, adopt);
     if (mode !== undefined) this.vol.chmodSync(abs, mode);
   }
 
@@ -813,7 +817,8 @@ export class Host {
       // A write or delete while the fetch was in flight wins over the fetched bytes.
       if (state.stubs === stubs && stubs.isLive(slot)) {
         const mode = stubs.mode(slot);
-        this.#writeMem(abs, bytes, mode === 0 ? undefined : mode);
+        // The fetch contract gives us a fresh array nobody else holds: memfs adopts it, no copy.
+        this.#writeMem(abs, bytes, mode === 0 ? undefined : mode, true);
         const mtime = stubs.mtime(slot);
         if (!Number.isNaN(mtime)) this.vol.utimesSync(abs, mtime / 1000, mtime / 1000);
         stubs.kill(slot);

@@ -36,6 +36,8 @@ export interface MemVol {
   existsSync(path: string): boolean;
   readFileSync(path: string): Buffer;
   writeFileSync(path: string, data: Uint8Array, options?: { mode?: number }): void;
+  openSync(path: string, flags: string, mode?: number): number;
+  closeSync(fd: number): void;
   mkdirSync(path: string, options?: { recursive?: boolean; mode?: number }): string | undefined;
   readdirSync(path: string, options: { withFileTypes: true }): MemDirent[];
   unlinkSync(path: string): void;
@@ -51,4 +53,109 @@ export interface MemVol {
 
 export function createMemVol(): MemVol {
   return new Volume() as unknown as MemVol;
+}
+
+/**
+ * Writes `bytes` as the file at `path` (creating or truncating it, like `writeFileSync`) and
+ * returns whether memfs took ownership of `bytes` instead of copying them.
+ *
+ * Why: `writeFileSync(path, uint8array)` copies twice in memfs 4.x (`dataToBuffer` turns a plain
+ * Uint8Array into a Buffer copy, then `Node.write` copies into a fresh, power-of-two sized
+ * buffer), which dominates the first read of a large lazy file. With `adopt`, the caller promises
+ * `bytes` is exclusively its own and never touched again (the LazyMount `fetch` contract), so the
+ * file's node is pointed at a Buffer view over it: no copy, and no capacity slack. memfs still
+ * copies on every read (`Node.getBuffer`, `Node.read`), and later writes either reallocate or write
+ * into the adopted memory, which nobody else holds. Without `adopt` (or when the memfs internals are
+ * missing), the bytes are handed over as a Buffer view so memfs copies them once, not twice.
+ */
+export function writeMemFile(
+  vol: MemVol,
+  path: string,
+  bytes: Uint8Array,
+  mode: number | undefined,
+  adopt: boolean,
+): boolean {
+  const view = asBuffer(bytes);
+  if (adopt && isExactArray(bytes) && adoptSupported()) {
+    // The same open-then-close as writeFileSync (flag "w": create or truncate, mode applied on
+    // create), with the node's buffer set instead of written.
+    const fd = vol.openSync(path, "w", mode);
+    try {
+      const node = (vol as unknown as MemfsInternals)._core.getFileByFdOrThrow(fd, "write").node;
+      node._setBuf(view);
+    } finally {
+      vol.closeSync(fd);
+    }
+    return true;
+  }
+  vol.writeFileSync(path, view, mode === undefined ? {} : { mode });
+  return false;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Only an array that is the whole of a plain, fixed-length ArrayBuffer is adopted: a view into a
+ * larger buffer (a pool slab, a network chunk) would keep that whole buffer alive and could share
+ * memory with someone else; shared or resizable buffers could change under memfs.
+ */
+function isExactArray(bytes: Uint8Array): boolean {
+  const ab = bytes.buffer as ArrayBuffer & { readonly resizable?: boolean };
+  return (
+    ab instanceof ArrayBuffer &&
+    ab.resizable !== true &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === ab.byteLength
+  );
+}
+
+/**
+ * The memfs internals `writeMemFile` relies on, checked against memfs 4.80.1 (@jsonjoy.com/fs-core
+ * 4.80.1): `Volume#_core` is the Superblock, `Superblock#getFileByFdOrThrow(fd)` returns the open
+ * File, whose `node` is the file's Node; `Node#_setBuf(buf)` makes `buf` the content (size and
+ * capacity = its length) and touches mtime/ctime, exactly as the end of a write does.
+ */
+interface MemfsInternals {
+  readonly _core: {
+    getFileByFdOrThrow(fd: number, syscall: string): { readonly node: MemfsNode };
+  };
+}
+
+interface MemfsNode {
+  _setBuf(buf: Buffer): void;
+}
+
+let adoptProbe: boolean | undefined;
+
+/**
+ * Whether this memfs has the internals, checked once on a scratch volume: the shape, and that an
+ * adopted file reads back, grows on append and shrinks on truncate. Any surprise (a memfs upgrade
+ * that renamed or reworked them) makes every write take the copying, public `writeFileSync` path.
+ */
+function adoptSupported(): boolean {
+  if (adoptProbe !== undefined) return adoptProbe;
+  adoptProbe = false;
+  try {
+    const vol = new Volume();
+    const core = (vol as unknown as Partial<MemfsInternals>)._core;
+    if (typeof core?.getFileByFdOrThrow !== "function") return false;
+    const fd = vol.openSync("/probe", "w");
+    try {
+      const node: Partial<MemfsNode> | undefined = core.getFileByFdOrThrow(fd, "write").node;
+      if (typeof node?._setBuf !== "function") return false;
+      node._setBuf(Buffer.from(new Uint8Array([1, 2, 3]).buffer));
+    } finally {
+      vol.closeSync(fd);
+    }
+    vol.appendFileSync("/probe", Buffer.from([4]));
+    if (!Buffer.from([1, 2, 3, 4]).equals(vol.readFileSync("/probe") as Buffer)) return false;
+    vol.truncateSync("/probe", 2);
+    if (!Buffer.from([1, 2]).equals(vol.readFileSync("/probe") as Buffer)) return false;
+    adoptProbe = vol.statSync("/probe").size === 2;
+  } catch {
+    adoptProbe = false;
+  }
+  return adoptProbe;
 }
