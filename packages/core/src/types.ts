@@ -86,7 +86,11 @@ export interface MountCommon {
 export interface LazyMount extends MountCommon {
   readonly strategy?: "lazy";
   list(): Promise<MountEntry[]>;
-  /** The whole file as one exact `Uint8Array` (offset 0, not a view into a shared pool). */
+  /**
+   * The whole file as one exact `Uint8Array` (offset 0, not a view into a shared pool), fresh on
+   * every call and never touched again by the provider: the host keeps it as the file's bytes
+   * without copying.
+   */
   fetch(relPath: string): Promise<Uint8Array>;
   /** (ws mounts) `list()` again, bypassing any cache the provider keeps. Used by `refreshMount`. */
   refresh?(): Promise<MountEntry[]>;
