@@ -11,7 +11,9 @@ const project: UserWorkspaceConfig = wsProject("mount-s3", {
 
 // Vitest hands ssr.resolve.conditions to the worker as `node --conditions`. The shared "module"
 // condition then makes Node load the AWS SDK's dist-es builds (extensionless imports, not loadable
-// by Node) even from its CommonJS code. Drop it here until vitest.shared.ts does (reported).
+// by Node) even from its CommonJS code. vitest.shared.ts now keeps "module" out of
+// externalConditions, but still passes it in ssr.resolve.conditions, and without this filter every
+// test file fails to import the SDK (checked): drop it here until vitest.shared.ts does.
 const conditions = (project.ssr?.resolve?.conditions ?? []).filter((c) => c !== "module");
 export default {
   ...project,

@@ -22,7 +22,7 @@ interface FaultProxy {
   slowDown(count: number): void;
   /** The next `count` requests are accepted and never answered. */
   blackHole(count: number): void;
-  readonly seen: { requests: number };
+  readonly seen: { requests: number; sdkRequests: number };
   close(): Promise<void>;
 }
 
@@ -30,9 +30,11 @@ async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   let slow = 0;
   let hole = 0;
-  const seen = { requests: 0 };
+  const seen = { requests: 0, sdkRequests: 0 };
   const server: Server = createServer((req, res) => {
     seen.requests++;
+    // The SDK's middleware adds x-amz-user-agent; the fast read path sends no such header.
+    if (req.headers["x-amz-user-agent"] !== undefined) seen.sdkRequests++;
     if (slow > 0) {
       slow--;
       req.resume();
@@ -127,8 +129,26 @@ describe("S3Bucket under throttling and timeouts (moto behind a fault proxy)", (
     const mount = mountOf(4);
     proxy.slowDown(2);
     const before = proxy.seen.requests;
+    const sdkBefore = proxy.seen.sdkRequests;
     expect(new TextDecoder().decode(await mount.fetch("a.txt"))).toBe("a");
     expect(proxy.seen.requests - before).toBe(3);
+    // These reads went the fast path (the mount's own signed GETs), not through the SDK.
+    expect(proxy.seen.sdkRequests - sdkBefore).toBe(0);
+  });
+
+  it("retries SlowDown on the SDK read path too (fastReads: false)", async () => {
+    const mount = S3Bucket({
+      bucket,
+      fastReads: false,
+      clientConfig: clientConfig({ ...info, endpoint: proxy.endpoint }, { maxAttempts: 4 }),
+    });
+    mounts.push(mount);
+    proxy.slowDown(2);
+    const before = proxy.seen.requests;
+    const sdkBefore = proxy.seen.sdkRequests;
+    expect(new TextDecoder().decode(await mount.fetch("a.txt"))).toBe("a");
+    expect(proxy.seen.requests - before).toBe(3);
+    expect(proxy.seen.sdkRequests - sdkBefore).toBe(3);
   });
 
   it("gives up after maxAttempts with EIO, naming SlowDown, with the cause", async () => {
