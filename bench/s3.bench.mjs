@@ -209,8 +209,8 @@ try {
     });
     expectCount("raw SDK bytes", bytes, KEYS * SMALL_SIZE);
   });
-  // The same through a Workspace, without the SDK's response checksum validation (CRC32 of every
-  // body): what that integrity check costs per object. Not the default.
+  // The same through a Workspace, without response checksum validation (CRC32 of every body):
+  // what that integrity check costs per object. Not the default.
   const wsNoChecksum = new Workspace({
     mounts: {
       "/b": S3Bucket({
@@ -226,6 +226,17 @@ try {
     expectCount("S3Bucket (no checksum) prefetch bytes", wsNoChecksum.stats.bytesIn, KEYS * SMALL_SIZE);
   });
   await wsNoChecksum.close();
+  // The same through the SDK's GetObject (fastReads: false): what the fast read path saves.
+  const wsSdkPath = new Workspace({
+    mounts: { "/b": S3Bucket({ ...mountOptions, fastReads: false }) },
+    concurrency: CONCURRENCY,
+  });
+  await wsSdkPath.fs.readdir("/b");
+  results.coldRead.s3bucketSdkPath = await inProcess(async () => {
+    await wsSdkPath.prefetch("/b", { concurrency: CONCURRENCY });
+    expectCount("S3Bucket (SDK path) prefetch bytes", wsSdkPath.stats.bytesIn, KEYS * SMALL_SIZE);
+  });
+  await wsSdkPath.close();
   // The provider alone (no Workspace), to tell the provider's cost from the host's.
   const alone = S3Bucket(mountOptions);
   results.coldRead.s3bucketFetchOnly = await inProcess(async () => {
@@ -358,6 +369,14 @@ const ratios = {
     coldRead.s3bucketNoChecksum.cpu,
     coldRead.rclone.cpu,
   ),
+  "cold read CPU per object: S3Bucket fastReads: false (SDK GetObject) / rclone": ratio(
+    coldRead.s3bucketSdkPath.cpu,
+    coldRead.rclone.cpu,
+  ),
+  "cold read wall: S3Bucket fastReads: false / raw SDK": ratio(
+    coldRead.s3bucketSdkPath.wall,
+    coldRead.rawSdk.wall,
+  ),
   "cold read wall: S3Bucket.fetch alone / raw SDK": ratio(
     coldRead.s3bucketFetchOnly.wall,
     coldRead.rawSdk.wall,
@@ -380,7 +399,7 @@ const ratios = {
 };
 console.table(Object.entries(ratios).map(([ratio, value]) => ({ ratio, value })));
 console.log(
-  `client CPU per object, cold read (ms): S3Bucket ${perObjectMs(coldRead.s3bucket)}, S3Bucket.fetch alone ${perObjectMs(coldRead.s3bucketFetchOnly)}, raw SDK ${perObjectMs(coldRead.rawSdk)}, ` +
+  `client CPU per object, cold read (ms): S3Bucket ${perObjectMs(coldRead.s3bucket)}, S3Bucket fastReads: false ${perObjectMs(coldRead.s3bucketSdkPath)}, S3Bucket.fetch alone ${perObjectMs(coldRead.s3bucketFetchOnly)}, raw SDK ${perObjectMs(coldRead.rawSdk)}, ` +
     `rclone ${perObjectMs(coldRead.rclone)}, aws ${perObjectMs(coldRead.aws)}`,
 );
 const strip = (rows) =>
