@@ -7,6 +7,7 @@ import {
   normalizeKeyPrefix,
   notFound,
   type PutOptions,
+  pickMountOptions,
   readOnly,
   resolveMountOptions,
   sanitizeEntries,
@@ -153,7 +154,8 @@ export function R2Bucket(binding: R2BucketBinding, options: R2BucketOptions = {}
     kind: "r2",
     strategy: "lazy",
     writable,
-    options,
+    // Only the common options: the host reads (and may log) these.
+    options: pickMountOptions(options),
     prefix,
     list,
     refresh: list,

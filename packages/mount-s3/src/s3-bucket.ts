@@ -22,6 +22,7 @@ import {
   type MountOptions,
   normalizeKeyPrefix,
   type PutOptions,
+  pickMountOptions,
   readOnly,
   resolveMountOptions,
   sanitizeEntries,
@@ -519,6 +520,31 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
   ): Promise<Uint8Array> {
     let out: Uint8Array | undefined;
     let total: number | undefined;
+    // The other ranges start as soon as the first response's headers give the size and the ETag,
+    // not after its body: every stream is busy from the start, as in rclone's multi-thread copy.
+    let rest: Promise<void> | undefined;
+    const startRest = (head: ResponseHead, whole: Uint8Array, size: number): Promise<void> => {
+      const ranges: Array<[number, number]> = [];
+      for (let start = Math.min(rangeSize, size); start < size; start += rangeSize) {
+        ranges.push([start, Math.min(start + rangeSize, size) - 1]);
+      }
+      return mapConcurrent(
+        ranges,
+        Math.max(1, Math.min(readStreams, concurrency) - 1),
+        async ([start, end]) => {
+          const part = await fast.get({
+            key,
+            range: `bytes=${start}-${end}`,
+            ifMatch: head.etag,
+            place: () => ({ target: whole, offset: start }),
+          });
+          const length = end - start + 1;
+          if (part.status !== 206 || part.received !== length) {
+            throw new TruncatedBody(`range ${start}: received ${part.received} of ${length} bytes`);
+          }
+        },
+      ).then(() => undefined);
+    };
     try {
       const first = await fast.get({
         key,
@@ -527,6 +553,11 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
           total = head.status === 206 ? totalFromContentRange(head.contentRange) : undefined;
           // 200: the server ignored Range and sends everything into an exact buffer of its own.
           out = new Uint8Array(total ?? head.contentLength ?? 0);
+          if (total !== undefined) {
+            rest = startRest(head, out, total);
+            // Awaited below; until then a failure must not surface as an unhandled rejection.
+            rest.catch(() => {});
+          }
           return { target: out, offset: 0 };
         },
       });
@@ -534,30 +565,8 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
         throw new TruncatedBody(`range 0: received ${first.received} of ${first.contentLength} bytes`);
       }
       if (total === undefined || first.status !== 206) return first.bytes;
-      const whole = first.bytes;
-      const size = total;
-      const ranges: Array<[number, number]> = [];
-      for (let start = Math.min(rangeSize, size); start < size; start += rangeSize) {
-        ranges.push([start, Math.min(start + rangeSize, size) - 1]);
-      }
-      const etag = first.etag;
-      await mapConcurrent(
-        ranges,
-        Math.max(1, Math.min(readStreams, concurrency) - 1),
-        async ([start, end]) => {
-          const part = await fast.get({
-            key,
-            range: `bytes=${start}-${end}`,
-            ifMatch: etag,
-            place: () => ({ target: whole, offset: start }),
-          });
-          const length = end - start + 1;
-          if (part.status !== 206 || part.received !== length) {
-            throw new TruncatedBody(`range ${start}: received ${part.received} of ${length} bytes`);
-          }
-        },
-      );
-      return whole;
+      await rest;
+      return first.bytes;
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       // An empty object has no byte 0: 416. Read it whole instead.
@@ -677,7 +686,7 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
     writable,
     // Only the common options: the host reads (and may log) these, and the full options can hold
     // credentials in clientConfig.
-    options: commonOptions(options),
+    options: pickMountOptions(options),
     rootType,
     bucket,
     prefix,
@@ -717,17 +726,4 @@ export function S3Bucket(options: S3BucketOptions): S3BucketMount {
   // configuration (where static credentials live).
   Object.defineProperty(mount, "client", { value: client, enumerable: false, writable: false });
   return mount;
-}
-
-/** The options every provider shares, copied without anything provider-specific. */
-function commonOptions(options: MountOptions): MountOptions {
-  const out: { -readonly [K in keyof MountOptions]: MountOptions[K] } = {};
-  if (options.mode !== undefined) out.mode = options.mode;
-  if (options.ignore !== undefined) out.ignore = options.ignore;
-  if (options.writeBack !== undefined) out.writeBack = options.writeBack;
-  if (options.writeBackMs !== undefined) out.writeBackMs = options.writeBackMs;
-  if (options.maxBytes !== undefined) out.maxBytes = options.maxBytes;
-  if (options.maxEntries !== undefined) out.maxEntries = options.maxEntries;
-  if (options.onDiagnostic !== undefined) out.onDiagnostic = options.onDiagnostic;
-  return out;
 }
