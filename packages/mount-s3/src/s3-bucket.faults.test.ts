@@ -1,12 +1,12 @@
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { MountError } from "@ws/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   backendClient,
   bucketName,
   clientConfig,
   createBucket,
+  errorOf,
   putObjects,
   serverInfo,
 } from "../test/s3-env.js";
@@ -81,16 +81,6 @@ async function startFaultProxy(target: string): Promise<FaultProxy> {
         server.close(() => resolve());
       }),
   };
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<MountError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (MountError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error("expected a rejection");
 }
 
 describe("S3Bucket under throttling and timeouts (moto behind a fault proxy)", () => {

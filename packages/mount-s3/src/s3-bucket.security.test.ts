@@ -1,6 +1,6 @@
 import { inspect } from "node:util";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { MountError } from "@ws/core";
+import type { MountError } from "@ws/core";
 import { type S3ServerInfo, type S3TestServer, startMoto } from "@ws/test-servers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -8,6 +8,7 @@ import {
   bucketName,
   clientConfig,
   createBucket,
+  errorOf,
   putObjects,
   SERVER_NAMES,
   serverInfo,
@@ -15,16 +16,6 @@ import {
 import { S3Bucket, type S3BucketMount } from "./s3-bucket.js";
 
 const WRONG_SECRET = "wrong-secret-Zq8vKx3pL0mN7rT2";
-
-async function errorOf(promise: Promise<unknown>): Promise<MountError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (MountError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error("expected a rejection");
-}
 
 /** Everything a log line could show of an error: message, stack, cause chain, JSON, inspect. */
 function everything(error: MountError): string {

@@ -1,18 +1,7 @@
-import { MountError } from "@ws/core";
 import { startMoto } from "@ws/test-servers";
 import { describe, expect, it } from "vitest";
-import { backendClient, clientConfig, createBucket, putObjects } from "../test/s3-env.js";
+import { backendClient, clientConfig, createBucket, errorOf, putObjects } from "../test/s3-env.js";
 import { S3Bucket } from "./s3-bucket.js";
-
-async function errorOf(promise: Promise<unknown>): Promise<MountError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (MountError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("S3Bucket when the server stops mid-test", () => {
   it("fails with a clear EIO (after the SDK's retries), never hangs", async () => {

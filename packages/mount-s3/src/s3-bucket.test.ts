@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as diagnostics from "node:diagnostics_channel";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { type MountDiagnostic, MountError } from "@ws/core";
+import type { MountDiagnostic } from "@ws/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   backendClient,
   bucketName,
   clientConfig,
+  codeOf,
   createBucket,
   getObject,
   listKeys,
@@ -18,16 +19,6 @@ import { S3Bucket } from "./s3-bucket.js";
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (MountError.isInstance(error)) return error.code;
-    throw error;
-  }
-  return "resolved";
-}
 
 describe.each(SERVER_NAMES)("S3Bucket on %s", (name) => {
   const info = serverInfo(name);

@@ -9,6 +9,7 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { MountError } from "@ws/core";
 import type { S3ServerInfo } from "@ws/test-servers";
 import { inject } from "vitest";
 import { addContentMd5ToDeleteObjects } from "../src/content-md5.js";
@@ -120,4 +121,26 @@ export async function deletePrefix(client: S3Client, bucket: string, prefix: str
       }),
     );
   }
+}
+
+/** The MountError a promise rejects with; any other outcome fails the test. */
+export async function errorOf(promise: Promise<unknown>): Promise<MountError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (MountError.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error("expected a rejection");
+}
+
+/** The MountError code a promise rejects with, or "resolved". */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (MountError.isInstance(error)) return error.code;
+    throw error;
+  }
+  return "resolved";
 }
