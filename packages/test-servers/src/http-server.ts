@@ -15,6 +15,8 @@ export interface HttpServerInfo {
   readonly dataDir: string;
   /** Behaviours a client has to know about, as checked against the server. */
   readonly quirks: HttpServerQuirks;
+  /** Basic-auth credentials every request needs, when the server was started with some. */
+  readonly credentials?: { readonly username: string; readonly password: string } | undefined;
 }
 
 export interface HttpServerQuirks {

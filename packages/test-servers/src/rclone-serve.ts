@@ -17,6 +17,8 @@ export interface StartRcloneServeOptions {
   readonly protocol: "http" | "webdav";
   /** The directory to serve (default: a fresh temp dir, removed by `stop()`). */
   readonly root?: string;
+  /** Require HTTP Basic auth with these credentials (rclone's `--user` / `--pass`). */
+  readonly credentials?: { readonly username: string; readonly password: string } | undefined;
   /** Milliseconds to wait until rclone answers (default 30 s). */
   readonly readyTimeoutMs?: number;
 }
@@ -50,6 +52,9 @@ export async function startRcloneServe(options: StartRcloneServeOptions): Promis
       "0s",
       "--log-level",
       "ERROR",
+      ...(options.credentials
+        ? ["--user", options.credentials.username, "--pass", options.credentials.password]
+        : []),
     ],
     // A config file of its own: rclone must not read or write the user's.
     { cwd: dir, env: { ...process.env, RCLONE_CONFIG: join(dir, "rclone.conf") } },
@@ -88,6 +93,7 @@ export async function startRcloneServe(options: StartRcloneServeOptions): Promis
       dotFiles: true,
       writable: webdav,
     },
+    ...(options.credentials ? { credentials: options.credentials } : {}),
   } as const;
   return { ...info, stop, info: () => info };
 }
