@@ -1,0 +1,161 @@
+import { createHash } from "node:crypto";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { MountError } from "@ws/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type HostileServer, SHA_BYTES, startHostileServer } from "../test/hostile-server.js";
+import { folderUrl, serverInfo, serverOptions } from "../test/http-harness.js";
+import { HttpTree } from "./http-tree.js";
+
+let server: HostileServer;
+beforeAll(async () => {
+  server = await startHostileServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function errorOf(promise: Promise<unknown>): Promise<MountError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (MountError.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error("expected a rejection");
+}
+
+const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+
+describe("manifest", () => {
+  it("lists every page, with etag, mtime and mode, and skips invalid paths", async () => {
+    const diagnostics: string[] = [];
+    const mount = HttpTree(`${server.url}manifest`, {
+      listing: "manifest",
+      onDiagnostic: (d) => diagnostics.push(d.key),
+    });
+    expect(mount.listingFormat).toBe("manifest");
+    const entries = await mount.list();
+    expect(entries.map((e) => e.path).sort()).toEqual(
+      ["dir/nested.txt", "good.txt", "long.txt", "page2.txt", "short.txt", "tampered.txt"].sort(),
+    );
+    expect(entries.find((e) => e.path === "dir/nested.txt")).toEqual({
+      path: "dir/nested.txt",
+      size: 6,
+      etag: '"n1"',
+      mtime: Date.parse("2026-01-02T03:04:05Z"),
+      mode: 0o755,
+    });
+    expect(diagnostics).toEqual(["../escape.txt"]);
+  });
+
+  it("bytes whose sha256 differs from the manifest's are EIO, never data", async () => {
+    const mount = HttpTree(`${server.url}manifest/`, { listing: "manifest" });
+    await mount.list();
+    expect(text(await mount.fetch("good.txt"))).toBe(SHA_BYTES);
+    const error = await errorOf(mount.fetch("tampered.txt"));
+    expect(error.code).toBe("EIO");
+    expect(error.message).toMatch(/sha256 .* does not match/);
+  });
+
+  it("a body shorter or longer than the listed size is EIO", async () => {
+    const mount = HttpTree(`${server.url}manifest/`, { listing: "manifest" });
+    await mount.list();
+    const short = await errorOf(mount.fetch("short.txt"));
+    expect(short.code).toBe("EIO");
+    expect(short.message).toMatch(/sent 16 bytes, but the listing says 100/);
+    const long = await errorOf(mount.fetch("long.txt"));
+    expect(long.code).toBe("EIO");
+    expect(long.message).toMatch(/larger than maxBytes \(5\)/);
+  });
+});
+
+describe("errors", () => {
+  it.each([
+    ["status/401/", "EACCES", false],
+    ["status/403/", "EACCES", false],
+    ["status/429/", "EAGAIN", true],
+    ["status/503/", "EIO", true],
+    ["status/500/", "EIO", true],
+    ["status/418/", "EIO", false],
+  ])("%s → %s (transient: %s)", async (path, code, transient) => {
+    const error = await errorOf(HttpTree(`${server.url}${path}`).fetch("a.txt"));
+    expect(error.code).toBe(code);
+    expect((error as MountError & { transient?: boolean }).transient).toBe(transient);
+    expect(error.path).toBe("a.txt");
+  });
+
+  it("Retry-After reaches the error for the retry layer", async () => {
+    const error = (await errorOf(HttpTree(`${server.url}status/429/`).fetch("a.txt"))) as MountError & {
+      retryAfterMs?: number;
+    };
+    expect(error.retryAfterMs).toBe(7000);
+    expect(error.message).toMatch(/retry after 7 s/);
+  });
+
+  it("a missing file is ENOENT", async () => {
+    expect((await errorOf(HttpTree(`${server.url}nothing/`).fetch("x.txt"))).code).toBe("ENOENT");
+  });
+
+  it("a server that never answers is ETIMEDOUT after timeoutMs", async () => {
+    const started = Date.now();
+    const error = await errorOf(HttpTree(`${server.url}slow/`, { timeoutMs: 300 }).fetch("x.txt"));
+    expect(error.code).toBe("ETIMEDOUT");
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("a body cut short of its Content-Length is a transient EIO, never data", async () => {
+    const error = await errorOf(HttpTree(`${server.url}truncated/`).fetch("cut.bin"));
+    expect(error.code).toBe("EIO");
+  });
+
+  it("a refused server is a transient EIO", async () => {
+    const error = await errorOf(HttpTree("http://127.0.0.1:9/x/").fetch("a.txt"));
+    expect(error.code).toBe("EIO");
+    expect((error as MountError & { transient?: boolean }).transient).toBe(true);
+  });
+
+  it.each([
+    [{ listing: "ftp" }, /listing must be one of/],
+    [{ concurrency: 0 }, /concurrency must be/],
+    [{ timeoutMs: -1 }, /timeoutMs must be/],
+    [{ auth: { token: "x" } }, /auth must be/],
+    [{ redirectOrigins: ["not a url"] }, /redirectOrigins/],
+  ])("bad options are EINVAL naming the option (%j)", (options, message) => {
+    expect(() => HttpTree(server.url, options as never)).toThrow(message);
+  });
+
+  it("a base URL with a query string is EINVAL", () => {
+    expect(() => HttpTree(`${server.url}x/?token=abc`)).toThrow(/query string/);
+  });
+});
+
+describe("large files", () => {
+  const size = 3 * 1024 * 1024 + 12_345;
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 7919) % 251;
+  const digest = createHash("sha256").update(bytes).digest("hex");
+
+  it.each(["nginx-json", "python-http", "rclone-webdav"] as const)(
+    "%s: read in parallel ranges where Range works, whole where it is ignored",
+    async (name) => {
+      const info = serverInfo(name);
+      const folder = `large-${Date.now()}`;
+      await mkdir(join(info.dataDir, folder), { recursive: true });
+      try {
+        await writeFile(join(info.dataDir, folder, "big.bin"), bytes);
+        const mount = HttpTree(folderUrl(info, folder), {
+          ...serverOptions(info),
+          rangeThreshold: 0,
+          rangeSize: 256 * 1024,
+        });
+        expect((await mount.list()).map((e) => [e.path, e.size])).toEqual([["big.bin", size]]);
+        const got = await mount.fetch("big.bin");
+        expect(got.length).toBe(size);
+        expect(createHash("sha256").update(got).digest("hex")).toBe(digest);
+      } finally {
+        await rm(join(info.dataDir, folder), { recursive: true, force: true });
+      }
+    },
+  );
+});
