@@ -19,7 +19,7 @@ import {
   stringOption,
   urlOption,
 } from "@ws/provider-kit";
-import { keyUnderBase, urlOfKey } from "./child-link.js";
+import { urlOfKey } from "./child-link.js";
 import { ListingFormatError, parseAutoindexJson } from "./parse-autoindex-json.js";
 import { parseHtmlIndex } from "./parse-html-index.js";
 import { parseManifest } from "./parse-manifest.js";
@@ -558,7 +558,7 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
     }
   }
 
-  async function fetchRanged(key: string, url: URL, size: number): Promise<Uint8Array | undefined> {
+  async function fetchRanged(url: URL, size: number): Promise<Uint8Array | undefined> {
     const first = await send("GET", url, {
       headers: { range: `bytes=0-${rangeSize - 1}` },
       maxBytes: size,
@@ -633,7 +633,7 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
     const entry = known.get(key);
     let bytes: Uint8Array | undefined;
     if (entry !== undefined && entry.size >= rangeThreshold && entry.size > rangeSize) {
-      bytes = await fetchRanged(key, url, entry.size);
+      bytes = await fetchRanged(url, entry.size);
     }
     if (bytes === undefined) {
       // A listed size bounds the body: a server that keeps sending is cut off, not buffered.

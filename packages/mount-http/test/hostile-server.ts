@@ -260,7 +260,10 @@ export async function startHostileServer(): Promise<HostileServer> {
     requests.push({ method: req.method ?? "", path, authorization: req.headers.authorization });
     req.resume();
     for (const [pattern, handler] of table) {
-      if (pattern.test(raw)) return handler(req, res, path);
+      if (pattern.test(raw)) {
+        handler(req, res, path);
+        return;
+      }
     }
     send(res, 404, "not found");
   };
