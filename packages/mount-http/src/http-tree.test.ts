@@ -147,7 +147,7 @@ describe("large files", () => {
         const mount = HttpTree(folderUrl(info, folder), {
           ...serverOptions(info),
           rangeThreshold: 0,
-          rangeSize: 256 * 1024,
+          readStreams: 5,
         });
         expect((await mount.list()).map((e) => [e.path, e.size])).toEqual([["big.bin", size]]);
         const got = await mount.fetch("big.bin");

@@ -24,6 +24,7 @@ import { ListingFormatError, parseAutoindexJson } from "./parse-autoindex-json.j
 import { parseHtmlIndex } from "./parse-html-index.js";
 import { parseManifest } from "./parse-manifest.js";
 import { parsePropfind } from "./parse-propfind.js";
+import { type ReadIntoOptions, readInto } from "./read-into.js";
 import { type FolderResult, walkTree } from "./walk-tree.js";
 
 /** How the tree is listed. `"auto"` asks the server (see the README). */
@@ -61,8 +62,8 @@ export interface HttpTreeOptions extends MountOptions {
   readonly maxManifestPages?: number | undefined;
   /** Files at least this large are read with parallel `Range` requests where the server allows (default 16 MiB). */
   readonly rangeThreshold?: number | undefined;
-  /** Bytes per range of a parallel read (default 8 MiB). */
-  readonly rangeSize?: number | undefined;
+  /** Parallel ranges of one large read (default 4, as rclone's multi-thread streams). */
+  readonly readStreams?: number | undefined;
 }
 
 /** An `HttpTree` mount: a lazy mount with the listing format it settled on. */
@@ -137,10 +138,7 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
     default: 1000,
     min: 1,
   });
-  const rangeSize = integerOption("rangeSize", options.rangeSize, {
-    default: 8 * 1024 * 1024,
-    min: 64 * 1024,
-  });
+  const readStreams = integerOption("readStreams", options.readStreams, { default: 4, min: 1, max: 64 });
   const rangeThreshold = integerOption("rangeThreshold", options.rangeThreshold, {
     default: 16 * 1024 * 1024,
     min: 0,
@@ -190,19 +188,35 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
   async function send(
     method: string,
     url: URL,
-    init: { headers?: Record<string, string>; body?: Uint8Array | string; maxBytes?: number } = {},
+    init: {
+      headers?: Record<string, string>;
+      body?: Uint8Array | string;
+      maxBytes?: number;
+      place?: ReadIntoOptions["place"];
+    } = {},
   ): Promise<HttpResponse & { readonly url: URL }> {
     let current = url;
     let locked = 0;
     for (let hop = 0; ; hop++) {
-      const response = await httpRequest(current, {
-        method,
-        headers: headersFor(current, init.headers),
-        ...(init.body !== undefined ? { body: init.body } : {}),
-        timeoutMs,
-        ...(init.maxBytes !== undefined ? { maxBytes: init.maxBytes } : {}),
-        ...(current.origin === base.origin ? { pool } : {}),
-      });
+      const poolOf = current.origin === base.origin ? pool : httpPool(current.origin);
+      // GETs (file bodies, listing pages) land straight in their final buffer; the rest go
+      // through the kit's httpRequest.
+      const response =
+        method === "GET"
+          ? await readInto(poolOf, current, {
+              headers: headersFor(current, init.headers),
+              timeoutMs,
+              maxBytes: init.maxBytes,
+              place: init.place,
+            })
+          : await httpRequest(current, {
+              method,
+              headers: headersFor(current, init.headers),
+              ...(init.body !== undefined ? { body: init.body } : {}),
+              timeoutMs,
+              ...(init.maxBytes !== undefined ? { maxBytes: init.maxBytes } : {}),
+              pool: poolOf,
+            });
       if (response.status === 423 && locked < LOCK_WAITS) {
         // 423 Locked: WebDAV servers (rclone) lock a resource while another request on it runs.
         // That is a wait for a lock held a few milliseconds, not a failure to retry: wait here.
@@ -558,72 +572,87 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
     }
   }
 
-  async function fetchRanged(url: URL, size: number): Promise<Uint8Array | undefined> {
-    const first = await send("GET", url, {
-      headers: { range: `bytes=0-${rangeSize - 1}` },
-      maxBytes: size,
-    });
-    if (first.status === 200) return first.body; // The server ignores Range: that was the whole file.
-    if (first.status !== 206) {
-      checkOk(first, "GET");
-      return undefined;
-    }
-    const total = Number(/\/(\d+)\s*$/.exec(header(first, "content-range") ?? "")?.[1]);
-    if (total !== size) {
-      throw new MountError(
-        "EIO",
-        `GET ${describe(url)}: Content-Range says ${total} bytes, the listing says ${size}; refresh the mount`,
-      );
-    }
-    // Every other range is pinned to the version the first one came from.
-    const etag = header(first, "etag");
-    const modified = header(first, "last-modified");
-    const pin: Record<string, string> =
-      etag !== undefined && !etag.startsWith("W/")
-        ? { "if-match": etag }
-        : modified !== undefined
-          ? { "if-unmodified-since": modified }
-          : {};
+  /**
+   * A large file of known size in `readStreams` ranges, written straight into one buffer. The
+   * first range's headers tell whether the server honours Range (206) and which version it is;
+   * the other ranges start then, pinned to that version with If-Match (a strong ETag) or
+   * If-Unmodified-Since. A server that ignores Range sends the whole file to the first request,
+   * which lands in the same buffer.
+   */
+  async function fetchRanged(url: URL, size: number): Promise<Uint8Array> {
     const out = new Uint8Array(size);
-    out.set(first.body, 0);
-    const starts: number[] = [];
-    for (let at = first.body.length; at < size; at += rangeSize) starts.push(at);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < starts.length) {
-        const start = starts[next++] as number;
-        const end = Math.min(start + rangeSize, size) - 1;
-        const part = await send("GET", url, {
-          headers: { range: `bytes=${start}-${end}`, ...pin },
-          maxBytes: end - start + 1,
-        });
-        if (part.status === 412) {
-          throw new MountError(
-            "EIO",
-            `GET ${describe(url)}: the file changed while it was read; read it again`,
-            {
-              transient: true,
-            },
-          );
-        }
-        if (part.status !== 206) {
-          checkOk(part, "GET");
-          throw new MountError(
-            "EIO",
-            `GET ${describe(url)}: a range request got HTTP ${part.status}, not 206`,
-          );
-        }
-        if (part.body.length !== end - start + 1) {
-          throw new MountError(
-            "EIO",
-            `GET ${describe(url)}: range ${start}-${end} came back with ${part.body.length} bytes`,
-            { transient: true },
-          );
-        }
-        out.set(part.body, start);
+    const part = Math.ceil(size / readStreams);
+    let rest: Promise<unknown> | undefined;
+    const range = async (start: number, pin: Record<string, string>): Promise<void> => {
+      const end = Math.min(start + part, size) - 1;
+      const response = await send("GET", url, {
+        headers: { range: `bytes=${start}-${end}`, ...pin },
+        maxBytes: end - start + 1,
+        place: (status) => (status === 206 ? { target: out, offset: start } : undefined),
+      });
+      if (response.status === 412) {
+        throw new MountError(
+          "EIO",
+          `GET ${describe(url)}: the file changed while it was read; read it again`,
+          {
+            transient: true,
+          },
+        );
+      }
+      if (response.status !== 206) {
+        checkOk(response, "GET");
+        throw new MountError(
+          "EIO",
+          `GET ${describe(url)}: a range request got HTTP ${response.status}, not 206`,
+        );
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, starts.length) }, worker));
+    const first = await send("GET", url, {
+      headers: { range: `bytes=0-${part - 1}` },
+      maxBytes: size,
+      place: (status, headers) => {
+        const get = (name: string): string | undefined => {
+          const value = headers[name];
+          return Array.isArray(value) ? value[0] : value;
+        };
+        if (status === 200) return { target: out, offset: 0 }; // Range ignored: the whole file comes.
+        if (status !== 206) return undefined;
+        const total = Number(/\/(\d+)\s*$/.exec(get("content-range") ?? "")?.[1]);
+        if (total !== size) return undefined; // Checked below, once the body is in.
+        const etag = get("etag");
+        const modified = get("last-modified");
+        const pin: Record<string, string> =
+          etag !== undefined && !etag.startsWith("W/")
+            ? { "if-match": etag }
+            : modified !== undefined
+              ? { "if-unmodified-since": modified }
+              : {};
+        const starts: number[] = [];
+        for (let at = part; at < size; at += part) starts.push(at);
+        rest = Promise.all(starts.map((start) => range(start, pin)));
+        // Nobody awaits `rest` if the first range fails: keep its rejection handled.
+        rest.catch(() => {});
+        return { target: out, offset: 0 };
+      },
+    });
+    if (first.status === 200) {
+      if ((first as { received?: number }).received !== size) {
+        throw new MountError(
+          "EIO",
+          `GET ${describe(url)}: the server sent ${(first as { received?: number }).received} bytes, but the listing says ${size}; refresh the mount`,
+        );
+      }
+      return out;
+    }
+    checkOk(first, "GET");
+    if (first.status !== 206 || rest === undefined) {
+      const total = /\/(\d+)\s*$/.exec(header(first, "content-range") ?? "")?.[1];
+      throw new MountError(
+        "EIO",
+        `GET ${describe(url)}: Content-Range says ${total ?? "nothing"} bytes, the listing says ${size}; refresh the mount`,
+      );
+    }
+    await rest;
     return out;
   }
 
@@ -632,7 +661,7 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
     const url = urlOfKey(base, key);
     const entry = known.get(key);
     let bytes: Uint8Array | undefined;
-    if (entry !== undefined && entry.size >= rangeThreshold && entry.size > rangeSize) {
+    if (entry !== undefined && entry.size >= rangeThreshold && entry.size > 0 && readStreams > 1) {
       bytes = await fetchRanged(url, entry.size);
     }
     if (bytes === undefined) {
