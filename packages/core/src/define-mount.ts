@@ -112,12 +112,12 @@ export interface LazyMountDefinition<Extra extends object = Record<never, never>
    * Uint8Array, that `ifNoneMatch` is `"*"` if given and that preconditions are allowed. The caller
    * does not mutate `bytes` until the promise settles.
    */
-  // biome-ignore lint/suspicious/noConfusingVoidType: a put that learns no etag may simply return.
   put?(
     key: string,
     bytes: Uint8Array,
     options: PutOptions,
     context: OperationContext,
+    // biome-ignore lint/suspicious/noConfusingVoidType: a put that learns no etag may simply return.
   ): Promise<PutResult | void>;
   /** Deletes one object; a missing one is not an error. */
   delete?(key: string, context: OperationContext): Promise<void>;
