@@ -5,7 +5,7 @@
  * direction stays core ← provider-kit ← providers. It depends on nothing outside this package.
  */
 import { sanitizeEntries } from "./entries.js";
-import { invalid, MountError, readOnly, withErrorContext } from "./errors.js";
+import { invalid, MountError, readOnly, toMountError, withErrorContext } from "./errors.js";
 import { pickMountOptions, resolveMountOptions } from "./options.js";
 import {
   isValidRelativePath,
@@ -172,12 +172,8 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
     let mountError: MountError;
     if (MountError.isInstance(error)) mountError = error;
     else if (definition.classify) mountError = definition.classify(error, context);
-    else {
-      const reason = error instanceof Error ? error.message : String(error);
-      mountError = new MountError("EIO", `${context.op} ${where(context.key)} failed (${reason})`, {
-        cause: error,
-      });
-    }
+    // A Node-style error with a POSIX code (node:fs, a store) keeps its code; anything else is EIO.
+    else mountError = toMountError(error, { path: context.relPath, syscall });
     throw redactError(withErrorContext(mountError, { path: context.relPath, syscall }), secrets());
   }
 
@@ -369,10 +365,7 @@ export function defineEagerMount<Extra extends object = Record<never, never>>(
       let mountError: MountError;
       if (MountError.isInstance(error)) mountError = error;
       else if (definition.classify) mountError = definition.classify(error);
-      else {
-        const reason = error instanceof Error ? error.message : String(error);
-        mountError = new MountError("EIO", `${kind}: materialising failed (${reason})`, { cause: error });
-      }
+      else mountError = toMountError(error, { path: root, syscall: "materialize" });
       throw redactError(withErrorContext(mountError, { root }), secrets());
     }
   }
