@@ -2,6 +2,7 @@ import { MountError, parentPath } from "@ws/core";
 import { mapConcurrent } from "../map-concurrent.js";
 import type { MemVol } from "../mem-vol.js";
 import type { Mirror } from "../mirror/mirror.js";
+import { fsError } from "../vfs/fs-errors.js";
 import type { MountView, Namespace, Resolved } from "../vfs/namespace.js";
 import type { ConflictSide, ExecChanges, MountConflict } from "../workspace-options.js";
 import type { Change, Diff } from "./diff.js";
@@ -28,6 +29,7 @@ export class ExternalChanges {
    * they lived in is gone, so the caller must delete them from the provider as well.
    */
   file(r: Resolved, bytes: Uint8Array, mode: number): string[] {
+    this.#keepRoots(r, "open");
     const k = this.#ns.kind(r);
     const replacesDir = k !== undefined && (k.type === "directory" || k.type === "vdir");
     const oldSize =
@@ -83,9 +85,17 @@ export class ExternalChanges {
   }
 
   symlink(r: Resolved, target: string): void {
+    this.#keepRoots(r, "symlink");
     if (this.#ns.kind(r)) this.#vol.rmSync(r.path, { recursive: true, force: true });
     this.#ns.mkdirp(parentPath(r.path));
-    this.#vol.symlinkSync(target, r.path);
+    this.#ns.symlinkMem(target, r.path);
+  }
+
+  /** A mount root (or a directory holding one) is never replaced by what the exec side made. */
+  #keepRoots(r: Resolved, syscall: string): void {
+    if (this.#ns.holdsMountRoot(r.path)) {
+      throw fsError("EBUSY", syscall, r.path, "a mount root (or a directory holding one) cannot be replaced");
+    }
   }
 
   removeEmptyDir(path: string): void {

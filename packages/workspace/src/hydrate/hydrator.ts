@@ -73,7 +73,7 @@ export class Hydrator {
 
   /** Resolves a path to a memfs file, hydrating a stub first. Throws ENOENT/EISDIR. */
   async materializeFile(path: string, syscall: string): Promise<Resolved> {
-    const r = this.#ns.resolve(path);
+    const r = this.#ns.resolve(path, true);
     for (let attempt = 0; attempt < 3; attempt++) {
       const k = this.#ns.kind(r, true);
       if (!k) throw fsError("ENOENT", syscall, r.path);

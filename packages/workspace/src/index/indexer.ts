@@ -197,7 +197,7 @@ export class Indexer {
         mkdir: (abs, mode) =>
           vol.mkdirSync(abs, { recursive: true, ...(mode === undefined ? {} : { mode }) }),
         writeFile: (abs, bytes, mode) => ns.writeMem(abs, bytes, mode),
-        symlink: (target, abs) => vol.symlinkSync(target, abs),
+        symlink: (target, abs) => ns.symlinkMem(target, abs),
       });
     }
     view.setStubs(undefined);

@@ -105,6 +105,8 @@ export class Namespace {
   readonly #registry: Registry;
   readonly #views = new Map<string, MountView>();
   readonly #wsIgnore: IgnoreMatcher;
+  /** Symlinks ever made in memfs: while there are none, a path is its own real path. */
+  #links = 0;
 
   constructor(vol: MemVol, registry: Registry, ignore: readonly string[]) {
     this.#vol = vol;
@@ -126,16 +128,62 @@ export class Namespace {
     return this.#views.get(root);
   }
 
-  resolve(path: string): Resolved {
+  /**
+   * A path resolved to its owner, decided on the real path: symlinks in its directories (and in
+   * its last component with `followLast`, as `open`, `stat` and `chmod` do) are followed first,
+   * so a link can never lead a call around a mount's rules.
+   */
+  resolve(path: string, followLast = false): Resolved {
     if (typeof path !== "string") {
       throw new MountError("EINVAL", `path must be a string, got ${typeof path}`, { path: String(path) });
     }
-    const abs = normalizeAbsolutePath(path);
+    const given = normalizeAbsolutePath(path);
+    const abs = this.#links === 0 ? given : this.#realPath(given, followLast);
     const owner = this.#registry.owner(abs);
     if (!owner) return { path: abs, view: undefined, rel: abs.slice(1) };
     const view = this.#views.get(owner.value.root)!;
     const rel = view.record.type === "file" ? (view.filePath ?? baseName(view.root)) : owner.relPath;
     return { path: abs, view, rel };
+  }
+
+  /** Follows memfs symlinks along `abs` (ELOOP after 40). Virtual parts (stubs, mount roots) hold no links. */
+  #realPath(abs: string, followLast: boolean): string {
+    let parts = abs.split("/").filter((p) => p !== "");
+    let cur = "";
+    let hops = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const next = `${cur}/${parts[i]}`;
+      if (i === parts.length - 1 && !followLast) return next;
+      let isLink: boolean;
+      try {
+        isLink = this.#vol.lstatSync(next).isSymbolicLink();
+      } catch {
+        // Not in memfs: nothing below it is a link.
+        return [next, ...parts.slice(i + 1)].join("/");
+      }
+      if (!isLink) {
+        cur = next;
+        continue;
+      }
+      if (++hops > 40) throw fsError("ELOOP", "open", abs, "too many levels of symbolic links");
+      const target = this.#vol.readlinkSync(next);
+      const joined = target.startsWith("/") ? target : `${cur}/${target}`;
+      const resolved: string[] = [];
+      for (const seg of joined.split("/")) {
+        if (seg === "" || seg === ".") continue;
+        if (seg === "..") resolved.pop();
+        else resolved.push(seg);
+      }
+      parts = [...resolved, ...parts.slice(i + 1)];
+      cur = "";
+      i = -1;
+    }
+    return cur === "" ? "/" : cur;
+  }
+
+  /** A mount root is at `abs`, or below it. */
+  holdsMountRoot(abs: string): boolean {
+    return this.#registry.has(abs) || this.#registry.rootsUnder(abs).length > 0;
   }
 
   isIgnored(r: Resolved): boolean {
@@ -180,14 +228,14 @@ export class Namespace {
 
   exists(path: string): boolean {
     try {
-      return this.kind(this.resolve(path), true) !== undefined;
+      return this.kind(this.resolve(path, true), true) !== undefined;
     } catch {
       return false;
     }
   }
 
   stat(path: string, follow: boolean): FileStats {
-    const r = this.resolve(path);
+    const r = this.resolve(path, follow);
     const syscall = follow ? "stat" : "lstat";
     const k = this.kind(r, follow);
     if (!k) throw fsError("ENOENT", syscall, r.path);
@@ -212,7 +260,7 @@ export class Namespace {
 
   /** Merged listing of memfs, stubs and mount roots, sorted by name, ignored names left out. */
   readdir(path: string): Array<{ name: string; type: EntryType }> {
-    const r = this.resolve(path);
+    const r = this.resolve(path, true);
     const k = this.kind(r, true);
     if (!k) throw fsError("ENOENT", "scandir", r.path);
     if (k.type !== "directory" && k.type !== "vdir") throw fsError("ENOTDIR", "scandir", r.path);
@@ -262,7 +310,7 @@ export class Namespace {
   }
 
   realpath(path: string): string {
-    const r = this.resolve(path);
+    const r = this.resolve(path, true);
     const k = this.kind(r, true);
     if (!k) throw fsError("ENOENT", "realpath", r.path);
     if (k.type === "stub" || k.type === "vdir") return r.path;
@@ -280,6 +328,12 @@ export class Namespace {
   }
 
   // ------------------------------------------------------------ memfs primitives (no policy)
+
+  /** Makes a symlink in memfs (every link goes through here, so resolve knows links exist). */
+  symlinkMem(target: string, abs: string): void {
+    this.#links++;
+    this.#vol.symlinkSync(target, abs);
+  }
 
   mkdirp(absDir: string): void {
     if (absDir === "/") return;

@@ -86,7 +86,7 @@ export class Posix {
 
   /** `F_OK`, `R_OK`, `X_OK` check existence; `W_OK` also fails with `EROFS` under a read-only mount. */
   access(path: string, mode: number): void {
-    const r = this.#p.ns.resolve(path);
+    const r = this.#p.ns.resolve(path, true);
     if (!this.#p.ns.kind(r, true)) throw fsError("ENOENT", "access", r.path);
     if (mode & W_OK) this.assertWritable(r, "access");
   }
@@ -102,13 +102,13 @@ export class Posix {
   async writeFile(path: string, data: string | Uint8Array, options: WriteOptions): Promise<void> {
     const { ns, vol, hydrator } = this.#p;
     const syscall = "open";
-    let r = ns.resolve(path);
+    let r = ns.resolve(path, true);
     this.assertNotIgnored(r, syscall);
     this.assertWritable(r, syscall);
     let k = ns.kind(r, true);
     if (k?.type === "stub" && (options.append || options.flag?.startsWith("a"))) {
       await hydrator.hydrate(k.view, k.slot, r.path);
-      r = ns.resolve(path);
+      r = ns.resolve(path, true);
       k = ns.kind(r, true);
     }
     if (k && (k.type === "directory" || k.type === "vdir")) throw fsError("EISDIR", syscall, r.path);
@@ -289,7 +289,7 @@ export class Posix {
   /** A writable path made a real memfs node, since metadata lives on memfs nodes, not stubs or virtual dirs. */
   async #metadataTarget(path: string, syscall: string): Promise<Resolved> {
     const { ns, hydrator } = this.#p;
-    const r = ns.resolve(path);
+    const r = ns.resolve(path, true);
     this.assertWritable(r, syscall);
     const k = ns.kind(r, true);
     if (!k) throw fsError("ENOENT", syscall, r.path);
@@ -313,6 +313,6 @@ export class Posix {
     }
     if (ns.kind(r)) throw fsError("EEXIST", "symlink", r.path);
     this.prepareParent(r, "symlink");
-    vol.symlinkSync(target, r.path);
+    ns.symlinkMem(target, r.path);
   }
 }
