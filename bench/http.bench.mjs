@@ -9,11 +9,10 @@
 // file). Wall time and client CPU are reported; ratios below 1.0 mean HttpTree is faster.
 // Scale down for a quick try: BENCH_HTTP_FILES=500 BENCH_HTTP_LARGE_MIB=64 npm run bench -- http
 import { execFile } from "node:child_process";
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { mkdtemp } from "node:fs/promises";
 import { HttpTree } from "@ws/mount-http";
 import { findExecutable, startNginx } from "@ws/test-servers";
 import { Workspace } from "@ws/workspace";
@@ -95,9 +94,13 @@ let html;
 try {
   // Seeding is not measured.
   const body = new Uint8Array(SMALL_SIZE).fill(7);
-  for (let f = 0; f < FOLDERS; f++) await mkdir(join(root, "small", `d${String(f).padStart(2, "0")}`), { recursive: true });
+  for (let f = 0; f < FOLDERS; f++)
+    await mkdir(join(root, "small", `d${String(f).padStart(2, "0")}`), { recursive: true });
   for (let i = 0; i < FILES; i++) {
-    await writeFile(join(root, "small", `d${String(i % FOLDERS).padStart(2, "0")}`, `f${String(i).padStart(5, "0")}.bin`), body);
+    await writeFile(
+      join(root, "small", `d${String(i % FOLDERS).padStart(2, "0")}`, `f${String(i).padStart(5, "0")}.bin`),
+      body,
+    );
   }
   await mkdir(join(root, "large"), { recursive: true });
   {
@@ -107,7 +110,9 @@ try {
   }
   json = await startNginx({ root, autoindex: "json" });
   html = await startNginx({ root, autoindex: "html" });
-  console.log(`nginx json ${json.url}, html ${html.url}; ${FILES} x ${SMALL_SIZE} B + ${LARGE_SIZE / MiB} MiB`);
+  console.log(
+    `nginx json ${json.url}, html ${html.url}; ${FILES} x ${SMALL_SIZE} B + ${LARGE_SIZE / MiB} MiB`,
+  );
 
   const rcloneEnv = {
     ...process.env,
@@ -118,7 +123,9 @@ try {
 
   // Warm-up, unmeasured: the JIT for HttpTree's code paths and nginx's file cache.
   {
-    const ws = new Workspace({ mounts: { "/w": HttpTree(`${json.url}small/`, { concurrency: CONCURRENCY }) } });
+    const ws = new Workspace({
+      mounts: { "/w": HttpTree(`${json.url}small/`, { concurrency: CONCURRENCY }) },
+    });
     await ws.prefetch("/w", { concurrency: CONCURRENCY });
     await ws.close();
   }
@@ -169,7 +176,9 @@ try {
 
   // ---- one large file ------------------------------------------------------------------------
   results.large.httpTree = await median("HttpTree via Workspace (parallel ranges)", async () => {
-    const ws = new Workspace({ mounts: { "/l": HttpTree(`${json.url}large/`, { concurrency: CONCURRENCY }) } });
+    const ws = new Workspace({
+      mounts: { "/l": HttpTree(`${json.url}large/`, { concurrency: CONCURRENCY }) },
+    });
     await ws.fs.readdir("/l");
     const r = await inProcess(async () => {
       expectCount("HttpTree large", (await ws.fs.readFile("/l/big.bin")).length, LARGE_SIZE);
@@ -235,17 +244,32 @@ for (const [phase, rows] of Object.entries(results)) {
 console.table(table);
 const { small, large } = results;
 const ratios = {
-  "small (index + cold read) wall: HttpTree json / rclone copy (target < 1)": ratio(small.httpTreeJson.wall, small.rclone.wall),
-  "small wall: HttpTree html (HEAD per file) / rclone copy": ratio(small.httpTreeHtml.wall, small.rclone.wall),
+  "small (index + cold read) wall: HttpTree json / rclone copy (target < 1)": ratio(
+    small.httpTreeJson.wall,
+    small.rclone.wall,
+  ),
+  "small wall: HttpTree html (HEAD per file) / rclone copy": ratio(
+    small.httpTreeHtml.wall,
+    small.rclone.wall,
+  ),
   "small wall: HttpTree json / wget -r": ratio(small.httpTreeJson.wall, small.wget.wall),
   "small CPU: HttpTree json / rclone copy": ratio(small.httpTreeJson.cpu, small.rclone.cpu),
-  "large wall: HttpTree / rclone multi-thread copy (target <= 1)": ratio(large.httpTree.wall, large.rclone.wall),
-  "large wall: HttpTree one GET / rclone multi-thread copy": ratio(large.httpTreeSingleGet.wall, large.rclone.wall),
+  "large wall: HttpTree / rclone multi-thread copy (target <= 1)": ratio(
+    large.httpTree.wall,
+    large.rclone.wall,
+  ),
+  "large wall: HttpTree one GET / rclone multi-thread copy": ratio(
+    large.httpTreeSingleGet.wall,
+    large.rclone.wall,
+  ),
   "large wall: HttpTree / wget": ratio(large.httpTree.wall, large.wget.wall),
 };
 console.table(Object.entries(ratios).map(([name, value]) => ({ ratio: name, value })));
 const out = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "results", "http.json");
-await writeFile(out, `${JSON.stringify({ files: FILES, smallSize: SMALL_SIZE, largeSize: LARGE_SIZE, results, ratios }, null, 2)}\n`);
+await writeFile(
+  out,
+  `${JSON.stringify({ files: FILES, smallSize: SMALL_SIZE, largeSize: LARGE_SIZE, results, ratios }, null, 2)}\n`,
+);
 console.log(`wrote ${out}`);
 // Keep-alive sockets of the shared pools would hold the process open for their idle timeout.
 process.exit(0);
