@@ -25,7 +25,7 @@ const LARGE_SIZE = Number(process.env["BENCH_HTTP_LARGE_MIB"] ?? 256) * MiB;
 const FOLDERS = 20;
 const CONCURRENCY = 16; // every client that has a setting for it
 const STREAMS = 4; // rclone's default multi-thread streams
-const LARGE_RUNS = 3;
+const ROUNDS = 3; // runs per client; the median is reported
 
 for (const tool of ["rclone", "wget", "nginx", "/usr/bin/time"]) {
   if (!(await findExecutable(tool)) && !(await findExecutable(`/usr/sbin/${tool}`))) {
@@ -76,18 +76,6 @@ function expectCount(label, got, want) {
   if (got !== want) throw new Error(`${label}: expected ${want}, got ${got}`);
 }
 
-async function median(label, once) {
-  const runs = [];
-  for (let i = 0; i < LARGE_RUNS; i++) {
-    runs.push(await once());
-    gc();
-  }
-  const sorted = [...runs].sort((a, b) => a.wall - b.wall);
-  const { detail: _detail, ...picked } = sorted[Math.floor(sorted.length / 2)];
-  console.log(`large ${label}: ${runs.map((r) => r.wall.toFixed(2)).join(" / ")} s`);
-  return { ...picked, walls: runs.map((r) => r.wall) };
-}
-
 const results = { small: {}, large: {} };
 let json;
 let html;
@@ -130,11 +118,26 @@ try {
     await ws.close();
   }
 
+  // Every client runs ROUNDS times, the clients interleaved round by round, and the run with the
+  // median wall time is reported: on a shared machine one run alone says little.
+  async function rounds(phase, clients) {
+    const runs = Object.fromEntries(Object.keys(clients).map((name) => [name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, once] of Object.entries(clients)) {
+        runs[name].push(await once());
+        gc();
+      }
+    }
+    for (const [name, list] of Object.entries(runs)) {
+      const sorted = [...list].sort((a, b) => a.wall - b.wall);
+      const { detail: _detail, ...picked } = sorted[Math.floor(sorted.length / 2)];
+      results[phase][name] = { ...picked, walls: list.map((r) => Number(r.wall.toFixed(3))) };
+      console.log(`${phase} ${name}: ${list.map((r) => r.wall.toFixed(2)).join(" / ")} s`);
+    }
+  }
+
   // ---- small files: index + cold read --------------------------------------------------------
-  for (const [label, server] of [
-    ["httpTreeJson", json],
-    ["httpTreeHtml", html],
-  ]) {
+  const treeRun = (label, server) => async () => {
     const ws = new Workspace({
       mounts: { "/s": HttpTree(`${server.url}small/`, { concurrency: CONCURRENCY }) },
       concurrency: CONCURRENCY,
@@ -146,80 +149,89 @@ try {
       await ws.prefetch("/s", { concurrency: CONCURRENCY });
       expectCount(`${label} bytes`, ws.stats.bytesIn, FILES * SMALL_SIZE);
     });
-    results.small[label] = { wall: index.wall + read.wall, cpu: index.cpu + read.cpu, indexWall: index.wall };
     await ws.close();
-  }
-  const rcloneDir = join(work, "rclone-small");
-  results.small.rclone = await external(
-    "rclone",
-    ["copy", "ng:small", rcloneDir, "--transfers", String(CONCURRENCY), "--checkers", String(CONCURRENCY)],
-    rcloneEnv,
-  );
-  expectCount("rclone copy files", await countFiles(rcloneDir), FILES);
-  await rm(rcloneDir, { recursive: true, force: true });
-  const wgetDir = join(work, "wget-small");
-  results.small.wget = await external("wget", [
-    "-r",
-    "-np",
-    "-nH",
-    "-q",
-    "-e",
-    "robots=off",
-    "-R",
-    "index.html*",
-    "-P",
-    wgetDir,
-    `${html.url}small/`,
-  ]);
-  expectCount("wget -r files", await countFiles(join(wgetDir, "small")), FILES);
-  await rm(wgetDir, { recursive: true, force: true });
+    return { wall: index.wall + read.wall, cpu: index.cpu + read.cpu, indexWall: index.wall };
+  };
+  await rounds("small", {
+    httpTreeJson: treeRun("HttpTree json", json),
+    httpTreeHtml: treeRun("HttpTree html", html),
+    rclone: async () => {
+      const rcloneDir = join(work, "rclone-small");
+      const r = await external(
+        "rclone",
+        [
+          "copy",
+          "ng:small",
+          rcloneDir,
+          "--transfers",
+          String(CONCURRENCY),
+          "--checkers",
+          String(CONCURRENCY),
+        ],
+        rcloneEnv,
+      );
+      expectCount("rclone copy files", await countFiles(rcloneDir), FILES);
+      await rm(rcloneDir, { recursive: true, force: true });
+      return r;
+    },
+    wget: async () => {
+      const wgetDir = join(work, "wget-small");
+      const r = await external("wget", [
+        "-r",
+        "-np",
+        "-nH",
+        "-q",
+        "-e",
+        "robots=off",
+        "-R",
+        "index.html*",
+        "-P",
+        wgetDir,
+        `${html.url}small/`,
+      ]);
+      expectCount("wget -r files", await countFiles(join(wgetDir, "small")), FILES);
+      await rm(wgetDir, { recursive: true, force: true });
+      return r;
+    },
+  });
 
   // ---- one large file ------------------------------------------------------------------------
-  results.large.httpTree = await median("HttpTree via Workspace (parallel ranges)", async () => {
-    const ws = new Workspace({
-      mounts: { "/l": HttpTree(`${json.url}large/`, { concurrency: CONCURRENCY }) },
-    });
-    await ws.fs.readdir("/l");
+  const largeRun = (label, options) => async () => {
+    const ws = new Workspace({ mounts: { "/l": HttpTree(`${json.url}large/`, options) } });
+    await ws.fs.readdir("/l"); // index first: only the read is measured
     const r = await inProcess(async () => {
-      expectCount("HttpTree large", (await ws.fs.readFile("/l/big.bin")).length, LARGE_SIZE);
+      expectCount(label, (await ws.fs.readFile("/l/big.bin")).length, LARGE_SIZE);
     });
     await ws.close();
     return r;
-  });
-  results.large.httpTreeSingleGet = await median("HttpTree via Workspace (one GET)", async () => {
-    const ws = new Workspace({
-      mounts: { "/l": HttpTree(`${json.url}large/`, { rangeThreshold: Number.MAX_SAFE_INTEGER }) },
-    });
-    await ws.fs.readdir("/l");
-    const r = await inProcess(async () => {
-      expectCount("HttpTree large (one GET)", (await ws.fs.readFile("/l/big.bin")).length, LARGE_SIZE);
-    });
-    await ws.close();
-    return r;
-  });
-  const rcloneLarge = join(work, "rclone-large");
-  results.large.rclone = await median("rclone copy (multi-thread)", async () => {
-    const r = await external(
-      "rclone",
-      [
-        "copy",
-        "ng:large/big.bin",
-        rcloneLarge,
-        "--multi-thread-streams",
-        String(STREAMS),
-        "--multi-thread-cutoff",
-        `${Math.floor(LARGE_SIZE / STREAMS / MiB)}M`,
-      ],
-      rcloneEnv,
-    );
-    await rm(rcloneLarge, { recursive: true, force: true });
-    return r;
-  });
-  const wgetLarge = join(work, "wget-large.bin");
-  results.large.wget = await median("wget", async () => {
-    const r = await external("wget", ["-q", "-O", wgetLarge, `${html.url}large/big.bin`]);
-    await rm(wgetLarge, { force: true });
-    return r;
+  };
+  await rounds("large", {
+    httpTree: largeRun("HttpTree large", { concurrency: CONCURRENCY }),
+    httpTreeSingleGet: largeRun("HttpTree large (one GET)", { readStreams: 1 }),
+    rclone: async () => {
+      const rcloneLarge = join(work, "rclone-large");
+      const r = await external(
+        "rclone",
+        [
+          "copy",
+          "ng:large/big.bin",
+          rcloneLarge,
+          "--multi-thread-streams",
+          String(STREAMS),
+          "--multi-thread-cutoff",
+          `${Math.floor(LARGE_SIZE / STREAMS / MiB)}M`,
+        ],
+        rcloneEnv,
+      );
+      await rm(rcloneLarge, { recursive: true, force: true });
+      return r;
+    },
+    wget: async () => {
+      const wgetLarge = join(work, "wget-large.bin");
+      const r = await external("wget", ["-q", "-O", wgetLarge, `${html.url}large/big.bin`]);
+      await rm(wgetLarge, { force: true });
+      return r;
+    },
   });
 } finally {
   await json?.stop();
