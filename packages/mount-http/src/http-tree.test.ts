@@ -159,3 +159,32 @@ describe("large files", () => {
     },
   );
 });
+
+describe("WebDAV", () => {
+  it("walks Depth 1 where the server refuses Depth: infinity, trusting only direct children", async () => {
+    const mount = HttpTree(`${server.url}dav1/`);
+    const entries = await mount.list();
+    expect(mount.listingFormat).toBe("webdav");
+    expect(entries.map((e) => [e.path, e.size, e.etag])).toEqual([
+      ["a.txt", 1, '"e-1"'],
+      ["sub/b.txt", 2, '"e-2"'],
+    ]);
+    expect(text(await mount.fetch("sub/b.txt"))).toBe("bb");
+    const depths = server.requests.filter((r) => r.path.startsWith("/dav1/") && r.method === "PROPFIND");
+    expect(depths.length).toBe(4); // detection (Depth 0), infinity (403), two Depth 1 folders
+  });
+
+  it("with conditionalWrites, a 412 is EEXIST (ifNoneMatch) or ESTALE (ifMatch); put returns the new ETag", async () => {
+    const mount = HttpTree(`${server.url}precondition/`, { mode: "read-write", conditionalWrites: true });
+    expect((await errorOf(mount.put("x.txt", new Uint8Array(1), { ifNoneMatch: "*" }))).code).toBe("EEXIST");
+    expect((await errorOf(mount.put("x.txt", new Uint8Array(1), { ifMatch: '"old"' }))).code).toBe("ESTALE");
+    expect(await mount.put("x.txt", new Uint8Array(1))).toEqual({ etag: '"new-etag"' });
+  });
+
+  it("without conditionalWrites, a conditional put is ENOTSUP before any request", async () => {
+    const before = server.requests.length;
+    const mount = HttpTree(`${server.url}precondition/`, { mode: "read-write" });
+    expect((await errorOf(mount.put("x.txt", new Uint8Array(1), { ifNoneMatch: "*" }))).code).toBe("ENOTSUP");
+    expect(server.requests.length).toBe(before);
+  });
+});

@@ -123,6 +123,52 @@ function routes(otherOrigin: () => string): Array<[RegExp, Handler]> {
       },
     ],
     [/^\/dav\/good\.txt$/, (_req, res) => send(res, 200, GOOD_BYTES)],
+    // A WebDAV server that refuses Depth: infinity (as Apache does by default): walked with Depth 1.
+    [
+      /^\/dav1\/(?:sub\/)?$/,
+      (req, res) => {
+        if (req.method !== "PROPFIND") return send(res, 405, "");
+        const depth = req.headers.depth;
+        if (depth === "infinity") return send(res, 403, "<propfind-finite-depth/>", "application/xml");
+        const self = (req.url ?? "").split("?")[0] ?? "";
+        const collection = (href: string) =>
+          `<D:response><D:href>${href}</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>`;
+        const file = (href: string, size: number) =>
+          `<D:response><D:href>${href}</D:href><D:propstat><D:prop><D:resourcetype/><D:getcontentlength>${size}</D:getcontentlength><D:getetag>"e-${size}"</D:getetag></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>`;
+        const children =
+          depth === "0"
+            ? ""
+            : self === "/dav1/"
+              ? `${file("/dav1/a.txt", 1)}${collection("/dav1/sub/")}`
+              : `${file("/dav1/sub/b.txt", 2)}${file("/dav1/sub/deeper/c.txt", 3)}`;
+        send(
+          res,
+          207,
+          `<D:multistatus xmlns:D="DAV:">${collection(self)}${children}</D:multistatus>`,
+          "application/xml",
+        );
+      },
+    ],
+    [/^\/dav1\/a\.txt$/, (_req, res) => send(res, 200, "a")],
+    [/^\/dav1\/sub\/b\.txt$/, (_req, res) => send(res, 200, "bb")],
+    // A WebDAV server that honours preconditions: every conditional PUT fails 412.
+    [
+      /^\/precondition\/.*$/,
+      (req, res) => {
+        if (req.method === "PROPFIND") {
+          return send(
+            res,
+            207,
+            `<D:multistatus xmlns:D="DAV:"><D:response><D:href>/precondition/</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>`,
+            "application/xml",
+          );
+        }
+        if (req.method === "PUT" && (req.headers["if-match"] || req.headers["if-none-match"]))
+          return send(res, 412, "");
+        if (req.method === "PUT") return send(res, 201, "", "text/plain", { etag: '"new-etag"' });
+        send(res, 405, "");
+      },
+    ],
     // A tree that never ends: every folder links to a deeper one.
     [/^\/deep\/(?:n\/)*$/, (_req, res) => send(res, 200, html(["n/", "f.txt"]), "text/html")],
     [/^\/deep\/(?:n\/)*f\.txt$/, (_req, res) => send(res, 200, "f")],
