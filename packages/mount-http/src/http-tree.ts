@@ -199,11 +199,12 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
     let locked = 0;
     for (let hop = 0; ; hop++) {
       const poolOf = current.origin === base.origin ? pool : httpPool(current.origin);
-      // GETs (file bodies, listing pages) land straight in their final buffer; the rest go
-      // through the kit's httpRequest.
+      // GETs (file bodies, listing pages) land straight in their final buffer, HEADs skip the
+      // body stream; the rest go through the kit's httpRequest.
       const response =
-        method === "GET"
+        method === "GET" || method === "HEAD"
           ? await readInto(poolOf, current, {
+              method,
               headers: headersFor(current, init.headers),
               timeoutMs,
               maxBytes: init.maxBytes,

@@ -9,7 +9,8 @@ export interface BodyPlacement {
 }
 
 export interface ReadIntoOptions {
-  readonly method?: "GET" | undefined;
+  /** `"GET"` (default) or `"HEAD"` (no body: Content-Length is the resource's size, not checked). */
+  readonly method?: "GET" | "HEAD" | undefined;
   readonly headers: Readonly<Record<string, string>>;
   /** The whole exchange must finish within this. */
   readonly timeoutMs: number;
@@ -84,6 +85,10 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
         headers = responseHeaders as ResponseHeaders;
         const raw = headers["content-length"];
         const length = Number(Array.isArray(raw) ? raw[0] : raw);
+        if (method === "HEAD") {
+          grown = [];
+          return;
+        }
         expected = Number.isSafeInteger(length) && length >= 0 ? length : undefined;
         if (expected !== undefined && expected > max) {
           fail(
