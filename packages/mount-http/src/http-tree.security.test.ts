@@ -201,3 +201,12 @@ describe("secrets", () => {
     }
   });
 });
+
+describe("oversized answers", () => {
+  it("a listing that announces more than 256 MiB is EIO before anything is buffered (and nothing is left uncaught)", async () => {
+    const { mount } = tree("huge-dav/", { listing: "webdav" });
+    const error = await errorOf(mount.list());
+    expect(error.code).toBe("EIO");
+    expect(error.message).toMatch(/larger than maxBytes/);
+  });
+});

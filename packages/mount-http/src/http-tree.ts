@@ -9,7 +9,6 @@ import {
   enumOption,
   type HttpResponse,
   httpPool,
-  httpRequest,
   httpStatusError,
   integerOption,
   type PutResult,
@@ -199,25 +198,16 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
     let locked = 0;
     for (let hop = 0; ; hop++) {
       const poolOf = current.origin === base.origin ? pool : httpPool(current.origin);
-      // GETs (file bodies, listing pages) land straight in their final buffer, HEADs skip the
-      // body stream; the rest go through the kit's httpRequest.
-      const response =
-        method === "GET" || method === "HEAD"
-          ? await readInto(poolOf, current, {
-              method,
-              headers: headersFor(current, init.headers),
-              timeoutMs,
-              maxBytes: init.maxBytes,
-              place: init.place,
-            })
-          : await httpRequest(current, {
-              method,
-              headers: headersFor(current, init.headers),
-              ...(init.body !== undefined ? { body: init.body } : {}),
-              timeoutMs,
-              ...(init.maxBytes !== undefined ? { maxBytes: init.maxBytes } : {}),
-              pool: poolOf,
-            });
+      // Every request through readInto: bodies land straight in their final buffer (see there
+      // why not the kit's httpRequest).
+      const response = await readInto(poolOf, current, {
+        method,
+        headers: headersFor(current, init.headers),
+        body: init.body,
+        timeoutMs,
+        maxBytes: init.maxBytes,
+        place: init.place,
+      });
       if (response.status === 423 && locked < LOCK_WAITS) {
         // 423 Locked: WebDAV servers (rclone) lock a resource while another request on it runs.
         // That is a wait for a lock held a few milliseconds, not a failure to retry: wait here.

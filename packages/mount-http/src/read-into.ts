@@ -9,8 +9,10 @@ export interface BodyPlacement {
 }
 
 export interface ReadIntoOptions {
-  /** `"GET"` (default) or `"HEAD"` (no body: Content-Length is the resource's size, not checked). */
-  readonly method?: "GET" | "HEAD" | undefined;
+  /** Default `"GET"`. A `HEAD` has no body: its Content-Length is the resource's size, not checked. */
+  readonly method?: string | undefined;
+  /** The request body (PUT, PROPFIND). */
+  readonly body?: Uint8Array | string | undefined;
   readonly headers: Readonly<Record<string, string>>;
   /** The whole exchange must finish within this. */
   readonly timeoutMs: number;
@@ -43,7 +45,10 @@ export interface ReadIntoResult {
  *
  * The kit's `httpRequest` reads into a list of chunks and concatenates; this is the piece it
  * lacks (a caller-provided target). It only needs a Dispatcher (the kit's `httpPool`), so it could
- * move into @ws/provider-kit as `httpRequest(url, { into })`.
+ * move into @ws/provider-kit as `httpRequest(url, { into })`. Every request of the mount goes
+ * through it for now: provider-kit v1's `httpRequest` destroys a body that exceeds `maxBytes`
+ * without an error listener, so a hostile server answering with a large Content-Length raised an
+ * uncaught exception (UND_ERR_ABORTED) that would end the process.
  */
 export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): Promise<ReadIntoResult> {
   const method = options.method ?? "GET";
@@ -173,7 +178,13 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
     };
     try {
       pool.dispatch(
-        { origin: url.origin, path: `${url.pathname}${url.search}`, method, headers: { ...options.headers } },
+        {
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
+          method: method as Dispatcher.HttpMethod,
+          headers: { ...options.headers },
+          ...(options.body !== undefined ? { body: options.body } : {}),
+        },
         handler,
       );
     } catch (error) {

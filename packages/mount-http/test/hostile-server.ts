@@ -169,6 +169,17 @@ function routes(otherOrigin: () => string): Array<[RegExp, Handler]> {
         send(res, 405, "");
       },
     ],
+    // A WebDAV answer that announces 300 MiB: refused from its Content-Length, nothing buffered.
+    [
+      /^\/huge-dav\/$/,
+      (_req, res) => {
+        res.writeHead(207, {
+          "content-type": "application/xml",
+          "content-length": String(300 * 1024 * 1024),
+        });
+        res.write('<D:multistatus xmlns:D="DAV:">');
+      },
+    ],
     // A tree that never ends: every folder links to a deeper one.
     [/^\/deep\/(?:n\/)*$/, (_req, res) => send(res, 200, html(["n/", "f.txt"]), "text/html")],
     [/^\/deep\/(?:n\/)*f\.txt$/, (_req, res) => send(res, 200, "f")],
