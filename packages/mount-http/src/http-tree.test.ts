@@ -188,3 +188,10 @@ describe("WebDAV", () => {
     expect(server.requests.length).toBe(before);
   });
 });
+
+describe("WebDAV Depth: infinity answered with one level", () => {
+  it("walks the collections that came back empty-handed, so no subtree is hidden", async () => {
+    const mount = HttpTree(`${server.url}dav-shallow/`);
+    expect((await mount.list()).map((e) => e.path)).toEqual(["a.txt", "sub/b.txt"]);
+  });
+});

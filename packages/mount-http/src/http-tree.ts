@@ -398,13 +398,25 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
     // One request for the whole tree where the server allows Depth: infinity (rclone, Apache with
     // DavDepthInfinity); a Depth 1 walk where it refuses (403 propfind-finite-depth, 400, 501).
     const whole = await propfind(base, "infinity");
+    let roots = [""];
     if (whole.status === 207) {
       const result = davEntries(whole, "");
       yield [...result.files];
-      return;
-    }
-    if (whole.status === 401 || whole.status === 404 || whole.status === 410)
+      // A server that answers Depth: infinity with one level only would hide whole subtrees:
+      // every collection that came back without anything below it is walked with Depth 1 (an
+      // empty folder costs one request).
+      const filled = new Set<string>();
+      for (const key of [...result.files.map((f) => f.key), ...result.folders]) {
+        for (let at = key.lastIndexOf("/"); at > 0; at = key.lastIndexOf("/", at - 1)) {
+          filled.add(key.slice(0, at));
+        }
+      }
+      roots = result.folders.filter((folder) => !filled.has(folder));
+      if (roots.length === 0) return;
+    } else if (whole.status === 401 || whole.status === 404 || whole.status === 410) {
+      // (A 403 may be RFC 4918's <propfind-finite-depth/> refusal of Depth: infinity: Depth 1 tells.)
       throw statusError(whole, "PROPFIND");
+    }
     yield* walkTree(
       async (folder) => {
         const url = urlOfKey(base, folder, true);
@@ -417,7 +429,7 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
           key.startsWith(prefix) && !key.slice(prefix.length).includes("/");
         return { files: result.files.filter((f) => direct(f.key)), folders: result.folders.filter(direct) };
       },
-      { what, concurrency, maxFolders, maxDepth },
+      { what, concurrency, maxFolders, maxDepth, roots },
     );
   }
 
@@ -750,11 +762,18 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
     await requireWebdav("delete");
     const url = urlOfKey(base, key);
     // A WebDAV DELETE of a collection removes everything below it: make sure this is a file first.
-    const probe = await send("PROPFIND", url, {
-      headers: { depth: "0", "content-type": "application/xml; charset=utf-8" },
-      body: PROPFIND_BODY,
-      maxBytes: 1024 * 1024,
-    });
+    let probe: HttpResponse & { url: URL };
+    try {
+      probe = await send("PROPFIND", url, {
+        headers: { depth: "0", "content-type": "application/xml; charset=utf-8" },
+        body: PROPFIND_BODY,
+        maxBytes: 1024 * 1024,
+      });
+    } catch (error) {
+      // Redirected to `key/`: a collection, not a file at this path; nothing to delete.
+      if (MountError.hasCode(error, "EISDIR")) return;
+      throw error;
+    }
     if (probe.status === 404 || probe.status === 410) {
       known.delete(key);
       return;

@@ -15,6 +15,8 @@ export interface WalkTreeOptions {
   readonly maxFolders: number;
   /** Refuse folders deeper than this below the root. */
   readonly maxDepth: number;
+  /** The folders to start from (default `[""]`, the root). */
+  readonly roots?: readonly string[] | undefined;
 }
 
 /**
@@ -30,8 +32,8 @@ export async function* walkTree<T>(
   readFolder: (key: string) => Promise<FolderResult<T>>,
   options: WalkTreeOptions,
 ): AsyncGenerator<T[], void, undefined> {
-  const queue: string[] = [""];
-  const seen = new Set<string>([""]);
+  const queue: string[] = [...(options.roots ?? [""])];
+  const seen = new Set<string>(queue);
   const inFlight = new Map<number, Promise<{ id: number; result?: FolderResult<T>; error?: unknown }>>();
   let started = 0;
   while (queue.length > 0 || inFlight.size > 0) {

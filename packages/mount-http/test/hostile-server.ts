@@ -125,12 +125,15 @@ function routes(otherOrigin: () => string): Array<[RegExp, Handler]> {
     [/^\/dav\/good\.txt$/, (_req, res) => send(res, 200, GOOD_BYTES)],
     // A WebDAV server that refuses Depth: infinity (as Apache does by default): walked with Depth 1.
     [
-      /^\/dav1\/(?:sub\/)?$/,
+      /^\/dav(?:1|-shallow)\/(?:sub\/)?$/,
       (req, res) => {
         if (req.method !== "PROPFIND") return send(res, 405, "");
-        const depth = req.headers.depth;
+        const shallow = (req.url ?? "").startsWith("/dav-shallow/");
+        // /dav-shallow/ answers Depth: infinity as if it were Depth: 1 (some servers do).
+        const depth = shallow && req.headers.depth === "infinity" ? "1" : req.headers.depth;
         if (depth === "infinity") return send(res, 403, "<propfind-finite-depth/>", "application/xml");
         const self = (req.url ?? "").split("?")[0] ?? "";
+        const root = shallow ? "/dav-shallow/" : "/dav1/";
         const collection = (href: string) =>
           `<D:response><D:href>${href}</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>`;
         const file = (href: string, size: number) =>
@@ -138,9 +141,9 @@ function routes(otherOrigin: () => string): Array<[RegExp, Handler]> {
         const children =
           depth === "0"
             ? ""
-            : self === "/dav1/"
-              ? `${file("/dav1/a.txt", 1)}${collection("/dav1/sub/")}`
-              : `${file("/dav1/sub/b.txt", 2)}${file("/dav1/sub/deeper/c.txt", 3)}`;
+            : self === root
+              ? `${file(`${root}a.txt`, 1)}${collection(`${root}sub/`)}`
+              : `${file(`${root}sub/b.txt`, 2)}${file(`${root}sub/deeper/c.txt`, 3)}`;
         send(
           res,
           207,
