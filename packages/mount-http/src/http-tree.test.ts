@@ -104,6 +104,14 @@ describe("errors", () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  it("timeoutMs is an idle timeout: a body that keeps flowing is read, one that stalls is ETIMEDOUT", async () => {
+    const mount = HttpTree(`${server.url}trickle/`, { timeoutMs: 400 });
+    expect(Array.from(await mount.fetch("flowing.bin"))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const error = await errorOf(mount.fetch("stalled.bin"));
+    expect(error.code).toBe("ETIMEDOUT");
+    expect(error.message).toMatch(/nothing arrived for 400 ms|timed out/);
+  });
+
   it("a body cut short of its Content-Length is a transient EIO, never data", async () => {
     const error = await errorOf(HttpTree(`${server.url}truncated/`).fetch("cut.bin"));
     expect(error.code).toBe("EIO");

@@ -43,7 +43,7 @@ export interface HttpTreeOptions extends MountOptions {
   readonly auth?: HttpAuth | undefined;
   /** Requests in flight at once (folder reads, HEADs, ranges), and the pool's sockets. Default 16. */
   readonly concurrency?: number | undefined;
-  /** Each request must complete within this (ms). Default 30 000; large reads get it per range. */
+  /** The wait (ms) for a response's headers, then for each piece of its body. Default 30 000. */
   readonly timeoutMs?: number | undefined;
   /**
    * Send `If-Match` / `If-None-Match: *` with conditional puts. Only for servers that honour them

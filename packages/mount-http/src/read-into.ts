@@ -14,7 +14,10 @@ export interface ReadIntoOptions {
   /** The request body (PUT, PROPFIND). */
   readonly body?: Uint8Array | string | undefined;
   readonly headers: Readonly<Record<string, string>>;
-  /** The whole exchange must finish within this. */
+  /**
+   * The response headers must arrive within this, and then each piece of the body within this of
+   * the previous one (an idle timeout: a large body on a slow link is not cut off while it flows).
+   */
   readonly timeoutMs: number;
   /** Refuse a body larger than this (checked from Content-Length, then as bytes arrive). */
   readonly maxBytes?: number | undefined;
@@ -77,7 +80,9 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
     };
     const timer = setTimeout(() => {
       fail(
-        new MountError("ETIMEDOUT", `${what}: timed out after ${options.timeoutMs} ms`, { transient: true }),
+        new MountError("ETIMEDOUT", `${what}: nothing arrived for ${options.timeoutMs} ms`, {
+          transient: true,
+        }),
       );
     }, options.timeoutMs);
     const handler: Dispatcher.DispatchHandler = {
@@ -121,6 +126,7 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
       },
       onResponseData(_controller, chunk) {
         if (settled) return;
+        timer.refresh();
         const next = received + chunk.length;
         if (next > max) {
           fail(

@@ -298,6 +298,24 @@ function routes(otherOrigin: () => string): Array<[RegExp, Handler]> {
     [/^\/status\/503\/.*/, (_req, res) => send(res, 503, "busy", "text/plain", { "retry-after": "2" })],
     [/^\/status\/500\/.*/, (req, res) => send(res, 500, `echo: ${req.headers.authorization ?? ""}`)],
     [/^\/status\/418\/.*/, (_req, res) => send(res, 418, "teapot")],
+    // A body that trickles in (10 pieces, 100 ms apart), and one that stalls after its first piece.
+    [
+      /^\/trickle\/(?:flowing|stalled)\.bin$/,
+      (req, res) => {
+        res.writeHead(200, { "content-type": "application/octet-stream", "content-length": "10" });
+        const stalled = (req.url ?? "").includes("stalled");
+        let sent = 0;
+        const timer = setInterval(() => {
+          if (res.destroyed || (stalled && sent === 1)) return;
+          res.write(Buffer.from([sent]));
+          if (++sent === 10) {
+            clearInterval(timer);
+            res.end();
+          }
+        }, 100);
+        res.on("close", () => clearInterval(timer));
+      },
+    ],
     [/^\/slow\/.*/, () => undefined /* never answers */],
     // An index served as plain text: no way to tell the format.
     [/^\/plain\/$/, (_req, res) => send(res, 200, "just text")],
