@@ -149,6 +149,12 @@ describe("redirects", () => {
     ]);
   });
 
+  it("a redirect's own body does not count against the listed size", async () => {
+    const { mount } = tree("manifest-redirect/", { listing: "manifest" });
+    await mount.list();
+    expect(new TextDecoder().decode(await mount.fetch("r.txt"))).toBe("target");
+  });
+
   it("a redirect loop ends with EIO", async () => {
     const error = await errorOf(tree("redirect/").mount.fetch("loop.txt"));
     expect(error.code).toBe("EIO");

@@ -28,12 +28,15 @@ export interface ReadIntoOptions {
   readonly place?: ((status: number, headers: ResponseHeaders) => BodyPlacement | undefined) | undefined;
 }
 
+/** Bytes of a non-2xx body read (and dropped) before the request is cut off. */
+const ERROR_BODY_LIMIT = 1024 * 1024;
+
 export type ResponseHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
 export interface ReadIntoResult {
   readonly status: number;
   readonly headers: ResponseHeaders;
-  /** The body: a fresh exact buffer, or the placed target (check `received`). */
+  /** The body: a fresh exact buffer, or the placed target (check `received`); empty for a non-2xx answer. */
   readonly body: Uint8Array;
   /** Body bytes received. */
   readonly received: number;
@@ -65,6 +68,7 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
     let received = 0;
     let grown: Uint8Array[] | undefined;
     let expected: number | undefined;
+    let discard = false;
     let settled = false;
     let abortRequest: ((reason: Error) => void) | undefined;
     const finish = (error: unknown, result?: ReadIntoResult): void => {
@@ -99,6 +103,12 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
           grown = [];
           return;
         }
+        if (statusCode < 200 || statusCode > 299) {
+          // A redirect's or an error's body is never used: count it, keep none of it, and stop
+          // reading after ERROR_BODY_LIMIT bytes. maxBytes (meant for the wanted body) does not apply.
+          discard = true;
+          return;
+        }
         expected = Number.isSafeInteger(length) && length >= 0 ? length : undefined;
         if (expected !== undefined && expected > max) {
           fail(
@@ -128,6 +138,14 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
         if (settled) return;
         timer.refresh();
         const next = received + chunk.length;
+        if (discard) {
+          received = next;
+          if (received > ERROR_BODY_LIMIT) {
+            abortRequest?.(new Error("error body too long"));
+            finish(undefined, { status, headers, body: new Uint8Array(0), received });
+          }
+          return;
+        }
         if (next > max) {
           fail(
             new MountError(
@@ -151,6 +169,10 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
         received = next;
       },
       onResponseEnd() {
+        if (discard) {
+          finish(undefined, { status, headers, body: new Uint8Array(0), received });
+          return;
+        }
         if (expected !== undefined && received !== expected) {
           finish(
             new MountError("EIO", `${what}: the body ended after ${received} of ${expected} bytes`, {

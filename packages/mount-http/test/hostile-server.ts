@@ -276,6 +276,23 @@ function routes(otherOrigin: () => string): Array<[RegExp, Handler]> {
       (_req, res) => send(res, 302, "", "text/plain", { location: "/redirect/target.txt" }),
     ],
     [/^\/redirect\/target\.txt$/, (_req, res) => send(res, 200, "target")],
+    // A listed 6-byte file behind a redirect whose own body is far larger than the file.
+    [
+      /^\/manifest-redirect\/manifest\.json$/,
+      (_req, res) =>
+        send(
+          res,
+          200,
+          JSON.stringify({ version: 1, files: [{ path: "r.txt", size: 6 }] }),
+          "application/json",
+        ),
+    ],
+    [
+      /^\/manifest-redirect\/r\.txt$/,
+      (_req, res) =>
+        send(res, 302, "<html>moved</html>".repeat(200), "text/html", { location: "/redirect/target.txt" }),
+    ],
+
     [
       /^\/redirect\/away\.txt$/,
       (_req, res) => send(res, 302, "", "text/plain", { location: `${otherOrigin()}redirect/target.txt` }),
