@@ -208,6 +208,16 @@ describe("secrets", () => {
   });
 });
 
+describe("lying servers", () => {
+  it("a 206 that is not the range asked for is EIO, never data", async () => {
+    const { mount } = tree("ranges/", { rangeThreshold: 0, readStreams: 4 });
+    expect((await mount.list()).map((e) => [e.path, e.size])).toEqual([["bad.bin", 1000]]);
+    const error = await errorOf(mount.fetch("bad.bin"));
+    expect(error.code).toBe("EIO");
+    expect(error.message).toMatch(/Content-Range|range/);
+  });
+});
+
 describe("oversized answers", () => {
   it("a listing that announces more than 256 MiB is EIO before anything is buffered (and nothing is left uncaught)", async () => {
     const { mount } = tree("huge-dav/", { listing: "webdav" });

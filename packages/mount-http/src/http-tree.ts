@@ -89,6 +89,16 @@ function header(response: HttpResponse, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** A `Content-Range: bytes START-END/TOTAL` header, or undefined. */
+function contentRange(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): { start: number; end: number; total: number } | undefined {
+  const raw = headers["content-range"];
+  const match = /^\s*bytes\s+(\d+)-(\d+)\/(\d+)\s*$/i.exec((Array.isArray(raw) ? raw[0] : raw) ?? "");
+  if (!match) return undefined;
+  return { start: Number(match[1]), end: Number(match[2]), total: Number(match[3]) };
+}
+
 function describe(url: URL): string {
   return `${url.origin}${url.pathname}`;
 }
@@ -591,7 +601,13 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
       const response = await send("GET", url, {
         headers: { range: `bytes=${start}-${end}`, ...pin },
         maxBytes: end - start + 1,
-        place: (status) => (status === 206 ? { target: out, offset: start } : undefined),
+        // Only a 206 for exactly this range lands in the buffer; anything else is refused below.
+        place: (status, headers) => {
+          const got = contentRange(headers);
+          return status === 206 && got?.start === start && got.end === end && got.total === size
+            ? { target: out, offset: start }
+            : undefined;
+        },
       });
       if (response.status === 412) {
         throw new MountError(
@@ -609,6 +625,13 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
           `GET ${describe(url)}: a range request got HTTP ${response.status}, not 206`,
         );
       }
+      if (response.body !== out || (response as { received?: number }).received !== end - start + 1) {
+        throw new MountError(
+          "EIO",
+          `GET ${describe(url)}: range ${start}-${end} came back as ${header(response, "content-range") ?? "no Content-Range"} with ${(response as { received?: number }).received} bytes`,
+          { transient: true },
+        );
+      }
     };
     const first = await send("GET", url, {
       headers: { range: `bytes=0-${part - 1}` },
@@ -619,9 +642,16 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
           return Array.isArray(value) ? value[0] : value;
         };
         if (status === 200) return { target: out, offset: 0 }; // Range ignored: the whole file comes.
-        if (status !== 206) return undefined;
-        const total = Number(/\/(\d+)\s*$/.exec(get("content-range") ?? "")?.[1]);
-        if (total !== size) return undefined; // Checked below, once the body is in.
+        const got = contentRange(headers);
+        // Anything but a 206 for exactly the first range is refused below, once the body is in.
+        if (
+          status !== 206 ||
+          got?.start !== 0 ||
+          got.end !== Math.min(part, size) - 1 ||
+          got.total !== size
+        ) {
+          return undefined;
+        }
         const etag = get("etag");
         const modified = get("last-modified");
         const pin: Record<string, string> =
@@ -648,11 +678,18 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
       return out;
     }
     checkOk(first, "GET");
-    if (first.status !== 206 || rest === undefined) {
+    if (first.status !== 206 || rest === undefined || first.body !== out) {
       const total = /\/(\d+)\s*$/.exec(header(first, "content-range") ?? "")?.[1];
       throw new MountError(
         "EIO",
         `GET ${describe(url)}: Content-Range says ${total ?? "nothing"} bytes, the listing says ${size}; refresh the mount`,
+      );
+    }
+    if ((first as { received?: number }).received !== Math.min(part, size)) {
+      throw new MountError(
+        "EIO",
+        `GET ${describe(url)}: the first range came back with ${(first as { received?: number }).received} bytes`,
+        { transient: true },
       );
     }
     await rest;

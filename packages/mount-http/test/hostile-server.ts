@@ -183,6 +183,19 @@ function routes(otherOrigin: () => string): Array<[RegExp, Handler]> {
         res.write('<D:multistatus xmlns:D="DAV:">');
       },
     ],
+    // A server whose 206 answers are not the range asked for.
+    [
+      /^\/ranges\/$/,
+      (_req, res) =>
+        send(res, 200, JSON.stringify([{ name: "bad.bin", type: "file", size: 1000 }]), "application/json"),
+    ],
+    [
+      /^\/ranges\/bad\.bin$/,
+      (_req, res) =>
+        send(res, 206, Buffer.alloc(100, 7), "application/octet-stream", {
+          "content-range": "bytes 0-99/1000",
+        }),
+    ],
     // A tree that never ends: every folder links to a deeper one.
     [/^\/deep\/(?:n\/)*$/, (_req, res) => send(res, 200, html(["n/", "f.txt"]), "text/html")],
     [/^\/deep\/(?:n\/)*f\.txt$/, (_req, res) => send(res, 200, "f")],
