@@ -138,6 +138,24 @@ describe("errors", () => {
   });
 });
 
+describe("large-read fast path", () => {
+  it("a chunked answer falls back to the pool and is read whole", async () => {
+    const mount = HttpTree(`${server.url}fast/`, { rangeThreshold: 0, readStreams: 2 });
+    await mount.list();
+    const bytes = await mount.fetch("chunked.bin");
+    expect(bytes.length).toBe(5000);
+    expect(bytes.every((b, i) => b === i % 251)).toBe(true);
+  });
+
+  it("a body cut short is a transient EIO", async () => {
+    const mount = HttpTree(`${server.url}fast/`, { rangeThreshold: 0, readStreams: 1 });
+    await mount.list();
+    const error = (await errorOf(mount.fetch("cut.bin"))) as MountError & { transient?: boolean };
+    expect(error.code).toBe("EIO");
+    expect(error.transient).toBe(true);
+  });
+});
+
 describe("large files", () => {
   const size = 3 * 1024 * 1024 + 12_345;
   const bytes = new Uint8Array(size);

@@ -24,6 +24,7 @@ import { parseHtmlIndex } from "./parse-html-index.js";
 import { parseManifest } from "./parse-manifest.js";
 import { parsePropfind } from "./parse-propfind.js";
 import { type ReadIntoOptions, readInto } from "./read-into.js";
+import { SocketReadUnsupported, socketRead } from "./socket-read.js";
 import { type FolderResult, walkTree } from "./walk-tree.js";
 
 /** How the tree is listed. `"auto"` asks the server (see the README). */
@@ -586,6 +587,30 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
   }
 
   /**
+   * A GET of a large body: on plain http, first through `socketRead` (the kernel writes the body
+   * straight into its buffer: a third of the CPU of the pool path here); anything that path does
+   * not handle (https, a redirect, an error status, chunked framing) goes through the pool.
+   */
+  async function getLarge(
+    url: URL,
+    init: { headers: Record<string, string>; maxBytes: number; place: NonNullable<ReadIntoOptions["place"]> },
+  ): Promise<HttpResponse & { readonly url: URL }> {
+    if (url.protocol === "http:" && url.origin === base.origin) {
+      try {
+        const response = await socketRead(url, headersFor(url, init.headers), {
+          timeoutMs,
+          maxBytes: init.maxBytes,
+          place: init.place,
+        });
+        return { ...response, url };
+      } catch (error) {
+        if (!(error instanceof SocketReadUnsupported)) throw error;
+      }
+    }
+    return send("GET", url, init);
+  }
+
+  /**
    * A large file of known size in `readStreams` ranges, written straight into one buffer. The
    * first range's headers tell whether the server honours Range (206) and which version it is;
    * the other ranges start then, pinned to that version with If-Match (a strong ETag) or
@@ -598,7 +623,7 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
     let rest: Promise<unknown> | undefined;
     const range = async (start: number, pin: Record<string, string>): Promise<void> => {
       const end = Math.min(start + part, size) - 1;
-      const response = await send("GET", url, {
+      const response = await getLarge(url, {
         headers: { range: `bytes=${start}-${end}`, ...pin },
         maxBytes: end - start + 1,
         // Only a 206 for exactly this range lands in the buffer; anything else is refused below.
@@ -633,7 +658,7 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
         );
       }
     };
-    const first = await send("GET", url, {
+    const first = await getLarge(url, {
       headers: { range: `bytes=0-${part - 1}` },
       maxBytes: size,
       place: (status, headers) => {
@@ -701,7 +726,7 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
     const url = urlOfKey(base, key);
     const entry = known.get(key);
     let bytes: Uint8Array | undefined;
-    if (entry !== undefined && entry.size >= rangeThreshold && entry.size > 0 && readStreams > 1) {
+    if (entry !== undefined && entry.size >= rangeThreshold && entry.size > 0) {
       bytes = await fetchRanged(url, entry.size);
     }
     if (bytes === undefined) {

@@ -196,6 +196,44 @@ function routes(otherOrigin: () => string): Array<[RegExp, Handler]> {
           "content-range": "bytes 0-99/1000",
         }),
     ],
+    // Large-read fast path: a chunked answer (not framed by Content-Length) and one cut short.
+    [
+      /^\/fast\/$/,
+      (_req, res) =>
+        send(
+          res,
+          200,
+          JSON.stringify([
+            { name: "chunked.bin", type: "file", size: 5000 },
+            { name: "cut.bin", type: "file", size: 5000 },
+          ]),
+          "application/json",
+        ),
+    ],
+    [
+      /^\/fast\/chunked\.bin$/,
+      (req, res) => {
+        const range = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? "");
+        const start = range ? Number(range[1]) : 0;
+        const end = range ? Number(range[2]) : 4999;
+        res.writeHead(range ? 206 : 200, {
+          "content-type": "application/octet-stream",
+          ...(range ? { "content-range": `bytes ${start}-${end}/5000` } : {}),
+        });
+        const bytes = Buffer.alloc(end - start + 1);
+        for (let i = 0; i < bytes.length; i++) bytes[i] = (start + i) % 251;
+        res.write(bytes.subarray(0, 10));
+        res.end(bytes.subarray(10));
+      },
+    ],
+    [
+      /^\/fast\/cut\.bin$/,
+      (_req, res) => {
+        res.writeHead(200, { "content-type": "application/octet-stream", "content-length": "5000" });
+        res.end(Buffer.alloc(100, 1));
+        res.socket?.destroy();
+      },
+    ],
     // A tree that never ends: every folder links to a deeper one.
     [/^\/deep\/(?:n\/)*$/, (_req, res) => send(res, 200, html(["n/", "f.txt"]), "text/html")],
     [/^\/deep\/(?:n\/)*f\.txt$/, (_req, res) => send(res, 200, "f")],
