@@ -529,13 +529,17 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
         const prefix = folder === "" ? "" : `${folder}/`;
         const subfolders: string[] = [];
         const names: string[] = [];
+        const files: RawEntry[] = [];
         for (const row of index.rows) {
           const key = `${prefix}${row.name}`;
           if (row.directory) subfolders.push(key);
-          else names.push(key);
+          else if (row.size !== undefined) {
+            // An exact size printed by a known layout (nginx, rclone): no HEAD needed.
+            known.set(key, { size: row.size });
+            files.push({ key, size: row.size });
+          } else names.push(key);
         }
-        // The page's sizes are not trusted (rounded, localised, absent): HEAD each file.
-        const files: RawEntry[] = [];
+        // Files whose size the page does not print exactly: HEAD each.
         let next = 0;
         const worker = async (): Promise<void> => {
           while (next < names.length) {

@@ -134,10 +134,24 @@ describe("parseHtmlIndex", () => {
     const parsed = parseHtmlIndex(html, page);
     expect(parsed.rows).toEqual([
       { name: "sub", directory: true },
-      { name: "%zz%", directory: false },
-      { name: "q?x=1&y=2#frag.txt", directory: false },
+      { name: "%zz%", directory: false, size: 0 },
+      { name: "q?x=1&y=2#frag.txt", directory: false, size: 300 },
     ]);
     expect(parsed.skipped).toEqual([]);
+  });
+  it("takes exact sizes from rclone's rows, never rounded ones (Apache) or absent ones (python)", () => {
+    const rclone = `<tr class="file"><td></td><td><svg></svg>
+      <span class="name"><a href="a%2Bb.txt">a+b.txt</a></span>
+      </td>
+      <td data-order="1234"><size>1234</size></td></tr>`;
+    expect(parseHtmlIndex(rclone, page).rows).toEqual([{ name: "a+b.txt", directory: false, size: 1234 }]);
+    const apache = `<tr><td><a href="big.iso">big.iso</a></td><td align="right">2024-01-01 10:00  </td><td align="right">1.2G</td></tr>`;
+    expect(parseHtmlIndex(apache, page).rows).toEqual([{ name: "big.iso", directory: false }]);
+    const nginxRounded = `<pre><a href="f.bin">f.bin</a>                30-Nov-2026 06:02                 2K\n</pre>`;
+    expect(parseHtmlIndex(nginxRounded, page).rows).toEqual([{ name: "f.bin", directory: false }]);
+    expect(parseHtmlIndex(`<li><a href="x.txt">x.txt</a></li>`, page).rows).toEqual([
+      { name: "x.txt", directory: false },
+    ]);
   });
   it("reads python's and rclone's pages, dropping sort links and duplicates", () => {
     const html = `<ul><li><a href=".env">.env</a></li><li><a href='sub/'>sub/</a></li>
