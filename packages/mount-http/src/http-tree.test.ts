@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import diagnostics from "node:diagnostics_channel";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MountError } from "@ws/core";
@@ -220,4 +221,36 @@ describe("WebDAV Depth: infinity answered with one level", () => {
     const mount = HttpTree(`${server.url}dav-shallow/`);
     expect((await mount.list()).map((e) => e.path)).toEqual(["a.txt", "sub/b.txt"]);
   });
+});
+
+describe("HTML indexes with exact sizes", () => {
+  it.each(["nginx-html", "rclone-http", "python-http"] as const)(
+    "%s: sizes from the page where it prints them exactly, HEAD otherwise",
+    async (name) => {
+      const info = serverInfo(name);
+      const folder = `sizes-${Date.now()}`;
+      const files = { "a.txt": "aaaa", "sub/b.bin": "0123456789" };
+      await mkdir(join(info.dataDir, folder, "sub"), { recursive: true });
+      for (const [path, body] of Object.entries(files))
+        await writeFile(join(info.dataDir, folder, path), body);
+      const heads: string[] = [];
+      const onCreate = (message: unknown): void => {
+        const request = (message as { request: { method: string; path: string } }).request;
+        if (request.method === "HEAD") heads.push(request.path);
+      };
+      diagnostics.subscribe("undici:request:create", onCreate);
+      try {
+        const mount = HttpTree(folderUrl(info, folder), serverOptions(info));
+        const entries = await mount.list();
+        expect(entries.map((e) => [e.path, e.size]).sort()).toEqual([
+          ["a.txt", 4],
+          ["sub/b.bin", 10],
+        ]);
+        expect(heads.length).toBe(name === "python-http" ? 2 : 0);
+      } finally {
+        diagnostics.unsubscribe("undici:request:create", onCreate);
+        await rm(join(info.dataDir, folder), { recursive: true, force: true });
+      }
+    },
+  );
 });
