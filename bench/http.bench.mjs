@@ -260,10 +260,7 @@ const ratios = {
     small.httpTreeJson.wall,
     small.rclone.wall,
   ),
-  "small wall: HttpTree html (HEAD per file) / rclone copy": ratio(
-    small.httpTreeHtml.wall,
-    small.rclone.wall,
-  ),
+  "small wall: HttpTree html index / rclone copy": ratio(small.httpTreeHtml.wall, small.rclone.wall),
   "small wall: HttpTree json / wget -r": ratio(small.httpTreeJson.wall, small.wget.wall),
   "small CPU: HttpTree json / rclone copy": ratio(small.httpTreeJson.cpu, small.rclone.cpu),
   "large wall: HttpTree / rclone multi-thread copy (target <= 1)": ratio(
