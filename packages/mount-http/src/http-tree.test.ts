@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import diagnostics from "node:diagnostics_channel";
+import * as diagnostics from "node:diagnostics_channel";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MountError } from "@ws/core";
