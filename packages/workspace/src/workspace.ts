@@ -10,6 +10,7 @@ import { createMemVol, type MemVol } from "./mem-vol.js";
 import { Mirror } from "./mirror/mirror.js";
 import { WorkspaceContext } from "./runtime/context.js";
 import { type MountRecord, Registry } from "./runtime/registry.js";
+import { toFsError } from "./vfs/fs-errors.js";
 import { Namespace } from "./vfs/namespace.js";
 import { Posix } from "./vfs/posix.js";
 import { WorkspaceFs } from "./workspace-fs.js";
@@ -133,8 +134,10 @@ export class Workspace extends Emitter<WorkspaceEvents> {
           try {
             const st = this.#vol.lstatSync(abs);
             if (st.isFile()) return { exists: true, bytes: new Uint8Array(this.#vol.readFileSync(abs)) };
-          } catch {
-            // absent: the final state is a deletion
+          } catch (error) {
+            // Only "nothing there" is a deletion; any other failure (EACCES) must not become one.
+            const code = (error as { code?: unknown } | null)?.code;
+            if (code !== "ENOENT" && code !== "ENOTDIR") throw toFsError(error, abs, "open");
           }
           return { exists: false };
         },

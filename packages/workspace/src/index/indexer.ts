@@ -229,8 +229,12 @@ export class Indexer {
       const rel = view.relOf(abs);
       if (mirror.has(rel) || mirror.isLocalOnly(rel)) continue;
       const slot = stubs.find(rel);
-      const st = vol.lstatSync(abs);
-      if (!st.isFile()) continue;
+      const st = ns.memFile(abs);
+      if (!st) {
+        // Not readable now (a chmod): keep what the index knew of it.
+        if (slot >= 0 && !mirror.isModified(rel)) entries.push(stubs.entry(slot));
+        continue;
+      }
       if (slot >= 0 && !mirror.isModified(rel)) entries.push(stubs.entry(slot));
       else if (mirror.isAcked(rel) || slot >= 0)
         entries.push({ path: rel, size: st.size, mtime: st.mtimeMs });

@@ -8,6 +8,7 @@ export type LocalState = { readonly exists: true; readonly bytes: Uint8Array } |
 
 /** What the mirror needs from the VFS side: the local state of a path, and its workspace path. */
 export interface MirrorLocal {
+  /** Absent only when nothing is there (ENOENT, ENOTDIR); throws when the VFS cannot say. */
   read(relPath: string): LocalState;
   absOf(relPath: string): string;
   side(absPath: string): ConflictSide;
@@ -213,7 +214,13 @@ export class Mirror {
   }
 
   async #sync(relPath: string): Promise<SyncOutcome> {
-    const state = this.#local.read(relPath);
+    let state: LocalState;
+    try {
+      state = this.#local.read(relPath);
+    } catch (error) {
+      // The local state cannot be read (EACCES after a chmod, say): neither a put nor a delete.
+      return this.#giveUp(relPath, "put", error);
+    }
     if (!state.exists) {
       // Put-new before delete-old: wait for this mount's puts already in flight.
       await Promise.allSettled([...this.#puts]);
@@ -254,10 +261,14 @@ export class Mirror {
         await sleep(delayMs);
       }
     }
-    // Keep the path pending (no timer): the next flush retries it.
+    return this.#giveUp(relPath, op, lastError);
+  }
+
+  /** Keeps the path pending (no timer) so the next flush retries it, and reports the failure. */
+  #giveUp(relPath: string, op: "put" | "delete", error: unknown): SyncOutcome {
     if (!this.#pending.has(relPath)) this.#pending.set(relPath, { timer: undefined });
-    this.#failed(relPath, op, lastError);
-    return { relPath, op, ok: false, error: lastError };
+    this.#failed(relPath, op, error);
+    return { relPath, op, ok: false, error };
   }
 
   async #send(relPath: string, state: LocalState): Promise<void> {
