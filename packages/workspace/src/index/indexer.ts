@@ -217,7 +217,7 @@ export class Indexer {
 
   /** Saves a read-write lazy mount's listing as the provider now holds it (after acknowledged writes). */
   async save(record: MountRecord): Promise<void> {
-    const { ctx, ns, vol } = this.#p;
+    const { ctx, ns } = this.#p;
     const mount = record.mount;
     const mirror = this.#p.mirror(record.root);
     if (!mirror.dirty || !mount || isEagerMount(mount)) return;
