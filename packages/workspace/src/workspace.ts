@@ -1,4 +1,5 @@
 import { type Mount, MountError, type MountFactory, normalizeAbsolutePath } from "@ws/core";
+import type { ObserveEvent } from "@ws/provider-kit";
 import { Emitter } from "./emitter.js";
 import { runExec } from "./exec/exec.js";
 import type { ExecHost } from "./exec/exec-host.js";
@@ -97,6 +98,18 @@ export class Workspace extends Emitter<WorkspaceEvents> {
         this.#ns.removeView(record.root);
         this.#mirrors.delete(record.root);
       },
+      layers: {
+        retry:
+          this.#ctx.config.retries === 0
+            ? false
+            : {
+                attempts: this.#ctx.config.retries + 1,
+                baseMs: this.#ctx.config.minDelayMs,
+                maxMs: this.#ctx.config.maxDelayMs,
+              },
+        concurrency: this.#ctx.config.concurrency,
+        observe: (event) => this.#observed(event),
+      },
     });
     this.#ns = new Namespace(vol, this.#registry, ignore);
     const mirror = (root: string): Mirror => this.#mirrors.get(root)!;
@@ -145,6 +158,60 @@ export class Workspace extends Emitter<WorkspaceEvents> {
         side: (path) => this.#ns.localSide(path),
       }),
     );
+  }
+
+  /**
+   * The one stream every counter and provider event is made from: each call on a mount (after
+   * its retries) and each retry, as the observe layer reports them.
+   */
+  #observed(event: ObserveEvent): void {
+    const { stats } = this.#ctx;
+    const view = this.#ns.view(event.root);
+    const path = event.path === "" || !view ? event.root : view.absOf(event.path);
+    if (event.retryInMs !== undefined) {
+      stats.retries++;
+      if (event.op === "materialize") return;
+      this.emit("retry", {
+        root: event.root,
+        path,
+        op: event.op,
+        attempt: event.attempt,
+        delayMs: event.retryInMs,
+        error: event.error,
+      });
+      return;
+    }
+    switch (event.op) {
+      case "list":
+        stats.listCalls++;
+        return;
+      case "materialize":
+        stats.materializeCalls++;
+        return;
+      case "fetch":
+        stats.fetches++;
+        if (event.error) this.emit("error", { root: event.root, path, op: "fetch", error: event.error });
+        else {
+          stats.bytesIn += event.bytes;
+          this.emit("fetch", { root: event.root, path, bytes: event.bytes });
+        }
+        return;
+      case "put":
+        if (event.error) this.emit("error", { root: event.root, path, op: "put", error: event.error });
+        else {
+          stats.puts++;
+          stats.bytesOut += event.bytes;
+          this.emit("put", { root: event.root, path, bytes: event.bytes });
+        }
+        return;
+      case "delete":
+        if (event.error) this.emit("error", { root: event.root, path, op: "delete", error: event.error });
+        else {
+          stats.deletes++;
+          this.emit("delete", { root: event.root, path });
+        }
+        return;
+    }
   }
 
   async #ready(): Promise<void> {
@@ -257,7 +324,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
   async #dispose(record: MountRecord): Promise<void> {
     this.#mirrors.get(record.root)?.stopTimers();
     try {
-      await record.mount?.dispose?.();
+      await record.raw?.dispose?.();
     } catch (error) {
       this.emit("error", { root: record.root, op: "dispose", error });
     }

@@ -122,7 +122,6 @@ export class Indexer {
       }
     }
     if (!raw) {
-      ctx.stats.listCalls++;
       raw = refresh && mount.refresh ? await mount.refresh() : await mount.list();
       if (!Array.isArray(raw)) {
         throw new MountError(
@@ -186,7 +185,6 @@ export class Indexer {
   ): Promise<RefreshResult | undefined> {
     const { ctx, ns, vol } = this.#p;
     const view = ns.view(record.root)!;
-    ctx.stats.materializeCalls++;
     const tree: StagedTree = await stageEager(record, mount);
     let result: RefreshResult | undefined;
     if (refresh && record.phase === "ready") {
