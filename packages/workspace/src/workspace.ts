@@ -70,6 +70,9 @@ export class Workspace extends Emitter<WorkspaceEvents> {
   readonly #posix: Posix;
   readonly #exec: ExecHost;
   #closed = false;
+  /** Set when close() starts: new calls reject, calls in flight finish first. */
+  #closing: Promise<void> | undefined;
+  readonly #inflight = new Set<Promise<unknown>>();
 
   constructor(options: WorkspaceOptions = {}) {
     super();
@@ -122,7 +125,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       hydrator: this.#hydrator,
       mirror,
     });
-    this.fs = new WorkspaceFs({ ready: () => this.#ready(), ns: this.#ns, posix: this.#posix });
+    this.fs = new WorkspaceFs({ run: (fn) => this.#run(fn), ns: this.#ns, posix: this.#posix });
     this.#exec = {
       ctx: this.#ctx,
       ns: this.#ns,
@@ -130,7 +133,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       roots: () => this.#registry.roots(),
       mirror,
       ready: () => this.#ready(),
-      prefetch: (root) => this.prefetch(root),
+      prefetch: (root) => this.#prefetch(root, {}),
       saveIndex: (root) => this.#save(root),
       apply: new ExternalChanges(this.#ns, vol, mirror),
     };
@@ -214,6 +217,28 @@ export class Workspace extends Emitter<WorkspaceEvents> {
     }
   }
 
+  /**
+   * Every public call runs through here: it is refused once close() started, and close() waits
+   * for the calls already in flight, so a write that resolved is always in the final flush.
+   */
+  #run<T>(fn: () => T | Promise<T>): Promise<T> {
+    if (this.#closing || this.#closed) {
+      return Promise.reject(
+        new MountError("EIO", "the workspace is closed; create a new Workspace to continue"),
+      );
+    }
+    const call = (async () => {
+      await this.#ready();
+      return fn();
+    })();
+    this.#inflight.add(call);
+    void call.then(
+      () => this.#inflight.delete(call),
+      () => this.#inflight.delete(call),
+    );
+    return call;
+  }
+
   async #ready(): Promise<void> {
     if (this.#closed)
       throw new MountError("EIO", "the workspace is closed; create a new Workspace to continue");
@@ -240,7 +265,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
    * It is indexed by the next `fs`, `exec` or `prefetch` call.
    */
   mount(root: string, mount: Mount | MountFactory): void {
-    if (this.#closed) throw new MountError("EIO", "the workspace is closed");
+    if (this.#closed || this.#closing) throw new MountError("EIO", "the workspace is closed");
     this.#registry.add(root, mount);
   }
 
@@ -266,8 +291,11 @@ export class Workspace extends Emitter<WorkspaceEvents> {
   }
 
   /** Hydrates every stub of one mount (or of all), `concurrency` fetches at a time. Failures stay stubs. */
-  async prefetch(root?: string, options: PrefetchOptions = {}): Promise<PrefetchResult> {
-    await this.#ready();
+  prefetch(root?: string, options: PrefetchOptions = {}): Promise<PrefetchResult> {
+    return this.#run(() => this.#prefetch(root, options));
+  }
+
+  #prefetch(root: string | undefined, options: PrefetchOptions): Promise<PrefetchResult> {
     const views = this.#registry.select(root, "prefetch").map((r) => this.#ns.view(r.root)!);
     return this.#hydrator.prefetch(views, options);
   }
@@ -277,9 +305,8 @@ export class Workspace extends Emitter<WorkspaceEvents> {
    * every one. Rejects with `EIO` listing the writes that still failed after every retry (they stay
    * pending in the VFS).
    */
-  async flushMounts(root?: string): Promise<void> {
-    await this.#ready();
-    await this.#flush(this.#registry.select(root, "flush"));
+  flushMounts(root?: string): Promise<void> {
+    return this.#run(() => this.#flush(this.#registry.select(root, "flush")));
   }
 
   /** Flushes the given mounts; rejects with EIO naming every write that still failed. */
@@ -310,15 +337,16 @@ export class Workspace extends Emitter<WorkspaceEvents> {
   }
 
   /** Re-lists (or re-materialises) one mount and applies upstream additions, changes and deletions. */
-  async refreshMount(root: string): Promise<RefreshResult> {
-    await this.#ready();
-    const [record] = this.#registry.select(root, "refresh");
-    return this.#indexer.refresh(record!);
+  refreshMount(root: string): Promise<RefreshResult> {
+    return this.#run(() => {
+      const [record] = this.#registry.select(root, "refresh");
+      return this.#indexer.refresh(record!);
+    });
   }
 
   /** Runs a command as a child process over a host copy of the workspace, then pulls its changes back. */
   exec(command: string, args: readonly string[] = [], options: ExecOptions = {}): Promise<ExecResult> {
-    return runExec(this.#exec, command, args, options);
+    return this.#run(() => runExec(this.#exec, command, args, options));
   }
 
   async #dispose(record: MountRecord): Promise<void> {
@@ -331,8 +359,15 @@ export class Workspace extends Emitter<WorkspaceEvents> {
   }
 
   /** Flushes everything pending, then calls each mount's `dispose()`. Later calls reject with `EIO`. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    // Calls in flight (a writeFile not yet in the VFS) finish first, so their writes are flushed.
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     let flushError: unknown;
     if (this.#indexer.running) await this.#indexer.running.catch(() => undefined);
     const ready = this.#registry.records().filter((r) => r.phase === "ready");
