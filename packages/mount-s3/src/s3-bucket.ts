@@ -1,6 +1,6 @@
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
-import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import {
   type DefinedLazyMount,
@@ -19,6 +19,7 @@ import { toMountError } from "./s3-errors.js";
 import { listObjects } from "./s3-list.js";
 import { readObject } from "./s3-read.js";
 import { deleteObject, headObject, type S3ObjectInfo, writeObject } from "./s3-write.js";
+import { createS3Client } from "./sdk-client.js";
 import { createSignedGet, S3HttpError, type SignedGet } from "./signed-get.js";
 
 export type { S3ObjectInfo } from "./s3-write.js";
@@ -181,7 +182,7 @@ export function S3Bucket(
   const ownsClient = options.client === undefined;
   const client =
     options.client ??
-    new S3Client({
+    createS3Client({
       requestHandler: defaultRequestHandler(concurrency, timeoutMs),
       ...options.clientConfig,
       // One attempt per request: the retry layer below is the only thing that retries.

@@ -5,6 +5,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { type Dispatcher, Pool } from "undici";
 import { NodeSha256 } from "./node-sha256.js";
+import { createS3Client } from "./sdk-client.js";
 
 /** SHA-256 of an empty body: what a GET signs as its payload hash (Swift rejects nothing else but UNSIGNED-PAYLOAD). */
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -180,8 +181,7 @@ async function resolveTarget(client: S3Client, bucket: string): Promise<Target |
 let stockMiddleware: string | undefined;
 async function hasStockMiddleware(client: S3Client): Promise<boolean> {
   if (stockMiddleware === undefined) {
-    const { S3Client: Client } = await import("@aws-sdk/client-s3");
-    const stock = new Client({ region: "us-east-1" });
+    const stock = createS3Client({ region: "us-east-1" });
     stockMiddleware = stock.middlewareStack.identify().join("\n");
     stock.destroy();
   }
