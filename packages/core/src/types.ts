@@ -31,7 +31,16 @@ export interface MountOptions {
 
 /** (ws mounts) Something a provider or the host skipped or repaired, with the reason. */
 export interface MountDiagnostic {
-  readonly code: "invalid-path" | "duplicate-path" | "file-directory-conflict" | "invalid-size" | "shadowed";
+  readonly code:
+    | "invalid-path"
+    | "duplicate-path"
+    | "file-directory-conflict"
+    | "invalid-size"
+    | "shadowed"
+    /** A symbolic link that was not followed (it leaves the root, dangles, or names a directory). */
+    | "symlink-skipped"
+    /** A FIFO, socket or device node: never read blindly. */
+    | "special-file";
   /** The backend key or relative path as received. */
   readonly key: string;
   readonly message: string;
