@@ -1,0 +1,268 @@
+import { type Mount, MountError } from "@ws/core";
+import type { ExecResult, SandboxMode, Workspace } from "@ws/workspace";
+import { CliError, describeFailure, oneLine } from "./cli-error.js";
+import { EXIT } from "./exit-codes.js";
+import { parseMountSpec } from "./mount-spec.js";
+import type { ProviderRegistry } from "./provider-registry.js";
+import { formatBytes, plural, type Reporter } from "./reporter.js";
+import { checkDestinations, type ResolvedMount, resolveMounts } from "./resolve-mounts.js";
+
+export interface RunOptions {
+  readonly mount: readonly string[];
+  readonly workdir?: string | undefined;
+  readonly env: readonly string[];
+  readonly sandbox: SandboxMode;
+  readonly dryRun: boolean;
+}
+
+export interface RunContext {
+  readonly registry: ProviderRegistry;
+  readonly reporter: Reporter;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+/** `--env K=V` (or `--env K`, taken from this environment) over this process's environment. */
+export function commandEnv(
+  pairs: readonly string[],
+  base: Readonly<Record<string, string | undefined>>,
+): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...base };
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq === 0) throw new CliError(`--env ${pair} has no name; write --env NAME=VALUE`);
+    if (eq === -1) env[pair] = base[pair];
+    else env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+function modeWord(mount: Mount): string {
+  return mount.writable ? "read-write" : "read-only";
+}
+
+/** `ws run`: mounts, the command over them, write-back, one summary line. Resolves to the exit code. */
+export async function runCommand(
+  command: string,
+  args: readonly string[],
+  options: RunOptions,
+  ctx: RunContext,
+): Promise<number> {
+  const { reporter } = ctx;
+  if (options.mount.length === 0) {
+    throw new CliError("ws run needs at least one --mount SRC:DEST[:ro|:rw]");
+  }
+  if (options.sandbox !== "auto" && options.sandbox !== "bwrap" && options.sandbox !== "none") {
+    throw new CliError(`--sandbox must be auto, bwrap or none, got ${JSON.stringify(options.sandbox)}`);
+  }
+  const specs = options.mount.map(parseMountSpec);
+  checkDestinations(specs);
+  const env = commandEnv(options.env, ctx.env);
+  const workdir = options.workdir ?? specs[0]!.target;
+  if (!workdir.startsWith("/")) throw new CliError(`--workdir ${workdir} is not absolute; write /${workdir}`);
+  const resolved = await resolveMounts(specs, ctx.registry, {
+    env: ctx.env,
+    cwd: ctx.cwd,
+    onDiagnostic: (d) =>
+      reporter.detail("diagnostic", { ...d }, `skipped ${d.root ?? ""}:${d.key}: ${d.message}`),
+  });
+  for (const r of resolved) {
+    reporter.event(
+      "mount",
+      { root: r.spec.target, source: r.spec.source, kind: r.descriptor.kind, mode: modeWord(r.mount) },
+      `${r.spec.target} <- ${r.spec.source} (${r.descriptor.kind}, ${modeWord(r.mount)})`,
+    );
+  }
+  if (options.dryRun) {
+    reporter.event(
+      "exec",
+      { command, args, workdir, sandbox: options.sandbox },
+      `would run ${[command, ...args].join(" ")} in ${workdir} (sandbox: ${options.sandbox}); nothing fetched, nothing written`,
+    );
+    return EXIT.ok;
+  }
+  return runResolved(command, args, resolved, { ...options, workdir }, env, ctx);
+}
+
+async function runResolved(
+  command: string,
+  args: readonly string[],
+  resolved: readonly ResolvedMount[],
+  options: RunOptions & { workdir: string },
+  env: Record<string, string | undefined>,
+  ctx: RunContext,
+): Promise<number> {
+  const { reporter } = ctx;
+  const { Workspace } = await import("@ws/workspace");
+  const ws: Workspace = new Workspace({
+    mounts: Object.fromEntries(resolved.map((r) => [r.spec.target, r.mount])),
+  });
+  const counts = { bytesFetched: 0, filesFetched: 0, written: 0, deleted: 0, writeFailures: 0 };
+  ws.on("fetch", (e) => {
+    counts.filesFetched++;
+    counts.bytesFetched += e.bytes;
+  });
+  ws.on("put", (e) => {
+    counts.written++;
+    reporter.detail(
+      "write-back",
+      { op: "put", root: e.root, path: e.path, bytes: e.bytes },
+      `wrote back ${e.root}/${e.path}`,
+    );
+  });
+  ws.on("delete", (e) => {
+    counts.deleted++;
+    reporter.detail(
+      "write-back",
+      { op: "delete", root: e.root, path: e.path },
+      `deleted ${e.root}/${e.path}`,
+    );
+  });
+  ws.on("error", (e) => {
+    if (e.op === "put" || e.op === "delete") counts.writeFailures++;
+    reporter.error(`${e.op} ${e.root ?? ""}${e.path ? `/${e.path}` : ""}: ${oneLine(e.error)}`, {
+      op: e.op,
+      root: e.root,
+      path: e.path,
+    });
+  });
+  ws.on("index", (e) =>
+    reporter.detail(
+      "index",
+      { ...e },
+      `indexed ${e.root}: ${plural(e.entries, "file")}, ${formatBytes(e.bytes)}`,
+    ),
+  );
+  ws.on("sandbox", (e) => {
+    if (e.use === "bwrap")
+      reporter.event("sandbox", { ...e }, "sandbox: bwrap (read-only mounts are read-only for the command)");
+    else if (e.reason)
+      reporter.warn(
+        `no sandbox: ${e.reason}; the command runs over a host copy at $WS_ROOT, and its writes under read-only mounts are dropped afterwards`,
+        { ...e },
+      );
+  });
+
+  // Until the command runs, a signal stops ws (after flushing nothing); while it runs, exec forwards
+  // signals to the command; afterwards they are ignored so pending writes still flush.
+  let interrupted: NodeJS.Signals | undefined;
+  let phase: "prepare" | "command" | "finish" = "prepare";
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (phase === "prepare") interrupted ??= signal;
+    else if (phase === "finish") reporter.warn(`${signal} received: finishing the write-back first`);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let result: ExecResult | undefined;
+  let exitCode: number = EXIT.usage;
+  try {
+    try {
+      const totals = { files: 0, bytes: 0 };
+      const prefetch = await ws.prefetch(undefined, {
+        onProgress: (p) => {
+          totals.files = p.done;
+          totals.bytes = p.bytes;
+          reporter.progress(`ws: fetching ${p.done}/${p.total} files, ${formatBytes(p.bytes)} (${p.root})`);
+        },
+      });
+      reporter.clearProgress();
+      if (prefetch.failed.length > 0) {
+        for (const f of prefetch.failed.slice(0, 5))
+          reporter.error(`could not read ${f.path}: ${oneLine(f.error)}`);
+        throw new CliError(
+          `${plural(prefetch.failed.length, "file")} could not be read; the command was not run`,
+        );
+      }
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      const source = resolved.find((r) => MountError.isInstance(error) && error.root === r.spec.target)?.spec
+        .source;
+      throw new CliError(describeFailure(error, source ?? resolved[0]?.spec.source), { cause: error });
+    }
+    if (interrupted)
+      throw new CliError(`interrupted by ${interrupted} before the command ran`, { exitCode: 130 });
+    phase = "command";
+    reporter.detail(
+      "exec",
+      { command, args, workdir: options.workdir },
+      `running ${[command, ...args].join(" ")}`,
+    );
+    try {
+      result = await ws.exec(command, args, {
+        cwd: options.workdir,
+        env,
+        stdio: "inherit",
+        forwardSignals: ["SIGINT", "SIGTERM"],
+        sandbox: options.sandbox,
+      });
+    } catch (error) {
+      const errno =
+        typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+      if (errno === "ENOENT")
+        throw new CliError(`command not found: ${command}`, { exitCode: EXIT.notFound });
+      if (errno === "EACCES")
+        throw new CliError(`cannot run ${command}: permission denied`, { exitCode: EXIT.cannotInvoke });
+      throw new CliError(describeFailure(error), { cause: error });
+    }
+    phase = "finish";
+    // bwrap reports a missing command as exit 1 with its own message; the shell convention is 127.
+    exitCode = result.exitCode ?? 128 + signalNumber(result.signal);
+  } finally {
+    phase = "finish";
+    try {
+      await ws.close();
+    } catch (error) {
+      counts.writeFailures = Math.max(counts.writeFailures, 1);
+      reporter.error(`write-back: ${oneLine(error)}`);
+    }
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  const changes = result.changes;
+  const refused = changes.readOnly.length;
+  const failures = counts.writeFailures + changes.errors.length;
+  for (const e of changes.errors)
+    reporter.error(`not written back: ${e.path}: ${oneLine(e.error)}`, { path: e.path });
+  for (const path of changes.readOnly) {
+    reporter.detail("refused", { path }, `dropped (read-only mount): ${path}`);
+  }
+  const finalCode = failures > 0 ? EXIT.writeBackFailed : exitCode;
+  const ms = reporter.elapsedMs();
+  reporter.event(
+    "summary",
+    {
+      mounts: resolved.length,
+      bytesFetched: counts.bytesFetched,
+      filesFetched: counts.filesFetched,
+      filesWrittenBack: changes.mirrored.length,
+      writesRefused: refused,
+      writeBackFailures: failures,
+      commandExitCode: result.exitCode,
+      signal: result.signal,
+      exitCode: finalCode,
+      sandbox: result.sandbox?.use ?? "none",
+    },
+    [
+      plural(resolved.length, "mount"),
+      `${formatBytes(counts.bytesFetched)} fetched`,
+      `${plural(changes.mirrored.length, "file")} written back`,
+      `${plural(refused, "write")} refused under read-only mounts`,
+      ...(failures > 0 ? [`${plural(failures, "write-back failure")} (exit ${EXIT.writeBackFailed})`] : []),
+      `exit ${result.exitCode ?? result.signal}`,
+      `${(ms / 1000).toFixed(2)}s`,
+    ].join(", "),
+  );
+  return finalCode;
+}
+
+const SIGNALS: Readonly<Record<string, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGTERM: 15,
+};
+
+function signalNumber(signal: string | null): number {
+  return signal ? (SIGNALS[signal] ?? 0) : 0;
+}
