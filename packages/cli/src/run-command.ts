@@ -119,6 +119,8 @@ async function runResolved(
     );
   });
   ws.on("error", (e) => {
+    // An index failure is thrown by prefetch below and reported once, there.
+    if (e.op === "index") return;
     if (e.op === "put" || e.op === "delete") counts.writeFailures++;
     reporter.error(`${e.op} ${e.root ?? ""}${e.path ? `/${e.path}` : ""}: ${oneLine(e.error)}`, {
       op: e.op,
