@@ -550,6 +550,7 @@ export class Host {
       };
     };
     const api = {
+      root,
       writeFile: guard((absPath: string, bytes: Uint8Array, mode?: number) => {
         const rel = relOf(absPath, state.type === "file");
         if (rel === undefined) return;
