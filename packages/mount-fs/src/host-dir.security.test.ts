@@ -67,9 +67,14 @@ describe("list()", () => {
     const diagnostics: MountDiagnostic[] = [];
     try {
       const mount = HostDir(root, { onDiagnostic: (d) => diagnostics.push(d) });
+
       const entries = await mount.list();
       expect(entries.map((e) => e.path)).toEqual(["dir/inside-link", "dir/real.txt"]);
-      expect(entries[0]).toMatchObject({ path: "dir/inside-link", size: 4, symlink: "real.txt" });
+      expect(entries[0]).toMatchObject({ path: "dir/inside-link", size: 4 });
+      // walk() says what list() cannot: that this entry is a link, and to what.
+      const walked = await mount.walk();
+      expect(walked.entries[0]).toMatchObject({ path: "dir/inside-link", size: 4, symlink: "real.txt" });
+      expect(walked.diagnostics).toHaveLength(7);
       const byKey = Object.fromEntries(diagnostics.map((d) => [d.key, d.code]));
       expect(byKey).toEqual({
         leaves: "symlink-skipped",

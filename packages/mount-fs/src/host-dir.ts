@@ -2,16 +2,8 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { chown, type FileHandle, lstat, open, realpath, rename, stat, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
-import {
-  type LazyMount,
-  MountError,
-  type MountOptions,
-  type PutOptions,
-  pickMountOptions,
-  readOnly,
-  resolveMountOptions,
-  validateRelativePath,
-} from "@ws/core";
+import { MountError, type MountOptions, type PutOptions } from "@ws/core";
+import { type DefinedLazyMount, defineLazyMount, type PutResult, type RawEntry } from "@ws/provider-kit";
 import {
   errnoOf,
   escapes,
@@ -21,7 +13,7 @@ import {
   openFileNoFollow,
   type PinnedDir,
 } from "./safe-path.js";
-import { type HostEntry, walkHostDir } from "./walk.js";
+import { type WalkResult, walkHostDir } from "./walk.js";
 
 export interface HostDirOptions extends MountOptions {
   /** Owner (uid) given to files and directories this mount creates. Default: the process's. */
@@ -42,13 +34,15 @@ export interface HostPutOptions extends PutOptions {
   readonly mode?: number | undefined;
 }
 
-export interface HostDirMount extends LazyMount {
-  readonly kind: "fs";
+export interface HostDirMount extends DefinedLazyMount {
   /** The host directory as given, made absolute (not resolved through links). */
   readonly hostPath: string;
-  list(): Promise<HostEntry[]>;
-  put(relPath: string, bytes: Uint8Array, options?: HostPutOptions): Promise<void>;
-  delete(relPath: string): Promise<void>;
+  /**
+   * The walk behind `list()`, with what `list()` cannot say: which entries are in-root symbolic
+   * links (and their targets), and what was skipped and why.
+   */
+  walk(): Promise<WalkResult>;
+  put(relPath: string, bytes: Uint8Array, options?: HostPutOptions): Promise<PutResult>;
 }
 
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -91,8 +85,6 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
     throw new MountError("EINVAL", `HostDir needs a directory path, got ${JSON.stringify(path)}`);
   }
   if (path.includes("\0")) throw new MountError("EINVAL", "HostDir path contains a NUL byte");
-  const resolved = resolveMountOptions(options);
-  const writable = resolved.mode === "read-write";
   const fileMode = bits("fileMode", options.fileMode, 0o644);
   const dirMode = bits("dirMode", options.dirMode, 0o755);
   const uid = id("uid", options.uid);
@@ -147,24 +139,23 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
       : { dir: relPath.slice(0, at), name: relPath.slice(at + 1) };
   };
 
-  const list = async (): Promise<HostEntry[]> => {
-    const real = await rootReal();
-    const { entries, diagnostics } = await walkHostDir(real, hostPath, concurrency);
-    for (const d of diagnostics) options.onDiagnostic?.(d);
-    return entries;
-  };
+  const walk = async (): Promise<WalkResult> => walkHostDir(await rootReal(), hostPath, concurrency);
 
-  const mount: HostDirMount = {
+  return defineLazyMount({
     kind: "fs",
-    strategy: "lazy",
-    writable,
-    hostPath,
-    options: pickMountOptions(options),
-    list,
-    refresh: list,
+    options,
+    // Nothing to compare a version against: ifMatch / ifNoneMatch fail ENOTSUP before any I/O.
+    conditionalWrites: false,
+    refresh: true,
+    extra: { hostPath, walk },
+
+    async *listPages(): AsyncIterable<readonly RawEntry[]> {
+      const { entries, diagnostics } = await walk();
+      for (const d of diagnostics) options.onDiagnostic?.(d);
+      yield entries.map((e) => ({ key: e.path, size: e.size, mtime: e.mtime, mode: e.mode }));
+    },
 
     async fetch(relPath: string): Promise<Uint8Array> {
-      validateRelativePath(relPath, hostPath);
       const real = await rootReal();
       const { dir, name } = split(relPath);
       const parent = await openDirIn(real, dir, relPath, hostPath, { create: false });
@@ -215,22 +206,7 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
       }
     },
 
-    async put(relPath: string, bytes: Uint8Array, putOptions: HostPutOptions = {}): Promise<void> {
-      if (!writable) throw readOnly(relPath, hostPath, "write");
-      validateRelativePath(relPath, hostPath);
-      if (!(bytes instanceof Uint8Array)) {
-        throw new MountError("EINVAL", `put ${relPath}: bytes must be a Uint8Array`, {
-          path: relPath,
-          root: hostPath,
-        });
-      }
-      if (putOptions.ifMatch !== undefined || putOptions.ifNoneMatch !== undefined) {
-        throw new MountError(
-          "ENOTSUP",
-          `put ${relPath}: host directories do not support conditional writes (ifMatch / ifNoneMatch)`,
-          { path: relPath, root: hostPath },
-        );
-      }
+    async put(relPath: string, bytes: Uint8Array, putOptions: HostPutOptions): Promise<void> {
       let mode = putOptions.mode === undefined ? undefined : bits("mode", putOptions.mode, fileMode);
       const real = await rootReal();
       const { dir, name } = split(relPath);
@@ -278,8 +254,6 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
     },
 
     async delete(relPath: string): Promise<void> {
-      if (!writable) throw readOnly(relPath, hostPath, "unlink");
-      validateRelativePath(relPath, hostPath);
       const real = await rootReal();
       const { dir, name } = split(relPath);
       let parent: PinnedDir;
@@ -302,6 +276,5 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
         await parent.close();
       }
     },
-  };
-  return mount;
+  }) as HostDirMount;
 }
