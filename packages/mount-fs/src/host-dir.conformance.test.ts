@@ -1,5 +1,5 @@
 import { describeMountConformance } from "@ws/testkit/vitest";
-import { hostDirHarness } from "./host-dir.harness.js";
+import { hostDirHarness } from "../test/host-dir-harness.js";
 
 describeMountConformance(
   "fs",

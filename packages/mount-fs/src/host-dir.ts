@@ -9,7 +9,7 @@ import {
   escapes,
   fsError,
   isInside,
-  openDirIn,
+  DirCache,
   openFileNoFollow,
   type PinnedDir,
 } from "./safe-path.js";
@@ -139,6 +139,7 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
       : { dir: relPath.slice(0, at), name: relPath.slice(at + 1) };
   };
 
+  const dirs = new DirCache();
   const walk = async (): Promise<WalkResult> => walkHostDir(await rootReal(), hostPath, concurrency);
 
   return defineLazyMount({
@@ -148,6 +149,7 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
     conditionalWrites: false,
     refresh: true,
     extra: { hostPath, walk },
+    dispose: () => dirs.clear(),
 
     async *listPages(): AsyncIterable<readonly RawEntry[]> {
       const { entries, diagnostics } = await walk();
@@ -158,7 +160,7 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
     async fetch(relPath: string): Promise<Uint8Array> {
       const real = await rootReal();
       const { dir, name } = split(relPath);
-      const parent = await openDirIn(real, dir, relPath, hostPath, { create: false });
+      const parent = await dirs.acquire(real, dir, relPath, hostPath, { create: false });
       let handle: FileHandle;
       try {
         try {
@@ -210,7 +212,7 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
       let mode = putOptions.mode === undefined ? undefined : bits("mode", putOptions.mode, fileMode);
       const real = await rootReal();
       const { dir, name } = split(relPath);
-      const parent = await openDirIn(real, dir, relPath, hostPath, { create: true, dirMode, owner });
+      const parent = await dirs.acquire(real, dir, relPath, hostPath, { create: true, dirMode, owner });
       const target = `${parent.path}/${name}`;
       // A short name: the file's own name may already be 255 bytes long.
       const temp = `${parent.path}/.ws-${randomBytes(8).toString("hex")}.tmp`;
@@ -258,7 +260,7 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
       const { dir, name } = split(relPath);
       let parent: PinnedDir;
       try {
-        parent = await openDirIn(real, dir, relPath, hostPath, { create: false });
+        parent = await dirs.acquire(real, dir, relPath, hostPath, { create: false });
       } catch (error) {
         if (MountError.hasCode(error, "ENOENT") || MountError.hasCode(error, "ENOTDIR")) return;
         throw error;

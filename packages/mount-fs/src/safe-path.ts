@@ -73,8 +73,10 @@ export interface PinnedDir {
   close(): Promise<void>;
 }
 
-function pinned(handle: FileHandle): PinnedDir {
-  return { path: `/proc/self/fd/${handle.fd}`, close: () => handle.close() };
+/** An open directory and the real path it had when it was checked to be inside the root. */
+export interface OpenedDir {
+  readonly handle: FileHandle;
+  readonly where: string;
 }
 
 async function checkInside(
@@ -82,12 +84,13 @@ async function checkInside(
   rootReal: string,
   relPath: string,
   root: string,
-): Promise<void> {
+): Promise<string> {
   const where = await readlink(`/proc/self/fd/${handle.fd}`);
   if (!isInside(rootReal, where)) {
     await handle.close();
     throw escapes(relPath, root, "a parent directory");
   }
+  return where;
 }
 
 export interface OpenDirOptions {
@@ -109,11 +112,11 @@ export async function openDirIn(
   relPath: string,
   root: string,
   options: OpenDirOptions,
-): Promise<PinnedDir> {
+): Promise<OpenedDir> {
   let handle = await open(rootReal, constants.O_RDONLY | constants.O_DIRECTORY).catch((error: unknown) => {
     throw fsError(error, relPath, root, "open");
   });
-  if (relDir === "") return pinned(handle);
+  if (relDir === "") return { handle, where: rootReal };
   try {
     for (const segment of relDir.split("/")) {
       const at = `/proc/self/fd/${handle.fd}/${segment}`;
@@ -162,8 +165,8 @@ export async function openDirIn(
       handle = next;
     }
     // Every hop was checked; this catches a directory moved out of the root while we walked.
-    await checkInside(handle, rootReal, relPath, root);
-    return pinned(handle);
+    const where = await checkInside(handle, rootReal, relPath, root);
+    return { handle, where };
   } catch (error) {
     await handle.close().catch(() => {});
     throw error;
@@ -173,4 +176,81 @@ export async function openDirIn(
 /** Opens a file for reading without following a link in its last component (nor blocking on a FIFO). */
 export function openFileNoFollow(path: string): Promise<FileHandle> {
   return open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+}
+
+/**
+ * Open directories kept for the next operation in the same folder (a `cp` of 10,000 files opens
+ * each folder once, not once per file). Before each reuse, the descriptor's current real path is
+ * read back (`/proc/self/fd/N`): a folder moved, deleted or swapped since is dropped and walked
+ * again, so the cache never widens what `openDirIn` allows. At most `limit` are kept open.
+ */
+export class DirCache {
+  readonly #limit: number;
+  readonly #entries = new Map<string, { opened: OpenedDir; refs: number; stale: boolean }>();
+
+  constructor(limit = 64) {
+    this.#limit = limit;
+  }
+
+  async acquire(
+    rootReal: string,
+    relDir: string,
+    relPath: string,
+    root: string,
+    options: OpenDirOptions,
+  ): Promise<PinnedDir> {
+    const cached = this.#entries.get(relDir);
+    if (cached && !cached.stale) {
+      cached.refs++;
+      const now = await readlink(`/proc/self/fd/${cached.opened.handle.fd}`).catch(() => undefined);
+      if (now === cached.opened.where && !cached.stale) {
+        // Most recently used last, so eviction takes the oldest.
+        this.#entries.delete(relDir);
+        this.#entries.set(relDir, cached);
+        return this.#pin(relDir, cached);
+      }
+      cached.refs--;
+      this.#drop(relDir, cached);
+    }
+    const opened = await openDirIn(rootReal, relDir, relPath, root, options);
+    const entry = { opened, refs: 1, stale: false };
+    const previous = this.#entries.get(relDir);
+    if (previous) this.#drop(relDir, previous);
+    this.#entries.set(relDir, entry);
+    this.#evict();
+    return this.#pin(relDir, entry);
+  }
+
+  #pin(relDir: string, entry: { opened: OpenedDir; refs: number; stale: boolean }): PinnedDir {
+    let released = false;
+    return {
+      path: `/proc/self/fd/${entry.opened.handle.fd}`,
+      close: async () => {
+        if (released) return;
+        released = true;
+        entry.refs--;
+        if (entry.stale && entry.refs === 0) await entry.opened.handle.close().catch(() => {});
+        else this.#evict();
+      },
+    };
+  }
+
+  #drop(relDir: string, entry: { opened: OpenedDir; refs: number; stale: boolean }): void {
+    entry.stale = true;
+    if (this.#entries.get(relDir) === entry) this.#entries.delete(relDir);
+    if (entry.refs === 0) void entry.opened.handle.close().catch(() => {});
+  }
+
+  #evict(): void {
+    if (this.#entries.size <= this.#limit) return;
+    for (const [key, entry] of this.#entries) {
+      if (this.#entries.size <= this.#limit) break;
+      if (entry.refs === 0) this.#drop(key, entry);
+    }
+  }
+
+  /** Closes every cached directory (in use ones when released). */
+  async clear(): Promise<void> {
+    for (const [key, entry] of [...this.#entries]) this.#drop(key, entry);
+  }
 }

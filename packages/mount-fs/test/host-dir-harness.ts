@@ -2,7 +2,7 @@ import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { ConformanceHarness, HarnessContext, HarnessMountOptions } from "@ws/testkit";
-import { HostDir } from "./host-dir.js";
+import { HostDir } from "../src/host-dir.js";
 
 /**
  * The conformance harness for HostDir: each case gets its own temporary directory, seeded and read
