@@ -144,6 +144,13 @@ export interface ExecOptions {
   readonly stdio?: "pipe" | "inherit" | undefined;
   /** Signals of this process passed on to the command while it runs (the pull and write-back still follow). */
   readonly forwardSignals?: readonly NodeJS.Signals[] | undefined;
+  /**
+   * Under bwrap, show host-directory mounts (mounts with a `hostPath`, such as `@ws/mount-fs`'s
+   * `HostDir`, without ignore or quota) by binding the directory itself instead of a copy: nothing
+   * is fetched or copied, and the command's writes to a read-write one land on the host directly
+   * (the mount is listed again afterwards, and its changes reported as mirrored). Default false.
+   */
+  readonly bindHostDirs?: boolean | undefined;
 }
 
 /** How one exec ran: under bwrap, or without a sandbox (with why, when `"auto"` fell back). */

@@ -117,6 +117,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       mirror,
       ready: () => this.#ready(),
       prefetch: (root) => this.prefetch(root),
+      refresh: (root) => this.refreshMount(root),
       saveIndex: (root) => this.#save(root),
       apply: new ExternalChanges(this.#ns, vol, mirror),
     };
