@@ -22,7 +22,7 @@ function inPlaceRoots(host: ExecHost): Map<string, string> {
   for (const root of host.roots()) {
     const record = host.ns.view(root)?.record;
     const hostPath = (record?.mount as { hostPath?: unknown } | undefined)?.hostPath;
-    if (!record || record.type !== "directory" || typeof hostPath !== "string") continue;
+    if (record?.type !== "directory" || typeof hostPath !== "string") continue;
     const o = record.options;
     if (o.ignore.length > 0 || Number.isFinite(o.maxBytes) || Number.isFinite(o.maxEntries)) continue;
     out.set(root, hostPath);
