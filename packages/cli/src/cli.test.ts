@@ -187,3 +187,245 @@ describe("providers", () => {
     expect(help.stdout.toString()).toMatch(/echo +echo:\/\/a,b +files named in the URL\n +suffix +appended/);
   });
 });
+
+/** Only ws's own lines (the command may print to stderr too). */
+function wsEvents(stderr: string): Array<Record<string, unknown>> {
+  return ndjson(
+    stderr
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .join("\n"),
+  );
+}
+
+describe("ws run", () => {
+  it("leaves stdout to the command: binary bytes through untouched, stdin passed in", async () => {
+    const r = await ws(["run", "-q", "-m", "./data:/data", "--", "cat", "/data/sub/blob.bin"], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(Buffer.compare(r.stdout, binary)).toBe(0);
+    expect(r.stderr).toBe("");
+    const echo = await ws(["run", "-q", "-m", "./data:/data", "--", "cat"], {
+      cwd: dir,
+      input: "from stdin\n",
+    });
+    expect(echo.stdout.toString()).toBe("from stdin\n");
+  });
+
+  it("exits with the command's code, 127 for a missing command", async () => {
+    expect(
+      (await ws(["run", "-q", "-m", "./data:/data", "--", "sh", "-c", "exit 3"], { cwd: dir })).code,
+    ).toBe(3);
+    const none = await ws(["run", "-q", "--sandbox", "none", "-m", "./data:/data", "--", "no-such-cmd-ws"], {
+      cwd: dir,
+    });
+    expect(none.code).toBe(127);
+    expect(none.stderr).toBe("ws: error: command not found: no-such-cmd-ws\n");
+  });
+
+  it("prints every mount's effective mode at start, a one-line summary at the end, and no progress off a terminal", async () => {
+    const r = await ws(["run", "-m", "./data:/data", "-m", "./out:/out:rw", "--", "true"], { cwd: dir });
+    expect(r.code).toBe(0);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines[0]).toBe("ws: /data <- ./data (fs, read-only)");
+    expect(lines[1]).toBe("ws: /out <- ./out (fs, read-write)");
+    expect(lines.at(-1)).toMatch(
+      /^ws: 2 mounts, .* fetched, 0 files written back, 0 writes refused under read-only mounts, exit 0, [\d.]+s$/,
+    );
+    expect(r.stderr).not.toMatch(/[\r\x1b]/);
+  });
+
+  it("--json streams NDJSON events on stderr, stdout untouched", async () => {
+    const r = await ws(
+      [
+        "run",
+        "--json",
+        "-m",
+        "./data:/data",
+        "-m",
+        "./out:/out:rw",
+        "--",
+        "sh",
+        "-c",
+        "echo out; echo x > /out/j.txt",
+      ],
+      {
+        cwd: dir,
+      },
+    );
+    expect(r.stdout.toString()).toBe("out\n");
+    const events = wsEvents(r.stderr);
+    for (const e of events) {
+      expect(typeof e["type"]).toBe("string");
+      expect(typeof e["ms"]).toBe("number");
+    }
+    expect(events.map((e) => e["type"])).toEqual(expect.arrayContaining(["mount", "sandbox", "summary"]));
+    expect(events.at(-1)).toMatchObject({
+      type: "summary",
+      mounts: 2,
+      filesWrittenBack: 1,
+      writesRefused: 0,
+      writeBackFailures: 0,
+      commandExitCode: 0,
+      exitCode: 0,
+      sandbox: "bwrap",
+    });
+    expect(readFileSync(join(dir, "out/j.txt"), "utf8")).toBe("x\n");
+  });
+
+  it("--dry-run marks every action and runs nothing", async () => {
+    const r = await ws(
+      ["run", "--dry-run", "-m", "./data:/data", "-m", "./out:/out:rw", "--", "touch", "/out/dry"],
+      {
+        cwd: dir,
+      },
+    );
+    expect(r.code).toBe(0);
+    for (const line of r.stderr.trim().split("\n")) expect(line).toMatch(/^ws: \[dry-run\] /);
+    expect(existsSync(join(dir, "out/dry"))).toBe(false);
+  });
+
+  it("exits 75 when a change cannot be written back, with the command's own code in the summary", async () => {
+    const r = await ws(
+      [
+        "run",
+        "--json",
+        "-m",
+        "type=fs,src=./out,dst=/out,rw,max-bytes=10",
+        "--",
+        "sh",
+        "-c",
+        "head -c 100 /dev/zero > /out/big.bin",
+      ],
+      { cwd: dir },
+    );
+    expect(r.code).toBe(75);
+    expect(wsEvents(r.stderr).at(-1)).toMatchObject({ type: "summary", commandExitCode: 0, exitCode: 75 });
+    expect(existsSync(join(dir, "out/big.bin"))).toBe(false);
+  });
+
+  it.each(["bwrap", "none"])(
+    "forwards SIGTERM to the command (sandbox %s); its last writes still land",
+    async (sandbox) => {
+      const name = `cleanup-${sandbox}.txt`;
+      const script = `trap 'echo cleaned > out/${name}; exit 7' TERM; echo ready; while :; do sleep 0.05; done`;
+      const run = startWs(
+        ["run", "-q", "--sandbox", sandbox, "-m", "./out:/out:rw", "-w", "/", "--", "sh", "-c", script],
+        {
+          cwd: dir,
+        },
+      );
+      await new Promise<void>((resolve) => {
+        run.child.stdout!.on("data", (c: Buffer) => {
+          if (c.toString().includes("ready")) resolve();
+        });
+      });
+      run.child.kill("SIGTERM");
+      const r = await run.done;
+      expect(r.code).toBe(7);
+      expect(readFileSync(join(dir, "out", name), "utf8")).toBe("cleaned\n");
+    },
+  );
+});
+
+describe("seed 001's examples through ws", () => {
+  let seed: string;
+  beforeAll(() => {
+    seed = join(dir, "seed");
+    mkdirSync(join(seed, "code"), { recursive: true });
+    mkdirSync(join(seed, "data"));
+    mkdirSync(join(seed, "machine-output"));
+    writeFileSync(join(seed, "code/script.py"), "print('hello from the host')\n");
+    writeFileSync(join(seed, "data/config.json"), '{"threshold": 3}\n');
+  });
+
+  describe("with the sandbox", () => {
+    it("basic mount: cat /workspace/script.py", async () => {
+      const r = await ws(
+        ["run", "-q", "--sandbox", "bwrap", "-m", "./code:/workspace", "--", "cat", "/workspace/script.py"],
+        {
+          cwd: seed,
+        },
+      );
+      expect(r.code).toBe(0);
+      expect(r.stdout.toString()).toBe("print('hello from the host')\n");
+    });
+
+    it("read-only mount: reading works, touch /data/newfile fails with a non-zero exit", async () => {
+      const read = await ws(
+        ["run", "-q", "--sandbox", "bwrap", "-m", "./data:/data:ro", "--", "cat", "/data/config.json"],
+        {
+          cwd: seed,
+        },
+      );
+      expect(read.stdout.toString()).toBe('{"threshold": 3}\n');
+      const write = await ws(
+        ["run", "-q", "--sandbox", "bwrap", "-m", "./data:/data:ro", "--", "touch", "/data/newfile"],
+        {
+          cwd: seed,
+        },
+      );
+      expect(write.code).not.toBe(0);
+      expect(write.stderr).toMatch(/Read-only file system/);
+      expect(existsSync(join(seed, "data/newfile"))).toBe(false);
+    });
+
+    it("multiple mounts, and writing results back to the host", async () => {
+      const r = await ws(
+        [
+          "run",
+          "-q",
+          "--sandbox",
+          "bwrap",
+          "-m",
+          "./code:/workspace:rw",
+          "-m",
+          "./data:/data:ro",
+          "-m",
+          "./machine-output:/output:rw",
+          "--",
+          "sh",
+          "-c",
+          "ls /workspace /data && echo '{\"answer\": 42}' > /output/result.json",
+        ],
+        { cwd: seed },
+      );
+      expect(r.code).toBe(0);
+      expect(r.stdout.toString()).toBe("/data:\nconfig.json\n\n/workspace:\nscript.py\n");
+      expect(readFileSync(join(seed, "machine-output/result.json"), "utf8")).toBe('{"answer": 42}\n');
+    });
+  });
+
+  describe("without the sandbox (paths relative to the workspace root)", () => {
+    it("reads work; a write under a read-only mount is dropped and reported, never reaching the host", async () => {
+      const r = await ws(
+        [
+          "run",
+          "--json",
+          "--sandbox",
+          "none",
+          "-m",
+          "./data:/data:ro",
+          "-m",
+          "./machine-output:/output:rw",
+          "-w",
+          "/",
+          "--",
+          "sh",
+          "-c",
+          "cat data/config.json; touch data/newfile; echo 42 > output/plain.txt",
+        ],
+        { cwd: seed },
+      );
+      expect(r.code).toBe(0);
+      expect(r.stdout.toString()).toBe('{"threshold": 3}\n');
+      expect(wsEvents(r.stderr).at(-1)).toMatchObject({
+        type: "summary",
+        writesRefused: 1,
+        filesWrittenBack: 1,
+        sandbox: "none",
+      });
+      expect(existsSync(join(seed, "data/newfile"))).toBe(false);
+      expect(readFileSync(join(seed, "machine-output/plain.txt"), "utf8")).toBe("42\n");
+    });
+  });
+});

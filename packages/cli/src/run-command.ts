@@ -93,7 +93,39 @@ async function runResolved(
   ctx: RunContext,
 ): Promise<number> {
   const { reporter } = ctx;
-  const { Workspace } = await import("@ws/workspace");
+  const { Workspace, decideSandbox } = await import("@ws/workspace");
+  let decision: Awaited<ReturnType<typeof decideSandbox>>;
+  try {
+    decision = await decideSandbox(options.sandbox);
+  } catch (error) {
+    throw new CliError(oneLine(error).replace(/^E[A-Z]+: /, ""), { cause: error });
+  }
+  if (decision.use === "bwrap") {
+    reporter.event(
+      "sandbox",
+      { use: "bwrap", requested: options.sandbox },
+      "sandbox: bwrap (read-only mounts are read-only for the command)",
+    );
+  } else if (options.sandbox === "auto") {
+    reporter.warn(
+      `no sandbox: ${decision.reason ?? "bwrap is unavailable"}; the command runs over a copy at $WS_ROOT (use relative paths), and its writes under read-only mounts are dropped afterwards`,
+      { use: "none", requested: "auto", reason: decision.reason },
+    );
+  }
+  // Host directories without ignore or quota are bound in place under bwrap: nothing to fetch.
+  const inPlace = new Set(
+    decision.use === "bwrap"
+      ? resolved
+          .filter(
+            (r) =>
+              typeof (r.mount as { hostPath?: unknown }).hostPath === "string" &&
+              r.spec.ignore.length === 0 &&
+              r.spec.maxBytes === undefined &&
+              r.spec.maxEntries === undefined,
+          )
+          .map((r) => r.spec.target)
+      : [],
+  );
   const ws: Workspace = new Workspace({
     mounts: Object.fromEntries(resolved.map((r) => [r.spec.target, r.mount])),
   });
@@ -135,16 +167,6 @@ async function runResolved(
       `indexed ${e.root}: ${plural(e.entries, "file")}, ${formatBytes(e.bytes)}`,
     ),
   );
-  ws.on("sandbox", (e) => {
-    if (e.use === "bwrap")
-      reporter.event("sandbox", { ...e }, "sandbox: bwrap (read-only mounts are read-only for the command)");
-    else if (e.reason)
-      reporter.warn(
-        `no sandbox: ${e.reason}; the command runs over a host copy at $WS_ROOT, and its writes under read-only mounts are dropped afterwards`,
-        { ...e },
-      );
-  });
-
   // Until the command runs, a signal stops ws (after flushing nothing); while it runs, exec forwards
   // signals to the command; afterwards they are ignored so pending writes still flush.
   let interrupted: NodeJS.Signals | undefined;
@@ -159,21 +181,19 @@ async function runResolved(
   let exitCode: number = EXIT.usage;
   try {
     try {
-      const totals = { files: 0, bytes: 0 };
-      const prefetch = await ws.prefetch(undefined, {
-        onProgress: (p) => {
-          totals.files = p.done;
-          totals.bytes = p.bytes;
-          reporter.progress(`ws: fetching ${p.done}/${p.total} files, ${formatBytes(p.bytes)} (${p.root})`);
-        },
-      });
+      const failed: Array<{ path: string; error: unknown }> = [];
+      for (const r of resolved) {
+        if (inPlace.has(r.spec.target)) continue;
+        const prefetch = await ws.prefetch(r.spec.target, {
+          onProgress: (p) =>
+            reporter.progress(`ws: fetching ${p.done}/${p.total} files, ${formatBytes(p.bytes)} (${p.root})`),
+        });
+        failed.push(...prefetch.failed);
+      }
       reporter.clearProgress();
-      if (prefetch.failed.length > 0) {
-        for (const f of prefetch.failed.slice(0, 5))
-          reporter.error(`could not read ${f.path}: ${oneLine(f.error)}`);
-        throw new CliError(
-          `${plural(prefetch.failed.length, "file")} could not be read; the command was not run`,
-        );
+      if (failed.length > 0) {
+        for (const f of failed.slice(0, 5)) reporter.error(`could not read ${f.path}: ${oneLine(f.error)}`);
+        throw new CliError(`${plural(failed.length, "file")} could not be read; the command was not run`);
       }
     } catch (error) {
       if (error instanceof CliError) throw error;
@@ -195,7 +215,8 @@ async function runResolved(
         env,
         stdio: "inherit",
         forwardSignals: ["SIGINT", "SIGTERM"],
-        sandbox: options.sandbox,
+        sandbox: decision.use,
+        bindHostDirs: true,
       });
     } catch (error) {
       const errno =
@@ -242,7 +263,7 @@ async function runResolved(
       commandExitCode: result.exitCode,
       signal: result.signal,
       exitCode: finalCode,
-      sandbox: result.sandbox?.use ?? "none",
+      sandbox: decision.use,
     },
     [
       plural(resolved.length, "mount"),
