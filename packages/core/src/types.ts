@@ -67,6 +67,12 @@ export interface PutOptions {
   readonly ifMatch?: string | undefined;
   /** `"*"`: write only if nothing is stored at the path; otherwise `EEXIST`. */
   readonly ifNoneMatch?: "*" | undefined;
+  /**
+   * (ws mounts) The file's POSIX permission bits as the workspace has them (a command's `chmod`),
+   * with group and other write cleared as a default umask would. Providers that keep modes (host
+   * directories) apply them; the others ignore it. Not a precondition.
+   */
+  readonly mode?: number | undefined;
 }
 
 /** (ws mounts) What a `put` may resolve to: the stored object's new version tag, when the backend tells it. */

@@ -5,11 +5,11 @@ import { resolve } from "node:path";
 import { MountError, type MountOptions, type PutOptions } from "@ws/core";
 import { type DefinedLazyMount, defineLazyMount, type PutResult, type RawEntry } from "@ws/provider-kit";
 import {
+  DirCache,
   errnoOf,
   escapes,
   fsError,
   isInside,
-  DirCache,
   openFileNoFollow,
   type PinnedDir,
 } from "./safe-path.js";
