@@ -207,7 +207,7 @@ export class DirCache {
         // Most recently used last, so eviction takes the oldest.
         this.#entries.delete(relDir);
         this.#entries.set(relDir, cached);
-        return this.#pin(relDir, cached);
+        return this.#pin(cached);
       }
       cached.refs--;
       this.#drop(relDir, cached);
@@ -218,10 +218,10 @@ export class DirCache {
     if (previous) this.#drop(relDir, previous);
     this.#entries.set(relDir, entry);
     this.#evict();
-    return this.#pin(relDir, entry);
+    return this.#pin(entry);
   }
 
-  #pin(relDir: string, entry: { opened: OpenedDir; refs: number; stale: boolean }): PinnedDir {
+  #pin(entry: { opened: OpenedDir; refs: number; stale: boolean }): PinnedDir {
     let released = false;
     return {
       path: `/proc/self/fd/${entry.opened.handle.fd}`,
