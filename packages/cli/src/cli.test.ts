@@ -223,15 +223,25 @@ describe("ws run", () => {
   });
 
   it("prints every mount's effective mode at start, a one-line summary at the end, and no progress off a terminal", async () => {
-    const r = await ws(["run", "-m", "./data:/data", "-m", "./out:/out:rw", "--", "true"], { cwd: dir });
+    const r = await ws(
+      ["run", "--sandbox", "none", "-m", "./data:/data", "-m", "./out:/out:rw", "--", "true"],
+      {
+        cwd: dir,
+      },
+    );
     expect(r.code).toBe(0);
     const lines = r.stderr.trim().split("\n");
     expect(lines[0]).toBe("ws: /data <- ./data (fs, read-only)");
     expect(lines[1]).toBe("ws: /out <- ./out (fs, read-write)");
     expect(lines.at(-1)).toMatch(
-      /^ws: 2 mounts, .* fetched, 0 files written back, 0 writes refused under read-only mounts, exit 0, [\d.]+s$/,
+      /^ws: 2 mounts, 70\.\d kB fetched, 0 files written back, 0 writes refused under read-only mounts, exit 0, [\d.]+s$/,
     );
     expect(r.stderr).not.toMatch(/[\r\x1b]/);
+    // Under bwrap, host directories are bound in place: nothing to fetch or write back.
+    const bound = await ws(["run", "--sandbox", "bwrap", "-m", "./data:/data", "--", "true"], { cwd: dir });
+    expect(bound.stderr.trim().split("\n").at(-1)).toMatch(
+      /^ws: 1 mount, bound in place \(nothing fetched; writes landed directly\), exit 0, [\d.]+s$/,
+    );
   });
 
   it("--json streams NDJSON events on stderr, stdout untouched", async () => {
@@ -262,7 +272,7 @@ describe("ws run", () => {
     expect(events.at(-1)).toMatchObject({
       type: "summary",
       mounts: 2,
-      filesWrittenBack: 1,
+      inPlace: true,
       writesRefused: 0,
       writeBackFailures: 0,
       commandExitCode: 0,

@@ -126,6 +126,9 @@ async function runResolved(
           .map((r) => r.spec.target)
       : [],
   );
+  if (decision.use === "bwrap" && inPlace.size === resolved.length) {
+    return runInPlace(command, args, resolved, options, env, decision.probe.bwrap, ctx);
+  }
   const ws: Workspace = new Workspace({
     mounts: Object.fromEntries(resolved.map((r) => [r.spec.target, r.mount])),
   });
@@ -276,6 +279,76 @@ async function runResolved(
     ].join(", "),
   );
   return finalCode;
+}
+
+/**
+ * Every mount is a host directory bound in place: no workspace, no index, no copy. The command
+ * runs under bwrap over the directories themselves (read-only ones bound read-only), and what it
+ * writes to a read-write one is on the host as it writes it.
+ */
+async function runInPlace(
+  command: string,
+  args: readonly string[],
+  resolved: readonly ResolvedMount[],
+  options: RunOptions & { workdir: string },
+  env: Record<string, string | undefined>,
+  bwrap: string,
+  ctx: RunContext,
+): Promise<number> {
+  const { reporter } = ctx;
+  const { spawnCommand } = await import("@ws/workspace");
+  reporter.detail(
+    "exec",
+    { command, args, workdir: options.workdir },
+    `running ${[command, ...args].join(" ")}`,
+  );
+  let outcome: Awaited<ReturnType<typeof spawnCommand>>;
+  try {
+    outcome = await spawnCommand({
+      command,
+      args,
+      cwd: ctx.cwd,
+      env: { ...env, WS_ROOT: "/" },
+      stdio: "inherit",
+      forwardSignals: ["SIGINT", "SIGTERM"],
+      sandbox: {
+        bwrap,
+        cwd: options.workdir,
+        binds: resolved.map((r) => ({
+          source: (r.mount as unknown as { hostPath: string }).hostPath,
+          target: r.spec.target,
+          readOnly: !r.mount.writable,
+        })),
+      },
+    });
+  } catch (error) {
+    throw new CliError(describeFailure(error), { cause: error });
+  }
+  const exitCode = outcome.exitCode ?? 128 + signalNumber(outcome.signal);
+  const ms = reporter.elapsedMs();
+  reporter.event(
+    "summary",
+    {
+      mounts: resolved.length,
+      inPlace: true,
+      bytesFetched: 0,
+      filesFetched: 0,
+      filesWrittenBack: 0,
+      writesRefused: 0,
+      writeBackFailures: 0,
+      commandExitCode: outcome.exitCode,
+      signal: outcome.signal,
+      exitCode,
+      sandbox: "bwrap",
+    },
+    [
+      plural(resolved.length, "mount"),
+      "bound in place (nothing fetched; writes landed directly)",
+      `exit ${outcome.exitCode ?? outcome.signal}`,
+      `${(ms / 1000).toFixed(2)}s`,
+    ].join(", "),
+  );
+  return exitCode;
 }
 
 const SIGNALS: Readonly<Record<string, number>> = {

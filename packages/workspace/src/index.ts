@@ -12,6 +12,7 @@ export {
   type SandboxDecision,
   type SandboxProbe,
 } from "./exec/sandbox.js";
+export { type SpawnOutcome, type SpawnSpec, spawnCommand } from "./exec/spawn-command.js";
 export { FileIndexStore } from "./file-index-store.js";
 export { type IndexKey, type IndexStore, MemoryIndexStore, type StoredIndex } from "./index-store.js";
 export type { FileStats } from "./mem-vol.js";
