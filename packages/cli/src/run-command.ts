@@ -93,7 +93,8 @@ async function runResolved(
   ctx: RunContext,
 ): Promise<number> {
   const { reporter } = ctx;
-  const { Workspace, decideSandbox } = await import("@ws/workspace");
+  // The sandbox alone first: the workspace (and memfs) load only when a mount needs them.
+  const { decideSandbox } = await import("@ws/workspace/sandbox");
   let decision: Awaited<ReturnType<typeof decideSandbox>>;
   try {
     decision = await decideSandbox(options.sandbox);
@@ -129,6 +130,7 @@ async function runResolved(
   if (decision.use === "bwrap" && inPlace.size === resolved.length) {
     return runInPlace(command, args, resolved, options, env, decision.probe.bwrap, ctx);
   }
+  const { Workspace } = await import("@ws/workspace");
   const ws: Workspace = new Workspace({
     mounts: Object.fromEntries(resolved.map((r) => [r.spec.target, r.mount])),
   });
@@ -296,7 +298,7 @@ async function runInPlace(
   ctx: RunContext,
 ): Promise<number> {
   const { reporter } = ctx;
-  const { spawnCommand } = await import("@ws/workspace");
+  const { spawnCommand } = await import("@ws/workspace/sandbox");
   reporter.detail(
     "exec",
     { command, args, workdir: options.workdir },

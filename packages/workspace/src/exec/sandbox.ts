@@ -151,8 +151,6 @@ export interface SandboxProbe {
   readonly available: boolean;
   /** The bwrap executable tried. */
   readonly bwrap: string;
-  /** `bubblewrap 0.8.0` when available. */
-  readonly version?: string | undefined;
   /** Why not, in words a user can act on. */
   readonly reason?: string | undefined;
 }
@@ -177,30 +175,29 @@ function run(
 }
 
 /**
- * Tries bwrap once: `--version`, then a real sandbox running `true` (user namespaces or setuid
- * may be missing, or a container may forbid mounts). Never throws.
+ * Tries bwrap once: a real sandbox running `true` (bwrap may be missing, user namespaces may be
+ * disabled, a container may forbid mounts). Never throws.
  */
 export async function probeBwrap(bwrap = "bwrap"): Promise<SandboxProbe> {
-  const version = await run(bwrap, ["--version"]);
-  if (version.spawnError) {
-    const why =
-      version.spawnError.code === "ENOENT"
-        ? `${bwrap} is not installed (Debian/Ubuntu: apt-get install bubblewrap)`
-        : `${bwrap} could not be started (${version.spawnError.code ?? version.spawnError.message})`;
-    return { available: false, bwrap, reason: why };
-  }
+  // One spawn only: `ws run` pays for it on every start.
   const args = buildBwrapArgs({ binds: [], cwd: "/", command: "true", args: [] });
   const trial = await run(bwrap, args);
+  if (trial.spawnError) {
+    const why =
+      trial.spawnError.code === "ENOENT"
+        ? `${bwrap} is not installed (Debian/Ubuntu: apt-get install bubblewrap)`
+        : `${bwrap} could not be started (${trial.spawnError.code ?? trial.spawnError.message})`;
+    return { available: false, bwrap, reason: why };
+  }
   if (trial.code !== 0) {
     const first = trial.err.trim().split("\n")[0] || `exit code ${String(trial.code)}`;
     return {
       available: false,
       bwrap,
-      version: version.out.trim(),
       reason: `${bwrap} cannot create a sandbox here: ${first} (unprivileged user namespaces may be disabled)`,
     };
   }
-  return { available: true, bwrap, version: version.out.trim() };
+  return { available: true, bwrap };
 }
 
 let cached: Promise<SandboxProbe> | undefined;
