@@ -58,8 +58,24 @@ const results = [];
 const direct = measure("find + cat, direct", () => time("sh", ["-c", job], { cwd: src }));
 results.push(direct);
 const wsRun = (sandbox) => () =>
-  time(process.execPath, [WS, "run", "-q", "--sandbox", sandbox, "-m", `${src}:/data`, "-w", "/data", "--", "sh", "-c", job]);
-const viaBwrap = haveBwrap ? measure("find + cat, ws run (bwrap, bound in place)", wsRun("bwrap")) : undefined;
+  time(process.execPath, [
+    WS,
+    "run",
+    "-q",
+    "--sandbox",
+    sandbox,
+    "-m",
+    `${src}:/data`,
+    "-w",
+    "/data",
+    "--",
+    "sh",
+    "-c",
+    job,
+  ]);
+const viaBwrap = haveBwrap
+  ? measure("find + cat, ws run (bwrap, bound in place)", wsRun("bwrap"))
+  : undefined;
 if (viaBwrap) results.push(viaBwrap);
 const viaCopy = measure("find + cat, ws run --sandbox none (copy)", wsRun("none"));
 results.push(viaCopy);
@@ -79,7 +95,9 @@ results.push(cpR, wsCp);
 clear();
 
 const fmt = (ms) => `${(ms / 1000).toFixed(3)} s`;
-console.log(`${FILES} files, ${(bytes / 1e6).toFixed(1)} MB, median of ${ROUNDS} (bubblewrap: ${haveBwrap ? "yes" : "no"})`);
+console.log(
+  `${FILES} files, ${(bytes / 1e6).toFixed(1)} MB, median of ${ROUNDS} (bubblewrap: ${haveBwrap ? "yes" : "no"})`,
+);
 for (const r of results) console.log(`  ${r.name.padEnd(48)} ${fmt(r.ms)}`);
 const overhead = (viaBwrap ?? viaCopy).ms - direct.ms;
 console.log("");
@@ -87,13 +105,19 @@ console.log(
   `ws run overhead, find + cat: ${fmt(overhead)} (${viaBwrap ? "bwrap" : "copy"}; target < 0.300 s) -> ${overhead < 300 ? "met" : "MISSED"}`,
 );
 console.log(`ws run overhead without a sandbox (copy in and out): ${fmt(viaCopy.ms - direct.ms)}`);
-console.log(`ws run -- true vs true: ${fmt(trueWs.ms - trueDirect.ms)} (of which node's own start: ${fmt(nodeStart.ms)})`);
+console.log(
+  `ws run -- true vs true: ${fmt(trueWs.ms - trueDirect.ms)} (of which node's own start: ${fmt(nodeStart.ms)})`,
+);
 const ratio = wsCp.ms / cpR.ms;
 console.log(`ws cp / cp -r: ${ratio.toFixed(2)}x (target <= 2x) -> ${ratio <= 2 ? "met" : "MISSED"}`);
 
 mkdirSync(join(here, "results"), { recursive: true });
 writeFileSync(
   join(here, "results", "cli.json"),
-  JSON.stringify({ files: FILES, bytes, rounds: ROUNDS, bwrap: haveBwrap, results, overheadMs: overhead, cpRatio: ratio }, null, 2),
+  JSON.stringify(
+    { files: FILES, bytes, rounds: ROUNDS, bwrap: haveBwrap, results, overheadMs: overhead, cpRatio: ratio },
+    null,
+    2,
+  ),
 );
 rmSync(work, { recursive: true, force: true });
