@@ -1,5 +1,6 @@
 import { chmodSync, lstatSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { isRoot } from "../mem-vol.js";
 import type { ExecHost } from "./exec-host.js";
 
 /** What a path looked like on the host right after materialisation: enough to spot a change without reading. */
@@ -45,8 +46,9 @@ export function materialise(host: ExecHost, dir: string): Map<string, Snap> {
       if (d.isDirectory()) {
         mkdirSync(hostPath, { recursive: true });
         walk(child);
-        // Directories are made writable for the owner, else the command could not create files in them.
-        chmodSync(hostPath, (st.mode & 0o7777) | 0o700);
+        // Root writes into a 0o555 folder as the kernel lets it: the mode is kept exactly. Any other
+        // user gets owner rwx added, else the command (and the pull-back) could not use the folder.
+        chmodSync(hostPath, isRoot() ? st.mode & 0o7777 : (st.mode & 0o7777) | 0o700);
       } else if (d.isSymbolicLink()) {
         symlinkSync(mem.readlinkSync(child), hostPath);
       } else {

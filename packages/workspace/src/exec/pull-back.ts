@@ -162,13 +162,33 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
       result.errors.push({ path: r.path, error });
     }
   }
-  for (const [path, mode] of newDirs.sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+  // Folders under a mount that keeps them (directory markers) are mirrored like files.
+  const folderOf = (path: string): Resolved | undefined => {
+    const r = ns.resolve(path);
+    return r.view?.record.writable && r.rel !== "" && host.mirror(r.view.root).keepsFolders ? r : undefined;
+  };
+  for (const [path, mode] of newDirs.sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     apply.dir(ns.resolve(path), mode);
+    const r = folderOf(path);
+    if (r?.view) {
+      host.mirror(r.view.root).changedExternally(r.rel);
+      toMirror.push({ root: r.view.root, rel: r.rel, path: r.path, op: "put" });
+    }
+  }
   for (const change of changes.filter((c) => c.op !== "delete")) {
     const r = ns.resolve(change.path);
     try {
       if (!(await resolveConflict(host, change, result.conflicts))) continue;
       if (change.op === "symlink") {
+        if (r.view?.record.writable && r.view.record.mount?.symlinks === true) {
+          // The user's own link under a mount that stores links: kept verbatim, whatever its target.
+          const before = ns.localSide(r.path);
+          apply.symlink(r, change.target);
+          host.mirror(r.view.root).changedExternally(r.rel);
+          (ns.exists(r.path) && before.exists ? result.modified : result.added).push(r.path);
+          record(r.path, "put", before);
+          continue;
+        }
         if (r.view) {
           throw new MountError(
             "ENOTSUP",
@@ -192,7 +212,15 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
       result.errors.push({ path: r.path, error });
     }
   }
-  for (const path of goneDirs) apply.removeEmptyDir(path);
+  for (const path of goneDirs) {
+    apply.removeEmptyDir(path);
+    const r = folderOf(path);
+    if (r?.view && !ns.exists(r.path)) {
+      host.mirror(r.view.root).changedExternally(r.rel);
+      result.deleted.push(r.path);
+      toMirror.push({ root: r.view.root, rel: r.rel, path: r.path, op: "delete" });
+    }
+  }
   await Promise.all(reports);
   // Object stores refuse a key below another key (and a key with keys below it), so a delete that
   // clears the way for a put at a related path lands first; the rest go in parallel.
