@@ -60,16 +60,17 @@ function validMode(value: number): boolean {
   return Number.isSafeInteger(value) && value >= 0 && (value <= 0o7777 || TYPES.has(value & S_IFMT));
 }
 
-/** rclone writes octal (`100644`, `644`), s3fs decimal (`33188`): octal when it reads as a valid mode. */
+/**
+ * s3fs writes the whole `st_mode` in decimal (`33188`), rclone octal (`100644`, `644`). Decimal
+ * when it is a whole `st_mode` (at most 0o177777, with file type bits), else octal.
+ */
 function parseMode(raw: string | undefined): number | undefined {
-  if (!raw) return undefined;
-  if (/^0?[0-7]+$/.test(raw)) {
+  if (!raw || !/^\d+$/.test(raw)) return undefined;
+  const decimal = Number(raw);
+  if (decimal > 0o7777 && decimal <= 0o177777 && TYPES.has(decimal & S_IFMT)) return decimal;
+  if (/^[0-7]+$/.test(raw)) {
     const octal = Number.parseInt(raw, 8);
-    if (validMode(octal) && (octal > 0o7777 || raw.length <= 4)) return octal;
-  }
-  if (/^\d+$/.test(raw)) {
-    const decimal = Number(raw);
-    if (validMode(decimal) && decimal > 0o7777) return decimal;
+    if (validMode(octal) && octal <= 0o177777) return octal;
   }
   return undefined;
 }

@@ -18,6 +18,8 @@ export interface Diff {
   readonly changes: Change[];
   readonly newDirs: Array<[string, number]>;
   readonly goneDirs: string[];
+  /** Files with more than one name (same inode), each group sorted. */
+  readonly hardLinks: string[][];
 }
 
 /** Walks the host directory after the run and lists what differs from the snapshot. */
@@ -26,6 +28,7 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
   const changes: Change[] = [];
   const newDirs: Array<[string, number]> = [];
   const seen = new Set<string>();
+  const byInode = new Map<bigint, string[]>();
   const walk = (abs: string): void => {
     const hostDir = join(dir, abs);
     for (const d of readdirSync(hostDir, { withFileTypes: true })) {
@@ -44,6 +47,11 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
         }
         walk(child);
         continue;
+      }
+      if (now.type === "file" && now.nlink > 1n) {
+        const names = byInode.get(now.ino) ?? [];
+        names.push(child);
+        byInode.set(now.ino, names);
       }
       if (before && sameSnap(before, now)) continue;
       if (now.type === "symlink") {
@@ -80,5 +88,6 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
     else changes.push({ op: "delete", path });
   }
   goneDirs.sort((a, b) => b.length - a.length);
-  return { changes, newDirs, goneDirs };
+  const hardLinks = [...byInode.values()].filter((names) => names.length > 1).map((names) => names.sort());
+  return { changes, newDirs, goneDirs, hardLinks };
 }

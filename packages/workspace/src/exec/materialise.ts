@@ -10,6 +10,7 @@ export interface Snap {
   readonly mtimeNs: bigint;
   readonly ctimeNs: bigint;
   readonly ino: bigint;
+  readonly nlink: bigint;
 }
 
 export function snapOf(hostPath: string): Snap {
@@ -20,6 +21,7 @@ export function snapOf(hostPath: string): Snap {
     mtimeNs: st.mtimeNs,
     ctimeNs: st.ctimeNs,
     ino: st.ino,
+    nlink: st.nlink,
   };
 }
 

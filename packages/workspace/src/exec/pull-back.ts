@@ -128,6 +128,8 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
     mirrored: [] as string[],
     conflicts: [] as Conflicts,
     errors: [] as Array<{ path: string; error: unknown }>,
+    notMirrored: [] as string[],
+    hardLinks: d.hardLinks.filter((group) => group.some((p) => ns.resolve(p).view !== undefined)),
   };
   const toMirror: ToMirror[] = [];
   const reports: Array<Promise<unknown>> = [];
@@ -230,7 +232,10 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
   const mirror = async (m: ToMirror): Promise<void> => {
     const outcome = await host.mirror(m.root).syncNow(m.rel);
     if (outcome.ok) result.mirrored.push(m.path);
-    else result.errors.push({ path: m.path, error: outcome.error });
+    else {
+      result.errors.push({ path: m.path, error: outcome.error });
+      result.notMirrored.push(m.path);
+    }
   };
   const concurrency = ctx.config.concurrency;
   await mapConcurrent(toMirror.filter(clearsWay), concurrency, mirror);
