@@ -9,6 +9,8 @@ export type Change =
       readonly path: string;
       readonly bytes: Uint8Array;
       readonly mode: number;
+      /** The file's mtime on the exec side (ms), kept in the VFS and carried to the mount. */
+      readonly mtimeMs: number;
       readonly isNew: boolean;
     }
   | { readonly op: "delete"; readonly path: string }
@@ -60,7 +62,8 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
       }
       if (now.type !== "file") continue;
       const bytes = readFileSync(hostPath);
-      const mode = lstatSync(hostPath).mode & 0o7777;
+      const st = lstatSync(hostPath);
+      const mode = st.mode & 0o7777;
       if (before?.type === "file") {
         // Only metadata moved (touch, same bytes written back): not a change unless the mode changed.
         try {
@@ -76,6 +79,7 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
         path: child,
         bytes: new Uint8Array(bytes),
         mode,
+        mtimeMs: st.mtimeMs,
         isNew: !before && !ns.exists(child),
       });
     }

@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isRoot } from "../mem-vol.js";
 import type { ExecHost } from "./exec-host.js";
@@ -56,6 +56,8 @@ export function materialise(host: ExecHost, dir: string): Map<string, Snap> {
       } else {
         writeFileSync(hostPath, mem.readFileSync(child));
         chmodSync(hostPath, st.mode & 0o7777);
+        // The VFS's mtime, so make, rsync, tar and git see the file as the workspace has it.
+        utimesSync(hostPath, st.mtime, st.mtime);
       }
       snapshot.set(child, snapOf(hostPath));
     }

@@ -28,7 +28,7 @@ export class ExternalChanges {
    * file replaced a directory holding them: they were absent on the exec side, but the directory
    * they lived in is gone, so the caller must delete them from the provider as well.
    */
-  file(r: Resolved, bytes: Uint8Array, mode: number): string[] {
+  file(r: Resolved, bytes: Uint8Array, mode: number, mtimeMs?: number): string[] {
     this.#keepRoots(r, "open");
     const k = this.#ns.kind(r);
     const replacesDir = k !== undefined && (k.type === "directory" || k.type === "vdir");
@@ -61,6 +61,7 @@ export class ExternalChanges {
       removed.push(v.absOf(rel));
     }
     this.#ns.writeMem(r.path, bytes, mode);
+    if (mtimeMs !== undefined) this.#vol.utimesSync(r.path, mtimeMs / 1000, mtimeMs / 1000);
     if (k?.type === "stub") k.view.stubs.kill(k.slot);
     if (view) this.#mirror(view.root).changedExternally(r.rel);
     return removed;
@@ -204,7 +205,7 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
       }
       if (change.op !== "file") continue;
       const before = ns.localSide(r.path);
-      for (const orphan of apply.file(r, change.bytes, change.mode)) {
+      for (const orphan of apply.file(r, change.bytes, change.mode, change.mtimeMs)) {
         result.deleted.push(orphan);
         record(orphan, "delete", { exists: true });
       }
