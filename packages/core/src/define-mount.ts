@@ -83,6 +83,27 @@ export function setMountTraits<M extends Mount>(mount: M, traits: MountTraits): 
   return mount;
 }
 
+// fetchWithInfo → the fetch it was defined with. A wrapper that replaces `fetch` by spreading a
+// mount (`{ ...mount, fetch: myFetch }`) leaves the old pair behind: the host must then use the
+// new `fetch`, not the old `fetchWithInfo` that would bypass it.
+const FETCH_PAIRS = new WeakMap<object, object>();
+
+/** (ws mounts) Records that `fetchWithInfo` reads the same object as `fetch` (layers call it for their wrappers). */
+export function pairFetch(fetch: LazyMount["fetch"], fetchWithInfo: NonNullable<LazyMount["fetchWithInfo"]>): void {
+  FETCH_PAIRS.set(fetchWithInfo, fetch);
+}
+
+/**
+ * (ws mounts) The `fetchWithInfo` the host may call instead of `fetch`: the mount's own, unless it
+ * was paired with another `fetch` than the one the mount has now (a wrapper replaced `fetch`).
+ */
+export function fetchWithInfoOf(mount: LazyMount): LazyMount["fetchWithInfo"] {
+  const fetchWithInfo = mount.fetchWithInfo;
+  if (typeof fetchWithInfo !== "function") return undefined;
+  const paired = FETCH_PAIRS.get(fetchWithInfo);
+  return paired === undefined || paired === mount.fetch ? fetchWithInfo : undefined;
+}
+
 const NO_SECRETS = (): Iterable<string | undefined> => [];
 
 export interface LazyMountDefinition<Extra extends object = Record<never, never>> {
@@ -325,6 +346,7 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
   };
   if (definition.fetchWithInfo) {
     (mount as { fetchWithInfo?: (relPath: string) => Promise<FetchResult> }).fetchWithInfo = fetchWithInfo;
+    pairFetch(fetch, fetchWithInfo);
   }
   if (definition.directoryMarkers && writable) {
     Object.assign(mount, { mkdir, rmdir });

@@ -4,6 +4,8 @@ export {
   type DefinedLazyMount,
   defineEagerMount,
   defineLazyMount,
+  fetchWithInfoOf,
+  pairFetch,
   type EagerMountDefinition,
   type EagerWriter,
   type LazyMountDefinition,

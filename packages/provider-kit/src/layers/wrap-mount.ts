@@ -1,4 +1,13 @@
-import type { EagerMount, FetchResult, LazyMount, Mount, MountEntry, PutOptions } from "@ws/core";
+import {
+  type EagerMount,
+  type FetchResult,
+  fetchWithInfoOf,
+  type LazyMount,
+  type Mount,
+  type MountEntry,
+  type PutOptions,
+  pairFetch,
+} from "@ws/core";
 
 /** A layer: a function from a mount to a mount that behaves the same plus one concern. */
 export type MountLayer = (mount: Mount, context: LayerContext) => Mount;
@@ -81,6 +90,13 @@ export function interceptMount(mount: Mount, interceptor: Interceptor): Mount {
       define("fetchWithInfo", (path: string) =>
         intercept("fetch", path, () => fetchWithInfo.call(lazy, path) as Promise<FetchResult>, {}),
       );
+      // The wrapper's pair stands only if the inner pair did (a replaced fetch stays replaced).
+      if (fetchWithInfoOf(lazy) !== undefined) {
+        const own = copy as unknown as LazyMount;
+        pairFetch(own.fetch, own.fetchWithInfo!);
+      } else {
+        delete copy.fetchWithInfo;
+      }
     }
     if (typeof lazy.refresh === "function") {
       const refresh = lazy.refresh;

@@ -1,4 +1,4 @@
-import { type FetchResult, isEagerMount, MountError, S_IFLNK, S_IFMT, resolveLinkWithinRoot } from "@ws/core";
+import { type FetchResult, fetchWithInfoOf, isEagerMount, MountError, S_IFLNK, S_IFMT, resolveLinkWithinRoot } from "@ws/core";
 import { mapConcurrent } from "../map-concurrent.js";
 import type { MemVol } from "../mem-vol.js";
 import type { WorkspaceContext } from "../runtime/context.js";
@@ -46,8 +46,9 @@ export class Hydrator {
       if (!mount || isEagerMount(mount))
         throw new MountError("EIO", `${abs} has no lazy mount to fetch from`);
       fromProvider = true;
-      if (mount.fetchWithInfo) {
-        info = await mount.fetchWithInfo(rel);
+      const fetchWithInfo = fetchWithInfoOf(mount);
+      if (fetchWithInfo) {
+        info = await fetchWithInfo.call(mount, rel);
         bytes = info?.bytes;
       } else bytes = await mount.fetch(rel);
       fromProvider = false;
