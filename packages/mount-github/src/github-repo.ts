@@ -1,0 +1,402 @@
+import {
+  checkQuota,
+  type EagerMount,
+  invalid,
+  MountError,
+  type MountWriteApi,
+  pickMountOptions,
+  redact,
+  resolveLinkWithinRoot,
+  resolveMountOptions,
+} from "@ws/core";
+import git from "isomorphic-git";
+import { GitTransport } from "./git-transport.js";
+import {
+  type GitDiagnostic,
+  type GitHubCommonOptions,
+  isLfsPointer,
+  modeOf,
+  parseRepo,
+  resolvePrefix,
+  resolveRef,
+  resolveToken,
+} from "./github-common.js";
+import { MemoryFs } from "./memory-fs.js";
+
+/** Options of `GitHubRepo`: the common mount options plus where and what to clone. */
+export interface GitHubRepoOptions extends GitHubCommonOptions {
+  /**
+   * The smart-HTTP URL of the repository, for GitHub Enterprise, a self-hosted forge or a local
+   * `git http-backend`. Default `https://github.com/<owner>/<name>.git`. No credentials in it:
+   * pass `token`.
+   */
+  readonly url?: string | undefined;
+  /** History depth of the shallow clone (default 1: only the commit itself). */
+  readonly depth?: number | undefined;
+  /**
+   * Cap on the bytes the server may send for one clone (default 256 MiB). Checked while the pack
+   * arrives: above it the download is aborted with `EDQUOT` and nothing is materialised.
+   * isomorphic-git holds the pack in memory (up to about 8x its size at peak while it indexes).
+   */
+  readonly maxPackBytes?: number | undefined;
+  /** Abort when the server sends nothing for this long (default 60 000 ms): `ETIMEDOUT`, never a hang. */
+  readonly timeoutMs?: number | undefined;
+}
+
+/** The mount `GitHubRepo` returns. */
+export interface GitHubRepoMount extends EagerMount {
+  readonly kind: "github";
+  readonly strategy: "eager";
+  /** `"owner/name"`. */
+  readonly repo: string;
+  /** The clone URL (never with credentials). */
+  readonly url: string;
+  /** The commit last materialised (`undefined` before the first `materialize`). */
+  readonly commit: string | undefined;
+  /** What the last `materialize` skipped or reported (submodules, LFS pointers, links leaving the root). */
+  readonly diagnostics: readonly GitDiagnostic[];
+  /**
+   * Asks the server for the one ref (protocol v2 `ls-refs` with a prefix, no pack) and says
+   * whether its commit differs from the one materialised. The next `materialize` (the host's
+   * `refreshMount`) fetches only when it changed; otherwise it rewrites the tree from the objects
+   * kept in memory.
+   */
+  refresh(): Promise<{ changed: boolean; commit: string }>;
+  /** Drops the objects kept in memory for `refresh`. */
+  dispose(): void;
+}
+
+const DEFAULT_MAX_PACK_BYTES = 256 * 1024 * 1024;
+const GITDIR = "/repo.git";
+const VIRTUAL_ROOT = "/mount";
+
+interface Store {
+  readonly fs: MemoryFs;
+  readonly cache: object;
+  readonly commit: string;
+  /** The full name of the ref the clone followed (`refs/heads/main`), for `refresh`. */
+  readonly remoteRef: string | undefined;
+}
+
+interface TreeFile {
+  readonly path: string;
+  readonly oid: string;
+  readonly mode: string;
+}
+
+/**
+ * An eager mount of a git repository: a shallow clone (`depth: 1`, one branch, no tags) into
+ * memory with isomorphic-git, then a walk of the commit's tree that writes every file with its
+ * mode. Works with GitHub and any smart-HTTP git server (`url`).
+ *
+ * ```ts
+ * mounts: { "/workspace/docs": GitHubRepo("cloudflare/agents", { env, ref: "main", prefix: "/src/content/docs/" }) }
+ * ```
+ */
+export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHubRepoMount {
+  const what = "GitHubRepo";
+  const { owner, name } = parseRepo(repo, what);
+  const resolved = resolveMountOptions(options);
+  if (resolved.mode === "read-write") {
+    throw invalid(
+      `${what}: a cloned repository is read-only (mode: "read-only"); write back with git in an exec command instead`,
+    );
+  }
+  const token = resolveToken(options, what);
+  const ref = resolveRef(options.ref, what);
+  const prefix = resolvePrefix(options.prefix);
+  const depth = integer(options.depth, "depth", 1, 1, 1_000_000);
+  const maxPackBytes = integer(options.maxPackBytes, "maxPackBytes", DEFAULT_MAX_PACK_BYTES, 1, 2 ** 31 - 1);
+  const timeoutMs = integer(options.timeoutMs, "timeoutMs", 60_000, 1, 3_600_000);
+  const url = cloneUrl(options.url, owner, name);
+  const headers: Record<string, string> = { "user-agent": "ws-mounts (isomorphic-git)" };
+  // GitHub takes a token as the password of HTTP Basic with any user; sending it up front saves
+  // the 401 round trip isomorphic-git's onAuth would cost.
+  if (token) headers["authorization"] = `Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`;
+  const secrets = token
+    ? [token, Buffer.from(`x-access-token:${token}`).toString("base64"), headers["authorization"]]
+    : [];
+  const onDiagnostic = options.onDiagnostic;
+
+  let store: Store | undefined;
+  let diagnostics: GitDiagnostic[] = [];
+
+  const transport = (limit: number): GitTransport =>
+    new GitTransport({ headers, maxBytes: limit, idleTimeoutMs: timeoutMs, displayUrl: url });
+
+  const fail = (error: unknown, doing: string): MountError => {
+    const mountError = classifyGitError(error, { url, ref, doing });
+    const message = redact(mountError.message, secrets);
+    if (message === mountError.message) return mountError;
+    return new MountError(mountError.code, message, { cause: mountError });
+  };
+
+  async function lsRef(): Promise<{ oid: string; remoteRef: string } | undefined> {
+    const t = transport(16 * 1024 * 1024);
+    const wanted = store?.remoteRef ?? (ref ? undefined : "HEAD");
+    const prefixes = wanted ? [wanted] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
+    try {
+      for (const p of prefixes) {
+        const refs = await t.run(
+          git.listServerRefs({
+            http: t.client,
+            url,
+            prefix: p,
+            protocolVersion: 2,
+            peelTags: true,
+            symrefs: p === "HEAD",
+          }),
+        );
+        const hit = refs.find((r) => r.ref === p);
+        if (hit) return { oid: hit.peeled ?? hit.oid, remoteRef: p };
+      }
+      return undefined;
+    } catch (error) {
+      throw fail(error, "listing the ref");
+    }
+  }
+
+  async function clone(): Promise<Store> {
+    const fs = new MemoryFs();
+    const cache = {};
+    const t = transport(maxPackBytes);
+    try {
+      await t.run(
+        git.clone({
+          fs,
+          http: t.client,
+          dir: "/work",
+          gitdir: GITDIR,
+          url,
+          ...(ref ? { ref } : {}),
+          singleBranch: true,
+          depth,
+          noTags: true,
+          noCheckout: true,
+          cache,
+        }),
+      );
+      const commit = await git.resolveRef({ fs, gitdir: GITDIR, ref: "HEAD" });
+      const branch = await git.currentBranch({ fs, gitdir: GITDIR, fullname: true });
+      const remoteRef = branch ?? (ref ? `refs/tags/${ref}` : undefined);
+      return { fs, cache, commit, remoteRef };
+    } catch (error) {
+      throw fail(error, "cloning");
+    }
+  }
+
+  async function readFiles(
+    s: Store,
+  ): Promise<{ files: TreeFile[]; links: { path: string; oid: string }[]; found: GitDiagnostic[] }> {
+    const files: TreeFile[] = [];
+    const links: { path: string; oid: string }[] = [];
+    const found: GitDiagnostic[] = [];
+    let top: string;
+    try {
+      top = (await git.readTree({ fs: s.fs, gitdir: GITDIR, oid: s.commit, cache: s.cache })).oid;
+      if (prefix !== "") {
+        top = (
+          await git.readTree({ fs: s.fs, gitdir: GITDIR, oid: s.commit, filepath: prefix, cache: s.cache })
+        ).oid;
+      }
+    } catch (error) {
+      if ((error as { code?: string }).code === "NotFoundError" && prefix !== "") {
+        throw new MountError(
+          "ENOENT",
+          `prefix ${JSON.stringify(prefix)} is not a folder in ${url} at ${s.commit.slice(0, 12)}`,
+          { cause: error },
+        );
+      }
+      throw fail(error, "reading the tree");
+    }
+    const walk = async (oid: string, base: string): Promise<void> => {
+      const { tree } = await git.readTree({ fs: s.fs, gitdir: GITDIR, oid, cache: s.cache });
+      for (const entry of tree) {
+        const path = base === "" ? entry.path : `${base}/${entry.path}`;
+        if (entry.type === "tree") await walk(entry.oid, path);
+        else if (entry.mode === "160000" || entry.type === "commit") {
+          found.push({
+            code: "submodule",
+            key: path,
+            message: `${path} is a submodule (commit ${entry.oid.slice(0, 12)}); submodules are not cloned`,
+          });
+        } else if (entry.mode === "120000") links.push({ path, oid: entry.oid });
+        else files.push({ path, oid: entry.oid, mode: entry.mode });
+      }
+    };
+    try {
+      await walk(top, "");
+    } catch (error) {
+      throw fail(error, "reading the tree");
+    }
+    return { files, links, found };
+  }
+
+  async function materializeFrom(s: Store, api: MountWriteApi, root: string): Promise<void> {
+    const { files, links, found } = await readFiles(s);
+    if (resolved.maxEntries !== undefined && files.length > resolved.maxEntries) {
+      checkQuota(
+        files.map(() => ({ size: 0 })),
+        { maxEntries: resolved.maxEntries },
+        root,
+      );
+    }
+    // Everything is read before the first write: a failure half-way leaves nothing behind.
+    const staged: { path: string; bytes: Uint8Array; mode: number }[] = [];
+    try {
+      for (const file of files) {
+        const { blob } = await git.readBlob({ fs: s.fs, gitdir: GITDIR, oid: file.oid, cache: s.cache });
+        if (isLfsPointer(blob)) {
+          found.push({
+            code: "lfs-pointer",
+            key: file.path,
+            message: `${file.path} is a Git LFS pointer; its content is not fetched (the pointer file is materialised as stored)`,
+          });
+        }
+        staged.push({ path: file.path, bytes: blob, mode: modeOf(file.mode) });
+      }
+    } catch (error) {
+      throw fail(error, "reading a blob");
+    }
+    checkQuota(
+      staged.map((f) => ({ size: f.bytes.length })),
+      { maxBytes: resolved.maxBytes, maxEntries: resolved.maxEntries },
+      root,
+    );
+    const stagedLinks: { path: string; target: string }[] = [];
+    for (const link of links) {
+      let target: string;
+      try {
+        const { blob } = await git.readBlob({ fs: s.fs, gitdir: GITDIR, oid: link.oid, cache: s.cache });
+        target = new TextDecoder().decode(blob);
+      } catch (error) {
+        throw fail(error, "reading a link");
+      }
+      try {
+        // Lexical check against a stand-in root: a link's meaning does not depend on where the mount sits.
+        resolveLinkWithinRoot(VIRTUAL_ROOT, `${VIRTUAL_ROOT}/${link.path}`, target);
+      } catch {
+        found.push({
+          code: "symlink-outside-root",
+          key: link.path,
+          message: `${link.path} links to ${JSON.stringify(target)}, outside the mount; not created`,
+        });
+        continue;
+      }
+      if (!api.symlink) {
+        found.push({
+          code: "symlink-unsupported",
+          key: link.path,
+          message: `${link.path} links to ${JSON.stringify(target)}; the host has no symlink support, not created`,
+        });
+        continue;
+      }
+      stagedLinks.push({ path: link.path, target });
+    }
+    for (const file of staged) api.writeFile(`${root}/${file.path}`, file.bytes, file.mode);
+    for (const link of stagedLinks) api.symlink?.(`${root}/${link.path}`, link.target);
+    diagnostics = found.map((d) => ({ ...d, root }));
+    for (const d of diagnostics) onDiagnostic?.(d);
+  }
+
+  const mount: GitHubRepoMount = {
+    kind: "github",
+    strategy: "eager",
+    writable: false,
+    options: pickMountOptions(options as Parameters<typeof pickMountOptions>[0]),
+    repo: `${owner}/${name}`,
+    url,
+    get commit() {
+      return store?.commit;
+    },
+    get diagnostics() {
+      return diagnostics;
+    },
+    async materialize(api: MountWriteApi): Promise<void> {
+      const root = (api as { root?: string }).root ?? VIRTUAL_ROOT;
+      let next = store;
+      if (next) {
+        const remote = await lsRef();
+        if (!remote) throw missingRef(url, ref);
+        if (remote.oid !== next.commit) next = undefined;
+      }
+      next ??= await clone();
+      await materializeFrom(next, api, root === "/" ? "" : root);
+      store = next;
+    },
+    async refresh() {
+      const remote = await lsRef();
+      if (!remote) throw missingRef(url, ref);
+      return { changed: remote.oid !== store?.commit, commit: remote.oid };
+    },
+    dispose() {
+      store = undefined;
+    },
+  };
+  return mount;
+}
+
+function missingRef(url: string, ref: string | undefined): MountError {
+  return new MountError("ENOENT", `${url} has no ${ref ? `branch or tag ${JSON.stringify(ref)}` : "HEAD"}`);
+}
+
+function integer(value: unknown, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw invalid(`GitHubRepo: ${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function cloneUrl(raw: unknown, owner: string, name: string): string {
+  if (raw === undefined) return `https://github.com/${owner}/${name}.git`;
+  let parsed: URL;
+  try {
+    parsed = new URL(String(raw));
+  } catch {
+    throw invalid(`GitHubRepo: url ${JSON.stringify(String(raw))} is not a URL`);
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    throw invalid(`GitHubRepo: url must be http(s) (a smart-HTTP git server), got ${parsed.protocol}`);
+  }
+  if (parsed.username || parsed.password) {
+    throw invalid("GitHubRepo: url must not carry credentials; pass token (or env.GITHUB_TOKEN) instead");
+  }
+  return parsed.toString();
+}
+
+/** isomorphic-git's failures as MountErrors with a POSIX code. */
+export function classifyGitError(
+  error: unknown,
+  context: { url: string; ref: string | undefined; doing: string },
+): MountError {
+  if (MountError.isInstance(error)) return error;
+  const e = error as { code?: string; message?: string; data?: { statusCode?: number; what?: string } };
+  const reason = e?.message ?? String(error);
+  const opts = { cause: error };
+  if (e?.code === "HttpError") {
+    const status = e.data?.statusCode ?? 0;
+    if (status === 404 || status === 410) {
+      return new MountError("ENOENT", `${context.url}: no such repository (HTTP ${status})`, opts);
+    }
+    if (status === 401 || status === 403) {
+      return new MountError(
+        "EACCES",
+        `${context.url}: the server refused access (HTTP ${status}); check the token (token or env.GITHUB_TOKEN) and its permissions`,
+        opts,
+      );
+    }
+    return new MountError("EIO", `${context.url}: ${context.doing} failed (HTTP ${status})`, {
+      ...opts,
+      transient: status >= 500 || status === 429 || status === 408,
+    } as ConstructorParameters<typeof MountError>[2]);
+  }
+  if (e?.code === "NotFoundError") {
+    return new MountError(
+      "ENOENT",
+      `${context.url}: ${context.ref ? `no branch or tag ${JSON.stringify(context.ref)}` : "not found"} (${reason})`,
+      opts,
+    );
+  }
+  return new MountError("EIO", `${context.url}: ${context.doing} failed (${reason})`, opts);
+}
