@@ -97,11 +97,8 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
   const what = "GitHubRepo";
   const { owner, name } = parseRepo(repo, what);
   const resolved = resolveMountOptions(options);
-  if (resolved.mode === "read-write") {
-    throw invalid(
-      `${what}: a cloned repository is read-only (mode: "read-only"); write back with git in an exec command instead`,
-    );
-  }
+  // mode: "read-write" is accepted and means nothing more: a clone has no way back (push from an
+  // exec command instead), so the mount reports writable: false and the host refuses writes (EROFS).
   const token = resolveToken(options, what);
   const ref = resolveRef(options.ref, what);
   const prefix = resolvePrefix(options.prefix);

@@ -88,10 +88,9 @@ interface Listing {
 export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHubTreeMount {
   const what = "GitHubTree";
   const { owner, name } = parseRepo(repo, what);
-  const resolved = resolveMountOptions(options);
-  if (resolved.mode === "read-write") {
-    throw invalid(`${what}: the REST tree mount is read-only (mode: "read-only")`);
-  }
+  // mode: "read-write" is accepted and means nothing more: the mount has no put or delete, it
+  // reports writable: false, and the host refuses writes under it with EROFS.
+  resolveMountOptions(options);
   const token = resolveToken(options, what);
   const ref = resolveRef(options.ref, what);
   const prefix = resolvePrefix(options.prefix);

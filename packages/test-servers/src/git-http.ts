@@ -27,6 +27,8 @@ export interface GitHttpRequestLog {
   readonly method: string;
   readonly url: string;
   readonly authorization: string | undefined;
+  /** The `Git-Protocol` header (`version=2` for protocol v2 requests such as ls-refs). */
+  readonly protocol: string | undefined;
   readonly status: number;
 }
 
@@ -61,6 +63,7 @@ export async function startGitHttp(options: StartGitHttpOptions): Promise<GitHtt
         method: req.method ?? "GET",
         url: `${url.pathname}${url.search}`,
         authorization: req.headers.authorization,
+        protocol: req.headers["git-protocol"] as string | undefined,
         status,
       });
     };

@@ -305,3 +305,20 @@ export async function nativeLsTree(dir: string, rev: string): Promise<NativeTree
 export async function nativeCatBlob(dir: string, sha: string): Promise<Buffer> {
   return (await git(["cat-file", "blob", sha], { cwd: dir })).stdout;
 }
+
+/** Many blobs at once through one `git cat-file --batch`: the reference bytes for cross-checks. */
+export async function nativeCatBlobs(dir: string, shas: readonly string[]): Promise<Map<string, Buffer>> {
+  const unique = [...new Set(shas)];
+  const out = (await git(["cat-file", "--batch"], { cwd: dir, input: unique.map((s) => `${s}\n`).join("") }))
+    .stdout;
+  const blobs = new Map<string, Buffer>();
+  let offset = 0;
+  while (offset < out.length) {
+    const newline = out.indexOf(0x0a, offset);
+    const [sha = "", , size = "0"] = out.subarray(offset, newline).toString("utf8").split(" ");
+    const length = Number(size);
+    blobs.set(sha, out.subarray(newline + 1, newline + 1 + length));
+    offset = newline + 1 + length + 1;
+  }
+  return blobs;
+}

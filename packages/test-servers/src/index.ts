@@ -16,6 +16,7 @@ export {
   initBareRepo,
   type NativeTreeEntry,
   nativeCatBlob,
+  nativeCatBlobs,
   nativeLsTree,
   pseudoRandomBytes,
   requireGit,
