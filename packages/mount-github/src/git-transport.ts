@@ -79,7 +79,7 @@ export class GitTransport {
             new MountError(
               "ETIMEDOUT",
               `git server at ${this.#options.displayUrl} sent no response headers within ${this.#options.idleTimeoutMs} ms`,
-              { transient: true } as ConstructorParameters<typeof MountError>[2],
+              { transient: true },
             ),
           ),
         this.#options.idleTimeoutMs,
@@ -126,14 +126,14 @@ export class GitTransport {
                 new MountError(
                   "ETIMEDOUT",
                   `git server at ${displayUrl} stopped sending for ${idleTimeoutMs} ms after ${this.#received} bytes`,
-                  { transient: true } as ConstructorParameters<typeof MountError>[2],
+                  { transient: true },
                 ),
               ),
             );
           }, idleTimeoutMs);
         });
         idle.catch(() => {});
-        let chunk: ReadableStreamReadResult<Uint8Array>;
+        let chunk: Awaited<ReturnType<typeof reader.read>>;
         try {
           chunk = await Promise.race([reader.read(), idle]);
         } catch (error) {
@@ -170,7 +170,7 @@ function networkError(displayUrl: string, error: unknown, received?: number): Mo
     {
       cause: error,
       transient: true,
-    } as ConstructorParameters<typeof MountError>[2],
+    },
   );
 }
 

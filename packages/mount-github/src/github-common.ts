@@ -1,4 +1,4 @@
-import { invalid, type MountDiagnostic, type MountOptions, normalizeKeyPrefix } from "@ws/core";
+import { invalid, type MountOptions, normalizeKeyPrefix } from "@ws/core";
 
 /** Something in the repository the mount did not materialise or list as a plain file, by name. */
 export interface GitDiagnostic {
@@ -16,7 +16,7 @@ export interface GitDiagnostic {
 }
 
 /** Options both GitHub mounts share. */
-export interface GitHubCommonOptions extends Omit<MountOptions, "onDiagnostic"> {
+export interface GitHubCommonOptions extends MountOptions {
   /** Where `GITHUB_TOKEN` is read from (a Workers `env`, or `process.env`). */
   readonly env?: Readonly<Record<string, unknown>> | undefined;
   /** A token (a PAT or an installation token). Takes precedence over `env.GITHUB_TOKEN`. */
@@ -26,11 +26,12 @@ export interface GitHubCommonOptions extends Omit<MountOptions, "onDiagnostic"> 
   /** Only this folder of the repository is mounted, with paths relative to it (`"/src/docs/"`). */
   readonly prefix?: string | undefined;
   /**
-   * Skipped keys (`MountDiagnostic`, from the host's sanitising) and what the repository holds
-   * that is not a plain file (`GitDiagnostic`: submodules, Git LFS pointers, symlinks that leave
-   * the mount), each by name.
+   * What the repository holds that the mount does not show as a plain file, each by name:
+   * submodules, Git LFS pointers, symlinks (leaving the mount, or on a lazy mount), blobs over the
+   * REST limit. Also kept as `mount.diagnostics`. Links leaving the mount are reported through
+   * `onDiagnostic` too (as `invalid-path`, like any key that cannot be a path).
    */
-  readonly onDiagnostic?: ((diagnostic: MountDiagnostic | GitDiagnostic) => void) | undefined;
+  readonly onGitDiagnostic?: ((diagnostic: GitDiagnostic) => void) | undefined;
 }
 
 /** `"owner/name"` split and checked (a trailing `.git` is dropped). */
@@ -83,14 +84,10 @@ export function isLfsPointer(bytes: Uint8Array): boolean {
   return true;
 }
 
-/** Removes every occurrence of the secrets from a text. */
-export function scrub(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (!secret) continue;
-    out = out.split(secret).join("***");
-    const basic = Buffer.from(`x-access-token:${secret}`).toString("base64");
-    out = out.split(basic).join("***");
+/** Reports one diagnostic to the hooks that want it. */
+export function report(options: GitHubCommonOptions, diagnostic: GitDiagnostic): void {
+  options.onGitDiagnostic?.(diagnostic);
+  if (diagnostic.code === "symlink-outside-root") {
+    options.onDiagnostic?.({ code: "invalid-path", key: diagnostic.key, message: diagnostic.message });
   }
-  return out;
 }

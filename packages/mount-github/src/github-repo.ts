@@ -1,14 +1,11 @@
+import { checkQuota, MountError, resolveLinkWithinRoot, withErrorContext } from "@ws/core";
 import {
-  checkQuota,
-  type EagerMount,
-  invalid,
-  MountError,
-  type MountWriteApi,
-  pickMountOptions,
-  redact,
-  resolveLinkWithinRoot,
-  resolveMountOptions,
-} from "@ws/core";
+  type DefinedEagerMount,
+  defineEagerMount,
+  type EagerWriter,
+  integerOption,
+  urlOption,
+} from "@ws/provider-kit";
 import git from "isomorphic-git";
 import { GitTransport } from "./git-transport.js";
 import {
@@ -17,6 +14,7 @@ import {
   isLfsPointer,
   modeOf,
   parseRepo,
+  report,
   resolvePrefix,
   resolveRef,
   resolveToken,
@@ -44,9 +42,7 @@ export interface GitHubRepoOptions extends GitHubCommonOptions {
 }
 
 /** The mount `GitHubRepo` returns. */
-export interface GitHubRepoMount extends EagerMount {
-  readonly kind: "github";
-  readonly strategy: "eager";
+export interface GitHubRepoMount extends DefinedEagerMount {
   /** `"owner/name"`. */
   readonly repo: string;
   /** The clone URL (never with credentials). */
@@ -96,37 +92,39 @@ interface TreeFile {
 export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHubRepoMount {
   const what = "GitHubRepo";
   const { owner, name } = parseRepo(repo, what);
-  const resolved = resolveMountOptions(options);
   // mode: "read-write" is accepted and means nothing more: a clone has no way back (push from an
   // exec command instead), so the mount reports writable: false and the host refuses writes (EROFS).
   const token = resolveToken(options, what);
   const ref = resolveRef(options.ref, what);
   const prefix = resolvePrefix(options.prefix);
-  const depth = integer(options.depth, "depth", 1, 1, 1_000_000);
-  const maxPackBytes = integer(options.maxPackBytes, "maxPackBytes", DEFAULT_MAX_PACK_BYTES, 1, 2 ** 31 - 1);
-  const timeoutMs = integer(options.timeoutMs, "timeoutMs", 60_000, 1, 3_600_000);
-  const url = cloneUrl(options.url, owner, name);
+  const depth = integerOption("depth", options.depth, { default: 1, min: 1, max: 1_000_000 });
+  const maxPackBytes = integerOption("maxPackBytes", options.maxPackBytes, {
+    default: DEFAULT_MAX_PACK_BYTES,
+    min: 1,
+    max: 2 ** 31 - 1,
+  });
+  const timeoutMs = integerOption("timeoutMs", options.timeoutMs, {
+    default: 60_000,
+    min: 1,
+    max: 3_600_000,
+  });
+  const url =
+    options.url === undefined
+      ? `https://github.com/${owner}/${name}.git`
+      : urlOption("url", options.url).toString();
   const headers: Record<string, string> = { "user-agent": "ws-mounts (isomorphic-git)" };
   // GitHub takes a token as the password of HTTP Basic with any user; sending it up front saves
   // the 401 round trip isomorphic-git's onAuth would cost.
-  if (token) headers["authorization"] = `Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`;
-  const secrets = token
-    ? [token, Buffer.from(`x-access-token:${token}`).toString("base64"), headers["authorization"]]
-    : [];
-  const onDiagnostic = options.onDiagnostic;
+  const basic = token ? `Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}` : undefined;
+  if (basic) headers["authorization"] = basic;
+  const secrets = token ? [token, basic, basic?.slice("Basic ".length)] : [];
 
   let store: Store | undefined;
   let diagnostics: GitDiagnostic[] = [];
 
   const transport = (limit: number): GitTransport =>
     new GitTransport({ headers, maxBytes: limit, idleTimeoutMs: timeoutMs, displayUrl: url });
-
-  const fail = (error: unknown, doing: string): MountError => {
-    const mountError = classifyGitError(error, { url, ref, doing });
-    const message = redact(mountError.message, secrets);
-    if (message === mountError.message) return mountError;
-    return new MountError(mountError.code, message, { cause: mountError });
-  };
+  const fail = (error: unknown, doing: string): MountError => classifyGitError(error, { url, ref, doing });
 
   async function lsRef(): Promise<{ oid: string; remoteRef: string } | undefined> {
     const t = transport(16 * 1024 * 1024);
@@ -182,7 +180,7 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
     }
   }
 
-  async function readFiles(
+  async function readTree(
     s: Store,
   ): Promise<{ files: TreeFile[]; links: { path: string; oid: string }[]; found: GitDiagnostic[] }> {
     const files: TreeFile[] = [];
@@ -190,18 +188,22 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
     const found: GitDiagnostic[] = [];
     let top: string;
     try {
-      top = (await git.readTree({ fs: s.fs, gitdir: GITDIR, oid: s.commit, cache: s.cache })).oid;
-      if (prefix !== "") {
-        top = (
-          await git.readTree({ fs: s.fs, gitdir: GITDIR, oid: s.commit, filepath: prefix, cache: s.cache })
-        ).oid;
-      }
+      top = (
+        await git.readTree({
+          fs: s.fs,
+          gitdir: GITDIR,
+          oid: s.commit,
+          ...(prefix === "" ? {} : { filepath: prefix }),
+          cache: s.cache,
+        })
+      ).oid;
     } catch (error) {
-      if ((error as { code?: string }).code === "NotFoundError" && prefix !== "") {
+      const code = (error as { code?: string }).code;
+      if ((code === "NotFoundError" || code === "ObjectTypeError") && prefix !== "") {
         throw new MountError(
           "ENOENT",
           `prefix ${JSON.stringify(prefix)} is not a folder in ${url} at ${s.commit.slice(0, 12)}`,
-          { cause: error },
+          { cause: error, path: "" },
         );
       }
       throw fail(error, "reading the tree");
@@ -229,15 +231,14 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
     return { files, links, found };
   }
 
-  async function materializeFrom(s: Store, api: MountWriteApi, root: string): Promise<void> {
-    const { files, links, found } = await readFiles(s);
-    if (resolved.maxEntries !== undefined && files.length > resolved.maxEntries) {
-      checkQuota(
-        files.map(() => ({ size: 0 })),
-        { maxEntries: resolved.maxEntries },
-        root,
-      );
-    }
+  async function materializeFrom(s: Store, writer: EagerWriter): Promise<void> {
+    const { files, links, found } = await readTree(s);
+    const limits = options;
+    // The entry count is known before any blob is read; the bytes once they are.
+    quota(
+      files.map(() => 0),
+      { maxEntries: limits.maxEntries },
+    );
     // Everything is read before the first write: a failure half-way leaves nothing behind.
     const staged: { path: string; bytes: Uint8Array; mode: number }[] = [];
     try {
@@ -255,10 +256,9 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
     } catch (error) {
       throw fail(error, "reading a blob");
     }
-    checkQuota(
-      staged.map((f) => ({ size: f.bytes.length })),
-      { maxBytes: resolved.maxBytes, maxEntries: resolved.maxEntries },
-      root,
+    quota(
+      staged.map((f) => f.bytes.length),
+      { maxBytes: limits.maxBytes, maxEntries: limits.maxEntries },
     );
     const stagedLinks: { path: string; target: string }[] = [];
     for (const link of links) {
@@ -280,7 +280,7 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
         });
         continue;
       }
-      if (!api.symlink) {
+      if (!writer.symlink) {
         found.push({
           code: "symlink-unsupported",
           key: link.path,
@@ -290,27 +290,29 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
       }
       stagedLinks.push({ path: link.path, target });
     }
-    for (const file of staged) api.writeFile(`${root}/${file.path}`, file.bytes, file.mode);
-    for (const link of stagedLinks) api.symlink?.(`${root}/${link.path}`, link.target);
-    diagnostics = found.map((d) => ({ ...d, root }));
-    for (const d of diagnostics) onDiagnostic?.(d);
+    for (const file of staged) writer.writeFile(file.path, file.bytes, file.mode);
+    for (const link of stagedLinks) writer.symlink?.(link.path, link.target);
+    diagnostics = found;
+    for (const d of diagnostics) report(options, d);
   }
 
-  const mount: GitHubRepoMount = {
+  async function refresh(): Promise<{ changed: boolean; commit: string }> {
+    const remote = await lsRef();
+    if (!remote) throw missingRef(url, ref);
+    return { changed: remote.oid !== store?.commit, commit: remote.oid };
+  }
+
+  return defineEagerMount({
     kind: "github",
-    strategy: "eager",
-    writable: false,
-    options: pickMountOptions(options as Parameters<typeof pickMountOptions>[0]),
-    repo: `${owner}/${name}`,
-    url,
-    get commit() {
-      return store?.commit;
-    },
-    get diagnostics() {
-      return diagnostics;
-    },
-    async materialize(api: MountWriteApi): Promise<void> {
-      const root = (api as { root?: string }).root ?? VIRTUAL_ROOT;
+    // The kit derives writable from mode; this mount cannot write, so it says read-only whatever
+    // was asked (shape.capabilities: never writable without a way to write).
+    options: { ...options, mode: "read-only" },
+    // Only the idle timeout and the pack cap stop a clone; a failed clone is retried whole by
+    // the kit's retry layer when the failure is transient (a dropped connection, a 5xx).
+    retries: "kit",
+    secrets: () => secrets,
+    classify: (error) => fail(error, "materialising"),
+    async materialize(writer: EagerWriter): Promise<void> {
       let next = store;
       if (next) {
         const remote = await lsRef();
@@ -318,51 +320,48 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
         if (remote.oid !== next.commit) next = undefined;
       }
       next ??= await clone();
-      await materializeFrom(next, api, root === "/" ? "" : root);
+      await materializeFrom(next, writer);
       store = next;
-    },
-    async refresh() {
-      const remote = await lsRef();
-      if (!remote) throw missingRef(url, ref);
-      return { changed: remote.oid !== store?.commit, commit: remote.oid };
     },
     dispose() {
       store = undefined;
     },
-  };
-  return mount;
+    extra: {
+      repo: `${owner}/${name}`,
+      url,
+      get commit(): string | undefined {
+        return store?.commit;
+      },
+      get diagnostics(): readonly GitDiagnostic[] {
+        return diagnostics;
+      },
+      refresh,
+    },
+  }) as GitHubRepoMount;
+}
+
+/** checkQuota, with the error about the whole mount (`path: ""`, the root; the kit adds the root). */
+function quota(
+  sizes: readonly number[],
+  limits: { maxBytes?: number | undefined; maxEntries?: number | undefined },
+): void {
+  try {
+    checkQuota(
+      sizes.map((size) => ({ size })),
+      limits,
+    );
+  } catch (error) {
+    throw MountError.isInstance(error) ? withErrorContext(error, { path: "" }) : error;
+  }
 }
 
 function missingRef(url: string, ref: string | undefined): MountError {
-  return new MountError("ENOENT", `${url} has no ${ref ? `branch or tag ${JSON.stringify(ref)}` : "HEAD"}`);
+  return new MountError("ENOENT", `${url} has no ${ref ? `branch or tag ${JSON.stringify(ref)}` : "HEAD"}`, {
+    path: "",
+  });
 }
 
-function integer(value: unknown, name: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalid(`GitHubRepo: ${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
-
-function cloneUrl(raw: unknown, owner: string, name: string): string {
-  if (raw === undefined) return `https://github.com/${owner}/${name}.git`;
-  let parsed: URL;
-  try {
-    parsed = new URL(String(raw));
-  } catch {
-    throw invalid(`GitHubRepo: url ${JSON.stringify(String(raw))} is not a URL`);
-  }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw invalid(`GitHubRepo: url must be http(s) (a smart-HTTP git server), got ${parsed.protocol}`);
-  }
-  if (parsed.username || parsed.password) {
-    throw invalid("GitHubRepo: url must not carry credentials; pass token (or env.GITHUB_TOKEN) instead");
-  }
-  return parsed.toString();
-}
-
-/** isomorphic-git's failures as MountErrors with a POSIX code. */
+/** isomorphic-git's failures as MountErrors with a POSIX code (`path` is the mount root, `""`). */
 export function classifyGitError(
   error: unknown,
   context: { url: string; ref: string | undefined; doing: string },
@@ -370,7 +369,7 @@ export function classifyGitError(
   if (MountError.isInstance(error)) return error;
   const e = error as { code?: string; message?: string; data?: { statusCode?: number; what?: string } };
   const reason = e?.message ?? String(error);
-  const opts = { cause: error };
+  const opts = { cause: error, path: "" };
   if (e?.code === "HttpError") {
     const status = e.data?.statusCode ?? 0;
     if (status === 404 || status === 410) {
@@ -386,7 +385,7 @@ export function classifyGitError(
     return new MountError("EIO", `${context.url}: ${context.doing} failed (HTTP ${status})`, {
       ...opts,
       transient: status >= 500 || status === 429 || status === 408,
-    } as ConstructorParameters<typeof MountError>[2]);
+    });
   }
   if (e?.code === "NotFoundError") {
     return new MountError(

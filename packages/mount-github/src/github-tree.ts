@@ -2,23 +2,20 @@ import { createHash } from "node:crypto";
 import { retry } from "@octokit/plugin-retry";
 import { throttling } from "@octokit/plugin-throttling";
 import { Octokit } from "@octokit/rest";
+import { type MountEntry, MountError, type MountErrorCode } from "@ws/core";
 import {
-  invalid,
-  type LazyMount,
-  type MountEntry,
-  MountError,
-  type MountErrorCode,
-  pickMountOptions,
-  redact,
-  resolveMountOptions,
-  sanitizeEntries,
-  validateRelativePath,
-} from "@ws/core";
+  type DefinedLazyMount,
+  defineLazyMount,
+  integerOption,
+  type RawEntry,
+  urlOption,
+} from "@ws/provider-kit";
 import {
   type GitDiagnostic,
   type GitHubCommonOptions,
   modeOf,
   parseRepo,
+  report,
   resolvePrefix,
   resolveRef,
   resolveToken,
@@ -40,9 +37,7 @@ export interface GitHubTreeOptions extends GitHubCommonOptions {
 }
 
 /** The mount `GitHubTree` returns. */
-export interface GitHubTreeMount extends LazyMount {
-  readonly kind: "github-tree";
-  readonly strategy: "lazy";
+export interface GitHubTreeMount extends DefinedLazyMount {
   readonly repo: string;
   /** The commit of the last listing (`undefined` before the first `list`). */
   readonly commit: string | undefined;
@@ -51,11 +46,10 @@ export interface GitHubTreeMount extends LazyMount {
   /** REST requests sent so far, and how many of them a 304 answered (free of rate limit). */
   readonly stats: { readonly requests: number; readonly notModified: number; readonly cacheHits: number };
   refresh(): Promise<MountEntry[]>;
-  dispose(): void;
 }
 
 /** GitHub's blob endpoint serves blobs up to 100 MB. */
-export const GITHUB_BLOB_LIMIT = 100 * 1024 * 1024;
+export const GITHUB_BLOB_LIMIT: number = 100 * 1024 * 1024;
 
 const ThrottledOctokit = Octokit.plugin(retry, throttling);
 type Client = InstanceType<typeof ThrottledOctokit>;
@@ -70,8 +64,9 @@ interface TreeItem {
 
 interface Listing {
   readonly commit: string;
-  readonly entries: MountEntry[];
-  readonly byPath: ReadonlyMap<string, { sha: string; size: number }>;
+  readonly entries: RawEntry[];
+  /** Backend key (prefix included) → blob. */
+  readonly byKey: ReadonlyMap<string, { sha: string; size: number }>;
   readonly diagnostics: GitDiagnostic[];
 }
 
@@ -88,16 +83,26 @@ interface Listing {
 export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHubTreeMount {
   const what = "GitHubTree";
   const { owner, name } = parseRepo(repo, what);
-  // mode: "read-write" is accepted and means nothing more: the mount has no put or delete, it
-  // reports writable: false, and the host refuses writes under it with EROFS.
-  resolveMountOptions(options);
+  // mode: "read-write" is accepted and means nothing more: the mount has no way to write, it
+  // reports writable: false, and put/delete fail EROFS.
   const token = resolveToken(options, what);
   const ref = resolveRef(options.ref, what);
   const prefix = resolvePrefix(options.prefix);
-  const baseUrl = apiUrl(options.baseUrl);
-  const cacheBytes = integer(options.cacheBytes, "cacheBytes", 64 * 1024 * 1024, 0, 2 ** 40);
-  const maxWaitMs = integer(options.maxRateLimitWaitMs, "maxRateLimitWaitMs", 60_000, 0, 86_400_000);
-  const retries = integer(options.retries, "retries", 3, 0, 20);
+  const baseUrl =
+    options.baseUrl === undefined
+      ? "https://api.github.com"
+      : urlOption("baseUrl", options.baseUrl).toString().replace(/\/$/, "");
+  const cacheBytes = integerOption("cacheBytes", options.cacheBytes, {
+    default: 64 * 1024 * 1024,
+    min: 0,
+    max: 2 ** 40,
+  });
+  const maxWaitMs = integerOption("maxRateLimitWaitMs", options.maxRateLimitWaitMs, {
+    default: 60_000,
+    min: 0,
+    max: 86_400_000,
+  });
+  const retries = integerOption("retries", options.retries, { default: 3, min: 0, max: 20 });
   const secrets = token ? [token] : [];
   const where = `${baseUrl.replace(/\/$/, "")}/repos/${owner}/${name}`;
 
@@ -161,13 +166,6 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
   let listing: Listing | undefined;
   let listingRun: Promise<Listing> | undefined;
 
-  const fail = (error: unknown, doing: string, path: string): MountError => {
-    const mountError = classifyRestError(error, { where, doing, ref, path });
-    const message = redact(mountError.message, secrets);
-    if (message === mountError.message) return mountError;
-    return new MountError(mountError.code, message, { cause: mountError, path });
-  };
-
   async function tree(sha: string, recursive: boolean): Promise<{ tree: TreeItem[]; truncated: boolean }> {
     const { data } = await get<{ tree: TreeItem[]; truncated: boolean }>(
       "GET /repos/{owner}/{repo}/git/trees/{tree_sha}",
@@ -212,7 +210,7 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
     if (prefix === "") return sha;
     for (const segment of prefix.split("/")) {
       const item = (await tree(sha, false)).tree.find((i) => i.path === segment);
-      if (!item || item.type !== "tree") {
+      if (item?.type !== "tree") {
         throw new MountError(
           "ENOENT",
           `prefix ${JSON.stringify(prefix)} is not a folder in ${owner}/${name} at ${commit.slice(0, 12)}`,
@@ -228,8 +226,9 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
     if (listing && listing.commit === commit) return listing;
     const items: TreeItem[] = [];
     await fullTree(await prefixTree(commit), "", items);
-    const raw: MountEntry[] = [];
-    const byPath = new Map<string, { sha: string; size: number }>();
+    const raw: RawEntry[] = [];
+    const byKey = new Map<string, { sha: string; size: number }>();
+    const base = prefix === "" ? "" : `${prefix}/`;
     const diagnostics: GitDiagnostic[] = [];
     for (const item of items) {
       if (item.type === "tree") continue;
@@ -257,39 +256,30 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
           message: `${item.path} is ${size} bytes, over the REST API's 100 MB blob limit; reading it fails with ENOTSUP (GitHubRepo clones it)`,
         });
       }
-      raw.push({ path: item.path, size, mode: modeOf(item.mode), etag: item.sha });
-      byPath.set(item.path, { sha: item.sha, size });
+      raw.push({ key: base + item.path, size, mode: modeOf(item.mode), etag: item.sha });
+      byKey.set(base + item.path, { sha: item.sha, size });
     }
-    const { entries, skipped } = sanitizeEntries(raw);
-    for (const d of skipped) options.onDiagnostic?.(d);
-    for (const d of diagnostics) options.onDiagnostic?.(d);
-    return { commit, entries, byPath, diagnostics };
+    for (const d of diagnostics) report(options, d);
+    return { commit, entries: raw, byKey, diagnostics };
   }
 
-  async function list(): Promise<MountEntry[]> {
+  async function listing$(): Promise<Listing> {
+    // Concurrent listings share one walk.
     listingRun ??= buildListing().finally(() => {
       listingRun = undefined;
     });
-    try {
-      listing = await listingRun;
-    } catch (error) {
-      throw fail(error, "listing", "");
-    }
-    return listing.entries.map((e) => ({ ...e }));
+    listing = await listingRun;
+    return listing;
   }
 
-  async function fetch(relPath: string): Promise<Uint8Array> {
-    const path = validateRelativePath(relPath);
-    if (!listing) await list();
-    const entry = listing?.byPath.get(path);
+  async function fetchBlob(key: string, relPath: string): Promise<Uint8Array> {
+    const current = listing ?? (await listing$());
+    const entry = current.byKey.get(key);
     if (!entry) {
       throw new MountError(
         "ENOENT",
-        `${path} is not a file of ${owner}/${name} at ${listing?.commit.slice(0, 12)}`,
-        {
-          path,
-          syscall: "open",
-        },
+        `${relPath} is not a file of ${owner}/${name} at ${current.commit.slice(0, 12)}`,
+        { path: relPath, syscall: "open" },
       );
     }
     const cached = blobCache.get(entry.sha);
@@ -300,57 +290,68 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
     if (entry.size > GITHUB_BLOB_LIMIT) {
       throw new MountError(
         "ENOTSUP",
-        `${path} is ${entry.size} bytes; GitHub's REST API serves blobs up to 100 MB. Mount the repository with GitHubRepo (a git clone) to read it`,
-        { path, syscall: "open" },
+        `${relPath} is ${entry.size} bytes; GitHub's REST API serves blobs up to 100 MB. Mount the repository with GitHubRepo (a git clone) to read it`,
+        { path: relPath, syscall: "open" },
       );
     }
-    let bytes: Uint8Array;
-    try {
-      const response = await octokit.request("GET /repos/{owner}/{repo}/git/blobs/{file_sha}", {
-        owner,
-        repo: name,
-        file_sha: entry.sha,
-        mediaType: { format: "raw" },
-        // Without this Octokit decodes the raw body as text, which breaks binary files.
-        request: { parseSuccessResponseBody: false },
-      });
-      bytes = await readBody(response.data as unknown);
-    } catch (error) {
-      throw fail(error, `reading ${path}`, path);
-    }
+    const response = await octokit.request("GET /repos/{owner}/{repo}/git/blobs/{file_sha}", {
+      owner,
+      repo: name,
+      file_sha: entry.sha,
+      mediaType: { format: "raw" },
+      // Without this Octokit decodes the raw body as text, which breaks binary files.
+      request: { parseSuccessResponseBody: false },
+    });
+    const bytes = await readBody(response.data as unknown);
     if (bytes.length !== entry.size || blobSha(bytes) !== entry.sha) {
       throw new MountError(
         "EIO",
-        `${path}: the blob read back (${bytes.length} bytes) does not match ${entry.sha} (${entry.size} bytes)`,
-        { path, syscall: "read", transient: true } as ConstructorParameters<typeof MountError>[2],
+        `${relPath}: the blob read back (${bytes.length} bytes) does not match ${entry.sha} (${entry.size} bytes)`,
+        { path: relPath, syscall: "read", transient: true },
       );
     }
     remember(entry.sha, bytes);
     return bytes.slice();
   }
 
-  return {
+  return defineLazyMount({
     kind: "github-tree",
-    strategy: "lazy",
-    writable: false,
-    options: pickMountOptions(options as Parameters<typeof pickMountOptions>[0]),
-    repo: `${owner}/${name}`,
-    get commit() {
-      return listing?.commit;
+    // The kit derives writable from mode; this mount cannot write, so it says read-only whatever
+    // was asked (shape.capabilities: never writable without a way to write).
+    options: { ...options, mode: "read-only" },
+    prefix,
+    // Octokit's retry plugin retries 5xx and network failures, its throttling plugin rate limits:
+    // the kit's retry layer must not retry them again.
+    retries: "client",
+    secrets: () => secrets,
+    classify: (error, context) =>
+      classifyRestError(error, {
+        where,
+        doing: context.op === "list" ? "listing" : `reading ${context.relPath}`,
+        ref,
+        path: context.relPath,
+      }),
+    async *listPages() {
+      yield (await listing$()).entries;
     },
-    get diagnostics() {
-      return listing?.diagnostics ?? [];
-    },
-    stats,
-    list,
-    refresh: list,
-    fetch,
+    fetch: (key, context) => fetchBlob(key, context.relPath),
+    refresh: true,
     dispose() {
       blobCache.clear();
       cachedBytes = 0;
       conditional.clear();
     },
-  };
+    extra: {
+      repo: `${owner}/${name}`,
+      get commit(): string | undefined {
+        return listing?.commit;
+      },
+      get diagnostics(): readonly GitDiagnostic[] {
+        return listing?.diagnostics ?? [];
+      },
+      stats,
+    },
+  }) as GitHubTreeMount;
 }
 
 /** The git object id of a blob: SHA-1 over `blob <size>\0` and the bytes. */
@@ -384,31 +385,6 @@ async function readBody(body: unknown): Promise<Uint8Array> {
   throw new TypeError(`unexpected response body ${typeof body}`);
 }
 
-function integer(value: unknown, name: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalid(`GitHubTree: ${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
-
-function apiUrl(raw: unknown): string {
-  if (raw === undefined) return "https://api.github.com";
-  let parsed: URL;
-  try {
-    parsed = new URL(String(raw));
-  } catch {
-    throw invalid(`GitHubTree: baseUrl ${JSON.stringify(String(raw))} is not a URL`);
-  }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw invalid(`GitHubTree: baseUrl must be http(s), got ${parsed.protocol}`);
-  }
-  if (parsed.username || parsed.password) {
-    throw invalid("GitHubTree: baseUrl must not carry credentials; pass token (or env.GITHUB_TOKEN) instead");
-  }
-  return parsed.toString().replace(/\/$/, "");
-}
-
 /** When a rate-limited answer says to come back, from its headers. */
 function retryAt(headers: Record<string, unknown> | undefined): number | undefined {
   if (!headers) return undefined;
@@ -436,9 +412,7 @@ export function classifyRestError(
   const reason = e?.message ?? String(error);
   const base = { cause: error, path: context.path };
   const make = (code: string, message: string, extra: Record<string, unknown> = {}): MountError =>
-    new MountError(code as MountErrorCode, message, { ...base, ...extra } as ConstructorParameters<
-      typeof MountError
-    >[2]);
+    new MountError(code as MountErrorCode, message, { ...base, ...extra });
   const at = retryAt(e?.response?.headers);
   if ((status === 403 || status === 429) && at !== undefined) {
     const seconds = Math.max(0, Math.ceil((at - Date.now()) / 1000));

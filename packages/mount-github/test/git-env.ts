@@ -22,7 +22,7 @@ export interface GitEnv {
   stop(): Promise<void>;
 }
 
-export const REPO_ROOT = new URL("../../../", import.meta.url).pathname;
+export const REPO_ROOT: string = new URL("../../../", import.meta.url).pathname;
 
 /**
  * Builds the edge-case repository (and the few-thousand-file one when asked) under a fresh temp

@@ -1,5 +1,6 @@
 import { readdir, rename, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import type { EagerMount, MountFactory, MountWriteApi } from "@ws/core";
 import type { ConformanceHarness, HarnessContext, HarnessMountOptions } from "@ws/testkit";
 import {
   commitTree,
@@ -13,6 +14,27 @@ import { GitHubTree } from "../src/github-tree.js";
 import type { GitEnv } from "./git-env.js";
 
 export const TEST_TOKEN = "ghp_wsTestToken0123456789abcdefABCDEF";
+
+/**
+ * The workspace's write API says its root (`api.root`), which `defineEagerMount` needs; the
+ * testkit's recording API does not (yet), so the harness hands the suite a factory that adds the
+ * case's root to whatever API it is given.
+ */
+function withRoot(mount: EagerMount): MountFactory {
+  return (context) => ({
+    kind: mount.kind,
+    strategy: "eager",
+    writable: mount.writable,
+    options: mount.options,
+    materialize(api: MountWriteApi) {
+      const rooted =
+        api.root === undefined
+          ? Object.assign(Object.create(api) as MountWriteApi, { root: context.root })
+          : api;
+      return mount.materialize(rooted);
+    },
+  });
+}
 
 function joinPrefix(...parts: ReadonlyArray<string | undefined>): string {
   return parts.filter((p) => p !== undefined && p !== "").join("/");
@@ -37,7 +59,7 @@ export function gitHarness(kind: "repo" | "tree", env: () => GitEnv): Conformanc
         const { prefix, ...rest } = options;
         const common = { ...rest, token, prefix: joinPrefix(prefix) };
         return kind === "repo"
-          ? GitHubRepo(repo, { ...common, url: `${e.http.url}/${repo}.git`, timeoutMs: 20_000 })
+          ? withRoot(GitHubRepo(repo, { ...common, url: `${e.http.url}/${repo}.git`, timeoutMs: 20_000 }))
           : GitHubTree(repo, { ...common, baseUrl: e.rest.url, retries: 0 });
       };
       return {
