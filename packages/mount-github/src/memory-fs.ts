@@ -14,15 +14,25 @@ interface Node {
   children?: Map<string, Node>;
 }
 
+/**
+ * A file-system error without a stack trace: isomorphic-git probes for loose objects and refs
+ * that do not exist thousands of times per clone and only reads `code`, so capturing a stack for
+ * each ENOENT would cost more than the lookup.
+ */
 function fsError(code: string, syscall: string, path: string): Error {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   const error = new Error(`${code}: ${syscall} '${path}'`) as Error & { code: string; path: string };
+  Error.stackTraceLimit = limit;
   error.code = code;
   error.path = path;
   return error;
 }
 
 function split(path: string): string[] {
-  return path.split("/").filter((s) => s !== "" && s !== ".");
+  const parts: string[] = [];
+  for (const s of path.split("/")) if (s !== "" && s !== ".") parts.push(s);
+  return parts;
 }
 
 class Stats {
