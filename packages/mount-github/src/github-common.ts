@@ -4,6 +4,7 @@ import { invalid, type MountOptions, normalizeKeyPrefix } from "@ws/core";
 export interface GitDiagnostic {
   readonly code:
     | "submodule"
+    | "invalid-name"
     | "lfs-pointer"
     | "symlink-outside-root"
     | "symlink-unsupported"
@@ -87,7 +88,7 @@ export function isLfsPointer(bytes: Uint8Array): boolean {
 /** Reports one diagnostic to the hooks that want it. */
 export function report(options: GitHubCommonOptions, diagnostic: GitDiagnostic): void {
   options.onGitDiagnostic?.(diagnostic);
-  if (diagnostic.code === "symlink-outside-root") {
+  if (diagnostic.code === "symlink-outside-root" || diagnostic.code === "invalid-name") {
     options.onDiagnostic?.({ code: "invalid-path", key: diagnostic.key, message: diagnostic.message });
   }
 }

@@ -1,4 +1,10 @@
-import { checkQuota, MountError, resolveLinkWithinRoot, withErrorContext } from "@ws/core";
+import {
+  checkQuota,
+  isValidRelativePath,
+  MountError,
+  resolveLinkWithinRoot,
+  withErrorContext,
+} from "@ws/core";
 import {
   type DefinedEagerMount,
   defineEagerMount,
@@ -212,6 +218,16 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
       const { tree } = await git.readTree({ fs: s.fs, gitdir: GITDIR, oid, cache: s.cache });
       for (const entry of tree) {
         const path = base === "" ? entry.path : `${base}/${entry.path}`;
+        // A hostile server can send any name (git mktree takes ".."); such entries are skipped
+        // and reported, never written (the kit's writer would refuse them too).
+        if (!isValidRelativePath(path)) {
+          found.push({
+            code: "invalid-name",
+            key: path,
+            message: `${JSON.stringify(path)} cannot be a path in the mount; skipped`,
+          });
+          continue;
+        }
         if (entry.type === "tree") await walk(entry.oid, path);
         else if (entry.mode === "160000" || entry.type === "commit") {
           found.push({
@@ -386,6 +402,13 @@ export function classifyGitError(
       ...opts,
       transient: status >= 500 || status === 429 || status === 408,
     });
+  }
+  if (e?.code === "UnsafeFilepathError") {
+    return new MountError(
+      "EINVAL",
+      `${context.url}: the commit holds a name that cannot be a path (${reason}); the repository is refused and nothing was written`,
+      opts,
+    );
   }
   if (e?.code === "NotFoundError") {
     return new MountError(
