@@ -337,7 +337,9 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
       }
       next ??= await clone();
       await materializeFrom(next, writer);
-      store = next;
+      // Keep the objects for refresh, not the read cache: isomorphic-git caches inflated delta
+      // bases in it (several times the pack on a real repository). The index reloads from .idx.
+      store = { ...next, cache: {} };
     },
     dispose() {
       store = undefined;
