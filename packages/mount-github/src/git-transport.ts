@@ -1,4 +1,5 @@
 import { MountError } from "@ws/core";
+import { classifyNetworkError } from "@ws/provider-kit";
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from "isomorphic-git";
 
 export interface GitTransportOptions {
@@ -161,16 +162,14 @@ export class GitTransport {
 
 function networkError(displayUrl: string, error: unknown, received?: number): MountError {
   if (MountError.isInstance(error)) return error;
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
-  const reason = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
   const after = received === undefined ? "" : ` after ${received} bytes`;
+  const c = classifyNetworkError(error);
+  const reason = c?.reason ?? (error instanceof Error ? error.message : String(error));
+  // Anything else that breaks a response stream (a truncated chunk, a closed socket) is worth a retry too.
   return new MountError(
-    "EIO",
+    c?.code ?? "EIO",
     `the connection to the git server at ${displayUrl} failed${after} (${reason})`,
-    {
-      cause: error,
-      transient: true,
-    },
+    { cause: error, transient: c?.transient ?? true },
   );
 }
 

@@ -6,6 +6,7 @@ import {
   withErrorContext,
 } from "@ws/core";
 import {
+  classifyHttpStatus,
   type DefinedEagerMount,
   defineEagerMount,
   type EagerWriter,
@@ -400,10 +401,8 @@ export function classifyGitError(
         opts,
       );
     }
-    return new MountError("EIO", `${context.url}: ${context.doing} failed (HTTP ${status})`, {
-      ...opts,
-      transient: status >= 500 || status === 429 || status === 408,
-    });
+    const c = classifyHttpStatus(status, { what: `${context.doing} ${context.url}` });
+    return new MountError(c.code, c.reason, { ...opts, transient: c.transient });
   }
   if (e?.code === "UnsafeFilepathError") {
     return new MountError(

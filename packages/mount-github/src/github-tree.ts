@@ -4,6 +4,8 @@ import { throttling } from "@octokit/plugin-throttling";
 import { Octokit } from "@octokit/rest";
 import { type MountEntry, MountError, type MountErrorCode } from "@ws/core";
 import {
+  classifyHttpStatus,
+  classifyNetworkError,
   type DefinedLazyMount,
   defineLazyMount,
   integerOption,
@@ -446,10 +448,13 @@ export function classifyRestError(
       `${context.where}: GitHub refused the request (HTTP ${status}: ${reason}); check the token (token or env.GITHUB_TOKEN) and its permissions`,
     );
   }
-  if (status >= 500 || status === 0 || status === 408) {
-    return make("EIO", `${context.where}: ${context.doing} failed (HTTP ${status || "network"}: ${reason})`, {
-      transient: true,
+  if (status === 0 || (status === 500 && !e?.response)) {
+    // Octokit reports a failed fetch as status 500 without a response: a network failure.
+    const c = classifyNetworkError((error as { cause?: unknown })?.cause ?? error);
+    return make(c?.code ?? "EIO", `${context.where}: ${context.doing} failed (${c?.reason ?? reason})`, {
+      transient: c?.transient ?? true,
     });
   }
-  return make("EIO", `${context.where}: ${context.doing} failed (HTTP ${status}: ${reason})`);
+  const c = classifyHttpStatus(status, { what: `${context.where}: ${context.doing}` });
+  return make(c.code, `${c.reason}: ${reason}`, { transient: c.transient });
 }
