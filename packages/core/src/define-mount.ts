@@ -16,12 +16,12 @@ import {
 import { redactError } from "./redact.js";
 import type {
   EagerMount,
+  FetchResult,
   LazyMount,
   Mount,
   MountEntry,
   MountOptions,
   MountWriteApi,
-  FetchResult,
   PutOptions,
   PutResult,
 } from "./types.js";
@@ -89,7 +89,10 @@ export function setMountTraits<M extends Mount>(mount: M, traits: MountTraits): 
 const FETCH_PAIRS = new WeakMap<object, object>();
 
 /** (ws mounts) Records that `fetchWithInfo` reads the same object as `fetch` (layers call it for their wrappers). */
-export function pairFetch(fetch: LazyMount["fetch"], fetchWithInfo: NonNullable<LazyMount["fetchWithInfo"]>): void {
+export function pairFetch(
+  fetch: LazyMount["fetch"],
+  fetchWithInfo: NonNullable<LazyMount["fetchWithInfo"]>,
+): void {
   FETCH_PAIRS.set(fetchWithInfo, fetch);
 }
 
@@ -302,10 +305,14 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
     }
     const precondition = preconditionOf(putOptions);
     if (putOptions.symlink !== undefined && !definition.symlinks) {
-      throw new MountError("ENOTSUP", `${where(key)}: this mount does not store symbolic links; nothing was written`, {
-        path: relPath,
-        syscall: "symlink",
-      });
+      throw new MountError(
+        "ENOTSUP",
+        `${where(key)}: this mount does not store symbolic links; nothing was written`,
+        {
+          path: relPath,
+          syscall: "symlink",
+        },
+      );
     }
     if (precondition !== undefined && !conditionalWrites) {
       throw new MountError(
