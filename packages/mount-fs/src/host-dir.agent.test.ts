@@ -19,7 +19,7 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describe("HostDir: an agent's round trips", () => {
+describe("HostDir: an agent's round trips", { timeout: 240_000 }, () => {
   it("git: init, two commits, a branch and a tag; a new workspace logs, fscks clean, status clean, runs the script", async () => {
     const r = await gitRoundTrip(fresh());
     expect(r.write.exec.stderr).toBe("");

@@ -19,7 +19,7 @@ afterAll(async () => {
 
 const fresh = (prefix: string) => () => R2Bucket(bucket, { prefix, mode: "read-write" });
 
-describe("R2Bucket on Miniflare: an agent's round trips", () => {
+describe("R2Bucket on Miniflare: an agent's round trips", { timeout: 240_000 }, () => {
   it("git: init, two commits, a branch and a tag; a new workspace logs, fscks clean, status clean, runs the script", async () => {
     const r = await gitRoundTrip(fresh("git"));
     expect(r.write.exec.stderr).toBe("");

@@ -6,7 +6,7 @@ import { S3Bucket } from "./s3-bucket.js";
 
 // Issue 17's acceptance, as an agent works: a read-write S3Bucket on moto, changed through exec by
 // one workspace, read back by a new workspace over a fresh mount of the same bucket and prefix.
-describe("S3Bucket on moto: an agent's round trips", () => {
+describe("S3Bucket on moto: an agent's round trips", { timeout: 240_000 }, () => {
   const info = serverInfo("moto");
   let backend: S3Client;
   let bucket: string;
