@@ -1,0 +1,131 @@
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip, type Gunzip } from "node:zlib";
+import { quotaExceeded } from "@ws/core";
+import { extract, type Headers } from "tar-stream";
+import { archiveError } from "./archive-error.js";
+import type { InflateBudget } from "./bundle-limits.js";
+import type { ArchiveMember, BundleTree, MemberType } from "./bundle-tree.js";
+
+const FEED_CHUNK = 256 * 1024;
+
+const TYPES: Readonly<Record<string, MemberType>> = {
+  file: "file",
+  "contiguous-file": "file",
+  directory: "directory",
+  symlink: "symlink",
+  link: "hardlink",
+  "character-device": "character-device",
+  "block-device": "block-device",
+  fifo: "fifo",
+};
+
+/**
+ * Streams a tar (or gzip-compressed tar) through `tar-stream` into the tree. Every inflated byte is
+ * counted as it leaves gunzip, so the byte cap and the expansion ratio stop a bomb after at most one
+ * decompressor chunk beyond the limit, never after the whole stream.
+ */
+export async function readTar(
+  bytes: Uint8Array,
+  gzip: boolean,
+  tree: BundleTree,
+  budget: InflateBudget,
+  what: string,
+): Promise<void> {
+  const source = Readable.from(chunks(bytes), { objectMode: false, highWaterMark: FEED_CHUNK });
+  const parser = extract();
+  const limits = budget.limits;
+  // Everything a tar stream carries besides member content: 512-byte headers, padding, long-name and
+  // pax records. Bounded so that a stream of headers alone cannot grow without limit.
+  const overhead = 2048 * (2 * limits.maxEntries + 16) + 16 * 1024 * 1024;
+  const streamCap = limits.maxBytes + overhead;
+  let gunzip: Gunzip | undefined;
+  let inflated = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      inflated += chunk.length;
+      try {
+        if (inflated > streamCap) {
+          throw quotaExceeded(
+            "maxBytes",
+            limits.maxBytes,
+            inflated - overhead,
+            budget.root,
+            `${what} (tar stream)`,
+          );
+        }
+        if (gunzip) budget.checkExpansion(inflated, gunzip.bytesWritten, what);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      done(null, chunk);
+    },
+  });
+  const consume = (async () => {
+    for await (const entry of parser) {
+      const header = entry.header as Headers;
+      const type = TYPES[header.type ?? ""] ?? "unknown";
+      let data: Uint8Array | undefined;
+      if (type === "file") {
+        const size = header.size ?? 0;
+        budget.declare(size, header.name);
+        const parts: Buffer[] = [];
+        let got = 0;
+        for await (const chunk of entry as AsyncIterable<Buffer>) {
+          got += chunk.length;
+          budget.addBytes(chunk.length, header.name);
+          parts.push(chunk);
+        }
+        data = concat(parts, got);
+      } else {
+        entry.resume();
+      }
+      const member: ArchiveMember = {
+        name: header.name,
+        type,
+        mode: header.mode,
+        linkname: header.linkname ?? undefined,
+        data,
+        rawType: header.type ?? "unknown typeflag",
+      };
+      tree.add(member);
+    }
+  })();
+  // The consumer may throw while the pipeline is still feeding: destroy the pipeline then, and
+  // report the first error (the guard's, not the "premature close" it causes).
+  let firstError: unknown;
+  consume.catch((error: unknown) => {
+    firstError ??= error;
+    parser.destroy(error as Error);
+  });
+  try {
+    if (gzip) {
+      gunzip = createGunzip({ chunkSize: 256 * 1024 });
+      await pipeline(source, gunzip, counter, parser);
+    } else {
+      await pipeline(source, counter, parser);
+    }
+    await consume;
+  } catch (error) {
+    firstError ??= error;
+    await consume.catch(() => {});
+    throw archiveError(firstError, what, budget.root);
+  }
+}
+
+function* chunks(bytes: Uint8Array): Generator<Uint8Array> {
+  for (let i = 0; i < bytes.length; i += FEED_CHUNK) yield bytes.subarray(i, i + FEED_CHUNK);
+}
+
+function concat(parts: Buffer[], length: number): Uint8Array {
+  // An exact, unshared array per file: the host keeps it, and a view into a 256 KiB decompressor
+  // chunk would pin that chunk in memory for as long as the file lives.
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
