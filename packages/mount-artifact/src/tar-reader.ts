@@ -7,7 +7,7 @@ import { archiveError } from "./archive-error.js";
 import type { InflateBudget } from "./bundle-limits.js";
 import type { ArchiveMember, BundleTree, MemberType } from "./bundle-tree.js";
 
-const FEED_CHUNK = 256 * 1024;
+const FEED_CHUNK = 1024 * 1024;
 
 const TYPES: Readonly<Record<string, MemberType>> = {
   file: "file",
@@ -77,7 +77,9 @@ export async function readTar(
           budget.addBytes(chunk.length, header.name);
           parts.push(chunk);
         }
-        data = concat(parts, got);
+        // A single chunk is passed on as a view: the host copies every file into its own exact
+        // array anyway, and the chunk is then released with the tree.
+        data = parts.length === 1 ? (parts[0] as Buffer) : concat(parts, got);
       } else {
         entry.resume();
       }
@@ -101,7 +103,7 @@ export async function readTar(
   });
   try {
     if (gzip) {
-      gunzip = createGunzip({ chunkSize: 256 * 1024 });
+      gunzip = createGunzip({ chunkSize: 1024 * 1024 });
       await pipeline(source, gunzip, counter, parser);
     } else {
       await pipeline(source, counter, parser);
@@ -119,8 +121,6 @@ function* chunks(bytes: Uint8Array): Generator<Uint8Array> {
 }
 
 function concat(parts: Buffer[], length: number): Uint8Array {
-  // An exact, unshared array per file: the host keeps it, and a view into a 256 KiB decompressor
-  // chunk would pin that chunk in memory for as long as the file lives.
   const out = new Uint8Array(length);
   let offset = 0;
   for (const part of parts) {

@@ -1,5 +1,5 @@
 import { promisify } from "node:util";
-import { crc32 } from "node:zlib";
+import { crc32, inflateRawSync } from "node:zlib";
 import { MountError, quotaExceeded } from "@ws/core";
 import yauzl, { type Entry, type ZipFile } from "yauzl";
 import { archiveError } from "./archive-error.js";
@@ -18,8 +18,17 @@ const UNIX = 3;
 interface Located {
   readonly entry: Entry;
   readonly start: number;
+  readonly dataStart: number;
   readonly end: number;
 }
+
+/**
+ * Entries up to this compressed size are inflated in one bounded synchronous call (zlib stops at
+ * the declared size + 1 byte, so a lying size or a bomb fails while inflating); larger ones stream
+ * through yauzl chunk by chunk. Streaming 10,000 small entries costs a thread-pool round trip
+ * each, which made a 10,000-file zip 3x slower than unzip.
+ */
+const STREAM_ABOVE = 1024 * 1024;
 
 function unixType(mode: number): MemberType | undefined {
   switch (mode & 0o170000) {
@@ -99,7 +108,7 @@ export async function readZip(
       }
     }
     located.sort((a, b) => a.entry.relativeOffsetOfLocalHeader - b.entry.relativeOffsetOfLocalHeader);
-    for (const { entry } of located) tree.add(await member(zip, entry, budget, what, refuse));
+    for (const item of located) tree.add(await member(zip, buffer, item, budget, what, refuse));
   } catch (error) {
     throw archiveError(error, what, root);
   } finally {
@@ -157,12 +166,13 @@ function locate(
     throw refuse(
       `entry ${name}'s data (offset ${dataStart}, ${entry.compressedSize} bytes) runs into the central directory`,
     );
-  return { entry, start, end };
+  return { entry, start, dataStart, end };
 }
 
 async function member(
   zip: ZipFile,
-  entry: Entry,
+  buffer: Buffer,
+  { entry, dataStart }: Located,
   budget: InflateBudget,
   what: string,
   refuse: (message: string, code?: MountError["code"]) => MountError,
@@ -183,34 +193,56 @@ async function member(
       "ENOTSUP",
     );
   budget.declare(entry.uncompressedSize, name);
-  const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
-    zip.openReadStream(entry, (error, s) => (error ? reject(error) : resolve(s))),
-  );
-  const parts: Buffer[] = [];
-  let got = 0;
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      got += chunk.length;
-      budget.addBytes(chunk.length, name);
-      budget.checkExpansion(got, entry.compressedSize, `${what} entry ${quoteName(name)}`);
-      parts.push(chunk);
-    }
-  } catch (error) {
-    (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
-    throw MountError.isInstance(error)
-      ? error
-      : new MountError(
-          "EIO",
-          `${what}: entry ${quoteName(name)} is damaged or its declared size lies: ${(error as Error).message}`,
-          {
-            path: budget.root,
-            root: budget.root,
-            cause: error,
-          },
+  const lies = (detail: string, cause?: unknown): MountError =>
+    new MountError(
+      "EIO",
+      `${what}: entry ${quoteName(name)} is damaged or its declared size lies: ${detail}`,
+      {
+        path: budget.root,
+        root: budget.root,
+        cause,
+      },
+    );
+  let data: Uint8Array;
+  if (entry.compressedSize <= STREAM_ABOVE) {
+    const raw = buffer.subarray(dataStart, dataStart + entry.compressedSize);
+    if (entry.compressionMethod === 0) data = raw;
+    else {
+      try {
+        data = inflateRawSync(raw, { maxOutputLength: entry.uncompressedSize + 1 });
+      } catch (error) {
+        const tooLong = (error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
+        throw lies(
+          tooLong
+            ? `it inflates to more than the declared ${entry.uncompressedSize} bytes`
+            : (error as Error).message,
+          error,
         );
+      }
+    }
+    if (data.length !== entry.uncompressedSize)
+      throw lies(`${data.length} bytes inflated, ${entry.uncompressedSize} declared`);
+    budget.addBytes(data.length, name);
+    budget.checkExpansion(data.length, entry.compressedSize, `${what} entry ${quoteName(name)}`);
+  } else {
+    const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
+      zip.openReadStream(entry, (error, s) => (error ? reject(error) : resolve(s))),
+    );
+    const parts: Buffer[] = [];
+    let got = 0;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        got += chunk.length;
+        budget.addBytes(chunk.length, name);
+        budget.checkExpansion(got, entry.compressedSize, `${what} entry ${quoteName(name)}`);
+        parts.push(chunk);
+      }
+    } catch (error) {
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      throw MountError.isInstance(error) ? error : lies((error as Error).message, error);
+    }
+    data = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, got);
   }
-  const data =
-    parts.length === 1 ? new Uint8Array(parts[0] as Buffer) : new Uint8Array(Buffer.concat(parts, got));
   const actual = crc32(data) >>> 0;
   if (actual !== entry.crc32) {
     throw new MountError(

@@ -1,0 +1,148 @@
+// ArtifactBundle through a Workspace vs the native tools: a 10,000-file tar.gz (about 100 MB
+// inflated) and the same tree as a zip, mounted with ArtifactBundle (read, verify, inflate, check,
+// write into the workspace's memfs) vs `tar xzf` and `unzip -q` into a tmpfs directory (/dev/shm).
+// Each measurement runs in its own process (3 runs, median wall, peak RSS of the run). Run by
+// `npm run bench -- artifact` against the built packages; reports, never asserts.
+// Scale down for a quick try: BENCH_ARTIFACT_FILES=1000 npm run bench -- artifact
+import { execFile, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const run = promisify(execFile);
+const FILES = Number(process.env.BENCH_ARTIFACT_FILES ?? 10_000);
+const RUNS = 3;
+const MiB = 1024 * 1024;
+
+if (process.argv[2] === "--child") {
+  // One mount through a Workspace, in a fresh process so that peak RSS belongs to this run alone.
+  const { ArtifactBundle } = await import("@ws/mount-artifact");
+  const { Workspace } = await import("@ws/workspace");
+  const file = process.argv[3];
+  const t = performance.now();
+  const ws = new Workspace({ mounts: { "/bundle": ArtifactBundle(file) } });
+  await ws.fs.stat("/bundle");
+  const ms = performance.now() - t;
+  const probe = await ws.fs.readFile("/bundle/d0/f0.txt");
+  if (probe.length === 0) throw new Error("empty probe file");
+  await ws.close();
+  process.stdout.write(JSON.stringify({ ms, maxRssKiB: process.resourceUsage().maxRSS }));
+  process.exit(0);
+}
+
+for (const tool of ["tar", "unzip", "zip", "/usr/bin/time"]) {
+  const found = spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
+  if (!found) {
+    console.error(`${tool} is missing: apt-get install -y --no-install-recommends tar zip unzip time`);
+    process.exit(1);
+  }
+}
+
+// A deterministic tree: 100 files per folder, sizes 1-19 KiB of word-like text (compresses about 3:1,
+// like source code and documents).
+function makeTree(dir) {
+  let seed = 42;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed;
+  };
+  const words = Array.from({ length: 2048 }, (_, i) =>
+    Array.from({ length: 2 + (i % 9) }, (_, j) => String.fromCharCode(97 + ((i * 7 + j * 13) % 26))).join(""),
+  );
+  let bytes = 0;
+  for (let i = 0; i < FILES; i++) {
+    const folder = join(dir, `d${Math.floor(i / 100)}`);
+    if (i % 100 === 0) mkdirSync(folder, { recursive: true });
+    const size = 1024 + (rand() % (18 * 1024));
+    let text = "";
+    while (text.length < size) text += `${words[rand() % words.length]}${rand() % 12 === 0 ? "\n" : " "}`;
+    text = text.slice(0, size);
+    writeFileSync(join(folder, `f${i % 100}.txt`), text, { mode: i % 10 === 0 ? 0o755 : 0o644 });
+    bytes += size;
+  }
+  return bytes;
+}
+
+const work = mkdtempSync(join(tmpdir(), "ws-artifact-bench-"));
+const shm = mkdtempSync(join("/dev/shm", "ws-artifact-bench-"));
+try {
+  const tree = join(work, "tree");
+  const inflated = makeTree(tree);
+  const tgz = join(work, "bundle.tar.gz");
+  const zip = join(work, "bundle.zip");
+  await run("tar", ["-C", tree, "-czf", tgz, "."]);
+  await run("sh", ["-c", `cd '${tree}' && zip -qr '${zip}' .`]);
+  console.log(
+    `${FILES.toLocaleString("en-US")} files, ${(inflated / MiB).toFixed(1)} MiB inflated; ` +
+      `tar.gz ${(statSync(tgz).size / MiB).toFixed(1)} MiB, zip ${(statSync(zip).size / MiB).toFixed(1)} MiB`,
+  );
+
+  const timed = (argv) => {
+    const r = spawnSync("/usr/bin/time", ["-f", "%e %M", ...argv], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`${argv.join(" ")} failed: ${r.stderr}`);
+    const [wall, rss] = r.stderr.trim().split("\n").at(-1).split(" ");
+    return { ms: Number(wall) * 1000, maxRssKiB: Number(rss) };
+  };
+  const native = (argv, outDir) => {
+    rmSync(outDir, { recursive: true, force: true });
+    mkdirSync(outDir);
+    return timed(argv);
+  };
+  const ours = (file) => {
+    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", file], {
+      encoding: "utf8",
+    });
+    if (r.status !== 0) throw new Error(`workspace mount failed: ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  };
+  const median = (runs) => {
+    const sorted = [...runs].sort((a, b) => a.ms - b.ms);
+    return {
+      ms: sorted[Math.floor(sorted.length / 2)].ms,
+      maxRssKiB: Math.max(...runs.map((r) => r.maxRssKiB)),
+    };
+  };
+  const out = join(shm, "out");
+  const rows = [];
+  for (const [format, file, nativeName, nativeArgv] of [
+    ["tar.gz", tgz, "tar xzf", ["tar", "-xzf", tgz, "-C", out]],
+    ["zip", zip, "unzip -q", ["unzip", "-q", zip, "-d", out]],
+  ]) {
+    const n = [];
+    const w = [];
+    for (let i = 0; i < RUNS; i++) {
+      n.push(native(nativeArgv, out));
+      w.push(ours(file));
+    }
+    const nm = median(n);
+    const wm = median(w);
+    rows.push({
+      format,
+      native: nativeName,
+      nativeMs: Math.round(nm.ms),
+      nativePeakMiB: Math.round(nm.maxRssKiB / 1024),
+      workspaceMs: Math.round(wm.ms),
+      workspacePeakMiB: Math.round(wm.maxRssKiB / 1024),
+      ratio: Number((wm.ms / nm.ms).toFixed(2)),
+    });
+  }
+  console.log(
+    "\nformat  | native (into /dev/shm) | native wall | ArtifactBundle → Workspace | ratio (target ≤ 1.5) | peak RSS native / ours",
+  );
+  for (const r of rows) {
+    console.log(
+      `${r.format.padEnd(7)} | ${r.native.padEnd(22)} | ${String(r.nativeMs).padStart(8)} ms | ${String(r.workspaceMs).padStart(23)} ms | ${`${r.ratio}x`.padStart(20)} | ${r.nativePeakMiB} MiB / ${r.workspacePeakMiB} MiB`,
+    );
+  }
+  mkdirSync(join(here, "results"), { recursive: true });
+  writeFileSync(
+    join(here, "results", "artifact.json"),
+    JSON.stringify({ files: FILES, inflatedBytes: inflated, runs: RUNS, rows }, null, 2),
+  );
+} finally {
+  rmSync(work, { recursive: true, force: true });
+  rmSync(shm, { recursive: true, force: true });
+}
