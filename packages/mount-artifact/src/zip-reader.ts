@@ -92,6 +92,17 @@ export async function readZip(
         declared += entry.uncompressedSize;
         if (declared > budget.limits.maxBytes)
           throw quotaExceeded("maxBytes", budget.limits.maxBytes, declared, root, entry.fileName);
+        const limits = budget.limits;
+        if (
+          entry.uncompressedSize > limits.expansionFloor &&
+          entry.uncompressedSize / Math.max(1, entry.compressedSize) > limits.maxExpansion
+        ) {
+          throw new MountError(
+            "EDQUOT",
+            `${what}: entry ${quoteName(entry.fileName)} declares ${entry.uncompressedSize} bytes from ${entry.compressedSize} compressed, above maxExpansion ${limits.maxExpansion}:1 (a zip bomb?); raise maxExpansion if the bundle is genuine`,
+            { path: root, root },
+          );
+        }
         located.push(locate(buffer, entry, centralDirectory, refuse));
       }
     } catch (error) {
