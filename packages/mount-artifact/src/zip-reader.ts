@@ -180,6 +180,26 @@ function locate(
   return { entry, start, dataStart, end };
 }
 
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The entry's name. Without the UTF-8 flag and without a Unicode Path extra field, yauzl decodes
+ * names as CP437, as the zip specification says; but Info-ZIP's zip on Linux stores UTF-8 bytes
+ * without setting the flag, and unzip writes those bytes as they are. Bytes that are valid UTF-8
+ * are therefore read as UTF-8 (what unzip, 7-Zip and macOS do); the others stay CP437.
+ */
+function entryName(entry: Entry): string {
+  if ((entry.generalPurposeBitFlag & 0x800) !== 0) return entry.fileName;
+  if (entry.extraFields.some((f) => f.id === 0x7075)) return entry.fileName;
+  const raw = (entry as Entry & { fileNameRaw: Buffer }).fileNameRaw;
+  if (raw.every((b) => b < 0x80)) return entry.fileName;
+  try {
+    return utf8.decode(raw);
+  } catch {
+    return entry.fileName;
+  }
+}
+
 async function member(
   zip: ZipFile,
   buffer: Buffer,
@@ -188,7 +208,7 @@ async function member(
   what: string,
   refuse: (message: string, code?: MountError["code"]) => MountError,
 ): Promise<ArchiveMember> {
-  const name = entry.fileName;
+  const name = entryName(entry);
   const unix = entry.versionMadeBy >> 8 === UNIX;
   const attributes = unix ? entry.externalFileAttributes >>> 16 : 0;
   const mode = unix && attributes !== 0 ? attributes & 0o7777 : undefined;
