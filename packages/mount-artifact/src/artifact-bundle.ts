@@ -303,11 +303,12 @@ export function ArtifactBundle(source: ArtifactSource, options: ArtifactBundleOp
   const config = resolveConfig(options);
   const parsed = parseSource(source);
   const common = pickMountOptions(options);
-  const writable = (options.mode ?? "read-only") === "read-write";
   return (context: MountContext): EagerMount => ({
     kind: "artifact",
     strategy: "eager",
-    writable,
+    // A bundle has no upstream to write back to: the mount is read-only whatever mode says, so the
+    // host answers writes with EROFS instead of debouncing them into a void.
+    writable: false,
     options: common,
     async materialize(api: MountWriteApi): Promise<void> {
       const root = context.root;

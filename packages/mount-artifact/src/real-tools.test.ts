@@ -33,7 +33,12 @@ async function snapshotWorkspace(archive: string): Promise<TreeSnapshot> {
         else if (st.isDirectory()) {
           out[path] = { type: "dir", mode: Number(st.mode) & 0o777 };
           await walk(path);
-        } else out[path] = { type: "file", sha: sha((await ws.fs.readFile(abs)) as Uint8Array), mode: Number(st.mode) & 0o777 };
+        } else
+          out[path] = {
+            type: "file",
+            sha: sha((await ws.fs.readFile(abs)) as Uint8Array),
+            mode: Number(st.mode) & 0o777,
+          };
       }
     };
     await walk("");
