@@ -108,7 +108,8 @@ beforeAll(async () => {
   ).layers[0]?.digest as string;
   const layerPath = registry.blobPath(layerDigest);
   const layerBytes = readFileSync(layerPath);
-  layerBytes[layerBytes.length - 9] ^= 0xff;
+  const at = layerBytes.length - 9;
+  layerBytes[at] = (layerBytes[at] as number) ^ 0xff;
   writeFileSync(layerPath, layerBytes);
   const manifestPath = registry.blobPath(manifests.tamperManifest.digest);
   writeFileSync(manifestPath, readFileSync(manifestPath).toString("latin1").replace('"t.txt"', '"u.txt"'));
