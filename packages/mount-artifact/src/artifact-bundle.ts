@@ -3,15 +3,12 @@ import { readFile, stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import {
   type EagerMount,
-  type MountContext,
   MountError,
-  type MountFactory,
   type MountOptions,
   type MountWriteApi,
   normalizeKeyPrefix,
-  pickMountOptions,
-  resolveMountOptions,
 } from "@ws/core";
+import { defineEagerMount, enumOption, integerOption, stringOption } from "@ws/provider-kit";
 import {
   type BundleLimits,
   DEFAULT_MAX_BYTES,
@@ -22,7 +19,7 @@ import {
 } from "./bundle-limits.js";
 import { BundleTree, type MemberPolicy, type TreeWriter } from "./bundle-tree.js";
 import { ARCHIVE_FORMATS, type ArchiveFormat, chooseFormat } from "./detect-format.js";
-import { httpGet, httpStatusError } from "./http-get.js";
+import { httpGet, statusError } from "./http-get.js";
 import { pullOci } from "./oci-bundle.js";
 import { OciRegistryClient, parseOciReference, type RegistryOptions } from "./oci-registry.js";
 import { readTar } from "./tar-reader.js";
@@ -85,69 +82,56 @@ interface Config {
 }
 
 function invalidOption(name: string, value: unknown, allowed: string): never {
-  throw new MountError(
-    "EINVAL",
-    `ArtifactBundle option ${name} is ${JSON.stringify(value) ?? String(value)}; expected ${allowed}`,
-  );
+  throw new MountError("EINVAL", `${name} must be ${allowed}, got ${JSON.stringify(value) ?? String(value)}`);
 }
 
-function integer(
-  name: string,
-  value: number | undefined,
-  fallback: number,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number {
-  if (value === undefined) return fallback;
-  if (value === Number.POSITIVE_INFINITY && max === Number.MAX_SAFE_INTEGER) return value;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max)
-    invalidOption(name, value, `an integer from ${min} to ${max}`);
-  return value;
-}
-
-function choice<T extends string>(name: string, value: T | undefined, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!allowed.includes(value))
-    invalidOption(name, value, allowed.map((a) => JSON.stringify(a)).join(" or "));
-  return value;
+/** maxBytes/maxEntries: the common options (Infinity allowed), with this provider's own defaults. */
+function limit(name: string, value: number | undefined, fallback: number): number {
+  if (value === Number.POSITIVE_INFINITY) return value;
+  return integerOption(name, value, { default: fallback, min: 0 });
 }
 
 function resolveConfig(options: ArtifactBundleOptions): Config {
-  resolveMountOptions(options);
   let sha256: string | undefined;
   if (options.sha256 !== undefined) {
-    const m =
-      typeof options.sha256 === "string" ? /^(?:sha256:)?([0-9a-fA-F]{64})$/.exec(options.sha256) : null;
-    if (!m) invalidOption("sha256", options.sha256, "64 hex digits, optionally prefixed sha256:");
-    sha256 = (m[1] as string).toLowerCase();
+    const value = stringOption("sha256", options.sha256, { pattern: /^(?:sha256:)?[0-9a-fA-F]{64}$/ });
+    sha256 = value.replace(/^sha256:/, "").toLowerCase();
   }
   const format =
-    options.format === undefined ? undefined : choice("format", options.format, ARCHIVE_FORMATS, "tar");
+    options.format === undefined ? undefined : enumOption("format", options.format, ARCHIVE_FORMATS, "tar");
   const maxExpansion = options.maxExpansion ?? DEFAULT_MAX_EXPANSION;
   if (typeof maxExpansion !== "number" || Number.isNaN(maxExpansion) || maxExpansion < 1)
     invalidOption("maxExpansion", maxExpansion, "a number >= 1");
-  const platform = options.platform ?? "linux/amd64";
-  if (typeof platform !== "string" || !/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(platform))
-    invalidOption("platform", platform, 'os/architecture[/variant], such as "linux/amd64"');
+  const platform = stringOption("platform", options.platform, {
+    default: "linux/amd64",
+    pattern: /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/,
+  });
   return {
     sha256,
     format,
     policy: {
-      setuid: choice("setuid", options.setuid, ["strip", "refuse"], "strip"),
-      specialFiles: choice("specialFiles", options.specialFiles, ["refuse", "skip"], "refuse"),
-      outsideLinks: choice("outsideLinks", options.outsideLinks, ["refuse", "skip"], "refuse"),
-      stripComponents: integer("stripComponents", options.stripComponents, 0, 0, 1024),
+      setuid: enumOption("setuid", options.setuid, ["strip", "refuse"], "strip"),
+      specialFiles: enumOption("specialFiles", options.specialFiles, ["refuse", "skip"], "refuse"),
+      outsideLinks: enumOption("outsideLinks", options.outsideLinks, ["refuse", "skip"], "refuse"),
+      stripComponents: integerOption("stripComponents", options.stripComponents, {
+        default: 0,
+        min: 0,
+        max: 1024,
+      }),
       prefix: normalizeKeyPrefix(options.prefix),
     },
     limits: {
-      maxBytes: integer("maxBytes", options.maxBytes, DEFAULT_MAX_BYTES, 0),
-      maxEntries: integer("maxEntries", options.maxEntries, DEFAULT_MAX_ENTRIES, 0),
+      maxBytes: limit("maxBytes", options.maxBytes, DEFAULT_MAX_BYTES),
+      maxEntries: limit("maxEntries", options.maxEntries, DEFAULT_MAX_ENTRIES),
       maxExpansion,
       expansionFloor: EXPANSION_FLOOR,
     },
-    maxArchiveBytes: integer("maxArchiveBytes", options.maxArchiveBytes, DEFAULT_MAX_ARCHIVE_BYTES, 1),
+    maxArchiveBytes: integerOption("maxArchiveBytes", options.maxArchiveBytes, {
+      default: DEFAULT_MAX_ARCHIVE_BYTES,
+      min: 1,
+    }),
     headers: options.headers ?? {},
-    timeoutMs: integer("timeoutMs", options.timeoutMs, 300_000, 1),
+    timeoutMs: integerOption("timeoutMs", options.timeoutMs, { default: 300_000, min: 1 }),
     registry: options.registry ?? {},
     platform,
     options,
@@ -198,7 +182,12 @@ function describe(parsed: Parsed): string {
   }
 }
 
-async function loadBytes(parsed: Parsed, config: Config, what: string, root: string): Promise<Uint8Array> {
+async function loadBytes(
+  parsed: Parsed,
+  config: Config,
+  what: string,
+  root: string | undefined,
+): Promise<Uint8Array> {
   if (parsed.kind === "bytes") return parsed.bytes;
   if (parsed.kind === "path") {
     let size: number;
@@ -241,10 +230,8 @@ async function loadBytes(parsed: Parsed, config: Config, what: string, root: str
       headers: { ...config.headers },
       maxBytes: config.maxArchiveBytes,
       timeoutMs: config.timeoutMs,
-      what,
-      root,
     });
-    if (result.status !== 200) throw httpStatusError(result.status, what, root);
+    if (result.status !== 200) throw statusError(result.status, what, root);
     return result.body;
   }
   throw new Error("unreachable");
@@ -255,7 +242,7 @@ async function materializeBundle(
   parsed: Parsed,
   config: Config,
   writer: TreeWriter,
-  root: string,
+  root: string | undefined,
 ): Promise<void> {
   const what = describe(parsed);
   const diagnose = config.options.onDiagnostic;
@@ -299,27 +286,38 @@ async function materializeBundle(
  * image or artifact from a registry. The whole bundle is read, verified and checked before the first
  * write, so a damaged or hostile bundle is refused with a coded error and leaves nothing behind.
  */
-export function ArtifactBundle(source: ArtifactSource, options: ArtifactBundleOptions = {}): MountFactory {
+export function ArtifactBundle(source: ArtifactSource, options: ArtifactBundleOptions = {}): EagerMount {
   const config = resolveConfig(options);
   const parsed = parseSource(source);
-  const common = pickMountOptions(options);
-  return (context: MountContext): EagerMount => ({
+  // A bundle has no upstream to write back to: the mount is read-only whatever `mode` says, so the
+  // host answers writes with EROFS instead of debouncing them into a void.
+  const { mode: _mode, ...common } = options;
+  const secrets = [
+    options.registry?.password,
+    options.registry?.token,
+    ...Object.values(options.headers ?? {}),
+    parsed.kind === "url" ? new URL(parsed.url).password || undefined : undefined,
+  ];
+  // The kit's writer takes relative paths and does not say the root, but errors must name a path
+  // (the mount root, for a bundle-level failure). `definition.materialize` is called synchronously
+  // from the kit's `materialize(api)`, so the root is handed over through this slot.
+  let nextRoot: string | undefined;
+  const mount = defineEagerMount({
     kind: "artifact",
-    strategy: "eager",
-    // A bundle has no upstream to write back to: the mount is read-only whatever mode says, so the
-    // host answers writes with EROFS instead of debouncing them into a void.
-    writable: false,
     options: common,
-    async materialize(api: MountWriteApi): Promise<void> {
-      const root = context.root;
-      const abs = (rel: string): string => (rel === "" ? root : `${root}/${rel}`);
-      const symlink = api.symlink;
-      const writer: TreeWriter = {
-        writeFile: (rel, bytes, mode) => api.writeFile(abs(rel), bytes, mode),
-        mkdir: (rel, mode) => api.mkdir(abs(rel), mode),
-        symlink: symlink ? (rel, target) => symlink.call(api, abs(rel), target) : undefined,
-      };
-      await materializeBundle(parsed, config, writer, root);
+    secrets: () => secrets,
+    materialize(writer) {
+      const root = nextRoot;
+      nextRoot = undefined;
+      return materializeBundle(parsed, config, writer, root);
     },
   });
+  const materialize = mount.materialize;
+  Object.defineProperty(mount, "materialize", {
+    value: (api: MountWriteApi): Promise<void> => {
+      nextRoot = api.root;
+      return materialize.call(mount, api);
+    },
+  });
+  return mount;
 }

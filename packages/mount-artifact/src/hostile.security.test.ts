@@ -31,9 +31,8 @@ describe("hostile archives: refused with a coded error, nothing written", () => 
       const bytes = c.build();
       if (out) writeFileSync(join(out, `${c.id}${c.ext}`), bytes);
       // The provider alone: not one call on the write API, not even a mkdir.
-      const mount = ArtifactBundle(bytes, c.options)({ root: ROOT, sessionId: "t", vfs: undefined as never });
       const { api, calls } = recordingApi();
-      const error = await refusal((mount as { materialize(a: typeof api): Promise<void> }).materialize(api));
+      const error = await refusal(ArtifactBundle(bytes, c.options).materialize({ ...api, root: ROOT }));
       expect(error.code, error.message).toBe(c.code);
       expect(calls).toEqual([]);
       // Through a Workspace: the mount fails with the same code and the workspace holds nothing.

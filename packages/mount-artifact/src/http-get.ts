@@ -1,94 +1,53 @@
 import { MountError } from "@ws/core";
+import { httpRequest, httpStatusError } from "@ws/provider-kit";
 
 export interface HttpGetResult {
   readonly status: number;
-  readonly headers: Headers;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: Uint8Array;
 }
 
-/** 404/410 ENOENT, 401/403 EACCES, others EIO (network failures too). */
-export function httpStatusError(status: number, what: string, root: string | undefined): MountError {
-  const code =
-    status === 404 || status === 410 ? "ENOENT" : status === 401 || status === 403 ? "EACCES" : "EIO";
-  return new MountError(code, `${what} answered HTTP ${status}`, { path: root, root });
+const MAX_REDIRECTS = 5;
+
+/** One header value (the first, when repeated). */
+export function header(headers: HttpGetResult["headers"], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** A non-200 answer as a MountError (404 ENOENT, 401/403 EACCES, ...), by the kit's classification. */
+export function statusError(status: number, what: string, root: string | undefined): MountError {
+  return httpStatusError(status, { what, path: root ?? what, syscall: "open" });
 }
 
 /**
- * One GET, the body read once with `maxBytes` enforced while it arrives (a server cannot make us
- * buffer more than we allowed, whatever its Content-Length says).
+ * A GET through the kit's pooled `httpRequest` (body read once, `maxBytes` enforced while it
+ * arrives), following redirects itself because the kit does not: registries send blob reads to
+ * storage or a CDN. Credentials never follow a redirect to another origin.
  */
 export async function httpGet(
   url: string,
-  options: {
-    headers?: Record<string, string>;
-    maxBytes: number;
-    timeoutMs: number;
-    what: string;
-    root: string | undefined;
-  },
+  options: { headers?: Record<string, string>; maxBytes: number; timeoutMs: number },
 ): Promise<HttpGetResult> {
-  const { what, root } = options;
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      headers: options.headers ?? {},
-      redirect: "follow",
-      signal: AbortSignal.timeout(options.timeoutMs),
+  let target = new URL(url);
+  let headers = { ...(options.headers ?? {}) };
+  for (let hop = 0; ; hop++) {
+    const response = await httpRequest(target, {
+      headers,
+      maxBytes: options.maxBytes,
+      timeoutMs: options.timeoutMs,
     });
-  } catch (error) {
-    const timeout = (error as Error).name === "TimeoutError";
-    throw new MountError(
-      timeout ? "ETIMEDOUT" : "EIO",
-      `${what}: ${timeout ? `no answer within ${options.timeoutMs} ms` : `request failed: ${(error as Error).message}`}`,
-      {
-        path: root,
-        root,
-        cause: error,
-      },
-    );
-  }
-  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > options.maxBytes) {
-    await response.body?.cancel();
-    throw new MountError(
-      "EDQUOT",
-      `${what} is ${declared} bytes, above the limit of ${options.maxBytes} (maxArchiveBytes)`,
-      { path: root, root },
-    );
-  }
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  if (response.body) {
-    const reader = response.body.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.length;
-        if (size > options.maxBytes) {
-          await reader.cancel();
-          throw new MountError(
-            "EDQUOT",
-            `${what} sent more than ${options.maxBytes} bytes (maxArchiveBytes)`,
-            { path: root, root },
-          );
-        }
-        parts.push(value);
-      }
-    } catch (error) {
-      if (MountError.isInstance(error)) throw error;
-      throw new MountError("EIO", `${what}: the response broke off: ${(error as Error).message}`, {
-        path: root,
-        root,
-        cause: error,
-      });
+    const location = header(response.headers, "location");
+    if (![301, 302, 303, 307, 308].includes(response.status) || location === undefined) return response;
+    if (hop >= MAX_REDIRECTS)
+      throw new MountError("EIO", `${target.origin}${target.pathname}: more than ${MAX_REDIRECTS} redirects`);
+    const next = new URL(location, target);
+    if (next.protocol !== "https:" && next.protocol !== "http:")
+      throw new MountError("EIO", `${target.origin}${target.pathname} redirects to a ${next.protocol} URL`);
+    if (next.origin !== target.origin) {
+      const { authorization: _dropped, ...rest } = headers;
+      headers = rest;
     }
+    target = next;
   }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    body.set(part, offset);
-    offset += part.length;
-  }
-  return { status: response.status, headers: response.headers, body };
 }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { MountError } from "@ws/core";
-import { httpGet, httpStatusError } from "./http-get.js";
+import { header, httpGet, statusError } from "./http-get.js";
 
 /** `oci://host[:port]/repository:tag` or `oci://host[:port]/repository@sha256:<hex>`. */
 export interface OciReference {
@@ -161,21 +161,17 @@ export class OciRegistryClient {
       headers: headers(),
       maxBytes,
       timeoutMs: this.#timeoutMs,
-      what,
-      root: this.#root,
     });
     if (result.status === 401) {
-      const challenge = result.headers.get("www-authenticate") ?? "";
+      const challenge = header(result.headers, "www-authenticate") ?? "";
       if (await this.#authenticate(challenge))
         result = await httpGet(url, {
           headers: headers(),
           maxBytes,
           timeoutMs: this.#timeoutMs,
-          what,
-          root: this.#root,
         });
     }
-    if (result.status !== 200) throw httpStatusError(result.status, what, this.#root);
+    if (result.status !== 200) throw statusError(result.status, what, this.#root);
     return result;
   }
 
@@ -201,10 +197,8 @@ export class OciRegistryClient {
       headers,
       maxBytes: 1024 * 1024,
       timeoutMs: this.#timeoutMs,
-      what: "the registry's token service",
-      root: this.#root,
     });
-    if (token.status !== 200) throw httpStatusError(token.status, "the registry's token service", this.#root);
+    if (token.status !== 200) throw statusError(token.status, "the registry's token service", this.#root);
     let parsed: { token?: string; access_token?: string };
     try {
       parsed = JSON.parse(new TextDecoder().decode(token.body)) as typeof parsed;
@@ -244,7 +238,7 @@ export class OciRegistryClient {
     }
     const mediaType =
       (typeof json.mediaType === "string" ? json.mediaType : undefined) ??
-      result.headers.get("content-type")?.split(";")[0]?.trim() ??
+      header(result.headers, "content-type")?.split(";")[0]?.trim() ??
       "";
     return { digest, mediaType, json };
   }

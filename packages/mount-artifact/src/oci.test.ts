@@ -52,10 +52,9 @@ async function mount(source: string, options: ArtifactBundleOptions = {}) {
 }
 
 async function refusal(source: string, options: ArtifactBundleOptions = {}): Promise<MountError> {
-  const m = ArtifactBundle(source, options)({ root: ROOT, sessionId: "t", vfs: undefined as never });
   const { api, calls } = recordingApi();
   try {
-    await (m as { materialize(a: typeof api): Promise<void> }).materialize(api);
+    await ArtifactBundle(source, options).materialize({ ...api, root: ROOT });
   } catch (error) {
     expect(MountError.isInstance(error), String(error)).toBe(true);
     expect(calls, "nothing may be written before the refusal").toEqual([]);

@@ -3,6 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { EagerMount, MountContext, MountFactory, MountWriteApi } from "@ws/core";
 import type { ConformanceHarness, HarnessContext, HarnessMountOptions, SeedOptions } from "@ws/testkit";
 import { ArtifactBundle } from "../src/index.js";
 import { gzip, type TarEntry, tar, type ZipEntry, zip } from "./archive-builder.js";
@@ -45,6 +46,19 @@ function build(format: "tar" | "tar.gz" | "zip", state: CaseState): Uint8Array {
 }
 
 /**
+ * The mount as a factory that hands `api.root` to `materialize` when the write API lacks it: the
+ * host's API carries its root, but the testkit's `recordingApi` does not (yet), and
+ * `defineEagerMount` needs it to turn relative paths into absolute ones.
+ */
+function withRoot(mount: EagerMount): MountFactory {
+  return (context: MountContext): EagerMount => ({
+    ...mount,
+    materialize: (api: MountWriteApi) =>
+      mount.materialize(api.root === undefined ? { ...api, root: context.root } : api),
+  });
+}
+
+/**
  * The conformance harness of ArtifactBundle: `seed` records files, modes and links; every
  * `createMount` builds the archive afresh in `format` and delivers it as bytes, as a file, or over
  * HTTP from a server on 127.0.0.1. The "backend" is the archive's member list.
@@ -80,6 +94,19 @@ export function artifactHarness(format: "tar" | "tar.gz" | "zip", delivery: Deli
     async setup(caseId: string): Promise<HarnessContext> {
       const id = `${caseId.replace(/[^a-z0-9]+/gi, "-")}-${++counter}`;
       const state: CaseState = { files: new Map(), modes: new Map(), links: new Map(), corrupt: false };
+      const ext = format === "zip" ? "zip" : format;
+      const mountOf = (options: HarnessMountOptions): EagerMount => {
+        const bytes = build(format, state);
+        if (delivery === "bytes") return ArtifactBundle(bytes, options);
+        if (delivery === "file") {
+          const path = join(dir as string, `${id}.${ext}`);
+          writeFileSync(path, bytes);
+          return ArtifactBundle(path, options);
+        }
+        const path = `/${id}.${ext}`;
+        served.set(path, bytes);
+        return ArtifactBundle(`${base}${path}`, options);
+      };
       return {
         async seed(files, options: SeedOptions = {}) {
           for (const [name, bytes] of Object.entries(files)) state.files.set(name, new Uint8Array(bytes));
@@ -87,17 +114,7 @@ export function artifactHarness(format: "tar" | "tar.gz" | "zip", delivery: Deli
           for (const [name, target] of Object.entries(options.symlinks ?? {})) state.links.set(name, target);
         },
         createMount(options: HarnessMountOptions = {}) {
-          const bytes = build(format, state);
-          const ext = format === "zip" ? "zip" : format;
-          if (delivery === "bytes") return ArtifactBundle(bytes, options);
-          if (delivery === "file") {
-            const path = join(dir as string, `${id}.${ext}`);
-            writeFileSync(path, bytes);
-            return ArtifactBundle(path, options);
-          }
-          const path = `/${id}.${ext}`;
-          served.set(path, bytes);
-          return ArtifactBundle(`${base}${path}`, options);
+          return withRoot(mountOf(options));
         },
         async readBackend(relPath) {
           return state.files.get(relPath);
@@ -106,7 +123,7 @@ export function artifactHarness(format: "tar" | "tar.gz" | "zip", delivery: Deli
           return [...state.files.keys(), ...state.links.keys()].sort();
         },
         async cleanup() {
-          served.delete(`/${id}.${format}`);
+          served.delete(`/${id}.${ext}`);
         },
         async corruptSource() {
           state.corrupt = true;
