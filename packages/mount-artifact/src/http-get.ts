@@ -1,5 +1,5 @@
 import { MountError } from "@ws/core";
-import { httpRequest, httpStatusError } from "@ws/provider-kit";
+import { httpPool, httpRequest, httpStatusError } from "@ws/provider-kit";
 
 export interface HttpGetResult {
   readonly status: number;
@@ -8,6 +8,24 @@ export interface HttpGetResult {
 }
 
 const MAX_REDIRECTS = 5;
+
+type Pool = ReturnType<typeof httpPool>;
+
+/**
+ * The kit's pool for the origin, with a no-op `error` listener on every response body. The kit's
+ * `httpRequest` destroys the body when it exceeds `maxBytes`; undici then emits an AbortError that,
+ * with no listener, would crash the process as an uncaught exception. Errors while reading still
+ * reject the read (async iteration reports them on its own). Remove once the kit does this itself.
+ */
+function guardedPool(url: URL): Pool {
+  const pool = httpPool(url);
+  const request = (async (options: Parameters<Pool["request"]>[0]) => {
+    const response = await pool.request(options);
+    response.body.on("error", () => {});
+    return response;
+  }) as unknown as Pool["request"];
+  return new Proxy(pool, { get: (target, key) => (key === "request" ? request : Reflect.get(target, key)) });
+}
 
 /** One header value (the first, when repeated). */
 export function header(headers: HttpGetResult["headers"], name: string): string | undefined {
@@ -36,6 +54,7 @@ export async function httpGet(
       headers,
       maxBytes: options.maxBytes,
       timeoutMs: options.timeoutMs,
+      pool: guardedPool(target),
     });
     const location = header(response.headers, "location");
     if (![301, 302, 303, 307, 308].includes(response.status) || location === undefined) return response;
