@@ -49,6 +49,7 @@ type Node =
 
 const S_SETID = 0o6000;
 const MAX_LINK_HOPS = 40;
+const LOOP = "too many levels of symbolic links (a loop)";
 
 /**
  * The staged tree of one bundle. Members are added as the readers produce them; nothing reaches the
@@ -301,7 +302,7 @@ export class BundleTree {
         continue;
       }
       throw this.#error(
-        "EINVAL",
+        problem === LOOP ? "ELOOP" : "EINVAL",
         `symlink ${path} -> ${quoteName(node.target)} is refused: ${problem}`,
         path,
       );
@@ -331,11 +332,11 @@ export class BundleTree {
         stack.push(part);
         const node = this.#nodes.get(stack.join("/"));
         if (node?.kind === "symlink") {
-          if (++hops > MAX_LINK_HOPS) return "too many levels of symbolic links";
+          if (++hops > MAX_LINK_HOPS) return LOOP;
           if (node.target.startsWith("/")) return `it passes through ${stack.join("/")}, which is absolute`;
           stack.pop();
           const through = resolve(stack, node.target);
-          if (typeof through === "string") return `through ${stack.concat(part).join("/")}: ${through}`;
+          if (typeof through === "string") return through;
           stack.length = 0;
           stack.push(...through);
         }

@@ -1,13 +1,20 @@
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, type Gunzip } from "node:zlib";
-import { quotaExceeded } from "@ws/core";
+import { MountError, quotaExceeded } from "@ws/core";
 import { extract, type Headers } from "tar-stream";
 import { archiveError } from "./archive-error.js";
 import type { InflateBudget } from "./bundle-limits.js";
 import type { ArchiveMember, BundleTree, MemberType } from "./bundle-tree.js";
 
 const FEED_CHUNK = 1024 * 1024;
+
+/**
+ * tar-stream holds a pax or GNU long-name record in memory until it is complete; such records are
+ * a few hundred bytes in real archives. A record claiming gigabytes would make it buffer them all,
+ * so more than this many bytes waiting inside the parser is refused.
+ */
+export const MAX_PARSER_BUFFER: number = 32 * 1024 * 1024;
 
 const TYPES: Readonly<Record<string, MemberType>> = {
   file: "file",
@@ -55,6 +62,15 @@ export async function readTar(
           );
         }
         if (gunzip) budget.checkExpansion(inflated, gunzip.bytesWritten, what);
+        // A private field of tar-stream 3 (pinned): what its parser holds while a record completes.
+        const waiting = (parser as unknown as { _buffer?: { buffered?: number } })._buffer?.buffered ?? 0;
+        if (waiting > MAX_PARSER_BUFFER) {
+          throw new MountError(
+            "EINVAL",
+            `${what}: a tar header record (pax or GNU long name) runs past ${MAX_PARSER_BUFFER} bytes; refused`,
+            { path: budget.root, root: budget.root },
+          );
+        }
       } catch (error) {
         done(error as Error);
         return;

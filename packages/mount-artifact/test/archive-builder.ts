@@ -110,9 +110,9 @@ export function gzip(bytes: Uint8Array): Uint8Array {
  * same 1 MiB-of-zeros gzip member repeated. About 1 KiB per MiB inflated: a bomb built in
  * milliseconds. `declaredMib` is the size the tar header claims.
  */
-export function zeroBomb(mib: number, name = "zeros.bin"): Uint8Array {
+export function zeroBomb(mib: number, name = "zeros.bin", type = "0"): Uint8Array {
   const MiB = 1024 * 1024;
-  const head = gzipSync(tarHeader({ name }, mib * MiB));
+  const head = gzipSync(tarHeader({ name, type }, mib * MiB));
   const member = gzipSync(new Uint8Array(MiB), { level: 9 });
   const parts: Uint8Array[] = [head];
   for (let i = 0; i < mib; i++) parts.push(member);

@@ -147,7 +147,7 @@ export const HOSTILE: readonly HostileCase[] = [
   {
     id: "tar-symlink-loop",
     what: "a symlink loop",
-    code: "EINVAL",
+    code: "ELOOP",
     ext: ".tar",
     build: () =>
       tar([
@@ -274,6 +274,22 @@ export const HOSTILE: readonly HostileCase[] = [
     options: { maxEntries: 100 },
     ext: ".tar.gz",
     build: () => gzip(tar(Array.from({ length: 500 }, (_, i) => ({ name: `d${i}/`, type: "5" })))),
+  },
+  {
+    id: "tar-pax-bomb",
+    what: "a pax header record claiming 256 MiB (the parser would buffer it whole)",
+    code: "EINVAL",
+    options: { maxExpansion: 1e9 },
+    ext: ".tar.gz",
+    build: () => zeroBomb(256, "PaxHeaders/bomb", "x"),
+  },
+  {
+    id: "tar-longname-bomb",
+    what: "a GNU long-name record claiming 256 MiB",
+    code: "EINVAL",
+    options: { maxExpansion: 1e9 },
+    ext: ".tar.gz",
+    build: () => zeroBomb(256, "././@LongLink", "L"),
   },
   // --- damage and lies -----------------------------------------------------------------------
   {
