@@ -5,8 +5,8 @@
 // `npm run bench -- artifact` against the built packages; reports, never asserts.
 // Scale down for a quick try: BENCH_ARTIFACT_FILES=1000 npm run bench -- artifact
 import { execFile, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -22,6 +22,15 @@ if (process.argv[2] === "--child") {
   const { ArtifactBundle } = await import("@ws/mount-artifact");
   const { Workspace } = await import("@ws/workspace");
   const file = process.argv[3];
+  if (process.argv[4] === "--provider") {
+    // The provider alone: read, verify, inflate and check, writing into a no-op API.
+    const t = performance.now();
+    const noop = { root: "/bundle", writeFile() {}, mkdir() {}, symlink() {} };
+    await ArtifactBundle(file).materialize(noop);
+    const ms = performance.now() - t;
+    process.stdout.write(JSON.stringify({ ms, maxRssKiB: process.resourceUsage().maxRSS }));
+    process.exit(0);
+  }
   const t = performance.now();
   const ws = new Workspace({ mounts: { "/bundle": ArtifactBundle(file) } });
   await ws.fs.stat("/bundle");
@@ -113,12 +122,15 @@ try {
   ]) {
     const n = [];
     const w = [];
+    const p = [];
     for (let i = 0; i < RUNS; i++) {
       n.push(native(nativeArgv, out));
       w.push(ours(file));
+      p.push(ours(file, true));
     }
     const nm = median(n);
     const wm = median(w);
+    const pm = median(p);
     rows.push({
       format,
       native: nativeName,
@@ -127,14 +139,19 @@ try {
       workspaceMs: Math.round(wm.ms),
       workspacePeakMiB: Math.round(wm.maxRssKiB / 1024),
       ratio: Number((wm.ms / nm.ms).toFixed(2)),
+      providerMs: Math.round(pm.ms),
+      providerRatio: Number((pm.ms / nm.ms).toFixed(2)),
     });
   }
   console.log(
-    "\nformat  | native (into /dev/shm) | native wall | ArtifactBundle → Workspace | ratio (target ≤ 1.5) | peak RSS native / ours",
+    `\nmedian of ${RUNS} interleaved runs each; load average at the end: ${loadavg()[0].toFixed(1)}`,
+  );
+  console.log(
+    "format  | native (into /dev/shm) | native wall | ArtifactBundle → Workspace | ratio (target ≤ 1.5) | provider alone | ratio | peak RSS native / ours",
   );
   for (const r of rows) {
     console.log(
-      `${r.format.padEnd(7)} | ${r.native.padEnd(22)} | ${String(r.nativeMs).padStart(8)} ms | ${String(r.workspaceMs).padStart(23)} ms | ${`${r.ratio}x`.padStart(20)} | ${r.nativePeakMiB} MiB / ${r.workspacePeakMiB} MiB`,
+      `${r.format.padEnd(7)} | ${r.native.padEnd(22)} | ${String(r.nativeMs).padStart(8)} ms | ${String(r.workspaceMs).padStart(23)} ms | ${`${r.ratio}x`.padStart(20)} | ${String(r.providerMs).padStart(11)} ms | ${`${r.providerRatio}x`.padStart(5)} | ${r.nativePeakMiB} MiB / ${r.workspacePeakMiB} MiB`,
     );
   }
   mkdirSync(join(here, "results"), { recursive: true });
