@@ -78,44 +78,60 @@ export async function readTar(
       done(null, chunk);
     },
   });
-  const consume = (async () => {
-    for await (const entry of parser) {
-      const header = entry.header as Headers;
+  // Event callbacks rather than `for await`: an async iterator per member costs more than parsing
+  // the member (10,000 small files: about 2.5x slower). A guard's error destroys the parser, which
+  // rejects the pipeline with that error.
+  let failed = false;
+  const fail = (error: unknown): void => {
+    if (failed) return;
+    failed = true;
+    parser.destroy(error as Error);
+  };
+  parser.on("entry", (header: Headers, entry: NodeJS.ReadableStream, next: () => void) => {
+    if (failed) return;
+    try {
       const type = TYPES[header.type ?? ""] ?? "unknown";
-      let data: Uint8Array | undefined;
+      const parts: Buffer[] = [];
+      let got = 0;
       if (type === "file") {
-        const size = header.size ?? 0;
-        budget.declare(size, header.name);
-        const parts: Buffer[] = [];
-        let got = 0;
-        for await (const chunk of entry as AsyncIterable<Buffer>) {
-          got += chunk.length;
-          budget.addBytes(chunk.length, header.name);
-          parts.push(chunk);
-        }
-        // A single chunk is passed on as a view: the host copies every file into its own exact
-        // array anyway, and the chunk is then released with the tree.
-        data = parts.length === 1 ? (parts[0] as Buffer) : concat(parts, got);
+        budget.declare(header.size ?? 0, header.name);
+        entry.on("data", (chunk: Buffer) => {
+          if (failed) return;
+          try {
+            got += chunk.length;
+            budget.addBytes(chunk.length, header.name);
+            parts.push(chunk);
+          } catch (error) {
+            fail(error);
+          }
+        });
       } else {
         entry.resume();
       }
-      const member: ArchiveMember = {
-        name: header.name,
-        type,
-        mode: header.mode,
-        linkname: header.linkname ?? undefined,
-        data,
-        rawType: header.type ?? "unknown typeflag",
-      };
-      tree.add(member);
+      entry.on("end", () => {
+        if (failed) return;
+        try {
+          // A single chunk is passed on as a view: the host copies every file into its own exact
+          // array anyway, and the chunk is released with the tree.
+          const data =
+            type !== "file" ? undefined : parts.length === 1 ? (parts[0] as Buffer) : concat(parts, got);
+          const member: ArchiveMember = {
+            name: header.name,
+            type,
+            mode: header.mode,
+            linkname: header.linkname ?? undefined,
+            data,
+            rawType: header.type ?? "unknown typeflag",
+          };
+          tree.add(member);
+          next();
+        } catch (error) {
+          fail(error);
+        }
+      });
+    } catch (error) {
+      fail(error);
     }
-  })();
-  // The consumer may throw while the pipeline is still feeding: destroy the pipeline then, and
-  // report the first error (the guard's, not the "premature close" it causes).
-  let firstError: unknown;
-  consume.catch((error: unknown) => {
-    firstError ??= error;
-    parser.destroy(error as Error);
   });
   try {
     if (gzip) {
@@ -124,11 +140,8 @@ export async function readTar(
     } else {
       await pipeline(source, counter, parser);
     }
-    await consume;
   } catch (error) {
-    firstError ??= error;
-    await consume.catch(() => {});
-    throw archiveError(firstError, what, budget.root);
+    throw archiveError(error, what, budget.root);
   }
 }
 
