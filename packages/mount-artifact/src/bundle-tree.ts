@@ -352,7 +352,8 @@ export class BundleTree {
   write(writer: TreeWriter): { files: number; bytes: number } {
     let files = 0;
     let bytes = 0;
-    const entries = [...this.#nodes].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    // No sorting: the host creates parents as needed and commits the staged tree at once.
+    const entries = this.#nodes;
     for (const [path, node] of entries) if (node.kind === "directory") writer.mkdir(path, node.mode);
     for (const [path, node] of entries) {
       if (node.kind !== "file") continue;
