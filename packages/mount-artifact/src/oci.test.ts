@@ -97,7 +97,28 @@ beforeAll(async () => {
     { bytes: gzip(other), mediaType: GZ, diffId: sha256Digest(other) },
   ]);
   manifests.tamperManifest = layout.artifact("tamper-manifest", [{ title: "t.txt", bytes: "t" }]);
-  for (const tag of ["image", "artifact", "liar", "evil", "bad-title", "tamper-layer", "tamper-manifest"])
+  const amd = tar([{ name: "arch.txt", data: "amd64" }]);
+  const arm = tar([{ name: "arch.txt", data: "arm64" }]);
+  const amdImage = layout.image("multi-amd64", [
+    { bytes: gzip(amd), mediaType: GZ, diffId: sha256Digest(amd) },
+  ]);
+  const armImage = layout.image("multi-arm64", [
+    { bytes: gzip(arm), mediaType: GZ, diffId: sha256Digest(arm) },
+  ]);
+  layout.index("multi", [
+    { manifest: amdImage, os: "linux", architecture: "amd64" },
+    { manifest: armImage, os: "linux", architecture: "arm64" },
+  ]);
+  for (const tag of [
+    "multi",
+    "image",
+    "artifact",
+    "liar",
+    "evil",
+    "bad-title",
+    "tamper-layer",
+    "tamper-manifest",
+  ])
     await registry.push(layout.dir, tag, REPO);
   // Same length, different bytes: only a digest check can tell.
   const layerDigest = (
@@ -155,6 +176,27 @@ describe("OCI image", () => {
     } finally {
       await pinned.close();
     }
+  });
+});
+
+describe("OCI image index", () => {
+  test("the platform's manifest is picked (default linux/amd64); a missing platform is ENOENT", async () => {
+    for (const [platform, expected] of [
+      [undefined, "amd64"],
+      ["linux/arm64", "arm64"],
+    ] as const) {
+      const ws = await mount(ref("multi"), platform ? { platform } : {});
+      try {
+        expect(new TextDecoder().decode((await ws.fs.readFile(`${ROOT}/arch.txt`)) as Uint8Array)).toBe(
+          expected,
+        );
+      } finally {
+        await ws.close();
+      }
+    }
+    const error = await refusal(ref("multi"), { platform: "linux/s390x" });
+    expect(error.code).toBe("ENOENT");
+    expect(error.message).toContain("linux/amd64, linux/arm64");
   });
 });
 

@@ -81,6 +81,28 @@ export class OciLayout {
     });
   }
 
+  /** A multi-platform image index under `tag`, pointing at manifests added before. */
+  index(
+    tag: string,
+    entries: readonly { manifest: Descriptor; os: string; architecture: string }[],
+  ): Descriptor {
+    const mediaType = "application/vnd.oci.image.index.v1+json";
+    const body = {
+      schemaVersion: 2,
+      mediaType,
+      manifests: entries.map((e) => ({
+        mediaType: e.manifest.mediaType,
+        digest: e.manifest.digest,
+        size: e.manifest.size,
+        platform: { os: e.os, architecture: e.architecture },
+      })),
+    };
+    const descriptor = this.blob(JSON.stringify(body), mediaType);
+    this.#index.manifests.push({ ...descriptor, annotations: { "org.opencontainers.image.ref.name": tag } });
+    this.#save();
+    return descriptor;
+  }
+
   read(digest: string): Uint8Array {
     return readFileSync(join(this.dir, "blobs", "sha256", digest.slice("sha256:".length)));
   }

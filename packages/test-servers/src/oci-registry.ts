@@ -32,7 +32,7 @@ export interface OciRegistryServer {
   blobPath(digest: string): string;
   /**
    * Pushes `tag` of the OCI image layout at `layoutDir` to `repository:tag` with skopeo, as is (no
-   * conversion, digests preserved).
+   * conversion, digests preserved, every platform of an index).
    */
   push(layoutDir: string, tag: string, repository: string): Promise<void>;
   stop(): Promise<void>;
@@ -110,6 +110,7 @@ export async function startOciRegistry(options: StartOciRegistryOptions = {}): P
         "copy",
         "--quiet",
         "--preserve-digests",
+        "--all",
         "--dest-tls-verify=false",
         `oci:${layoutDir}:${tag}`,
         `docker://${host}/${repository}:${tag}`,
