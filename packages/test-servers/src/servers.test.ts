@@ -116,9 +116,7 @@ describe("startOciRegistry", () => {
         await writeFile(join(layout, "blobs", "sha256", hex), text);
         return { digest: `sha256:${hex}`, size: Buffer.byteLength(text) };
       };
-      await import("node:fs/promises").then((fs) =>
-        fs.mkdir(join(layout, "blobs", "sha256"), { recursive: true }),
-      );
+      await mkdir(join(layout, "blobs", "sha256"), { recursive: true });
       await writeFile(join(layout, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
       const config = await blob("{}");
       const layer = await blob("hello");
