@@ -28,7 +28,7 @@ if (process.argv[2] === "--child") {
     const noop = { root: "/bundle", writeFile() {}, mkdir() {}, symlink() {} };
     await ArtifactBundle(file).materialize(noop);
     const ms = performance.now() - t;
-    process.stdout.write(JSON.stringify({ ms, maxRssKiB: process.resourceUsage().maxRSS }));
+    process.stdout.write(JSON.stringify({ ms, ...usage() }));
     process.exit(0);
   }
   const t = performance.now();
@@ -38,8 +38,14 @@ if (process.argv[2] === "--child") {
   const probe = await ws.fs.readFile("/bundle/d0/f0.txt");
   if (probe.length === 0) throw new Error("empty probe file");
   await ws.close();
-  process.stdout.write(JSON.stringify({ ms, maxRssKiB: process.resourceUsage().maxRSS }));
+  process.stdout.write(JSON.stringify({ ms, ...usage() }));
   process.exit(0);
+}
+
+/** Peak RSS and CPU seconds (user + system, every thread: gunzip runs in the thread pool) of this process. */
+function usage() {
+  const u = process.resourceUsage();
+  return { maxRssKiB: u.maxRSS, cpuS: (u.userCPUTime + u.systemCPUTime) / 1e6 };
 }
 
 for (const tool of ["tar", "unzip", "zip", "/usr/bin/time"]) {
@@ -90,10 +96,10 @@ try {
   );
 
   const timed = (argv) => {
-    const r = spawnSync("/usr/bin/time", ["-f", "%e %M", ...argv], { encoding: "utf8" });
+    const r = spawnSync("/usr/bin/time", ["-f", "%e %M %U %S", ...argv], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`${argv.join(" ")} failed: ${r.stderr}`);
-    const [wall, rss] = r.stderr.trim().split("\n").at(-1).split(" ");
-    return { ms: Number(wall) * 1000, maxRssKiB: Number(rss) };
+    const [wall, rss, user, sys] = r.stderr.trim().split("\n").at(-1).split(" ");
+    return { ms: Number(wall) * 1000, maxRssKiB: Number(rss), cpuS: Number(user) + Number(sys) };
   };
   const native = (argv, outDir) => {
     rmSync(outDir, { recursive: true, force: true });
@@ -109,9 +115,11 @@ try {
   };
   const median = (runs) => {
     const sorted = [...runs].sort((a, b) => a.ms - b.ms);
+    const cpu = runs.map((r) => r.cpuS).sort((a, b) => a - b);
     return {
       ms: sorted[Math.floor(sorted.length / 2)].ms,
       maxRssKiB: Math.max(...runs.map((r) => r.maxRssKiB)),
+      cpuS: cpu[Math.floor(cpu.length / 2)],
     };
   };
   const out = join(shm, "out");
@@ -141,6 +149,9 @@ try {
       ratio: Number((wm.ms / nm.ms).toFixed(2)),
       providerMs: Math.round(pm.ms),
       providerRatio: Number((pm.ms / nm.ms).toFixed(2)),
+      nativeCpuS: Number(nm.cpuS.toFixed(2)),
+      workspaceCpuS: Number(wm.cpuS.toFixed(2)),
+      cpuRatio: Number((wm.cpuS / nm.cpuS).toFixed(2)),
     });
   }
   console.log(
@@ -152,6 +163,14 @@ try {
   for (const r of rows) {
     console.log(
       `${r.format.padEnd(7)} | ${r.native.padEnd(22)} | ${String(r.nativeMs).padStart(8)} ms | ${String(r.workspaceMs).padStart(23)} ms | ${`${r.ratio}x`.padStart(20)} | ${String(r.providerMs).padStart(11)} ms | ${`${r.providerRatio}x`.padStart(5)} | ${r.nativePeakMiB} MiB / ${r.workspacePeakMiB} MiB`,
+    );
+  }
+  console.log(
+    "\nCPU seconds (user + system, whole process; ours includes starting Node and loading the modules):",
+  );
+  for (const r of rows) {
+    console.log(
+      `${r.format.padEnd(7)} | ${r.native}: ${r.nativeCpuS} s | ArtifactBundle → Workspace: ${r.workspaceCpuS} s | ratio ${r.cpuRatio}x`,
     );
   }
   mkdirSync(join(here, "results"), { recursive: true });
