@@ -104,14 +104,22 @@ export class BundleTree {
     this.#diagnose({ code: "invalid-path", key, message, root: this.#root });
   }
 
-  /** Maps a canonical archive path through stripComponents and prefix; undefined when it is left out. */
-  #place(archivePath: string): string | undefined {
+  /**
+   * Maps a member through stripComponents and prefix; undefined when it is left out. Components
+   * are counted on the name as stored, as GNU tar counts them: `./pkg/file` with
+   * `stripComponents: 1` is `pkg/file`.
+   */
+  #place(archivePath: string, raw?: string): string | undefined {
     let path = archivePath;
     const strip = this.#policy.stripComponents;
     if (strip > 0) {
-      const segments = path.split("/");
+      const segments = (raw ?? archivePath).replace(/\/$/, "").split("/");
       if (segments.length <= strip) return undefined;
-      path = segments.slice(strip).join("/");
+      path = segments
+        .slice(strip)
+        .filter((segment) => segment !== ".")
+        .join("/");
+      if (path === "") return undefined;
     }
     const prefix = this.#policy.prefix;
     if (prefix !== "") {
@@ -194,7 +202,7 @@ export class BundleTree {
       return;
     }
     if (this.#whiteouts && this.#whiteout(archivePath, member.name)) return;
-    const path = this.#place(archivePath);
+    const path = this.#place(archivePath, member.name);
     if (path === undefined) return;
     if (path === "") {
       if (node.kind !== "directory")

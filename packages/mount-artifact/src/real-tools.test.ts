@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Workspace } from "@ws/workspace";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { makeSourceTree, run, sha, snapshotDisk, type TreeSnapshot } from "../test/real-tools.js";
-import { ArtifactBundle } from "./index.js";
+import { ArtifactBundle, type ArtifactBundleOptions } from "./index.js";
 
 // Archives made by the real GNU tar and Info-ZIP zip, extracted by the real tar and unzip, and
 // mounted by ArtifactBundle: the workspace must hold exactly what the tools put on disk.
@@ -19,8 +19,11 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function snapshotWorkspace(archive: string): Promise<TreeSnapshot> {
-  const ws = new Workspace({ mounts: { [ROOT]: ArtifactBundle(archive) } });
+async function snapshotWorkspace(
+  archive: string,
+  options: ArtifactBundleOptions = {},
+): Promise<TreeSnapshot> {
+  const ws = new Workspace({ mounts: { [ROOT]: ArtifactBundle(archive, options) } });
   try {
     const out: TreeSnapshot = {};
     const walk = async (rel: string) => {
@@ -69,6 +72,23 @@ describe("cross-checked against GNU tar", () => {
       expect(await snapshotWorkspace(archive)).toEqual(disk);
     });
   }
+});
+
+describe("stripComponents counts components as GNU tar does", () => {
+  test("tar --strip-components=2 of an archive made with ./ names", async () => {
+    const archive = join(work, "strip.tar.gz");
+    run("tar", ["-C", join(work, "short"), "-czf", archive, "."]);
+    const out = join(work, "out-strip");
+    mkdirSync(out);
+    run("tar", ["-xpzf", archive, "-C", out, "--strip-components=2"]);
+    const disk = snapshotDisk(out);
+    expect(disk["run.sh"]).toMatchObject({ type: "file", mode: 0o755 });
+    // bin/up-link -> ../README.md becomes up-link -> ../README.md: tar writes a link out of the
+    // directory; the mount refuses it (or, here, leaves it out).
+    expect(disk["up-link"]).toEqual({ type: "symlink", target: "../README.md" });
+    delete disk["up-link"];
+    expect(await snapshotWorkspace(archive, { stripComponents: 2, outsideLinks: "skip" })).toEqual(disk);
+  });
 });
 
 describe("cross-checked against Info-ZIP", () => {
