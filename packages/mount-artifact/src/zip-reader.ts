@@ -240,7 +240,12 @@ async function member(
     if (entry.compressionMethod === 0) data = raw;
     else {
       try {
-        data = inflateRawSync(raw, { maxOutputLength: entry.uncompressedSize + 1 });
+        data = inflateRawSync(raw, {
+          maxOutputLength: entry.uncompressedSize + 1,
+          // One output buffer of the declared size (+1 to see a liar): zlib's default 16 KiB
+          // chunks would be allocated and concatenated for every entry.
+          chunkSize: Math.max(64, entry.uncompressedSize + 1),
+        });
       } catch (error) {
         const tooLong = (error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
         throw lies(
