@@ -257,3 +257,34 @@ describe("OCI: hostile or damaged", () => {
     );
   });
 });
+
+describe("OCI registry with Basic authentication (htpasswd)", () => {
+  const password = "pa55-word-never-in-errors";
+  let secured: OciRegistryServer;
+  beforeAll(async () => {
+    secured = await startOciRegistry({ basicAuth: { username: "agent", password } });
+    const layout = new OciLayout(join(work, "secured-layout"));
+    layout.artifact("v1", [{ title: "secret.txt", bytes: "classified" }]);
+    await secured.push(layout.dir, "v1", REPO);
+  }, 120_000);
+  afterAll(async () => {
+    await secured?.stop();
+  });
+
+  test("anonymous is EACCES; the right credentials mount; a wrong password is EACCES and never echoed", async () => {
+    const reference = `oci://${secured.host}/${REPO}:v1`;
+    expect((await refusal(reference)).code).toBe("EACCES");
+    const ws = await mount(reference, { registry: { username: "agent", password } });
+    try {
+      expect(new TextDecoder().decode((await ws.fs.readFile(`${ROOT}/secret.txt`)) as Uint8Array)).toBe(
+        "classified",
+      );
+    } finally {
+      await ws.close();
+    }
+    const wrong = "wrong-password-xyz";
+    const error = await refusal(reference, { registry: { username: "agent", password: wrong } });
+    expect(error.code).toBe("EACCES");
+    expect(`${error.message}\n${String(error.stack)}`).not.toContain(wrong);
+  });
+});

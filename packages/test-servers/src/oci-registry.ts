@@ -18,6 +18,11 @@ const run = promisify(execFile);
 export interface StartOciRegistryOptions {
   /** Milliseconds to wait for `GET /v2/` to answer (default 30 s). */
   readonly readyTimeoutMs?: number;
+  /**
+   * Require HTTP Basic credentials (the registry's htpasswd auth; the bcrypt hash is made with
+   * Python's `crypt`). `push` then logs in with them.
+   */
+  readonly basicAuth?: { readonly username: string; readonly password: string };
 }
 
 /** A running OCI distribution registry (Debian's docker-registry) on 127.0.0.1, plain HTTP. */
@@ -55,6 +60,19 @@ export async function startOciRegistry(options: StartOciRegistryOptions = {}): P
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   const config = join(dir, "config.yml");
+  const auth: string[] = [];
+  if (options.basicAuth) {
+    const { username, password } = options.basicAuth;
+    const { stdout } = await run("python3", [
+      "-W",
+      "ignore",
+      "-c",
+      "import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=2**4)))",
+      password,
+    ]);
+    await writeFile(join(dir, "htpasswd"), `${username}:${stdout.trim()}\n`);
+    auth.push("auth:", "  htpasswd:", "    realm: ws-mounts-test", `    path: ${join(dir, "htpasswd")}`);
+  }
   await writeFile(
     config,
     [
@@ -71,6 +89,7 @@ export async function startOciRegistry(options: StartOciRegistryOptions = {}): P
       "http:",
       `  addr: ${host}`,
       "  secret: ws-mounts-test-registry",
+      ...auth,
       "",
     ].join("\n"),
   );
@@ -89,7 +108,9 @@ export async function startOciRegistry(options: StartOciRegistryOptions = {}): P
   try {
     await waitUntil(
       `docker-registry on ${url}`,
-      async () => (await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) })).status === 200,
+      // 401 once auth is on: the registry answers, which is all this waits for.
+      async () =>
+        [200, 401].includes((await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) })).status),
       [server],
       options.readyTimeoutMs ?? 30_000,
     );
@@ -112,6 +133,9 @@ export async function startOciRegistry(options: StartOciRegistryOptions = {}): P
         "--preserve-digests",
         "--all",
         "--dest-tls-verify=false",
+        ...(options.basicAuth
+          ? [`--dest-creds=${options.basicAuth.username}:${options.basicAuth.password}`]
+          : []),
         `oci:${layoutDir}:${tag}`,
         `docker://${host}/${repository}:${tag}`,
       ]);
