@@ -152,6 +152,8 @@ try {
       nativeCpuS: Number(nm.cpuS.toFixed(2)),
       workspaceCpuS: Number(wm.cpuS.toFixed(2)),
       cpuRatio: Number((wm.cpuS / nm.cpuS).toFixed(2)),
+      providerCpuS: Number(pm.cpuS.toFixed(2)),
+      providerCpuRatio: Number((pm.cpuS / nm.cpuS).toFixed(2)),
     });
   }
   console.log(
