@@ -172,7 +172,7 @@ try {
   );
   for (const r of rows) {
     console.log(
-      `${r.format.padEnd(7)} | ${r.native}: ${r.nativeCpuS} s | ArtifactBundle → Workspace: ${r.workspaceCpuS} s | ratio ${r.cpuRatio}x`,
+      `${r.format.padEnd(7)} | ${r.native}: ${r.nativeCpuS} s | ArtifactBundle → Workspace: ${r.workspaceCpuS} s (${r.cpuRatio}x) | provider alone: ${r.providerCpuS} s (${r.providerCpuRatio}x)`,
     );
   }
   mkdirSync(join(here, "results"), { recursive: true });
