@@ -106,10 +106,9 @@ try {
     mkdirSync(outDir);
     return timed(argv);
   };
-  const ours = (file) => {
-    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", file], {
-      encoding: "utf8",
-    });
+  const ours = (file, providerOnly = false) => {
+    const args = [fileURLToPath(import.meta.url), "--child", file, ...(providerOnly ? ["--provider"] : [])];
+    const r = spawnSync(process.execPath, args, { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`workspace mount failed: ${r.stderr}`);
     return JSON.parse(r.stdout);
   };
