@@ -3,6 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { deflateRawSync } from "node:zlib";
 import { type MountDiagnostic, MountError } from "@ws/core";
 import { recordingApi, type WriteCall } from "@ws/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -167,6 +168,39 @@ describe("what is kept", () => {
       "plain.txt": "0 no unix attributes",
       link: "-> bin/run",
     });
+  });
+});
+
+describe("zip entries above 1 MiB compressed stream through yauzl", () => {
+  // xorshift32: incompressible, so the deflated entry stays above the 1 MiB threshold.
+  const big = new Uint8Array(3 * MiB);
+  let x = 2463534242;
+  for (let i = 0; i < big.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    big[i] = x & 0xff;
+  }
+
+  test("bytes come back exactly", async () => {
+    expect(deflateRawSync(big).length).toBeGreaterThan(MiB);
+    const calls = await materialize(
+      zip([
+        { name: "big.bin", data: big },
+        { name: "small.txt", data: "s" },
+      ]),
+    );
+    const file = calls.find((c) => c.op === "writeFile" && c.path.endsWith("big.bin"));
+    expect(file?.op === "writeFile" && Buffer.compare(file.bytes, big)).toBe(0);
+  });
+
+  test("a declared size that lies is caught by yauzl's validateEntrySizes → EIO", async () => {
+    const z = zip([
+      { name: "big.bin", data: big, central: { uncompressedSize: MiB }, local: { uncompressedSize: MiB } },
+    ]);
+    const error = await refused(z);
+    expect(error.code).toBe("EIO");
+    expect(error.message).toMatch(/too many bytes|declared size lies/);
   });
 });
 

@@ -88,6 +88,9 @@ export async function readTar(
     parser.destroy(error as Error);
   };
   parser.on("entry", (header: Headers, entry: NodeJS.ReadableStream, next: () => void) => {
+    // Destroying the parser destroys the open member stream with the same error: the pipeline
+    // reports it, so the member's own copy must not surface as an unhandled 'error'.
+    entry.on("error", () => {});
     if (failed) return;
     try {
       const type = TYPES[header.type ?? ""] ?? "unknown";
