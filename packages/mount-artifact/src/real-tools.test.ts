@@ -92,6 +92,15 @@ describe("stripComponents counts components as GNU tar does", () => {
 });
 
 describe("cross-checked against Info-ZIP", () => {
+  test("zip written to a pipe (data descriptors, flag bit 3): same tree as unzip", async () => {
+    const archive = join(work, "piped.zip");
+    run("sh", ["-c", `zip -qry - . | cat > '${archive}'`], join(work, "short"));
+    const out = join(work, "out-zip-piped");
+    mkdirSync(out);
+    run("unzip", ["-q", archive, "-d", out]);
+    expect(await snapshotWorkspace(archive)).toEqual(snapshotDisk(out));
+  });
+
   for (const tree of ["short", "long"] as const) {
     test(`zip -ry (${tree} names): same paths, bytes, modes and links as unzip`, async () => {
       const archive = join(work, `${tree}.zip`);
