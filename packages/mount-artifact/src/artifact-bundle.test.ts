@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { deflateRawSync } from "node:zlib";
 import { type MountDiagnostic, MountError } from "@ws/core";
 import { recordingApi, type WriteCall } from "@ws/testkit";
+import { Workspace } from "@ws/workspace";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { gzip, tar, zeroBomb, zip } from "../test/archive-builder.js";
 import { sha256Digest } from "../test/oci-layout.js";
@@ -295,6 +296,25 @@ describe("sources", () => {
     });
     const error = await refused(`${base}/secret`, { headers: { authorization: "Bearer wrong" } });
     expect(`${error.message} ${String(error.stack)}`).not.toContain("wrong");
+  });
+
+  test("refreshMount reads the bundle again; a damaged bundle leaves the mounted tree as it was", async () => {
+    const path = join(dir, "refresh.tar");
+    writeFileSync(path, tar([{ name: "v.txt", data: "one" }]));
+    const ws = new Workspace({ mounts: { [ROOT]: ArtifactBundle(path) } });
+    try {
+      const read = async () =>
+        new TextDecoder().decode((await ws.fs.readFile(`${ROOT}/v.txt`)) as Uint8Array);
+      expect(await read()).toBe("one");
+      writeFileSync(path, tar([{ name: "v.txt", data: "two" }]));
+      await ws.refreshMount(ROOT);
+      expect(await read()).toBe("two");
+      writeFileSync(path, tar([{ name: "../evil", data: "x" }]));
+      await expect(ws.refreshMount(ROOT)).rejects.toMatchObject({ code: "EINVAL" });
+      expect(await read()).toBe("two");
+    } finally {
+      await ws.close();
+    }
   });
 
   test("maxArchiveBytes caps the download while it arrives, and a file before it is read", async () => {
