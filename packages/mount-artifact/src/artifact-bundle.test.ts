@@ -58,6 +58,7 @@ describe("options", () => {
       [{ prefix: "../x" }, "prefix"],
       [{ maxBytes: -5 }, "maxBytes"],
       [{ platform: "amd64" }, "platform"],
+      [{ mode: "rw" as never }, "mode"],
     ];
     for (const [options, name] of cases) {
       let error: unknown;

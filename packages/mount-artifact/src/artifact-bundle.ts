@@ -92,6 +92,8 @@ function limit(name: string, value: number | undefined, fallback: number): numbe
 }
 
 function resolveConfig(options: ArtifactBundleOptions): Config {
+  // Accepted for the common shape and checked, though a bundle is read-only either way.
+  enumOption("mode", options.mode, ["read-only", "read-write"], "read-only");
   let sha256: string | undefined;
   if (options.sha256 !== undefined) {
     const value = stringOption("sha256", options.sha256, { pattern: /^(?:sha256:)?[0-9a-fA-F]{64}$/ });
