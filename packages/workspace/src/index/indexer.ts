@@ -121,6 +121,7 @@ export class Indexer {
         ctx.stats.indexLoads++;
       }
     }
+    const token = refresh ? mirror.listingStarted() : undefined;
     if (!raw) {
       raw = refresh && mount.refresh ? await mount.refresh() : await mount.list();
       if (!Array.isArray(raw)) {
@@ -136,7 +137,7 @@ export class Indexer {
     );
     let result: RefreshResult | undefined;
     if (refresh && record.phase === "ready") {
-      result = await refreshLazy({ ctx, ns, vol: this.#p.vol, view, mirror }, entries);
+      result = await refreshLazy({ ctx, ns, vol: this.#p.vol, view, mirror, token }, entries);
     } else {
       this.#commitStubs(view, entries, usage);
     }
