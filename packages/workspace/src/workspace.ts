@@ -120,6 +120,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       ignore,
       vfs: () => this.fs,
       onAdd: (record) => this.#added(record),
+      onDiagnostic: (diagnostic) => this.emit("diagnostic", diagnostic),
       onRemove: (record) => {
         this.#ns.removeView(record.root);
         this.#mirrors.delete(record.root);

@@ -51,6 +51,12 @@ export class Posix {
   }
 
   assertNotIgnored(r: Resolved, syscall: string): void {
+    // A name no provider (and no POSIX file system) can store fails now, not at every later flush.
+    for (const segment of r.path.split("/")) {
+      if (Buffer.byteLength(segment) > 255) {
+        throw fsError("ENAMETOOLONG", syscall, r.path);
+      }
+    }
     if (this.#p.ns.isIgnored(r)) {
       throw new MountError(
         "EINVAL",
