@@ -110,3 +110,44 @@ describe("Node-shaped behaviour (issue 9 item 10)", () => {
     await ws.close();
   });
 });
+
+describe("syscall names as Node gives them", () => {
+  it("each call on a missing path fails with the syscall node:fs/promises reports", async () => {
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const nodeFs = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const dir = await mkdtemp(`${tmpdir()}/ws-syscall-`);
+    const ws = new Workspace();
+    await ws.fs.mkdir("/d");
+    const calls: Array<[string, (fs: typeof nodeFs, base: string) => Promise<unknown>]> = [
+      ["readFile", (fs, b) => fs.readFile(`${b}/nope`)],
+      ["writeFile", (fs, b) => fs.writeFile(`${b}/nope/x`, "x")],
+      ["appendFile", (fs, b) => fs.appendFile(`${b}/nope/x`, "x")],
+      ["readdir", (fs, b) => fs.readdir(`${b}/nope`)],
+      ["stat", (fs, b) => fs.stat(`${b}/nope`)],
+      ["lstat", (fs, b) => fs.lstat(`${b}/nope`)],
+      ["mkdir", (fs, b) => fs.mkdir(`${b}/nope/x`)],
+      ["rm", (fs, b) => fs.rm(`${b}/nope`)],
+      ["rmdir", (fs, b) => fs.rmdir(`${b}/nope`)],
+      ["unlink", (fs, b) => fs.unlink(`${b}/nope`)],
+      ["rename", (fs, b) => fs.rename(`${b}/nope`, `${b}/other`)],
+      ["access", (fs, b) => fs.access(`${b}/nope`)],
+      ["copyFile", (fs, b) => fs.copyFile(`${b}/nope`, `${b}/other`)],
+      ["readlink", (fs, b) => fs.readlink(`${b}/nope`)],
+      ["realpath", (fs, b) => fs.realpath(`${b}/nope`)],
+      ["chmod", (fs, b) => fs.chmod(`${b}/nope`, 0o644)],
+      ["utimes", (fs, b) => fs.utimes(`${b}/nope`, 1, 1)],
+    ];
+    const mismatches: string[] = [];
+    for (const [name, call] of calls) {
+      const expected = (await errorOf(call(nodeFs, dir))) as { code: string; syscall: string };
+      const got = (await errorOf(call(ws.fs as unknown as typeof nodeFs, "/d"))) as { code: string; syscall: string };
+      if (got?.code !== expected.code || got?.syscall !== expected.syscall) {
+        mismatches.push(`${name}: node ${expected.code}/${expected.syscall}, ws ${got?.code}/${got?.syscall}`);
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+    await ws.close();
+    expect(mismatches).toEqual([]);
+  });
+});
