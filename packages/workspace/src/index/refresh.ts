@@ -104,7 +104,11 @@ export async function refreshLazy(parts: RefreshParts, entries: MountEntry[]): P
         const b = base(item.rel);
         return b !== undefined && sameVersion(b, item.entry);
       },
-      knownBefore: (rel) => old.find(rel) >= 0 || mirror.isAcked(rel),
+      knownBefore: (rel) => {
+        // Our own acknowledged delete made it absent upstream: its absence is no news.
+        const last = mirror.lastAck(rel);
+        return last === undefined ? old.find(rel) >= 0 : last === "put";
+      },
       fileRels: () => ns.memFilesUnder(view.root).map((abs) => view.relOf(abs)),
     },
   );

@@ -88,6 +88,8 @@ export class Mirror {
   /** Ack epoch per path (refresh: a listing older than an ack is not applied to that path). */
   readonly #ackedAt = new Map<string, number>();
   #epoch = 0;
+  /** What this workspace last got acknowledged at each path. */
+  readonly #lastAck = new Map<string, "put" | "delete">();
   /** Journal sequence of each path's latest recorded local state. */
   readonly #seq = new Map<string, number>();
   /** The provider refused a conditional write with ENOTSUP: send none to it again. */
@@ -176,7 +178,7 @@ export class Mirror {
 
   /** `rel` was acknowledged (or being written) after the listing behind `token` started: that listing is older. */
   ackedSince(token: ListingToken, rel: string): boolean {
-    return (this.#ackedAt.get(rel) ?? -1) > token.epoch || token.inflight.has(rel);
+    return (this.#ackedAt.get(rel) ?? -1) > token.epoch || token.inflight.has(rel) || this.#chains.has(rel);
   }
 
   isModified(rel: string): boolean {
@@ -188,6 +190,11 @@ export class Mirror {
   isAcked(rel: string): boolean {
     return this.#acked.has(rel);
   }
+  /** What this workspace last got acknowledged at `rel`: a put, a delete, or nothing yet. */
+  lastAck(rel: string): "put" | "delete" | undefined {
+    return this.#lastAck.get(rel);
+  }
+
   /** What this workspace last put at `rel` (size and etag), or undefined. */
   ackedVersion(rel: string): { readonly size: number; readonly etag: string | undefined } | undefined {
     return this.#acked.get(rel);
@@ -347,6 +354,7 @@ export class Mirror {
     this.#rounds.delete(relPath);
     this.#dirty = true;
     this.#ackedAt.set(relPath, ++this.#epoch);
+    this.#lastAck.set(relPath, state.exists ? "put" : "delete");
     if (state.exists) this.#acked.set(relPath, { size: state.bytes.length, etag });
     else this.#acked.delete(relPath);
     // What upstream now holds: our etag (the base of the next write), or nothing known.

@@ -88,7 +88,9 @@ export function plan<T extends UpstreamItem>(
     }
     if (local.pending(rel)) {
       out.kept.push(rel);
-      if (!old.sameAsBase(item)) conflict(rel, item.side);
+      // Upstream changed since the base, and not by our own acknowledged write: a conflict.
+      // (A listing taken while our own write was in flight may show that write: no news either.)
+      if (!old.sameAsBase(item) && !local.ours(item) && !local.newer(rel)) conflict(rel, item.side);
       out.actions.set(rel, "keep-local");
       continue;
     }
@@ -125,9 +127,9 @@ export function plan<T extends UpstreamItem>(
   for (const rel of old.liveRels()) if (!seen.has(rel)) out.deleted.push(rel);
   for (const rel of local.fileRels()) {
     if (seen.has(rel)) continue;
-    if (local.newer(rel)) continue;
+    if (local.newer(rel) && !local.pending(rel)) continue;
     if (local.pending(rel)) {
-      if (local.knownBefore(rel)) {
+      if (local.knownBefore(rel) && !local.newer(rel)) {
         out.kept.push(rel);
         conflict(rel, { exists: false });
       }
