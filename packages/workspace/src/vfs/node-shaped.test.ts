@@ -141,9 +141,14 @@ describe("syscall names as Node gives them", () => {
     const mismatches: string[] = [];
     for (const [name, call] of calls) {
       const expected = (await errorOf(call(nodeFs, dir))) as { code: string; syscall: string };
-      const got = (await errorOf(call(ws.fs as unknown as typeof nodeFs, "/d"))) as { code: string; syscall: string };
+      const got = (await errorOf(call(ws.fs as unknown as typeof nodeFs, "/d"))) as {
+        code: string;
+        syscall: string;
+      };
       if (got?.code !== expected.code || got?.syscall !== expected.syscall) {
-        mismatches.push(`${name}: node ${expected.code}/${expected.syscall}, ws ${got?.code}/${got?.syscall}`);
+        mismatches.push(
+          `${name}: node ${expected.code}/${expected.syscall}, ws ${got?.code}/${got?.syscall}`,
+        );
       }
     }
     await rm(dir, { recursive: true, force: true });
