@@ -54,7 +54,8 @@ function timeNodeFsync(size, dir) {
   return { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), perSecond: (COUNT / total) * 1000 };
 }
 
-const fmt = (r) => `p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, ${Math.round(r.perSecond)} writes/s`;
+const fmt = (r) =>
+  `p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, ${Math.round(r.perSecond)} writes/s`;
 const results = {};
 const ratios = {};
 const base = mkdtempSync(join(tmpdir(), "ws-bench-journal-"));
@@ -65,8 +66,12 @@ try {
     const withJournal = await timeWorkspace(size, join(base, `j-${size}`));
     const nodeFs = timeNodeFsync(size, base);
     results[label] = { without, withJournal, nodeFsync: nodeFs };
-    ratios[`${label}: p50 latency with journal ÷ without`] = Number((withJournal.p50 / without.p50).toFixed(1));
-    ratios[`${label}: throughput with journal ÷ without`] = Number((withJournal.perSecond / without.perSecond).toFixed(3));
+    ratios[`${label}: p50 latency with journal ÷ without`] = Number(
+      (withJournal.p50 / without.p50).toFixed(1),
+    );
+    ratios[`${label}: throughput with journal ÷ without`] = Number(
+      (withJournal.perSecond / without.perSecond).toFixed(3),
+    );
     ratios[`${label}: p50 latency with journal ÷ node:fs write+fsync`] = Number(
       (withJournal.p50 / nodeFs.p50).toFixed(2),
     );
