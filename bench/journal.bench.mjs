@@ -11,7 +11,7 @@ import { MemoryMount } from "@ws/core";
 import { Workspace } from "@ws/workspace";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const COUNT = Number(process.env.BENCH_JOURNAL_WRITES ?? 1000);
+const COUNT = 1000;
 const SIZES = [4 * 1024, 256 * 1024];
 
 function percentile(xs, p) {
