@@ -11,6 +11,7 @@ import { createMemVol, type MemVol } from "./mem-vol.js";
 import { Journal, type JournalRecord } from "./mirror/journal.js";
 import { Mirror } from "./mirror/mirror.js";
 import { WorkspaceContext } from "./runtime/context.js";
+import { closeOnExit } from "./runtime/exit-hooks.js";
 import { type MountRecord, Registry } from "./runtime/registry.js";
 import { toFsError } from "./vfs/fs-errors.js";
 import { Namespace } from "./vfs/namespace.js";
@@ -107,7 +108,11 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       (event, payload) => this.emit(event, payload),
     );
     if (options.journal !== undefined) {
-      this.#journal = new Journal(options.journal);
+      try {
+        this.#journal = new Journal(options.journal);
+      } catch (error) {
+        throw toFsError(error, String(options.journal), "mkdir");
+      }
       for (const record of this.#journal.pending()) {
         const list = this.#replay.get(record.root) ?? [];
         list.push(record);
@@ -162,37 +167,11 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       apply: new ExternalChanges(this.#ns, vol, mirror),
     };
     for (const [root, mount] of Object.entries(options.mounts ?? {})) this.#registry.add(root, mount);
-    if (options.flushOnExit) this.#installExitHooks();
-  }
-
-  /** `flushOnExit`: SIGTERM/SIGINT flush and close, then the signal takes its course; so does `beforeExit`. */
-  #installExitHooks(): void {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      remove();
-      const done = (): void => {
-        // Re-raise, so the process ends as the signal meant (unless someone else handles it).
-        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-      };
-      this.close().then(done, (error: unknown) => {
-        this.emit("error", { op: "put", error });
-        done();
-      });
-    };
-    const onTerm = (): void => onSignal("SIGTERM");
-    const onInt = (): void => onSignal("SIGINT");
-    const onBeforeExit = (): void => {
-      remove();
-      void this.close().catch((error: unknown) => this.emit("error", { op: "put", error }));
-    };
-    const remove = (): void => {
-      process.off("SIGTERM", onTerm);
-      process.off("SIGINT", onInt);
-      process.off("beforeExit", onBeforeExit);
-    };
-    process.on("SIGTERM", onTerm);
-    process.on("SIGINT", onInt);
-    process.on("beforeExit", onBeforeExit);
-    this.#exitHooks = remove;
+    if (options.flushOnExit) {
+      this.#exitHooks = closeOnExit(() =>
+        this.close().catch((error: unknown) => this.emit("error", { op: "put", error })),
+      );
+    }
   }
 
   /** Replays journal records left for mounts indexed since (once each). */
