@@ -10,10 +10,9 @@ import {
 } from "@aws-sdk/client-s3";
 import type { Mount } from "@ws/core";
 import { faultLayer } from "@ws/provider-kit/test";
-import type { S3ServerInfo } from "@ws/test-servers";
+import { type S3TestServer, startMoto } from "@ws/test-servers";
 import { Workspace } from "@ws/workspace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serverInfo } from "../test/s3-env.js";
 import { S3Bucket } from "./index.js";
 
 /**
@@ -37,17 +36,19 @@ function rng(seed: number): () => number {
   };
 }
 
-let server: S3ServerInfo;
+let server: S3TestServer;
 let tmp: string;
 let shm: string | undefined;
 
 beforeAll(async () => {
-  server = serverInfo("moto");
+  // A moto of its own: this load must not slow the other test files sharing the run's moto.
+  server = await startMoto();
   tmp = await mkdtemp(join(tmpdir(), "ws-soak-"));
   shm = await mkdtemp("/dev/shm/ws-soak-").catch(() => undefined);
 }, 120_000);
 
 afterAll(async () => {
+  await server?.stop();
   if (tmp) await rm(tmp, { recursive: true, force: true });
   if (shm) await rm(shm, { recursive: true, force: true });
 });
