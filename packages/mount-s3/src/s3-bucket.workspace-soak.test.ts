@@ -8,7 +8,7 @@ import {
   type ListObjectsV2CommandOutput,
   S3Client,
 } from "@aws-sdk/client-s3";
-import type { Mount } from "@ws/core";
+import type { LazyMount, Mount } from "@ws/core";
 import { faultLayer } from "@ws/provider-kit/test";
 import { type S3TestServer, startMoto } from "@ws/test-servers";
 import { Workspace } from "@ws/workspace";
@@ -118,8 +118,25 @@ describe("soak: random operations on a read-write S3 mount with faults (issue 9 
     });
     // The journal's fsync is measured by the benchmark; here it sits in memory when it can, for speed.
     const journal = join(shm ?? tmp, "journal");
+    // S3Bucket retries inside itself, and the workspace's retry layer stands down for a mount that
+    // carries a retry layer already; the fault copy inherits that mark, so its injected faults
+    // would reach nobody's retries. A plain delegating mount: the workspace's layer retries them.
+    const f = faults(mount as Mount, { root: "/s3" }) as LazyMount;
+    const faulted: LazyMount = {
+      kind: f.kind,
+      strategy: "lazy",
+      writable: f.writable,
+      options: f.options,
+      rootType: "directory",
+      list: () => f.list(),
+      refresh: () => f.refresh!(),
+      fetch: (p) => f.fetch(p),
+      put: (p, b, o) => f.put!(p, b, o),
+      delete: (p) => f.delete!(p),
+      dispose: () => f.dispose?.(),
+    };
     const ws = new Workspace({
-      mounts: { "/s3": faults(mount as Mount, { root: "/s3" }) },
+      mounts: { "/s3": faulted },
       retry: { retries: 6, minDelayMs: 1, maxDelayMs: 5 },
       journal,
     });
