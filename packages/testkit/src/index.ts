@@ -39,7 +39,7 @@ export type {
   HarnessMountOptions,
   SeedOptions,
 } from "./harness.js";
-export { type MemoryHarnessOptions, memoryHarness } from "./reference/memory-harness.js";
+export { MEMORY_SECRET, type MemoryHarnessOptions, memoryHarness } from "./reference/memory-harness.js";
 export { type MemoryTreeHarnessOptions, memoryTreeHarness } from "./reference/memory-tree-harness.js";
 export {
   MemoryTreeMount,

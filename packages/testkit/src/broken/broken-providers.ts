@@ -38,6 +38,7 @@ export const LAZY_CAPABILITIES: Capabilities = Object.freeze({
   delete: "supported",
   conditionalPut: "supported",
   forbidden: "supported",
+  listPageSize: "supported",
 });
 
 export const EAGER_CAPABILITIES: Capabilities = Object.freeze({
