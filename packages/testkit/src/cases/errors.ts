@@ -191,7 +191,8 @@ export const errorCases: readonly ConformanceCase[] = [
         } finally {
           await ws.close().catch(() => undefined);
         }
-        events.forEach((event, i) => checkNoSecrets(event, secrets, `workspace "error" event #${i + 1}`));
+        for (const [i, event] of events.entries())
+          checkNoSecrets(event, secrets, `workspace "error" event #${i + 1}`);
       }
     },
   },
