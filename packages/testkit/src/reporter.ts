@@ -1,12 +1,18 @@
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import type { Reporter, TestModule, Vitest } from "vitest/node";
-import { type ReportRow, writeConformanceReport } from "./report.js";
+import { type ReportRow, renderSummary, writeConformanceReport } from "./report.js";
 import type { Outcome } from "./run.js";
 import type { ConformanceMeta } from "./vitest.js";
 
 export interface ConformanceReporterOptions {
   /** Where `conformance.json` and `conformance.md` go, relative to the vitest root. Default `conformance-report`. */
   readonly outputDir?: string | undefined;
+  /**
+   * Print where the report was written, the root causes and every NA case with its reason after
+   * the run (default true). Goes to `write` (default: standard output).
+   */
+  readonly print?: boolean | undefined;
+  readonly write?: ((text: string) => void) | undefined;
 }
 
 function outcomeOf(meta: ConformanceMeta, state: string): Outcome {
@@ -31,8 +37,13 @@ export class ConformanceReporter implements Reporter {
   /** Paths written by the last run (for tests and logs). */
   written: { json: string; markdown: string } | undefined;
 
+  readonly #print: boolean;
+  readonly #write: (text: string) => void;
+
   constructor(options: ConformanceReporterOptions = {}) {
     this.#outputDir = options.outputDir ?? "conformance-report";
+    this.#print = options.print ?? true;
+    this.#write = options.write ?? ((text) => process.stdout.write(text));
   }
 
   onInit(vitest: Vitest): void {
@@ -56,12 +67,23 @@ export class ConformanceReporter implements Reporter {
           outcome: outcomeOf(meta, result.state),
           reason: meta.reason,
           error,
+          rootCause: meta.rootCause,
+          isRootCause: meta.isRootCause,
         });
       }
     }
     if (rows.length === 0) return;
     const dir = isAbsolute(this.#outputDir) ? this.#outputDir : resolve(this.#root, this.#outputDir);
     this.written = await writeConformanceReport(rows, dir);
+    if (this.#print) {
+      const show = (p: string): string => {
+        const rel = relative(process.cwd(), p);
+        return rel.startsWith("..") ? p : rel;
+      };
+      this.#write(
+        `\n${renderSummary(rows, { json: show(this.written.json), markdown: show(this.written.markdown) })}\n`,
+      );
+    }
   }
 }
 

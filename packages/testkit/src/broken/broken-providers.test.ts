@@ -2,15 +2,16 @@ import { MemoryMount } from "@ws/core";
 import { describe, expect, it } from "vitest";
 import { memoryHarness } from "../reference/memory-harness.js";
 import { memoryTreeHarness } from "../reference/memory-tree-harness.js";
-import { type ConformanceRun, runConformance } from "../run.js";
+import { type ConformanceRun, runConformance, summarizeRun } from "../run.js";
 import { BROKEN_PROVIDERS, EAGER_CAPABILITIES, LAZY_CAPABILITIES } from "./broken-providers.js";
+import { POSITIVE_CONTROLS } from "./controls.js";
 
 const failing = (run: ConformanceRun): string[] =>
   run.results.filter((r) => r.outcome === "FAIL" || r.outcome === "XPASS").map((r) => r.id);
 
 describe("the suite can fail", () => {
-  it("has at least 12 broken providers, each with its own defect and an existing target case", async () => {
-    expect(BROKEN_PROVIDERS.length).toBeGreaterThanOrEqual(12);
+  it("has at least 30 broken providers, each with its own defect and an existing target case", async () => {
+    expect(BROKEN_PROVIDERS.length).toBeGreaterThanOrEqual(30);
     expect(new Set(BROKEN_PROVIDERS.map((b) => b.id)).size).toBe(BROKEN_PROVIDERS.length);
     const { CASES } = await import("../cases/index.js");
     const ids = new Set(CASES.map((c) => c.id));
@@ -41,6 +42,43 @@ describe("the suite can fail", () => {
       expect(r.id).toMatch(
         /^(eager\.|options\.eager\.|write\.unsupported|delete\.unsupported|write\.conditional\.unsupported)/,
       );
+  });
+});
+
+describe("positive controls: correct providers that differ from the reference pass every case", () => {
+  for (const control of POSITIVE_CONTROLS) {
+    it(`${control.id} (${control.what})`, async () => {
+      const run = await runConformance(control.id, control.harness(), control.capabilities);
+      const failures = run.results
+        .filter((r) => r.outcome === "FAIL" || r.outcome === "XPASS")
+        .map((r) => `${r.id}: ${String(r.error)}`);
+      expect(failures).toEqual([]);
+      // Every NA says why.
+      for (const r of run.results.filter((x) => x.outcome === "NA")) expect(r.reason, r.id).toBeTruthy();
+    });
+  }
+});
+
+describe("one mistake, one message", () => {
+  it("a leading slash in list() is reported as the root cause, first, and later failures point to it", async () => {
+    const broken = BROKEN_PROVIDERS.find((b) => b.id === "leading-slash")!;
+    const run = await runConformance("leading-slash", broken.harness(), broken.capabilities);
+    expect(run.rootCauses).toHaveLength(1);
+    expect(run.rootCauses[0]).toMatch(/^shape\.entries: list path "\/.*" starts with \//);
+    const summary = summarizeRun(run).split("\n");
+    expect(summary[0]).toMatch(/^ROOT CAUSE leading-slash: shape\.entries: list path/);
+    const later = run.results.filter((r) => r.outcome === "FAIL" && r.group !== "shape");
+    expect(later.length).toBeGreaterThan(5);
+    for (const r of later) {
+      expect(r.rootCause, r.id).toMatch(/^shape\.entries/);
+      expect(String((r.error as Error).message), r.id).toMatch(/^\(likely a consequence of shape\.entries/);
+    }
+  });
+
+  it("a correct provider has no root cause", async () => {
+    const run = await runConformance("memory", memoryHarness(), LAZY_CAPABILITIES, { only: ["shape."] });
+    expect(run.rootCauses).toEqual([]);
+    expect(summarizeRun(run)).not.toMatch(/ROOT CAUSE/);
   });
 });
 
