@@ -1,5 +1,5 @@
 import { isAbsolute, relative, resolve } from "node:path";
-import type { Reporter, TestModule, Vitest } from "vitest/node";
+import type { Reporter, TestCase, TestModule, Vitest } from "vitest/node";
 import { type ReportRow, renderSummary, writeConformanceReport } from "./report.js";
 import type { Outcome } from "./run.js";
 import type { ConformanceMeta } from "./vitest.js";
@@ -48,6 +48,19 @@ export class ConformanceReporter implements Reporter {
 
   onInit(vitest: Vitest): void {
     this.#root = vitest.config.root;
+  }
+
+  /** A failed shape case is announced as soon as it fails, before the flood it causes. */
+  onTestCaseResult(test: TestCase): void {
+    const meta = test.meta().conformance;
+    if (!this.#print || !meta?.isRootCause) return;
+    const result = test.result();
+    const message = result.state === "failed" ? (result.errors?.[0]?.message ?? "") : "";
+    const column = meta.server ? `${meta.provider} [${meta.server}]` : meta.provider;
+    this.#write(
+      `\nROOT CAUSE ${column}: ${meta.caseId} failed: ${message.split("\n")[0]}\n` +
+        `  later failures of ${column} most likely follow from it: fix this first\n\n`,
+    );
   }
 
   async onTestRunEnd(testModules: ReadonlyArray<TestModule>): Promise<void> {
