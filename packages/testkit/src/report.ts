@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Outcome } from "./run.js";
@@ -177,4 +178,18 @@ export function renderSummary(
     for (const [reason, ids] of byReason) lines.push(`    NA (${reason}): ${ids.join(", ")}`);
   }
   return lines.join("\n");
+}
+
+/**
+ * `writeConformanceReport`, synchronously: a reporter that writes in one go keeps its output in
+ * the order the reporters were configured (vitest does not wait for one before the next).
+ */
+export function writeConformanceReportSync(rows: readonly ReportRow[], dir: string): { json: string; markdown: string } {
+  const report = buildReport(rows);
+  mkdirSync(dir, { recursive: true });
+  const json = join(dir, "conformance.json");
+  const markdown = join(dir, "conformance.md");
+  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(markdown, renderMarkdown(report));
+  return { json, markdown };
 }

@@ -1,6 +1,6 @@
 import { isAbsolute, relative, resolve } from "node:path";
 import type { Reporter, TestCase, TestModule, Vitest } from "vitest/node";
-import { type ReportRow, renderSummary, writeConformanceReport } from "./report.js";
+import { type ReportRow, renderSummary, writeConformanceReportSync } from "./report.js";
 import type { Outcome } from "./run.js";
 import type { ConformanceMeta } from "./vitest.js";
 
@@ -63,7 +63,7 @@ export class ConformanceReporter implements Reporter {
     );
   }
 
-  async onTestRunEnd(testModules: ReadonlyArray<TestModule>): Promise<void> {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const rows: ReportRow[] = [];
     for (const module of testModules) {
       for (const test of module.children.allTests()) {
@@ -87,7 +87,7 @@ export class ConformanceReporter implements Reporter {
     }
     if (rows.length === 0) return;
     const dir = isAbsolute(this.#outputDir) ? this.#outputDir : resolve(this.#root, this.#outputDir);
-    this.written = await writeConformanceReport(rows, dir);
+    this.written = writeConformanceReportSync(rows, dir);
     if (this.#print) {
       const show = (p: string): string => {
         const rel = relative(process.cwd(), p);
