@@ -40,7 +40,8 @@ try {
     });
     const files = new Set(JSON.parse(out)[0].files.map((f) => f.path));
     for (const needed of ["dist/index.js", "dist/index.d.ts"]) {
-      if (!files.has(needed)) problems.push(`${p.json.name}: packed from a clean state, the tarball lacks ${needed}`);
+      if (!files.has(needed))
+        problems.push(`${p.json.name}: packed from a clean state, the tarball lacks ${needed}`);
     }
     console.log(`${p.json.name}: packed from a clean state with ${files.size} files, dist included`);
   }
