@@ -184,7 +184,10 @@ export function renderSummary(
  * `writeConformanceReport`, synchronously: a reporter that writes in one go keeps its output in
  * the order the reporters were configured (vitest does not wait for one before the next).
  */
-export function writeConformanceReportSync(rows: readonly ReportRow[], dir: string): { json: string; markdown: string } {
+export function writeConformanceReportSync(
+  rows: readonly ReportRow[],
+  dir: string,
+): { json: string; markdown: string } {
   const report = buildReport(rows);
   mkdirSync(dir, { recursive: true });
   const json = join(dir, "conformance.json");
