@@ -30,6 +30,7 @@ export function NotesMount(notes, { prefix = "", ...options } = {}) {
         if (!key.startsWith(`${prefix}/`)) continue;
         const path = key.slice(prefix.length + 1);
         entries.push({
+          // biome-ignore lint/suspicious/noUndeclaredEnvVars: set only by scripts/check-outside.mjs, never in a turbo task.
           path: process.env.NOTES_BROKEN === "leading-slash" ? `/${path}` : path,
           size: note.bytes.length,
           mtime: note.mtime,
