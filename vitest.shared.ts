@@ -120,7 +120,7 @@ export function requireServers(name: string, dir: string, servers: readonly Requ
     `The ${name} tests need ${missing.length === 1 ? "a server that is" : "servers that are"} not installed:\n` +
       `${lines.join("\n")}\n` +
       "Then run the tests again (`npm run test:all` installs the Debian packages as root). " +
-      `To run the other projects without it: npx vitest run --project '!${name}'.\n`,
+      `To run the rest without it, leave out the projects that start it: npx vitest run --project '!${name}' ...\n`,
   );
   process.exit(1);
 }
