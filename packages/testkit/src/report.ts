@@ -170,12 +170,15 @@ export function renderSummary(
     lines.push(
       `  ${column}: ${n("PASS")} PASS, ${n("FAIL")} FAIL, ${n("NA")} NA, ${n("XFAIL")} XFAIL, ${n("XPASS")} XPASS`,
     );
-    const byReason = new Map<string, string[]>();
-    for (const r of mine.filter((x) => x.outcome === "NA")) {
-      const reason = r.reason ?? "not applicable";
-      byReason.set(reason, [...(byReason.get(reason) ?? []), r.caseId]);
+    for (const outcome of ["FAIL", "XPASS", "XFAIL", "NA"] as const) {
+      const byReason = new Map<string, string[]>();
+      for (const r of mine.filter((x) => x.outcome === outcome)) {
+        const reason = r.reason ?? (outcome === "NA" ? "not applicable" : "");
+        byReason.set(reason, [...(byReason.get(reason) ?? []), r.caseId]);
+      }
+      for (const [reason, ids] of byReason)
+        lines.push(`    ${outcome}${reason ? ` (${reason})` : ""}: ${ids.join(", ")}`);
     }
-    for (const [reason, ids] of byReason) lines.push(`    NA (${reason}): ${ids.join(", ")}`);
   }
   return lines.join("\n");
 }
