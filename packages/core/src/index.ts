@@ -1,12 +1,35 @@
+export {
+  type ClassifyContext,
+  type DefinedEagerMount,
+  type DefinedLazyMount,
+  defineEagerMount,
+  defineLazyMount,
+  type EagerMountDefinition,
+  type EagerWriter,
+  type LazyMountDefinition,
+  type MountOperation,
+  type MountTraits,
+  mountTraits,
+  type OperationContext,
+  type RawEntry,
+  type RetryOwner,
+  setMountTraits,
+} from "./define-mount.js";
 export { type SanitizeResult, sanitizeEntries } from "./entries.js";
 export {
+  fsError,
   invalid,
+  isTransient,
   MountError,
   type MountErrorCode,
   type MountErrorOptions,
+  markPersistent,
+  mountErrorOptions,
   notFound,
   type QuotaDetails,
   readOnly,
+  toMountError,
+  withErrorContext,
 } from "./errors.js";
 export { compileIgnore, composeIgnore, type IgnoreMatcher } from "./ignore.js";
 export {
@@ -31,6 +54,7 @@ export {
   type ResolvedMountOptions,
   resolveMountOptions,
 } from "./options.js";
+export { type Page, type PaginateOptions, paginate } from "./paginate.js";
 export {
   ancestorsOf,
   baseName,
@@ -48,7 +72,7 @@ export {
   validateRelativePath,
 } from "./paths.js";
 export { checkQuota, QuotaCounter, type QuotaLimits, type QuotaUsage, quotaExceeded } from "./quota.js";
-export { redact } from "./redact.js";
+export { redact, redactError } from "./redact.js";
 export {
   type EagerMount,
   isEagerMount,
@@ -64,6 +88,7 @@ export {
   type MountOptions,
   type MountWriteApi,
   type PutOptions,
+  type PutResult,
   type VFS,
   type WriteBackMode,
 } from "./types.js";

@@ -1,8 +1,8 @@
-import { sanitizeEntries } from "./entries.js";
-import { invalid, MountError, notFound, readOnly } from "./errors.js";
-import { pickMountOptions, resolveMountOptions } from "./options.js";
-import { ancestorsOf, normalizeKeyPrefix, validateRelativePath } from "./paths.js";
-import type { LazyMount, MountEntry, MountOptions, PutOptions } from "./types.js";
+import { type DefinedLazyMount, defineLazyMount, type RawEntry } from "./define-mount.js";
+import { invalid, MountError, notFound } from "./errors.js";
+import { paginate } from "./paginate.js";
+import { ancestorsOf, normalizeKeyPrefix } from "./paths.js";
+import type { MountOptions } from "./types.js";
 
 /** One stored object. `bytes` is owned by the store: never hand it out without copying. */
 export interface MemoryObject {
@@ -155,128 +155,98 @@ export interface MemoryMountOptions extends MountOptions {
   readonly pageSize?: number | undefined;
 }
 
-export interface MemoryMountInstance extends LazyMount {
+export interface MemoryMountInstance extends DefinedLazyMount {
   readonly kind: "memory";
   readonly strategy: "lazy";
   readonly store: MemoryStore;
   readonly prefix: string;
-  put(relPath: string, bytes: Uint8Array, options?: PutOptions): Promise<void>;
-  delete(relPath: string): Promise<void>;
 }
 
 /**
  * The reference lazy provider: an in-memory object store that implements the contract exactly.
- * It is the positive control of the conformance suite.
+ * It is the positive control of the conformance suite, and is built with `defineLazyMount` like
+ * every other provider: it only does the store's I/O.
  *
  * ```ts
  * const mount = MemoryMount({ files: { "README.md": "# hi" }, mode: "read-write" });
  * ```
  */
 export function MemoryMount(options: MemoryMountOptions = {}): MemoryMountInstance {
-  const resolved = resolveMountOptions(options);
-  const writable = resolved.mode === "read-write";
   const store = options.store ?? new MemoryStore(options.files);
-  if (options.store && options.files) store.putAll(options.files);
   const pageSize = options.pageSize ?? 1000;
   if (!Number.isSafeInteger(pageSize) || pageSize < 1) {
     throw invalid(`pageSize must be a positive integer, got ${String(options.pageSize)}`);
   }
   const prefix = normalizeKeyPrefix(options.prefix);
-  const keyOf = (relPath: string): string => (prefix ? `${prefix}/${relPath}` : relPath);
-
-  const checkPath = (relPath: string): string => validateRelativePath(relPath);
-
-  const mount: MemoryMountInstance = {
+  const base = prefix === "" ? "" : `${prefix}/`;
+  const mount = defineLazyMount({
     kind: "memory",
-    strategy: "lazy",
-    writable,
-    options: pickMountOptions(options),
-    rootType: options.rootType ?? "directory",
-    store,
+    options,
     prefix,
+    rootType: options.rootType ?? "directory",
+    refresh: false,
+    extra: { store },
 
-    async list(): Promise<MountEntry[]> {
-      const strip = prefix ? prefix.length + 1 : 0;
-      const raw: MountEntry[] = [];
-      let cursor: string | undefined;
-      for (;;) {
-        const page = store.listPage(prefix ? `${prefix}/` : "", cursor, pageSize);
-        for (const key of page.keys) {
-          const object = store.get(key);
-          // A key deleted between pages is simply gone, as on a real object store.
-          if (object)
-            raw.push({
-              path: key.slice(strip),
-              size: object.bytes.length,
-              mtime: object.mtime,
-              etag: object.etag,
-            });
-        }
-        if (!page.truncated || page.keys.length === 0) break;
-        cursor = page.keys[page.keys.length - 1];
-      }
-      const { entries, skipped } = sanitizeEntries(raw);
-      for (const diagnostic of skipped) options.onDiagnostic?.(diagnostic);
-      return entries;
-    },
+    listPages: () =>
+      paginate<RawEntry, string>(
+        async (cursor) => {
+          const page = store.listPage(base, cursor, pageSize);
+          const items: RawEntry[] = [];
+          for (const key of page.keys) {
+            const object = store.get(key);
+            // A key deleted between pages is simply gone, as on a real object store.
+            if (object)
+              items.push({ key, size: object.bytes.length, mtime: object.mtime, etag: object.etag });
+          }
+          return { items, truncated: page.truncated && page.keys.length > 0, cursor: page.keys.at(-1) };
+        },
+        { what: `memory:${base || "/"}` },
+      ),
 
-    async fetch(relPath: string): Promise<Uint8Array> {
-      const key = keyOf(checkPath(relPath));
+    async fetch(key, { relPath }) {
       const object = store.get(key);
       if (!object) {
         if (store.hasChildren(key)) {
-          throw new MountError("EISDIR", `${relPath} is a directory, not a file`, {
-            path: relPath,
-            syscall: "read",
-          });
+          throw new MountError("EISDIR", `${relPath} is a directory, not a file`, { syscall: "read" });
         }
         throw notFound(relPath, { syscall: "open" });
       }
       return new Uint8Array(object.bytes);
     },
 
-    async put(relPath: string, bytes: Uint8Array, putOptions: PutOptions = {}): Promise<void> {
-      if (!writable) throw readOnly(relPath, undefined, "write");
-      const key = keyOf(checkPath(relPath));
-      if (!(bytes instanceof Uint8Array))
-        throw invalid(`put ${relPath}: bytes must be a Uint8Array`, { path: relPath });
+    async put(key, bytes, putOptions, { relPath }) {
       if (store.hasChildren(key)) {
-        throw new MountError("EISDIR", `cannot write ${relPath}: it is a directory`, {
-          path: relPath,
-          syscall: "write",
-        });
+        throw new MountError("EISDIR", `cannot write ${relPath}: it is a directory`, { syscall: "write" });
       }
       for (const ancestor of ancestorsOf(relPath)) {
-        if (store.has(keyOf(ancestor))) {
+        if (store.has(base + ancestor)) {
           throw new MountError("ENOTDIR", `cannot write ${relPath}: ${ancestor} is a file`, {
-            path: relPath,
+            syscall: "write",
           });
         }
       }
       const current = store.get(key);
       if (putOptions.ifNoneMatch === "*" && current) {
-        throw new MountError("EEXIST", `${relPath} already exists (ifNoneMatch: "*")`, {
-          path: relPath,
-          syscall: "write",
-        });
+        throw new MountError("EEXIST", `${relPath} already exists (ifNoneMatch: "*")`, { syscall: "write" });
       }
       if (putOptions.ifMatch !== undefined && current?.etag !== putOptions.ifMatch) {
         throw new MountError(
           "ESTALE",
           `${relPath} changed since etag ${putOptions.ifMatch} (ifMatch failed)`,
           {
-            path: relPath,
             syscall: "write",
           },
         );
       }
-      store.put(key, bytes);
+      // store.put copies: the caller may reuse its buffer once this resolves.
+      return { etag: store.put(key, bytes).etag };
     },
 
-    async delete(relPath: string): Promise<void> {
-      if (!writable) throw readOnly(relPath, undefined, "unlink");
-      store.delete(keyOf(checkPath(relPath)));
+    async delete(key) {
+      store.delete(key);
     },
-  };
-  return mount;
+  });
+  // Files given with a store of one's own are added to it (after validation of the options).
+  if (options.store && options.files) store.putAll(options.files);
+  return mount as MemoryMountInstance;
 }

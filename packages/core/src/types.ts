@@ -60,6 +60,11 @@ export interface PutOptions {
   readonly ifNoneMatch?: "*" | undefined;
 }
 
+/** (ws mounts) What a `put` may resolve to: the stored object's new version tag, when the backend tells it. */
+export interface PutResult {
+  readonly etag?: string | undefined;
+}
+
 export interface MountCommon {
   /** A short provider name for messages and metrics: `"s3"`, `"r2"`, `"memory"`. */
   readonly kind: string;
@@ -75,7 +80,8 @@ export interface MountCommon {
    */
   readonly rootType?: "directory" | "file" | undefined;
   /** Write one file. Read-only mounts must throw `EROFS` rather than accept the write. */
-  put?(relPath: string, bytes: Uint8Array, options?: PutOptions): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a seed-shaped put returning Promise<void> must still type-check.
+  put?(relPath: string, bytes: Uint8Array, options?: PutOptions): Promise<void | PutResult>;
   /** Delete one file. Deleting a missing path succeeds (idempotent). Read-only mounts throw `EROFS`. */
   delete?(relPath: string): Promise<void>;
   /** (ws mounts) Tear-down hook: called once by `Workspace.close()` after pending writes are flushed. */
@@ -111,6 +117,11 @@ export type Mount = LazyMount | EagerMount;
 
 /** What `materialize()` writes through. Paths are absolute, under the mount root. */
 export interface MountWriteApi {
+  /**
+   * (ws mounts) The mount root the paths are under. `defineEagerMount` needs it to turn the
+   * provider's relative paths into absolute ones; @ws/workspace sets it.
+   */
+  readonly root?: string | undefined;
   writeFile(absPath: string, bytes: Uint8Array, mode?: number): void;
   mkdir(absPath: string, mode?: number): void;
   /**

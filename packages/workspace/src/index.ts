@@ -1,9 +1,7 @@
 export { type CallbackFs, callbackFs } from "./callback-fs.js";
-export { Emitter } from "./emitter.js";
 export { FileIndexStore } from "./file-index-store.js";
 export { type IndexKey, type IndexStore, MemoryIndexStore, type StoredIndex } from "./index-store.js";
 export type { FileStats } from "./mem-vol.js";
-export { StubTable } from "./stub-table.js";
 export { VirtualStats, WorkspaceDirent } from "./virtual-stats.js";
 export { Workspace } from "./workspace.js";
 export { type ReadFileOptions, WorkspaceFs, type WriteFileOptions } from "./workspace-fs.js";

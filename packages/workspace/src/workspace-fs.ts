@@ -1,7 +1,8 @@
 import type { VFS } from "@ws/core";
-import type { Host } from "./host.js";
-import { fsError } from "./host.js";
 import type { FileStats } from "./mem-vol.js";
+import { toFsError } from "./vfs/fs-errors.js";
+import type { Namespace } from "./vfs/namespace.js";
+import type { Posix } from "./vfs/posix.js";
 import type { WorkspaceDirent } from "./virtual-stats.js";
 
 export type { FileStats };
@@ -13,8 +14,14 @@ export type WriteFileOptions =
   | BufferEncoding
   | { readonly encoding?: BufferEncoding | null; readonly mode?: number; readonly flag?: string };
 
+/** @internal What `ws.fs` calls: the index gate, the namespace (reads) and the POSIX operations. */
+export interface FsParts {
+  ready(): Promise<void>;
+  readonly ns: Namespace;
+  readonly posix: Posix;
+}
+
 const F_OK = 0;
-const W_OK = 2;
 
 function encodingOf(
   options: ReadFileOptions | WriteFileOptions | undefined | null,
@@ -24,48 +31,57 @@ function encodingOf(
 }
 
 /**
- * The workspace file API, shaped like `node:fs/promises` (absolute POSIX paths only). Errors
- * carry Node's `code`, `errno`, `path` and `syscall`. The first call of any method indexes every
- * mount (once). `stat` of a lazy stub answers from the listing; the first byte-reading call
- * fetches it. It also satisfies `@ws/core`'s `VFS`, isomorphic-git's promise `fs`, and (through
- * `callbackFs`) the `fs` option of fast-glob and tinyglobby.
+ * The workspace file API, shaped like `node:fs/promises` (absolute POSIX paths only). Every error
+ * is a `MountError` carrying Node's `code`, `errno`, `path` and `syscall`. The first call of any
+ * method indexes every mount (once). `stat` of a lazy stub answers from the listing; the first
+ * byte-reading call fetches it. It also satisfies `@ws/core`'s `VFS`, isomorphic-git's promise
+ * `fs`, and (through `callbackFs`) the `fs` option of fast-glob and tinyglobby.
  */
 export class WorkspaceFs implements VFS {
-  readonly #host: Host;
+  readonly #p: FsParts;
 
   /** @internal Use `workspace.fs`. */
-  constructor(host: Host) {
-    this.#host = host;
+  constructor(parts: FsParts) {
+    this.#p = parts;
+  }
+
+  /** Indexes (once), runs `fn`, and gives every failure the one error shape of `ws.fs`. */
+  async #call<T>(syscall: string, path: unknown, fn: (p: FsParts) => T | Promise<T>): Promise<T> {
+    try {
+      await this.#p.ready();
+      return await fn(this.#p);
+    } catch (error) {
+      throw toFsError(error, String(path), syscall);
+    }
   }
 
   readFile(path: string): Promise<Buffer>;
   readFile(path: string, options: BufferEncoding | { readonly encoding: BufferEncoding }): Promise<string>;
   readFile(path: string, options?: ReadFileOptions | null): Promise<Buffer | string>;
-  async readFile(path: string, options?: ReadFileOptions | null): Promise<Buffer | string> {
-    await this.#host.ready();
-    const bytes = await this.#host.readFile(path);
-    const encoding = encodingOf(options);
-    return encoding ? bytes.toString(encoding) : bytes;
-  }
-
-  async writeFile(path: string, data: string | Uint8Array, options?: WriteFileOptions | null): Promise<void> {
-    await this.#host.ready();
-    const o = typeof options === "object" && options !== null ? options : {};
-    await this.#host.writeFile(path, data, {
-      encoding: encodingOf(options),
-      mode: o.mode,
-      ...(o.flag ? { flag: o.flag } : {}),
+  readFile(path: string, options?: ReadFileOptions | null): Promise<Buffer | string> {
+    return this.#call("open", path, async (p) => {
+      const bytes = await p.posix.readFile(path);
+      const encoding = encodingOf(options);
+      return encoding ? bytes.toString(encoding) : bytes;
     });
   }
 
-  async appendFile(
-    path: string,
-    data: string | Uint8Array,
-    options?: WriteFileOptions | null,
-  ): Promise<void> {
-    await this.#host.ready();
+  writeFile(path: string, data: string | Uint8Array, options?: WriteFileOptions | null): Promise<void> {
     const o = typeof options === "object" && options !== null ? options : {};
-    await this.#host.writeFile(path, data, { encoding: encodingOf(options), mode: o.mode, append: true });
+    return this.#call("open", path, (p) =>
+      p.posix.writeFile(path, data, {
+        encoding: encodingOf(options),
+        mode: o.mode,
+        ...(o.flag ? { flag: o.flag } : {}),
+      }),
+    );
+  }
+
+  appendFile(path: string, data: string | Uint8Array, options?: WriteFileOptions | null): Promise<void> {
+    const o = typeof options === "object" && options !== null ? options : {};
+    return this.#call("open", path, (p) =>
+      p.posix.writeFile(path, data, { encoding: encodingOf(options), mode: o.mode, append: true }),
+    );
   }
 
   readdir(path: string, options: { readonly withFileTypes: true }): Promise<WorkspaceDirent[]>;
@@ -73,112 +89,97 @@ export class WorkspaceFs implements VFS {
     path: string,
     options?: { readonly withFileTypes?: false; readonly encoding?: string } | string,
   ): Promise<string[]>;
-  async readdir(
+  readdir(
     path: string,
     options?: { readonly withFileTypes?: boolean; readonly encoding?: string } | string,
   ): Promise<string[] | WorkspaceDirent[]> {
-    await this.#host.ready();
-    if (typeof options === "object" && options?.withFileTypes) return this.#host.readdirEntries(path);
-    return this.#host.readdir(path).map((e) => e.name);
+    return this.#call("scandir", path, (p) =>
+      typeof options === "object" && options?.withFileTypes
+        ? p.ns.readdirEntries(path)
+        : p.ns.readdir(path).map((e) => e.name),
+    );
   }
 
-  async stat(path: string, _options?: unknown): Promise<FileStats> {
-    await this.#host.ready();
-    return this.#host.stat(path, true);
+  stat(path: string, _options?: unknown): Promise<FileStats> {
+    return this.#call("stat", path, (p) => p.ns.stat(path, true));
   }
 
-  async lstat(path: string, _options?: unknown): Promise<FileStats> {
-    await this.#host.ready();
-    return this.#host.stat(path, false);
+  lstat(path: string, _options?: unknown): Promise<FileStats> {
+    return this.#call("lstat", path, (p) => p.ns.stat(path, false));
   }
 
-  async mkdir(
+  mkdir(
     path: string,
     options?: { readonly recursive?: boolean; readonly mode?: number } | number,
   ): Promise<string | undefined> {
-    await this.#host.ready();
     const o = typeof options === "number" ? { mode: options } : (options ?? {});
-    return this.#host.mkdir(path, {
-      ...(o.recursive ? { recursive: true } : {}),
-      ...(o.mode === undefined ? {} : { mode: o.mode }),
-    });
+    return this.#call("mkdir", path, (p) =>
+      p.posix.mkdir(path, {
+        ...(o.recursive ? { recursive: true } : {}),
+        ...(o.mode === undefined ? {} : { mode: o.mode }),
+      }),
+    );
   }
 
-  async rm(
-    path: string,
-    options?: { readonly recursive?: boolean; readonly force?: boolean },
-  ): Promise<void> {
-    await this.#host.ready();
-    this.#host.rm(path, { recursive: options?.recursive === true, force: options?.force === true });
+  rm(path: string, options?: { readonly recursive?: boolean; readonly force?: boolean }): Promise<void> {
+    return this.#call("rm", path, (p) =>
+      p.posix.rm(path, { recursive: options?.recursive === true, force: options?.force === true }),
+    );
   }
 
   /** With `{ recursive: true }` this behaves like `rm -r` (as isomorphic-git expects of old Node). */
-  async rmdir(path: string, options?: { readonly recursive?: boolean }): Promise<void> {
-    await this.#host.ready();
-    if (options?.recursive) this.#host.rm(path, { recursive: true });
-    else this.#host.rmdir(path);
+  rmdir(path: string, options?: { readonly recursive?: boolean }): Promise<void> {
+    return this.#call("rmdir", path, (p) =>
+      options?.recursive ? p.posix.rm(path, { recursive: true }) : p.posix.rmdir(path),
+    );
   }
 
-  async unlink(path: string): Promise<void> {
-    await this.#host.ready();
-    this.#host.unlink(path);
+  unlink(path: string): Promise<void> {
+    return this.#call("unlink", path, (p) => p.posix.unlink(path));
   }
 
   /**
    * Renames a file or directory. Under a read-write mount this is a put of every new path, then
    * a delete of every old one: not atomic on object stores (a reader may briefly see both).
    */
-  async rename(oldPath: string, newPath: string): Promise<void> {
-    await this.#host.ready();
-    await this.#host.rename(oldPath, newPath);
+  rename(oldPath: string, newPath: string): Promise<void> {
+    return this.#call("rename", oldPath, (p) => p.posix.rename(oldPath, newPath));
   }
 
   /** `F_OK` (default), `R_OK`, `X_OK` check existence; `W_OK` also fails with `EROFS` under a read-only mount. */
-  async access(path: string, mode: number = F_OK): Promise<void> {
-    await this.#host.ready();
-    const r = this.#host.resolve(path);
-    if (!this.#host.kind(r, true)) throw fsError("ENOENT", "access", r.path);
-    if (mode & W_OK) this.#host.assertWritable(r, "access");
+  access(path: string, mode: number = F_OK): Promise<void> {
+    return this.#call("access", path, (p) => p.posix.access(path, mode));
   }
 
   /** Copies bytes and mode. `flags & COPYFILE_EXCL` (1) refuses an existing destination. */
-  async copyFile(src: string, dest: string, flags = 0): Promise<void> {
-    await this.#host.ready();
-    const bytes = await this.#host.readFile(src);
-    const mode = this.#host.stat(src, true).mode & 0o7777;
-    await this.#host.writeFile(dest, bytes, { mode, ...(flags & 1 ? { flag: "wx" } : {}) });
+  copyFile(src: string, dest: string, flags = 0): Promise<void> {
+    return this.#call("copyfile", src, (p) => p.posix.copyFile(src, dest, flags));
   }
 
   /** True when something (a file, a stub, a directory) is at `path`. Never throws for a missing path. */
-  async exists(path: string): Promise<boolean> {
-    await this.#host.ready();
-    return this.#host.exists(path);
+  exists(path: string): Promise<boolean> {
+    return this.#call("stat", path, (p) => p.ns.exists(path));
   }
 
-  async readlink(path: string, _options?: unknown): Promise<string> {
-    await this.#host.ready();
-    return this.#host.readlink(path);
+  readlink(path: string, _options?: unknown): Promise<string> {
+    return this.#call("readlink", path, (p) => p.ns.readlink(path));
   }
 
   /** Symlinks are plain workspace files only: under a mount they throw `ENOTSUP` (or `EROFS`). */
-  async symlink(target: string, path: string, _type?: string): Promise<void> {
-    await this.#host.ready();
-    this.#host.symlink(target, path);
+  symlink(target: string, path: string, _type?: string): Promise<void> {
+    return this.#call("symlink", path, (p) => p.posix.symlink(target, path));
   }
 
   /** Changes the VFS mode (providers store bytes, not modes: this is not mirrored). */
-  async chmod(path: string, mode: number): Promise<void> {
-    await this.#host.ready();
-    await this.#host.chmod(path, mode);
+  chmod(path: string, mode: number): Promise<void> {
+    return this.#call("chmod", path, (p) => p.posix.chmod(path, mode));
   }
 
-  async utimes(path: string, atime: number | Date, mtime: number | Date): Promise<void> {
-    await this.#host.ready();
-    await this.#host.utimes(path, atime, mtime);
+  utimes(path: string, atime: number | Date, mtime: number | Date): Promise<void> {
+    return this.#call("utime", path, (p) => p.posix.utimes(path, atime, mtime));
   }
 
-  async realpath(path: string, _options?: unknown): Promise<string> {
-    await this.#host.ready();
-    return this.#host.realpath(path);
+  realpath(path: string, _options?: unknown): Promise<string> {
+    return this.#call("realpath", path, (p) => p.ns.realpath(path));
   }
 }

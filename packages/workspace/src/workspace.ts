@@ -1,8 +1,17 @@
-import { type Mount, MountError, type MountFactory } from "@ws/core";
+import { type Mount, MountError, type MountFactory, normalizeAbsolutePath } from "@ws/core";
 import { Emitter } from "./emitter.js";
-import { runExec } from "./exec-runner.js";
-import { Host } from "./host.js";
+import { runExec } from "./exec/exec.js";
+import type { ExecHost } from "./exec/exec-host.js";
+import { ExternalChanges } from "./exec/pull-back.js";
+import { Hydrator } from "./hydrate/hydrator.js";
+import { Indexer } from "./index/indexer.js";
 import { MemoryIndexStore } from "./index-store.js";
+import { createMemVol, type MemVol } from "./mem-vol.js";
+import { Mirror } from "./mirror/mirror.js";
+import { WorkspaceContext } from "./runtime/context.js";
+import { type MountRecord, Registry } from "./runtime/registry.js";
+import { Namespace } from "./vfs/namespace.js";
+import { Posix } from "./vfs/posix.js";
 import { WorkspaceFs } from "./workspace-fs.js";
 import type {
   ExecOptions,
@@ -47,37 +56,113 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
  * ```
  */
 export class Workspace extends Emitter<WorkspaceEvents> {
-  readonly #host: Host;
   /** The file API (`node:fs/promises` shape). */
   readonly fs: WorkspaceFs;
+  readonly #ctx: WorkspaceContext;
+  readonly #vol: MemVol = createMemVol();
+  readonly #registry: Registry;
+  readonly #ns: Namespace;
+  readonly #mirrors = new Map<string, Mirror>();
+  readonly #hydrator: Hydrator;
+  readonly #indexer: Indexer;
+  readonly #posix: Posix;
+  readonly #exec: ExecHost;
+  #closed = false;
 
   constructor(options: WorkspaceOptions = {}) {
     super();
     const retry = options.retry ?? {};
-    this.#host = new Host({
-      sessionId: options.sessionId ?? "default",
-      ignore: options.ignore ?? [],
-      indexStore: options.indexStore ?? new MemoryIndexStore(),
-      concurrency: positiveInt("concurrency", options.concurrency, 8),
-      retries: nonNegative("retry.retries", retry.retries, 5),
-      minDelayMs: nonNegative("retry.minDelayMs", retry.minDelayMs, 100),
-      maxDelayMs: nonNegative("retry.maxDelayMs", retry.maxDelayMs, 5000),
-      onMountConflict: options.onMountConflict,
-      emit: (event, payload) => this.emit(event, payload),
+    const ignore = options.ignore ?? [];
+    this.#ctx = new WorkspaceContext(
+      {
+        sessionId: options.sessionId ?? "default",
+        ignore,
+        indexStore: options.indexStore ?? new MemoryIndexStore(),
+        concurrency: positiveInt("concurrency", options.concurrency, 8),
+        retries: nonNegative("retry.retries", retry.retries, 5),
+        minDelayMs: nonNegative("retry.minDelayMs", retry.minDelayMs, 100),
+        maxDelayMs: nonNegative("retry.maxDelayMs", retry.maxDelayMs, 5000),
+        onMountConflict: options.onMountConflict,
+      },
+      (event, payload) => this.emit(event, payload),
+    );
+    const vol = this.#vol;
+    this.#registry = new Registry({
+      sessionId: this.#ctx.config.sessionId,
+      ignore,
+      vfs: () => this.fs,
+      onAdd: (record) => this.#added(record),
+      onRemove: (record) => {
+        this.#ns.removeView(record.root);
+        this.#mirrors.delete(record.root);
+      },
     });
-    this.fs = new WorkspaceFs(this.#host);
-    this.#host.vfs = this.fs;
-    for (const [root, mount] of Object.entries(options.mounts ?? {})) this.#host.addMount(root, mount);
+    this.#ns = new Namespace(vol, this.#registry, ignore);
+    const mirror = (root: string): Mirror => this.#mirrors.get(root)!;
+    this.#hydrator = new Hydrator(this.#ctx, this.#ns, vol);
+    this.#indexer = new Indexer({ ctx: this.#ctx, registry: this.#registry, ns: this.#ns, vol, mirror });
+    this.#posix = new Posix({
+      registry: this.#registry,
+      ns: this.#ns,
+      vol,
+      hydrator: this.#hydrator,
+      mirror,
+    });
+    this.fs = new WorkspaceFs({ ready: () => this.#ready(), ns: this.#ns, posix: this.#posix });
+    this.#exec = {
+      ctx: this.#ctx,
+      ns: this.#ns,
+      mem: vol,
+      roots: () => this.#registry.roots(),
+      mirror,
+      ready: () => this.#ready(),
+      prefetch: (root) => this.prefetch(root),
+      saveIndex: (root) => this.#save(root),
+      apply: new ExternalChanges(this.#ns, vol, mirror),
+    };
+    for (const [root, mount] of Object.entries(options.mounts ?? {})) this.#registry.add(root, mount);
+  }
+
+  #added(record: MountRecord): void {
+    const view = this.#ns.addView(record);
+    this.#mirrors.set(
+      record.root,
+      new Mirror(record, this.#ctx, {
+        read: (rel) => {
+          const abs = view.absOf(rel);
+          try {
+            const st = this.#vol.lstatSync(abs);
+            if (st.isFile()) return { exists: true, bytes: new Uint8Array(this.#vol.readFileSync(abs)) };
+          } catch {
+            // absent: the final state is a deletion
+          }
+          return { exists: false };
+        },
+        absOf: (rel) => view.absOf(rel),
+        side: (path) => this.#ns.localSide(path),
+      }),
+    );
+  }
+
+  async #ready(): Promise<void> {
+    if (this.#closed)
+      throw new MountError("EIO", "the workspace is closed; create a new Workspace to continue");
+    await this.#indexer.ready();
+  }
+
+  async #save(root: string): Promise<void> {
+    const record = this.#registry.get(root);
+    if (record) await this.#indexer.save(record);
   }
 
   /** Live counters (they only grow). */
   get stats(): Readonly<WorkspaceStats> {
-    return this.#host.stats;
+    return this.#ctx.stats;
   }
 
   /** Mount roots, sorted. */
   get roots(): string[] {
-    return this.#host.tableRoots().sort();
+    return this.#registry.roots().sort();
   }
 
   /**
@@ -85,18 +170,36 @@ export class Workspace extends Emitter<WorkspaceEvents> {
    * It is indexed by the next `fs`, `exec` or `prefetch` call.
    */
   mount(root: string, mount: Mount | MountFactory): void {
-    if (this.#host.closed) throw new MountError("EIO", "the workspace is closed");
-    this.#host.addMount(root, mount);
+    if (this.#closed) throw new MountError("EIO", "the workspace is closed");
+    this.#registry.add(root, mount);
   }
 
   /** Flushes the mount's pending writes, calls its `dispose()`, and removes its subtree from the VFS. */
-  unmount(root: string): Promise<void> {
-    return this.#host.unmount(root);
+  async unmount(root: string): Promise<void> {
+    const normalized = normalizeAbsolutePath(root);
+    const record = this.#registry.get(normalized);
+    if (!record) {
+      throw new MountError(
+        "ENOENT",
+        `${root} is not a mount root; mounted roots: ${this.#registry.roots().join(", ") || "none"}`,
+        { path: root, syscall: "unmount" },
+      );
+    }
+    if (this.#indexer.running) await this.#indexer.running.catch(() => undefined);
+    if (record.phase === "ready" && record.writable) await this.#flush([record]);
+    await this.#dispose(record);
+    this.#registry.remove(normalized);
+    if (record.phase === "ready") {
+      if (record.type === "file") this.#vol.rmSync(normalized, { force: true });
+      else this.#vol.rmSync(normalized, { recursive: true, force: true });
+    }
   }
 
   /** Hydrates every stub of one mount (or of all), `concurrency` fetches at a time. Failures stay stubs. */
-  prefetch(root?: string, options: PrefetchOptions = {}): Promise<PrefetchResult> {
-    return this.#host.prefetch(root, options);
+  async prefetch(root?: string, options: PrefetchOptions = {}): Promise<PrefetchResult> {
+    await this.#ready();
+    const views = this.#registry.select(root, "prefetch").map((r) => this.#ns.view(r.root)!);
+    return this.#hydrator.prefetch(views, options);
   }
 
   /**
@@ -104,27 +207,77 @@ export class Workspace extends Emitter<WorkspaceEvents> {
    * every one. Rejects with `EIO` listing the writes that still failed after every retry (they stay
    * pending in the VFS).
    */
-  flushMounts(root?: string): Promise<void> {
-    return this.#host.flush(root);
+  async flushMounts(root?: string): Promise<void> {
+    await this.#ready();
+    await this.#flush(this.#registry.select(root, "flush"));
+  }
+
+  /** Flushes the given mounts; rejects with EIO naming every write that still failed. */
+  async #flush(records: MountRecord[]): Promise<void> {
+    const failures: Array<{ path: string; error: unknown }> = [];
+    await Promise.all(
+      records.map(async (record) => {
+        if (!record.writable) return;
+        const mirror = this.#mirrors.get(record.root)!;
+        const view = this.#ns.view(record.root)!;
+        for (const f of await mirror.flush(this.#ctx.config.concurrency)) {
+          failures.push({ path: view.absOf(f.relPath), error: f.error });
+        }
+        await this.#indexer.save(record);
+      }),
+    );
+    if (failures.length > 0) {
+      const list = failures.map(
+        (f) => `${f.path} (${f.error instanceof Error ? f.error.message : String(f.error)})`,
+      );
+      throw new MountError(
+        "EIO",
+        `${failures.length} write(s) could not be mirrored after every retry: ${list.join(", ")}; ` +
+          "they stay in the VFS and the next flushMounts() retries them",
+        { cause: new AggregateError(failures.map((f) => f.error)) },
+      );
+    }
   }
 
   /** Re-lists (or re-materialises) one mount and applies upstream additions, changes and deletions. */
-  refreshMount(root: string): Promise<RefreshResult> {
-    return this.#host.refresh(root);
+  async refreshMount(root: string): Promise<RefreshResult> {
+    await this.#ready();
+    const [record] = this.#registry.select(root, "refresh");
+    return this.#indexer.refresh(record!);
   }
 
   /** Runs a command as a child process over a host copy of the workspace, then pulls its changes back. */
   exec(command: string, args: readonly string[] = [], options: ExecOptions = {}): Promise<ExecResult> {
-    return runExec(this.#host, command, args, options);
+    return runExec(this.#exec, command, args, options);
+  }
+
+  async #dispose(record: MountRecord): Promise<void> {
+    this.#mirrors.get(record.root)?.stopTimers();
+    try {
+      await record.mount?.dispose?.();
+    } catch (error) {
+      this.emit("error", { root: record.root, op: "dispose", error });
+    }
   }
 
   /** Flushes everything pending, then calls each mount's `dispose()`. Later calls reject with `EIO`. */
-  close(): Promise<void> {
-    return this.#host.close();
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    let flushError: unknown;
+    if (this.#indexer.running) await this.#indexer.running.catch(() => undefined);
+    const ready = this.#registry.records().filter((r) => r.phase === "ready");
+    try {
+      await this.#flush(ready);
+    } catch (error) {
+      flushError = error;
+    }
+    this.#closed = true;
+    for (const record of this.#registry.records()) await this.#dispose(record);
+    if (flushError) throw flushError;
   }
 
   /** True once `close()` ran. */
   get closed(): boolean {
-    return this.#host.closed;
+    return this.#closed;
   }
 }

@@ -49,7 +49,7 @@ export function spyMount(options: MemoryMountOptions = {}): SpyMount {
         throw new MountError("EIO", "put failed on purpose", { path: relPath });
       }
       spy.log.push(`put ${relPath}`);
-      return inner.put(relPath, bytes);
+      await inner.put(relPath, bytes);
     },
     async delete(relPath: string): Promise<void> {
       spy.calls.delete++;

@@ -1,0 +1,146 @@
+import { MountError } from "@ws/core";
+import { Pool } from "undici";
+import { classifyNetworkError } from "./classify.js";
+
+export interface HttpPoolOptions {
+  /** Sockets per origin. Default 32. */
+  readonly connections?: number | undefined;
+  /** How long an idle socket stays open. Default 10 000 ms. */
+  readonly keepAliveTimeoutMs?: number | undefined;
+  /** Time to wait for the response headers. Default 60 000 ms. */
+  readonly headersTimeoutMs?: number | undefined;
+  /** Time allowed between two body chunks. Default 60 000 ms. */
+  readonly bodyTimeoutMs?: number | undefined;
+}
+
+const pools = new Map<string, Pool>();
+
+/**
+ * The shared keep-alive connection pool for one origin (`https://host:port`), created on first
+ * use and reused by every mount talking to that origin with the same options.
+ */
+export function httpPool(origin: string | URL, options: HttpPoolOptions = {}): Pool {
+  const base = new URL(typeof origin === "string" ? origin : origin.href).origin;
+  const key = `${base} ${options.connections ?? ""} ${options.keepAliveTimeoutMs ?? ""} ${options.headersTimeoutMs ?? ""} ${options.bodyTimeoutMs ?? ""}`;
+  let pool = pools.get(key);
+  if (pool === undefined || pool.closed || pool.destroyed) {
+    pool = new Pool(base, {
+      connections: options.connections ?? 32,
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000,
+      headersTimeout: options.headersTimeoutMs ?? 60_000,
+      bodyTimeout: options.bodyTimeoutMs ?? 60_000,
+    });
+    pools.set(key, pool);
+  }
+  return pool;
+}
+
+/** Closes every pool `httpPool` created (for tests and process shutdown). */
+export async function closeHttpPools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.all(all.map((pool) => pool.close().catch(() => pool.destroy())));
+}
+
+export interface HttpRequestOptions {
+  readonly method?: string | undefined;
+  readonly headers?: Record<string, string> | undefined;
+  readonly body?: Uint8Array | string | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** The whole request, headers and body, must finish within this. */
+  readonly timeoutMs?: number | undefined;
+  /** Refuse a body larger than this (checked while it arrives, not after). */
+  readonly maxBytes?: number | undefined;
+  /** The pool to use; default `httpPool(url)`. */
+  readonly pool?: Pool | undefined;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  /** Header names in lower case. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The whole body, one exact fresh Uint8Array. */
+  readonly body: Uint8Array;
+}
+
+/** Strips the query, which may carry signatures or tokens, from a URL for messages. */
+function describe(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+/**
+ * One request through the origin's pool; the body is read exactly once into one buffer, with
+ * `maxBytes` enforced as it arrives. Any status resolves (the caller classifies it, see
+ * `classifyHttpStatus`); a network failure or timeout rejects with a classified MountError.
+ */
+export async function httpRequest(
+  url: string | URL,
+  options: HttpRequestOptions = {},
+): Promise<HttpResponse> {
+  const target = new URL(typeof url === "string" ? url : url.href);
+  const method = options.method ?? "GET";
+  const what = `${method} ${describe(target)}`;
+  const pool = options.pool ?? httpPool(target);
+  const signals = [
+    options.signal,
+    options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs),
+  ];
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  const signal =
+    present.length === 0 ? undefined : present.length === 1 ? present[0] : AbortSignal.any(present);
+  try {
+    const response = await pool.request({
+      path: `${target.pathname}${target.search}`,
+      method: method as "GET",
+      ...(options.headers ? { headers: options.headers } : {}),
+      ...(options.body !== undefined ? { body: options.body } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    const length = Number(response.headers["content-length"]);
+    const max = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    const tooBig = (seen: number): MountError =>
+      new MountError(
+        "EIO",
+        `${what}: the body is larger than maxBytes (${max}); got at least ${seen} bytes`,
+        {
+          syscall: "read",
+        },
+      );
+    if (Number.isSafeInteger(length) && length > max) {
+      response.body.destroy();
+      throw tooBig(length);
+    }
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      total += chunk.length;
+      if (total > max) {
+        response.body.destroy();
+        throw tooBig(total);
+      }
+      chunks.push(chunk);
+    }
+    if (Number.isSafeInteger(length) && method !== "HEAD" && total !== length) {
+      throw new MountError("EIO", `${what}: the body ended after ${total} of ${length} bytes`, {
+        syscall: "read",
+        transient: true,
+      });
+    }
+    const body = new Uint8Array(total);
+    let at = 0;
+    for (const chunk of chunks) {
+      body.set(chunk, at);
+      at += chunk.length;
+    }
+    return { status: response.statusCode, headers: response.headers, body };
+  } catch (error) {
+    if (MountError.isInstance(error)) throw error;
+    const timedOut = options.timeoutMs !== undefined && signal?.aborted === true && !options.signal?.aborted;
+    const c = timedOut
+      ? { code: "ETIMEDOUT" as const, transient: true, reason: `timed out after ${options.timeoutMs} ms` }
+      : classifyNetworkError(error);
+    if (c) throw new MountError(c.code, `${what}: ${c.reason}`, { cause: error, transient: c.transient });
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new MountError("EIO", `${what} failed: ${reason}`, { cause: error });
+  }
+}

@@ -1,0 +1,67 @@
+import type { EagerMount, LazyMount, Mount, MountEntry, PutOptions } from "@ws/core";
+
+/** A layer: a function from a mount to a mount that behaves the same plus one concern. */
+export type MountLayer = (mount: Mount, context: LayerContext) => Mount;
+
+/** What a layer knows about where the mount sits. */
+export interface LayerContext {
+  /** The absolute mount root in the workspace (`/workspace/data`). */
+  readonly root: string;
+}
+
+/** The four operations a lazy mount offers, plus an eager mount's one. */
+export type LayeredOperation = "list" | "fetch" | "put" | "delete" | "materialize";
+
+/**
+ * One function that every layer routes calls through. `call` is the inner mount's method bound
+ * to it; `path` is the relative path (`""` for list and materialize); `bytes` is a put's body.
+ */
+export type Interceptor = <T>(
+  op: LayeredOperation,
+  path: string,
+  call: () => Promise<T>,
+  detail: { readonly bytes?: Uint8Array | undefined },
+) => Promise<T>;
+
+/**
+ * A copy of `mount` (every own property, enumerable or not, symbols included: extras and traits
+ * survive) whose contract methods go through `intercept`. Methods the mount does not have stay
+ * absent. The interceptor must return the promise it gets from `call` when it adds nothing, so
+ * that layers outside it see the same promise (the retry layer tracks attempts by promise).
+ */
+export function interceptMount(mount: Mount, intercept: Interceptor): Mount {
+  const copy = Object.create(Object.getPrototypeOf(mount), Object.getOwnPropertyDescriptors(mount)) as Record<
+    string,
+    unknown
+  >;
+  const define = (name: string, value: unknown): void => {
+    Object.defineProperty(copy, name, { value, enumerable: true, configurable: true, writable: true });
+  };
+  if (mount.strategy === "eager") {
+    const eager = mount as EagerMount;
+    define("materialize", (api: Parameters<EagerMount["materialize"]>[0]) =>
+      intercept("materialize", "", () => eager.materialize(api), {}),
+    );
+  } else {
+    const lazy = mount as LazyMount;
+    define("list", () => intercept("list", "", () => lazy.list(), {}));
+    define("fetch", (path: string) => intercept("fetch", path, () => lazy.fetch(path), {}));
+    if (typeof lazy.refresh === "function") {
+      const refresh = lazy.refresh;
+      define("refresh", () => intercept("list", "", () => refresh.call(lazy) as Promise<MountEntry[]>, {}));
+    }
+  }
+  if (typeof mount.put === "function") {
+    const put = mount.put;
+    define("put", (path: string, bytes: Uint8Array, options?: PutOptions) =>
+      intercept("put", path, () => put.call(mount, path, bytes, options), {
+        bytes,
+      }),
+    );
+  }
+  if (typeof mount.delete === "function") {
+    const remove = mount.delete;
+    define("delete", (path: string) => intercept("delete", path, () => remove.call(mount, path), {}));
+  }
+  return copy as unknown as Mount;
+}

@@ -1,0 +1,1 @@
+export { type FaultLayer, type FaultRule, faultLayer, type InjectedError } from "./fault-layer.js";

@@ -1,0 +1,3 @@
+import { wsProject } from "../../vitest.shared.ts";
+
+export default wsProject("provider-kit");

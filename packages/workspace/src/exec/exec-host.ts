@@ -1,0 +1,28 @@
+import type { FileStats, MemDirent } from "../mem-vol.js";
+import type { Mirror } from "../mirror/mirror.js";
+import type { WorkspaceContext } from "../runtime/context.js";
+import type { Namespace } from "../vfs/namespace.js";
+
+/** Read access to the memfs tree, for materialising it and comparing against it. */
+export interface MemReader {
+  readdirSync(path: string, options: { withFileTypes: true }): MemDirent[];
+  lstatSync(path: string): FileStats;
+  readFileSync(path: string): Buffer;
+  readlinkSync(path: string): string;
+}
+
+/** What exec needs of the workspace: every part through its own API, nothing reached into. */
+export interface ExecHost {
+  readonly ctx: WorkspaceContext;
+  readonly ns: Namespace;
+  readonly mem: MemReader;
+  /** Mount roots. */
+  roots(): string[];
+  mirror(root: string): Mirror;
+  ready(): Promise<void>;
+  prefetch(root: string | undefined): Promise<unknown>;
+  /** Saves a mount's index after acknowledged writes. */
+  saveIndex(root: string): Promise<void>;
+  /** VFS changes the pull-back applies (no EROFS, no write-back: exec mirrors by itself). */
+  readonly apply: import("./pull-back.js").ExternalChanges;
+}

@@ -1,0 +1,70 @@
+import { chmodSync, lstatSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ExecHost } from "./exec-host.js";
+
+/** What a path looked like on the host right after materialisation: enough to spot a change without reading. */
+export interface Snap {
+  readonly type: "file" | "directory" | "symlink";
+  readonly size: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly ino: bigint;
+}
+
+export function snapOf(hostPath: string): Snap {
+  const st = lstatSync(hostPath, { bigint: true });
+  return {
+    type: st.isDirectory() ? "directory" : st.isSymbolicLink() ? "symlink" : "file",
+    size: st.size,
+    mtimeNs: st.mtimeNs,
+    ctimeNs: st.ctimeNs,
+    ino: st.ino,
+  };
+}
+
+export function sameSnap(a: Snap, b: Snap): boolean {
+  return (
+    a.type === b.type &&
+    a.size === b.size &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs &&
+    a.ino === b.ino
+  );
+}
+
+/** Writes the VFS (memfs nodes only: stubs stay absent) to `dir`, recording each path's snapshot. */
+export function materialise(host: ExecHost, dir: string): Map<string, Snap> {
+  const snapshot = new Map<string, Snap>();
+  const { mem, ns } = host;
+  const walk = (abs: string): void => {
+    for (const d of mem.readdirSync(abs, { withFileTypes: true })) {
+      const child = abs === "/" ? `/${String(d.name)}` : `${abs}/${String(d.name)}`;
+      if (ns.isIgnored(ns.resolve(child))) continue;
+      const hostPath = join(dir, child);
+      const st = mem.lstatSync(child);
+      if (d.isDirectory()) {
+        mkdirSync(hostPath, { recursive: true });
+        walk(child);
+        // Directories are made writable for the owner, else the command could not create files in them.
+        chmodSync(hostPath, (st.mode & 0o7777) | 0o700);
+      } else if (d.isSymbolicLink()) {
+        symlinkSync(mem.readlinkSync(child), hostPath);
+      } else {
+        writeFileSync(hostPath, mem.readFileSync(child));
+        chmodSync(hostPath, st.mode & 0o7777);
+      }
+      snapshot.set(child, snapOf(hostPath));
+    }
+  };
+  walk("/");
+  // Mount roots exist on the exec side even when nothing under them is hydrated yet.
+  for (const root of host.roots()) {
+    if (ns.view(root)?.record.type !== "directory") continue;
+    const hostPath = join(dir, root);
+    mkdirSync(hostPath, { recursive: true });
+    for (let p = root; p !== "/" && !snapshot.has(p); p = p.slice(0, p.lastIndexOf("/")) || "/") {
+      snapshot.set(p, snapOf(join(dir, p)));
+    }
+  }
+  return snapshot;
+}

@@ -1,0 +1,244 @@
+import { MountError, parentPath } from "@ws/core";
+import { mapConcurrent } from "../map-concurrent.js";
+import type { MemVol } from "../mem-vol.js";
+import type { Mirror } from "../mirror/mirror.js";
+import { fsError } from "../vfs/fs-errors.js";
+import type { MountView, Namespace, Resolved } from "../vfs/namespace.js";
+import type { ConflictSide, ExecChanges, MountConflict } from "../workspace-options.js";
+import type { Change, Diff } from "./diff.js";
+import type { ExecHost } from "./exec-host.js";
+
+/**
+ * VFS changes made by the exec side, applied without EROFS and without write-back (the caller
+ * mirrors what it must). Each tells the mount's mirror what changed locally.
+ */
+export class ExternalChanges {
+  readonly #ns: Namespace;
+  readonly #vol: MemVol;
+  readonly #mirror: (root: string) => Mirror;
+
+  constructor(ns: Namespace, vol: MemVol, mirror: (root: string) => Mirror) {
+    this.#ns = ns;
+    this.#vol = vol;
+    this.#mirror = mirror;
+  }
+
+  /**
+   * Applies a file the exec side wrote. Returns the paths of stubs that disappeared because the
+   * file replaced a directory holding them: they were absent on the exec side, but the directory
+   * they lived in is gone, so the caller must delete them from the provider as well.
+   */
+  file(r: Resolved, bytes: Uint8Array, mode: number): string[] {
+    this.#keepRoots(r, "open");
+    const k = this.#ns.kind(r);
+    const replacesDir = k !== undefined && (k.type === "directory" || k.type === "vdir");
+    const oldSize =
+      k && !replacesDir
+        ? k.type === "stub"
+          ? k.view.stubs.size(k.slot)
+          : k.type === "file"
+            ? k.stats.size
+            : 0
+        : -1;
+    const view = r.view;
+    const writable = view?.record.writable === true;
+    const orphans =
+      replacesDir && view?.record.type === "directory" ? [...view.stubs.liveSlotsUnder(r.rel)] : [];
+    if (view && writable) {
+      const freed = orphans.reduce((sum, slot) => sum + view.stubs.size(slot), 0);
+      if (oldSize >= 0) view.quota.replace(oldSize, bytes.length, r.path);
+      else view.quota.adjust(bytes.length - freed, 1 - orphans.length, r.path);
+    }
+    if (k && (k.type === "directory" || k.type === "symlink"))
+      this.#vol.rmSync(r.path, { recursive: true, force: true });
+    const removed: string[] = [];
+    for (const slot of orphans) {
+      const v = view as MountView;
+      const rel = v.stubs.path(slot);
+      v.stubs.kill(slot);
+      if (!writable) v.quota.remove(v.stubs.size(slot));
+      this.#mirror(v.root).changedExternally(rel);
+      removed.push(v.absOf(rel));
+    }
+    this.#ns.writeMem(r.path, bytes, mode);
+    if (k?.type === "stub") k.view.stubs.kill(k.slot);
+    if (view) this.#mirror(view.root).changedExternally(r.rel);
+    return removed;
+  }
+
+  delete(r: Resolved): void {
+    const k = this.#ns.kind(r);
+    if (!k || k.type === "directory" || k.type === "vdir") return;
+    const view = r.view;
+    if (k.type === "stub") k.view.stubs.kill(k.slot);
+    else this.#vol.unlinkSync(r.path);
+    if (view) {
+      view.quota.remove(k.type === "stub" ? view.stubs.size(k.slot) : k.type === "file" ? k.stats.size : 0);
+      this.#mirror(view.root).changedExternally(r.rel);
+    }
+  }
+
+  dir(r: Resolved, mode: number): void {
+    if (this.#ns.kind(r)) return;
+    this.#ns.mkdirp(r.path);
+    this.#vol.chmodSync(r.path, mode);
+  }
+
+  symlink(r: Resolved, target: string): void {
+    this.#keepRoots(r, "symlink");
+    if (this.#ns.kind(r)) this.#vol.rmSync(r.path, { recursive: true, force: true });
+    this.#ns.mkdirp(parentPath(r.path));
+    this.#ns.symlinkMem(target, r.path);
+  }
+
+  /** A mount root (or a directory holding one) is never replaced by what the exec side made. */
+  #keepRoots(r: Resolved, syscall: string): void {
+    if (this.#ns.holdsMountRoot(r.path)) {
+      throw fsError("EBUSY", syscall, r.path, "a mount root (or a directory holding one) cannot be replaced");
+    }
+  }
+
+  removeEmptyDir(path: string): void {
+    try {
+      this.#vol.rmdirSync(path);
+    } catch {
+      // not empty or gone: leave it
+    }
+  }
+}
+
+interface ToMirror {
+  readonly root: string;
+  readonly rel: string;
+  readonly path: string;
+  readonly op: "put" | "delete";
+}
+
+type Conflicts = Array<MountConflict & { resolution: "accept" | "keep-local" }>;
+
+/** Applies the exec side's changes to the VFS, then mirrors those under read-write mounts. */
+export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
+  const { ns, apply, ctx } = host;
+  const { changes, newDirs, goneDirs } = d;
+  const result = {
+    added: [] as string[],
+    modified: [] as string[],
+    deleted: [] as string[],
+    readOnly: [] as string[],
+    mirrored: [] as string[],
+    conflicts: [] as Conflicts,
+    errors: [] as Array<{ path: string; error: unknown }>,
+  };
+  const toMirror: ToMirror[] = [];
+  const reports: Array<Promise<unknown>> = [];
+  const record = (path: string, op: "put" | "delete", before: ConflictSide): void => {
+    const r = ns.resolve(path);
+    if (r.view && !r.view.record.writable) {
+      result.readOnly.push(r.path);
+      // The seed: conflicts on read-only mounts are reported but never mirrored (the answer is moot).
+      reports.push(
+        ctx.conflict({
+          kind: "read-only",
+          root: r.view.root,
+          relPath: r.rel,
+          path: r.path,
+          local: before,
+          remote: ns.localSide(r.path),
+        }),
+      );
+    } else if (r.view) toMirror.push({ root: r.view.root, rel: r.rel, path: r.path, op });
+  };
+  // Deletions first, then new directories, then files: where a path changed type (a file became a
+  // directory or the reverse), the old node must be gone before the new one can be created.
+  for (const change of changes.filter((c) => c.op === "delete")) {
+    const r = ns.resolve(change.path);
+    try {
+      if (!(await resolveConflict(host, change, result.conflicts))) continue;
+      const before = ns.localSide(r.path);
+      apply.delete(r);
+      result.deleted.push(r.path);
+      record(r.path, "delete", before);
+    } catch (error) {
+      result.errors.push({ path: r.path, error });
+    }
+  }
+  for (const [path, mode] of newDirs.sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+    apply.dir(ns.resolve(path), mode);
+  for (const change of changes.filter((c) => c.op !== "delete")) {
+    const r = ns.resolve(change.path);
+    try {
+      if (!(await resolveConflict(host, change, result.conflicts))) continue;
+      if (change.op === "symlink") {
+        if (r.view) {
+          throw new MountError(
+            "ENOTSUP",
+            `${r.path}: symlinks under mount ${r.view.root} are not pulled back; store the file itself, or put the link outside the mount`,
+            { path: r.path, root: r.view.root },
+          );
+        }
+        apply.symlink(r, change.target);
+        result.added.push(r.path);
+        continue;
+      }
+      if (change.op !== "file") continue;
+      const before = ns.localSide(r.path);
+      for (const orphan of apply.file(r, change.bytes, change.mode)) {
+        result.deleted.push(orphan);
+        record(orphan, "delete", { exists: true });
+      }
+      (change.isNew ? result.added : result.modified).push(r.path);
+      record(r.path, "put", before);
+    } catch (error) {
+      result.errors.push({ path: r.path, error });
+    }
+  }
+  for (const path of goneDirs) apply.removeEmptyDir(path);
+  await Promise.all(reports);
+  // Object stores refuse a key below another key (and a key with keys below it), so a delete that
+  // clears the way for a put at a related path lands first; the rest go in parallel.
+  const putPaths = toMirror.filter((m) => m.op === "put").map((m) => m.path);
+  const clearsWay = (m: ToMirror): boolean =>
+    m.op === "delete" && putPaths.some((p) => p.startsWith(`${m.path}/`) || m.path.startsWith(`${p}/`));
+  const mirror = async (m: ToMirror): Promise<void> => {
+    const outcome = await host.mirror(m.root).syncNow(m.rel);
+    if (outcome.ok) result.mirrored.push(m.path);
+    else result.errors.push({ path: m.path, error: outcome.error });
+  };
+  const concurrency = ctx.config.concurrency;
+  await mapConcurrent(toMirror.filter(clearsWay), concurrency, mirror);
+  await mapConcurrent(
+    toMirror.filter((m) => !clearsWay(m)),
+    concurrency,
+    mirror,
+  );
+  await Promise.all([...new Set(toMirror.map((m) => m.root))].map((root) => host.saveIndex(root)));
+  return result;
+}
+
+/**
+ * An exec change to a path with an unflushed `ws.fs` write: the exec side wins unless the hook
+ * keeps the local write. Returns whether the exec change should be applied.
+ */
+async function resolveConflict(host: ExecHost, change: Change, conflicts: Conflicts): Promise<boolean> {
+  const { ns, ctx } = host;
+  const r = ns.resolve(change.path);
+  if (!r.view) return true;
+  const mirror = host.mirror(r.view.root);
+  if (!mirror.writable || !mirror.has(r.rel)) return true;
+  const conflict: MountConflict = {
+    kind: "exec",
+    root: r.view.root,
+    relPath: r.rel,
+    path: r.path,
+    local: ns.localSide(r.path),
+    remote:
+      change.op === "file"
+        ? { exists: true, size: change.bytes.length, mtimeMs: Date.now() }
+        : { exists: change.op !== "delete" },
+  };
+  const resolution = await ctx.conflict(conflict);
+  conflicts.push({ ...conflict, resolution });
+  if (resolution === "keep-local") return false;
+  mirror.cancel(r.rel);
+  return true;
+}

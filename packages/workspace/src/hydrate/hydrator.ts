@@ -1,0 +1,124 @@
+import { isEagerMount, MountError } from "@ws/core";
+import { mapConcurrent } from "../map-concurrent.js";
+import type { MemVol } from "../mem-vol.js";
+import type { WorkspaceContext } from "../runtime/context.js";
+import { fsError } from "../vfs/fs-errors.js";
+import type { MountView, Namespace, Resolved } from "../vfs/namespace.js";
+import type { PrefetchOptions, PrefetchResult } from "../workspace-options.js";
+
+/** Stub → memfs file: one fetch per path shared by concurrent readers, and prefetch. */
+export class Hydrator {
+  readonly #ctx: WorkspaceContext;
+  readonly #ns: Namespace;
+  readonly #vol: MemVol;
+  readonly #inflight = new Map<string, Promise<void>>();
+
+  constructor(ctx: WorkspaceContext, ns: Namespace, vol: MemVol) {
+    this.#ctx = ctx;
+    this.#ns = ns;
+    this.#vol = vol;
+  }
+
+  /** Hydrates a stub (one fetch per path, shared by concurrent readers). */
+  hydrate(view: MountView, slot: number, abs: string): Promise<void> {
+    const running = this.#inflight.get(abs);
+    if (running) {
+      this.#ctx.stats.dedupHits++;
+      return running;
+    }
+    const promise = this.#fetch(view, slot, abs).finally(() => {
+      this.#inflight.delete(abs);
+    });
+    this.#inflight.set(abs, promise);
+    return promise;
+  }
+
+  async #fetch(view: MountView, slot: number, abs: string): Promise<void> {
+    const { stats, emit } = this.#ctx;
+    const stubs = view.stubs;
+    const rel = stubs.path(slot);
+    const mount = view.record.mount;
+    stats.fetches++;
+    let bytes: Uint8Array;
+    try {
+      if (!mount || isEagerMount(mount))
+        throw new MountError("EIO", `${abs} has no lazy mount to fetch from`);
+      bytes = await mount.fetch(rel);
+      if (!(bytes instanceof Uint8Array))
+        throw new MountError("EIO", `fetch(${rel}) did not return a Uint8Array`);
+    } catch (cause) {
+      const code = MountError.isInstance(cause) ? cause.code : "EIO";
+      const error = new MountError(
+        code,
+        `cannot read ${abs}: fetch from mount ${view.root} (${mount?.kind ?? "?"}) failed: ${
+          cause instanceof Error ? cause.message : String(cause)
+        }; the file stays a stub and the next read retries`,
+        { path: abs, root: view.root, syscall: "open", cause },
+      );
+      emit("error", { root: view.root, path: abs, op: "fetch", error });
+      throw error;
+    }
+    stats.bytesIn += bytes.length;
+    // A write or delete while the fetch was in flight wins over the fetched bytes.
+    if (view.stubs === stubs && stubs.isLive(slot)) {
+      const mode = stubs.mode(slot);
+      // The fetch contract gives us a fresh array nobody else holds: memfs adopts it, no copy.
+      this.#ns.writeMem(abs, bytes, mode === 0 ? undefined : mode, true);
+      const mtime = stubs.mtime(slot);
+      if (!Number.isNaN(mtime)) this.#vol.utimesSync(abs, mtime / 1000, mtime / 1000);
+      stubs.kill(slot);
+    }
+    emit("fetch", { root: view.root, path: abs, bytes: bytes.length });
+  }
+
+  /** Resolves a path to a memfs file, hydrating a stub first. Throws ENOENT/EISDIR. */
+  async materializeFile(path: string, syscall: string): Promise<Resolved> {
+    const r = this.#ns.resolve(path, true);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const k = this.#ns.kind(r, true);
+      if (!k) throw fsError("ENOENT", syscall, r.path);
+      if (k.type === "stub") {
+        await this.hydrate(k.view, k.slot, r.path);
+        continue;
+      }
+      if (k.type === "vdir" || k.type === "directory") throw fsError("EISDIR", syscall, r.path);
+      return r;
+    }
+    return r;
+  }
+
+  /** Hydrates every live stub under a directory of one view, `concurrency` at a time. */
+  async hydrateUnder(view: MountView, relDir: string): Promise<void> {
+    const slots = [...view.stubs.liveSlotsUnder(relDir)];
+    await mapConcurrent(slots, this.#ctx.config.concurrency, (slot) =>
+      this.hydrate(view, slot, view.absOf(view.stubs.path(slot))),
+    );
+  }
+
+  /** Hydrates every stub of the given mounts. Failures stay stubs and are listed. */
+  async prefetch(views: readonly MountView[], options: PrefetchOptions): Promise<PrefetchResult> {
+    const jobs: Array<{ view: MountView; slot: number; abs: string }> = [];
+    for (const view of views) {
+      for (const slot of view.stubs.liveSlotsUnder("")) {
+        jobs.push({ view, slot, abs: view.absOf(view.stubs.path(slot)) });
+      }
+    }
+    let done = 0;
+    let bytes = 0;
+    let files = 0;
+    const failed: Array<{ path: string; error: unknown }> = [];
+    await mapConcurrent(jobs, options.concurrency ?? this.#ctx.config.concurrency, async (job) => {
+      const size = job.view.stubs.size(job.slot);
+      try {
+        if (job.view.stubs.isLive(job.slot)) await this.hydrate(job.view, job.slot, job.abs);
+        files++;
+        bytes += size;
+      } catch (error) {
+        failed.push({ path: job.abs, error });
+      }
+      done++;
+      options.onProgress?.({ root: job.view.root, done, total: jobs.length, bytes, path: job.abs });
+    });
+    return { files, bytes, failed };
+  }
+}

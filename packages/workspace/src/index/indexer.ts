@@ -1,0 +1,241 @@
+import {
+  type EagerMount,
+  isEagerMount,
+  type LazyMount,
+  type MountEntry,
+  MountError,
+  parentPath,
+  type QuotaUsage,
+} from "@ws/core";
+import type { IndexKey } from "../index-store.js";
+import type { MemVol } from "../mem-vol.js";
+import type { Mirror } from "../mirror/mirror.js";
+import type { WorkspaceContext } from "../runtime/context.js";
+import { type MountRecord, type Registry, withRoot } from "../runtime/registry.js";
+import { StubTable } from "../stub-table.js";
+import type { MountView, Namespace } from "../vfs/namespace.js";
+import type { IndexEvent, RefreshResult } from "../workspace-options.js";
+import { commitStage, type StagedTree, stageEager } from "./eager-stage.js";
+import { prepareListing } from "./listing.js";
+import { refreshEager, refreshLazy } from "./refresh.js";
+
+export interface IndexerParts {
+  readonly ctx: WorkspaceContext;
+  readonly registry: Registry;
+  readonly ns: Namespace;
+  readonly vol: MemVol;
+  readonly mirror: (root: string) => Mirror;
+}
+
+/** Index passes (every pending mount, once, shared by concurrent callers), refresh, and the index store. */
+export class Indexer {
+  readonly #p: IndexerParts;
+  #indexing: Promise<void> | undefined;
+
+  constructor(parts: IndexerParts) {
+    this.#p = parts;
+  }
+
+  /** The pass in flight, if any (unmount and close wait for it). */
+  get running(): Promise<void> | undefined {
+    return this.#indexing;
+  }
+
+  /** Waits until every mount is indexed (sharing one pass between concurrent callers). */
+  async ready(): Promise<void> {
+    while (this.#p.registry.pending().length > 0) {
+      this.#indexing ??= this.#pass().finally(() => {
+        this.#indexing = undefined;
+      });
+      await this.#indexing;
+    }
+  }
+
+  async #pass(): Promise<void> {
+    const { registry, ctx } = this.#p;
+    const pending = registry.pending();
+    const resolved = await Promise.allSettled(pending.map((r) => registry.resolve(r)));
+    const firstFailure = resolved.find((r) => r.status === "rejected");
+    if (firstFailure) throw (firstFailure as PromiseRejectedResult).reason;
+    registry.rebuildTable();
+    const results = await Promise.allSettled(pending.map((r) => this.#index(r, false)));
+    const errors: unknown[] = [];
+    results.forEach((r, i) => {
+      if (r.status === "rejected") {
+        const error = withRoot(r.reason, pending[i]!.root);
+        errors.push(error);
+        ctx.emit("error", { root: pending[i]!.root, op: "index", error });
+      }
+    });
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) {
+      throw new MountError(
+        "EIO",
+        `${errors.length} mounts failed to index: ${errors.map(String).join("; ")}`,
+        {
+          cause: new AggregateError(errors),
+        },
+      );
+    }
+  }
+
+  /** Lists (or re-materialises) one mount and applies upstream changes. */
+  async refresh(record: MountRecord): Promise<RefreshResult> {
+    let result: RefreshResult | undefined;
+    try {
+      result = await this.#index(record, true);
+    } catch (error) {
+      throw withRoot(error, record.root);
+    }
+    return result ?? { root: record.root, added: [], changed: [], deleted: [], kept: [], conflicts: [] };
+  }
+
+  #key(record: MountRecord): IndexKey {
+    return { sessionId: this.#p.ctx.config.sessionId, root: record.root, kind: record.kind };
+  }
+
+  async #index(record: MountRecord, refresh: boolean): Promise<RefreshResult | undefined> {
+    const mount = record.mount!;
+    if (isEagerMount(mount)) return this.#indexEager(record, mount, refresh);
+    return this.#indexLazy(record, mount, refresh);
+  }
+
+  async #indexLazy(
+    record: MountRecord,
+    mount: LazyMount,
+    refresh: boolean,
+  ): Promise<RefreshResult | undefined> {
+    const { ctx, ns, registry } = this.#p;
+    const view = ns.view(record.root)!;
+    const mirror = this.#p.mirror(record.root);
+    let raw: readonly MountEntry[] | undefined;
+    let fromStore = false;
+    let indexedAt = Date.now();
+    const key = this.#key(record);
+    if (!refresh) {
+      const stored = await ctx.config.indexStore.load(key);
+      if (stored) {
+        raw = stored.entries;
+        indexedAt = stored.indexedAt;
+        fromStore = true;
+        ctx.stats.indexLoads++;
+      }
+    }
+    if (!raw) {
+      ctx.stats.listCalls++;
+      raw = refresh && mount.refresh ? await mount.refresh() : await mount.list();
+      if (!Array.isArray(raw)) {
+        throw new MountError(
+          "EIO",
+          `mount ${record.root} (${mount.kind}): list() resolved to ${typeof raw}, not an array of entries; fix the provider's list()`,
+          { path: record.root, root: record.root },
+        );
+      }
+    }
+    const { entries, usage } = prepareListing(record, raw, registry.shadowedIn(record.root), (d) =>
+      ctx.emit("diagnostic", d),
+    );
+    let result: RefreshResult | undefined;
+    if (refresh && record.phase === "ready") {
+      result = await refreshLazy({ ctx, ns, vol: this.#p.vol, view, mirror }, entries);
+    } else {
+      this.#commitStubs(view, entries, usage);
+    }
+    record.indexed(indexedAt);
+    if (!fromStore) {
+      await ctx.config.indexStore.save(key, { kind: mount.kind, entries: raw, indexedAt });
+      mirror.saved();
+    }
+    ctx.emit("index", {
+      root: record.root,
+      kind: mount.kind,
+      strategy: "lazy",
+      entries: entries.length,
+      bytes: usage.bytes,
+      fromStore,
+      refresh,
+    } satisfies IndexEvent);
+    return result;
+  }
+
+  #commitStubs(view: MountView, entries: MountEntry[], usage: QuotaUsage): void {
+    const { ns, vol } = this.#p;
+    const stubs = new StubTable(entries);
+    view.setStubs(stubs, entries[0]?.path);
+    ns.mkdirp(view.record.type === "file" ? parentPath(view.root) : view.root);
+    // Files already in the VFS under a root mounted at run time take precedence over stubs.
+    let bytes = usage.bytes;
+    let count = usage.entries;
+    for (const abs of ns.memFilesUnder(view.root)) {
+      const slot = stubs.findLive(view.relOf(abs));
+      if (slot >= 0) {
+        bytes -= stubs.size(slot);
+        count--;
+        stubs.kill(slot);
+      }
+      bytes += vol.lstatSync(abs).size;
+      count++;
+    }
+    view.setQuota({ bytes, entries: count });
+  }
+
+  async #indexEager(
+    record: MountRecord,
+    mount: EagerMount,
+    refresh: boolean,
+  ): Promise<RefreshResult | undefined> {
+    const { ctx, ns, vol } = this.#p;
+    const view = ns.view(record.root)!;
+    ctx.stats.materializeCalls++;
+    const tree: StagedTree = await stageEager(record, mount);
+    let result: RefreshResult | undefined;
+    if (refresh && record.phase === "ready") {
+      result = await refreshEager({ ctx, ns, vol, view, mirror: this.#p.mirror(record.root) }, tree);
+    } else {
+      commitStage(record, tree, {
+        mkdirp: (abs) => ns.mkdirp(abs),
+        mkdir: (abs, mode) =>
+          vol.mkdirSync(abs, { recursive: true, ...(mode === undefined ? {} : { mode }) }),
+        writeFile: (abs, bytes, mode) => ns.writeMem(abs, bytes, mode),
+        symlink: (target, abs) => ns.symlinkMem(target, abs),
+      });
+    }
+    view.setStubs(undefined);
+    ns.recount(view);
+    record.indexed(Date.now());
+    ctx.emit("index", {
+      root: record.root,
+      kind: mount.kind,
+      strategy: "eager",
+      entries: tree.files.size,
+      bytes: tree.bytes,
+      fromStore: false,
+      refresh,
+    });
+    return result;
+  }
+
+  /** Saves a read-write lazy mount's listing as the provider now holds it (after acknowledged writes). */
+  async save(record: MountRecord): Promise<void> {
+    const { ctx, ns, vol } = this.#p;
+    const mount = record.mount;
+    const mirror = this.#p.mirror(record.root);
+    if (!mirror.dirty || !mount || isEagerMount(mount)) return;
+    const view = ns.view(record.root)!;
+    const stubs = view.stubs;
+    const entries: MountEntry[] = [];
+    for (const slot of stubs.liveSlotsUnder("")) entries.push(stubs.entry(slot));
+    for (const abs of ns.memFilesUnder(record.root)) {
+      const rel = view.relOf(abs);
+      if (mirror.has(rel) || mirror.isLocalOnly(rel)) continue;
+      const slot = stubs.find(rel);
+      const st = vol.lstatSync(abs);
+      if (!st.isFile()) continue;
+      if (slot >= 0 && !mirror.isModified(rel)) entries.push(stubs.entry(slot));
+      else if (mirror.isAcked(rel) || slot >= 0)
+        entries.push({ path: rel, size: st.size, mtime: st.mtimeMs });
+    }
+    await ctx.config.indexStore.save(this.#key(record), { kind: mount.kind, entries, indexedAt: Date.now() });
+    mirror.saved();
+  }
+}

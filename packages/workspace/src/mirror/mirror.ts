@@ -1,0 +1,305 @@
+import { MountError, readOnly } from "@ws/core";
+import type { WorkspaceContext } from "../runtime/context.js";
+import type { MountRecord } from "../runtime/registry.js";
+import type { ConflictSide } from "../workspace-options.js";
+
+/** The final local state of a path, read when a write fires (not when it was scheduled). */
+export type LocalState = { readonly exists: true; readonly bytes: Uint8Array } | { readonly exists: false };
+
+/** What the mirror needs from the VFS side: the local state of a path, and its workspace path. */
+export interface MirrorLocal {
+  read(relPath: string): LocalState;
+  absOf(relPath: string): string;
+  side(absPath: string): ConflictSide;
+}
+
+/** The outcome of one sync of one path. */
+export interface SyncOutcome {
+  readonly relPath: string;
+  readonly op: "put" | "delete";
+  readonly ok: boolean;
+  readonly error?: unknown;
+}
+
+interface Pending {
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Errors that no retry can fix: the provider refused the write for a reason that will not change.
+const PERMANENT = new Set(["EROFS", "EINVAL", "EDQUOT", "ENOTSUP", "EISDIR", "ENOTDIR", "EACCES", "EPERM"]);
+
+function isRetryable(error: unknown): boolean {
+  return !(MountError.isInstance(error) && PERMANENT.has(error.code));
+}
+
+/**
+ * One mount's mirror: what upstream knows of each path, and the write-back that tells it about
+ * local changes, in one object.
+ *
+ * Knowledge: `modified` (the VFS differs from the indexed "base" version), `acked` (last put by
+ * this workspace, with its size: upstream of that size is ours), `localOnly` (changed by exec
+ * under a read-only mount: never mirrored), and `dirty` (the index store is behind).
+ *
+ * Write-back, per the seed's table: the VFS was written first; this decides when the provider
+ * hears about it. A path is held for `writeBackMs` after its last mutation and only its final
+ * state is mirrored (`"manual"` holds it until `flush()`); syncs of one path run one after the
+ * other; a delete waits for the mount's puts in flight (a rename lands as put-new, delete-old);
+ * a failed sync is retried with exponential back-off and full jitter, and when every retry fails
+ * the path stays pending, is reported, and the next `flush()` tries again. Nothing is dropped.
+ */
+export class Mirror {
+  readonly #record: MountRecord;
+  readonly #ctx: WorkspaceContext;
+  readonly #local: MirrorLocal;
+  readonly #modified = new Set<string>();
+  readonly #acked = new Map<string, number>();
+  readonly #localOnly = new Set<string>();
+  #dirty = false;
+  readonly #pending = new Map<string, Pending>();
+  readonly #chains = new Map<string, Promise<SyncOutcome>>();
+  readonly #puts = new Set<Promise<SyncOutcome>>();
+
+  constructor(record: MountRecord, ctx: WorkspaceContext, local: MirrorLocal) {
+    this.#record = record;
+    this.#ctx = ctx;
+    this.#local = local;
+  }
+
+  get root(): string {
+    return this.#record.root;
+  }
+
+  /** Writes go back to the provider (else: read-only, changes stay local). */
+  get writable(): boolean {
+    return this.#record.writable;
+  }
+
+  // ------------------------------------------------------------ what upstream knows
+
+  /** A local change of `rel` by `ws.fs`: remembered and scheduled for write-back. */
+  changed(rel: string): void {
+    this.#modified.add(rel);
+    if (this.writable) this.schedule(rel);
+  }
+
+  /** A local change of `rel` by exec: remembered; local only under a read-only mount (the caller mirrors). */
+  changedExternally(rel: string): void {
+    this.#modified.add(rel);
+    if (!this.writable) this.#localOnly.add(rel);
+  }
+
+  isModified(rel: string): boolean {
+    return this.#modified.has(rel);
+  }
+  isLocalOnly(rel: string): boolean {
+    return this.#localOnly.has(rel);
+  }
+  isAcked(rel: string): boolean {
+    return this.#acked.has(rel);
+  }
+  /** The size this workspace last put at `rel`, or undefined. */
+  ackedSize(rel: string): number | undefined {
+    return this.#acked.get(rel);
+  }
+
+  /** Upstream is known to hold what the VFS holds (the base, unmodified, or our acknowledged put). */
+  upstreamKnown(rel: string, hasBase: boolean): boolean {
+    return (hasBase && !this.#modified.has(rel)) || this.#acked.has(rel);
+  }
+
+  /** Upstream's version replaced the local one: forget what was known of it. */
+  forget(rel: string): void {
+    this.#modified.delete(rel);
+    this.#acked.delete(rel);
+  }
+
+  /** After a refresh: everything not pending and not local-only now matches the new base. */
+  settle(): void {
+    for (const rel of [...this.#modified]) {
+      if (!this.has(rel) && !this.#localOnly.has(rel)) this.#modified.delete(rel);
+    }
+  }
+
+  /** The index store is behind (acknowledged writes since the last save). */
+  get dirty(): boolean {
+    return this.#dirty;
+  }
+  saved(): void {
+    this.#dirty = false;
+  }
+
+  // ------------------------------------------------------------ write-back
+
+  /** True when `relPath` has a local change the provider has not acknowledged. */
+  has(relPath: string): boolean {
+    return this.#pending.has(relPath) || this.#chains.has(relPath);
+  }
+
+  /** Records a local mutation of `relPath`. */
+  schedule(relPath: string): void {
+    const existing = this.#pending.get(relPath);
+    if (existing) {
+      if (existing.timer !== undefined) clearTimeout(existing.timer);
+      this.#pending.delete(relPath);
+      this.#ctx.stats.coalescedWrites++;
+    }
+    const entry: Pending = { timer: undefined };
+    if (this.#record.options.writeBack === "debounce") {
+      entry.timer = setTimeout(() => {
+        if (this.#pending.get(relPath) !== entry) return;
+        this.#pending.delete(relPath);
+        void this.#run(relPath);
+      }, this.#record.options.writeBackMs);
+    }
+    // Re-inserted at the end, so flush order follows the order of last mutation.
+    this.#pending.set(relPath, entry);
+  }
+
+  /** Drops a pending (not yet started) sync: another state superseded it. */
+  cancel(relPath: string): void {
+    const entry = this.#pending.get(relPath);
+    if (!entry) return;
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    this.#pending.delete(relPath);
+  }
+
+  /** Syncs `relPath` now (skipping its debounce) and resolves with the outcome. */
+  syncNow(relPath: string): Promise<SyncOutcome> {
+    this.cancel(relPath);
+    return this.#run(relPath);
+  }
+
+  /** Syncs every pending path, then waits for syncs in flight. Resolves with the failures. */
+  async flush(concurrency: number): Promise<SyncOutcome[]> {
+    const paths = [...this.#pending.keys()];
+    const failures: SyncOutcome[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < paths.length) {
+        const outcome = await this.syncNow(paths[next++]!);
+        if (!outcome.ok) failures.push(outcome);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, paths.length)) }, worker));
+    // Syncs started by timers before this flush: wait for them too.
+    for (const chain of [...this.#chains.values()]) {
+      const outcome = await chain;
+      if (!outcome.ok && !failures.some((f) => f.relPath === outcome.relPath)) failures.push(outcome);
+    }
+    return failures;
+  }
+
+  /** Stops every debounce timer (close() flushes first; this is for unmount after failure). */
+  stopTimers(): void {
+    for (const entry of this.#pending.values()) {
+      if (entry.timer !== undefined) clearTimeout(entry.timer);
+      entry.timer = undefined;
+    }
+  }
+
+  #run(relPath: string): Promise<SyncOutcome> {
+    const previous = this.#chains.get(relPath);
+    const chain: Promise<SyncOutcome> = (async () => {
+      if (previous) await previous;
+      return this.#sync(relPath);
+    })();
+    this.#chains.set(relPath, chain);
+    void chain.finally(() => {
+      if (this.#chains.get(relPath) === chain) this.#chains.delete(relPath);
+    });
+    return chain;
+  }
+
+  async #sync(relPath: string): Promise<SyncOutcome> {
+    const state = this.#local.read(relPath);
+    if (!state.exists) {
+      // Put-new before delete-old: wait for this mount's puts already in flight.
+      await Promise.allSettled([...this.#puts]);
+      return this.#attempt(relPath, state);
+    }
+    const tracked = this.#attempt(relPath, state);
+    this.#puts.add(tracked);
+    try {
+      return await tracked;
+    } finally {
+      this.#puts.delete(tracked);
+    }
+  }
+
+  async #attempt(relPath: string, state: LocalState): Promise<SyncOutcome> {
+    const op = state.exists ? "put" : "delete";
+    const { retries, minDelayMs, maxDelayMs } = this.#ctx.config;
+    let lastError: unknown;
+    for (let i = 0; i <= retries; i++) {
+      try {
+        await this.#send(relPath, state);
+        this.#acknowledged(relPath, op, state.exists ? state.bytes.length : 0);
+        return { relPath, op, ok: true };
+      } catch (error) {
+        lastError = error;
+        if (i === retries || !isRetryable(error)) break;
+        const cap = Math.min(maxDelayMs, minDelayMs * 2 ** i);
+        const delayMs = Math.round(Math.random() * cap);
+        this.#ctx.stats.retries++;
+        this.#ctx.emit("retry", {
+          root: this.root,
+          path: this.#local.absOf(relPath),
+          op,
+          attempt: i + 1,
+          delayMs,
+          error,
+        });
+        await sleep(delayMs);
+      }
+    }
+    // Keep the path pending (no timer): the next flush retries it.
+    if (!this.#pending.has(relPath)) this.#pending.set(relPath, { timer: undefined });
+    this.#failed(relPath, op, lastError);
+    return { relPath, op, ok: false, error: lastError };
+  }
+
+  async #send(relPath: string, state: LocalState): Promise<void> {
+    const mount = this.#record.mount;
+    const path = this.#local.absOf(relPath);
+    if (state.exists) {
+      if (!mount?.put) throw readOnly(path, this.root, "write");
+      await mount.put(relPath, state.bytes);
+    } else {
+      if (!mount?.delete) throw readOnly(path, this.root, "unlink");
+      await mount.delete(relPath);
+    }
+  }
+
+  #acknowledged(relPath: string, op: "put" | "delete", bytes: number): void {
+    const path = this.#local.absOf(relPath);
+    const { stats, emit } = this.#ctx;
+    this.#dirty = true;
+    if (op === "put") {
+      stats.puts++;
+      stats.bytesOut += bytes;
+      this.#acked.set(relPath, bytes);
+      emit("put", { root: this.root, path, bytes });
+    } else {
+      stats.deletes++;
+      this.#acked.delete(relPath);
+      emit("delete", { root: this.root, path });
+    }
+  }
+
+  #failed(relPath: string, op: "put" | "delete", error: unknown): void {
+    this.#ctx.stats.writeFailures++;
+    const path = this.#local.absOf(relPath);
+    this.#ctx.emit("error", { root: this.root, path, op, error });
+    void this.#ctx.conflict({
+      kind: "write-failed",
+      root: this.root,
+      relPath,
+      path,
+      local: this.#local.side(path),
+      remote: { exists: op === "delete" },
+      error,
+    });
+  }
+}
