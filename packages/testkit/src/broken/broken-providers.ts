@@ -537,4 +537,45 @@ export const BROKEN_PROVIDERS: readonly BrokenProvider[] = [
       },
     })),
   },
+  {
+    id: "ifmatch-creates-missing",
+    defect:
+      "compares ifMatch only when something is stored, so a conditional update of a missing file creates it",
+    target: "write.conditional.missing",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async put(relPath: string, bytes: Uint8Array, putOptions: PutOptions = {}) {
+        if (!base.writable || putOptions.ifMatch === undefined) return base.put(relPath, bytes, putOptions);
+        const current = base.store.get(keyOf(base, relPath));
+        if (current && current.etag !== putOptions.ifMatch) {
+          throw new MountError("ESTALE", `${relPath} changed`, { path: relPath });
+        }
+        return base.put(relPath, bytes);
+      },
+    })),
+  },
+  {
+    id: "put-resolves-early",
+    defect: "resolves put before the upload finished (fire and forget)",
+    target: "write.round-trip",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async put(relPath: string, bytes: Uint8Array, putOptions?: PutOptions) {
+        if (!base.writable) return base.put(relPath, bytes, putOptions);
+        const copy = new Uint8Array(bytes);
+        setTimeout(() => void base.put(relPath, copy, putOptions).catch(() => undefined), 5);
+      },
+    })),
+  },
+  {
+    id: "encodes-on-put",
+    defect: "URL-encodes the path into the key on put (a b.txt is stored as a%20b.txt)",
+    target: "write.stored-key",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async put(relPath: string, bytes: Uint8Array, putOptions?: PutOptions) {
+        return base.put(relPath.split("/").map(encodeURIComponent).join("/"), bytes, putOptions);
+      },
+    })),
+  },
 ];

@@ -289,4 +289,28 @@ export const writingCases: readonly ConformanceCase[] = [
       checkBytes(await mount.fetch("lock.txt"), winner, "fetch returns the winner's bytes");
     },
   },
+  {
+    id: "write.conditional.missing",
+    group: "writing",
+    strategy: "lazy",
+    requires: ["write", "conditionalPut"],
+    title: "ifMatch on a path that does not exist fails (ESTALE or ENOENT) and creates nothing",
+    async run(t) {
+      await t.seed({ "other.txt": text("other") });
+      const mount = await t.writable();
+      const etag = (await mount.list()).find((e) => e.path === "other.txt")?.etag;
+      check(typeof etag === "string", "list() must report an etag for conditional puts");
+      // Another file's real etag: a provider that only compares when something is stored creates the file.
+      await rejects(
+        () => mount.put("absent.txt", text("created"), { ifMatch: etag }),
+        ["ESTALE", "ENOENT"],
+        "ifMatch on a missing path",
+      );
+      checkEqual(
+        await t.harness.readBackend("absent.txt"),
+        undefined,
+        "backend after a refused ifMatch on a missing path",
+      );
+    },
+  },
 ];
