@@ -578,4 +578,25 @@ export const BROKEN_PROVIDERS: readonly BrokenProvider[] = [
       },
     })),
   },
+  {
+    id: "swallows-api-errors",
+    defect: "catches errors from api.writeFile and carries on with the next file",
+    target: "eager.api-errors-propagate",
+    capabilities: EAGER_CAPABILITIES,
+    harness: eager((base) => ({
+      async materialize(api: MountWriteApi) {
+        const lenient: MountWriteApi = {
+          ...api,
+          writeFile(path, bytes, mode) {
+            try {
+              api.writeFile(path, bytes, mode);
+            } catch {
+              // "best effort": skip the file the host refused
+            }
+          },
+        };
+        return base.materialize(lenient);
+      },
+    })),
+  },
 ];

@@ -1,5 +1,10 @@
-import type { EagerMount, MountWriteApi } from "@ws/core";
-import { relativePathProblem, relativeToRoot } from "@ws/core";
+import {
+  type EagerMount,
+  MountError,
+  type MountWriteApi,
+  relativePathProblem,
+  relativeToRoot,
+} from "@ws/core";
 import { check, checkBytes, checkEqual, fail, rejects, sorted } from "../assert.js";
 import { text } from "../bytes.js";
 import type { CaseContext, ConformanceCase } from "../case.js";
@@ -311,6 +316,32 @@ export const eagerCases: readonly ConformanceCase[] = [
         }
       }
       checkBytes(writtenFiles(t, calls).get("ok.txt"), text("ok"), "the harmless ok.txt");
+    },
+  },
+  {
+    id: "eager.api-errors-propagate",
+    group: "eager",
+    strategy: "eager",
+    title:
+      "an error thrown by the host's write API (a refused path, a quota) makes materialize reject; it is never swallowed",
+    async run(t) {
+      await seedTree(t);
+      const mount = await t.eager();
+      const { api } = recordingApi();
+      const refused = `${t.root}/src/index.ts`;
+      const strict: MountWriteApi = {
+        ...api,
+        writeFile(path, bytes, mode) {
+          if (path === refused) throw new MountError("EDQUOT", "the host refuses this file", { path });
+          api.writeFile(path, bytes, mode);
+        },
+      };
+      const caught = await rejects(
+        () => mount.materialize(strict),
+        undefined,
+        "materialize when the host refuses a write",
+      );
+      check(caught.code === "EDQUOT", `materialize rejected with ${caught.code}, not the host's EDQUOT`);
     },
   },
 ];
