@@ -599,4 +599,148 @@ export const BROKEN_PROVIDERS: readonly BrokenProvider[] = [
       },
     })),
   },
+  {
+    id: "prefix-without-slash",
+    defect: "lists a sub-prefix by string prefix (prefix a also shows ab/z)",
+    target: "list.sub-prefix",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async list() {
+        if (!base.prefix) return base.list();
+        const parent = base.prefix.slice(0, base.prefix.lastIndexOf("/") + 1);
+        const name = base.prefix.slice(parent.length);
+        // Lists "<name>" and everything starting with it, then strips "<name>/".
+        return base.store
+          .keys(`${parent}${name}`)
+          .map((key) => ({
+            path: key.slice(parent.length + name.length).replace(/^\//, ""),
+            size: base.store.get(key)!.bytes.length,
+          }))
+          .filter((e) => e.path !== "");
+      },
+    })),
+  },
+  {
+    id: "lowercases-names",
+    defect: "folds names to lower case (a case-insensitive host file system)",
+    target: "names.case-twins",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async list() {
+        const seen = new Map<string, MountEntry>();
+        for (const e of await base.list())
+          seen.set(e.path.toLowerCase(), { ...e, path: e.path.toLowerCase() });
+        return [...seen.values()];
+      },
+    })),
+  },
+  {
+    id: "nfc-normalizes-listing",
+    defect: "normalises listed names to NFC, so the NFD file disappears behind its twin",
+    target: "names.unicode-normalization",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async list() {
+        const seen = new Map<string, MountEntry>();
+        for (const e of await base.list())
+          seen.set(e.path.normalize("NFC"), { ...e, path: e.path.normalize("NFC") });
+        return [...seen.values()];
+      },
+    })),
+  },
+  {
+    id: "empty-file-undefined",
+    defect: "returns undefined for a zero-byte file (an empty response body)",
+    target: "read.empty-file",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async fetch(relPath: string) {
+        const bytes = await base.fetch(relPath);
+        return (bytes.length === 0 ? undefined : bytes) as Uint8Array;
+      },
+    })),
+  },
+  {
+    id: "delete-no-op",
+    defect: "resolves delete without deleting (the request was never sent)",
+    target: "delete.gone",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async delete(relPath: string) {
+        if (!base.writable) return base.delete(relPath);
+      },
+    })),
+  },
+  {
+    id: "put-needs-parents",
+    defect: "fails to put a file whose parent folders do not exist yet (fs.writeFile without mkdir)",
+    target: "write.missing-parents",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async put(relPath: string, bytes: Uint8Array, putOptions?: PutOptions) {
+        const parent = relPath.includes("/") ? relPath.slice(0, relPath.lastIndexOf("/")) : "";
+        if (base.writable && parent && !base.store.hasChildren(keyOf(base, parent))) throw notFound(relPath);
+        return base.put(relPath, bytes, putOptions);
+      },
+    })),
+  },
+  {
+    id: "eager-skips-empty-files",
+    defect: "skips zero-byte files while materialising",
+    target: "eager.empty-files",
+    capabilities: EAGER_CAPABILITIES,
+    harness: eager((base) => ({
+      async materialize(api: MountWriteApi) {
+        return base.materialize({
+          ...api,
+          writeFile: (p, b, m) => (b.length > 0 ? api.writeFile(p, b, m) : undefined),
+        });
+      },
+    })),
+  },
+  {
+    id: "eager-writes-twice",
+    defect: "writes every file twice (a retry loop that does not remember what it wrote)",
+    target: "eager.no-duplicates",
+    capabilities: EAGER_CAPABILITIES,
+    harness: eager((base) => ({
+      async materialize(api: MountWriteApi) {
+        return base.materialize({
+          ...api,
+          writeFile: (p, b, m) => {
+            api.writeFile(p, b, m);
+            api.writeFile(p, b, m);
+          },
+        });
+      },
+    })),
+  },
+  {
+    id: "eager-drops-modes",
+    defect: "writes every file with the default mode, dropping the source's",
+    target: "eager.modes",
+    capabilities: EAGER_CAPABILITIES,
+    harness: eager((base) => ({
+      async materialize(api: MountWriteApi) {
+        return base.materialize({ ...api, writeFile: (p, b) => api.writeFile(p, b) });
+      },
+    })),
+  },
+  {
+    id: "eager-absolute-links",
+    defect: "rewrites link targets to absolute host paths",
+    target: "eager.symlinks",
+    capabilities: EAGER_CAPABILITIES,
+    harness: eager((base, _options, context) => ({
+      async materialize(api: MountWriteApi) {
+        const symlink = api.symlink;
+        return base.materialize({
+          ...api,
+          ...(symlink
+            ? { symlink: (p: string, target: string) => symlink.call(api, p, `${context.root}/${target}`) }
+            : {}),
+        });
+      },
+    })),
+  },
 ];
