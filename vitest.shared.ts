@@ -18,6 +18,8 @@ export interface RequiredServer {
   readonly server: string;
   /** How to install it, as a command a user can paste. */
   readonly install: string;
+  /** Absolute paths also tried when it is not on PATH (`/usr/sbin/nginx`), as the server's starter does. */
+  readonly alsoAt?: readonly string[] | undefined;
 }
 
 export interface WsProjectOptions {
@@ -113,7 +115,17 @@ export function projectSelected(name: string, dir: string, argv: readonly string
  * first and only one, naming each missing server and how to install it.
  */
 export function requireServers(name: string, dir: string, servers: readonly RequiredServer[]): void {
-  const missing = servers.filter((s) => !onPath(s.binary));
+  const found = (s: RequiredServer): boolean =>
+    onPath(s.binary) ||
+    (s.alsoAt ?? []).some((p) => {
+      try {
+        accessSync(p, constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  const missing = servers.filter((s) => !found(s));
   if (missing.length === 0 || !projectSelected(name, dir)) return;
   const lines = missing.map((s) => `  ${s.server}: \`${s.binary}\` is not on PATH. Install it: ${s.install}`);
   process.stderr.write(
@@ -137,6 +149,22 @@ export const SERVERS = {
     server: "OpenStack Swift (the second S3 test server)",
     install:
       "apt-get install -y --no-install-recommends swift-proxy swift-account swift-container swift-object",
+  },
+  nginx: {
+    binary: "nginx",
+    server: "nginx (the HTTP index test server)",
+    install: "apt-get install -y --no-install-recommends nginx-light",
+    alsoAt: ["/usr/sbin/nginx"],
+  },
+  rclone: {
+    binary: "rclone",
+    server: "rclone serve http / webdav",
+    install: "apt-get install -y --no-install-recommends rclone",
+  },
+  python3: {
+    binary: "python3",
+    server: "python3 -m http.server",
+    install: "apt-get install -y --no-install-recommends python3",
   },
 } as const satisfies Record<string, RequiredServer>;
 
