@@ -78,7 +78,12 @@ export class ConformanceReporter implements Reporter {
           provider: meta.provider,
           server: meta.server,
           outcome: outcomeOf(meta, result.state),
-          reason: meta.reason,
+          // A test vitest skipped before it ran (-t, .only) was not judged: say so, not "not applicable".
+          reason:
+            meta.reason ??
+            (result.state === "skipped" && meta.outcome === undefined
+              ? "not run in this invocation (filtered out by -t or .only)"
+              : undefined),
           error,
           rootCause: meta.rootCause,
           isRootCause: meta.isRootCause,
