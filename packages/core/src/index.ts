@@ -8,6 +8,7 @@ export {
   type EagerWriter,
   fetchWithInfoOf,
   type LazyMountDefinition,
+  listenMountDiagnostics,
   type MountOperation,
   type MountTraits,
   mountTraits,
