@@ -5,6 +5,7 @@ import { memoryTreeHarness } from "../reference/memory-tree-harness.js";
 import { type ConformanceRun, runConformance, summarizeRun } from "../run.js";
 import { BROKEN_PROVIDERS, EAGER_CAPABILITIES, LAZY_CAPABILITIES } from "./broken-providers.js";
 import { POSITIVE_CONTROLS } from "./controls.js";
+import { FIDELITY_BROKEN_PROVIDERS } from "./fidelity-broken-providers.js";
 
 const failing = (run: ConformanceRun): string[] =>
   run.results.filter((r) => r.outcome === "FAIL" || r.outcome === "XPASS").map((r) => r.id);
@@ -68,7 +69,7 @@ describe("the suite can fail", () => {
       "eager.under-root",
     ];
     const { CASES } = await import("../cases/index.js");
-    const targeted = new Set(BROKEN_PROVIDERS.map((b) => b.target));
+    const targeted = new Set([...BROKEN_PROVIDERS, ...FIDELITY_BROKEN_PROVIDERS].map((b) => b.target));
     const untargeted = CASES.map((c) => c.id).filter((id) => !targeted.has(id));
     expect(untargeted).toEqual(WITHOUT_BROKEN_PROVIDER_YET);
   });
