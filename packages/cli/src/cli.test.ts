@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWs, ws } from "../test/run-ws.js";
 
@@ -437,5 +438,66 @@ describe("seed 001's examples through ws", () => {
       expect(existsSync(join(seed, "data/newfile"))).toBe(false);
       expect(readFileSync(join(seed, "machine-output/plain.txt"), "utf8")).toBe("42\n");
     });
+  });
+});
+
+describe("the main job (npm run demo)", () => {
+  it.each(["auto", "none"])(
+    "runs over examples/main-job and lands the report on the host (sandbox %s)",
+    async (sandbox) => {
+      const job = join(dir, `main-job-${sandbox}`);
+      cpSync(fileURLToPath(new URL("../../../examples/main-job", import.meta.url)), job, { recursive: true });
+      rmSync(join(job, "output/report.md"), { force: true });
+      // The same arguments as the root package.json's demo script.
+      const r = await ws(
+        [
+          "run",
+          "--sandbox",
+          sandbox,
+          "--mount",
+          "./input:/input",
+          "--mount",
+          "./output:/output:rw",
+          "--workdir",
+          "/",
+          "--",
+          "sh",
+          "input/job.sh",
+        ],
+        { cwd: job },
+      );
+      expect(r.code).toBe(0);
+      expect(r.stdout.toString()).toBe("job: wrote output/report.md\n");
+      expect(readFileSync(join(job, "output/report.md"), "utf8")).toMatch(
+        /- east: 315\n- north: 225\n- south: 175\n/,
+      );
+      expect(existsSync(join(job, "input/should-not-exist"))).toBe(false);
+      expect(r.stderr).toMatch(
+        sandbox === "none"
+          ? /1 write refused under read-only mounts/
+          : /input\/ is read-only, the write was refused/,
+      );
+    },
+  );
+
+  it("passes --env to the command", async () => {
+    const r = await ws(
+      [
+        "run",
+        "-q",
+        "-e",
+        "GREETING=hi there",
+        "-m",
+        "./data:/data",
+        "--",
+        "sh",
+        "-c",
+        'printf "%s" "$GREETING"',
+      ],
+      {
+        cwd: dir,
+      },
+    );
+    expect(r.stdout.toString()).toBe("hi there");
   });
 });
