@@ -241,7 +241,7 @@ describe("ws run", () => {
     // Under bwrap, host directories are bound in place: nothing to fetch or write back.
     const bound = await ws(["run", "--sandbox", "bwrap", "-m", "./data:/data", "--", "true"], { cwd: dir });
     expect(bound.stderr.trim().split("\n").at(-1)).toMatch(
-      /^ws: 1 mount, bound in place \(nothing fetched; writes landed directly\), exit 0, [\d.]+s$/,
+      /^ws: 1 mount, bound in place \(nothing fetched\), exit 0, [\d.]+s$/,
     );
   });
 
@@ -479,6 +479,15 @@ describe("the main job (npm run demo)", () => {
       );
     },
   );
+
+  it("names a --workdir that does not exist", async () => {
+    const r = await ws(
+      ["run", "--sandbox", "bwrap", "-m", "./data:/data", "-w", "/data/nope", "--", "true"],
+      { cwd: dir },
+    );
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(/ws: error: --workdir \/data\/nope does not exist \(.*data\/nope on the host\)/);
+  });
 
   it("passes --env to the command", async () => {
     const r = await ws(
