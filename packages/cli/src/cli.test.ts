@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -92,7 +93,7 @@ describe("errors a person can act on: one line, exit 125, no stack unless -v", (
     ],
     [
       ["run", "-m", "gs://bucket:/data", "--", "true"],
-      /^ws: error: unknown scheme "gs:" in gs:\/\/bucket; installed: fs .*s3 .*\n$/,
+      /^ws: error: unknown scheme "gs:" in gs:\/\/bucket; installed: artifact .*fs .*s3 .*\n$/,
     ],
     [
       ["run", "-m", "./data:data", "--", "true"],
@@ -438,6 +439,20 @@ describe("seed 001's examples through ws", () => {
       expect(existsSync(join(seed, "data/newfile"))).toBe(false);
       expect(readFileSync(join(seed, "machine-output/plain.txt"), "utf8")).toBe("42\n");
     });
+  });
+});
+
+describe("bundles (artifact provider)", () => {
+  it("lists, reads and runs over a tar.gz as a read-only mount", async () => {
+    execFileSync("tar", ["-czf", join(dir, "bundle.tar.gz"), "-C", join(dir, "data"), "config.json", "sub"]);
+    expect((await ws(["ls", "./bundle.tar.gz"], { cwd: dir })).stdout.toString()).toBe(
+      "config.json\nsub/blob.bin\n",
+    );
+    const r = await ws(["run", "-q", "-m", "./bundle.tar.gz:/b", "--", "cat", "/b/config.json"], {
+      cwd: dir,
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toBe('{"answer":42}\n');
   });
 });
 
