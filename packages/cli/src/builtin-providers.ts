@@ -113,5 +113,48 @@ export const s3Provider: ProviderDescriptor = defineProvider({
   },
 });
 
-/** What `ws` registers before any `--provider`. */
-export const BUILTIN_PROVIDERS: readonly ProviderDescriptor[] = [hostProvider, s3Provider];
+const BUNDLE = /\.(tar|tar\.gz|tgz|zip)$/i;
+
+/** Archive bundles (`@ws/mount-artifact`): a local tar / tar.gz / zip, or an OCI reference. */
+export const artifactProvider: ProviderDescriptor = defineProvider({
+  kind: "artifact",
+  description: "a tar, tar.gz or zip bundle, or an OCI artifact (@ws/mount-artifact), read-only",
+  schemes: ["oci"],
+  example: "bundle.tar.gz, oci://host/repo:tag",
+  matches: (source) => schemeOf(source) === undefined && BUNDLE.test(source),
+  options: [
+    { name: "sha256", description: "expected SHA-256 of the bundle, checked before it is read" },
+    {
+      name: "strip-components",
+      description: "leading path segments dropped from every member",
+      type: "number",
+    },
+    { name: "prefix", description: "mount only this directory of the bundle" },
+  ],
+  async create(input) {
+    const isPath = schemeOf(input.source) === undefined || input.source.startsWith("file:");
+    const source = isPath ? hostPathOf(input.source, input.cwd) : input.source;
+    if (isPath) {
+      try {
+        statSync(source);
+      } catch {
+        throw new CliError(`SRC ${input.source} does not exist (${source}); create it or fix the path`);
+      }
+    }
+    const { ArtifactBundle } = await import("@ws/mount-artifact");
+    const strip = input.options["strip-components"];
+    return ArtifactBundle(source, {
+      mode: input.mode,
+      ignore: input.ignore,
+      maxBytes: input.maxBytes,
+      maxEntries: input.maxEntries,
+      onDiagnostic: input.onDiagnostic,
+      ...(input.options["sha256"] === undefined ? {} : { sha256: String(input.options["sha256"]) }),
+      ...(strip === undefined ? {} : { stripComponents: Number(strip) }),
+      ...(input.options["prefix"] === undefined ? {} : { prefix: String(input.options["prefix"]) }),
+    });
+  },
+});
+
+/** What `ws` registers before any `--provider` (bundles before host paths: both take paths). */
+export const BUILTIN_PROVIDERS: readonly ProviderDescriptor[] = [artifactProvider, hostProvider, s3Provider];

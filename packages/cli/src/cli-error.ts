@@ -21,7 +21,7 @@ export function oneLine(error: unknown): string {
 export function describeFailure(error: unknown, source?: string): string {
   const line = oneLine(error);
   if (MountError.hasCode(error, "EACCES") && source !== undefined && /^s3:/i.test(source)) {
-    return `${line} (check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_PROFILE and the endpoint)`;
+    return `${line} (ws reads them from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_PROFILE; endpoint from AWS_ENDPOINT_URL)`;
   }
   return line;
 }

@@ -1,8 +1,10 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWs, ws } from "../test/run-ws.js";
 
@@ -91,7 +93,7 @@ describe("errors a person can act on: one line, exit 125, no stack unless -v", (
     ],
     [
       ["run", "-m", "gs://bucket:/data", "--", "true"],
-      /^ws: error: unknown scheme "gs:" in gs:\/\/bucket; installed: fs .*s3 .*\n$/,
+      /^ws: error: unknown scheme "gs:" in gs:\/\/bucket; installed: artifact .*fs .*s3 .*\n$/,
     ],
     [
       ["run", "-m", "./data:data", "--", "true"],
@@ -240,7 +242,7 @@ describe("ws run", () => {
     // Under bwrap, host directories are bound in place: nothing to fetch or write back.
     const bound = await ws(["run", "--sandbox", "bwrap", "-m", "./data:/data", "--", "true"], { cwd: dir });
     expect(bound.stderr.trim().split("\n").at(-1)).toMatch(
-      /^ws: 1 mount, bound in place \(nothing fetched; writes landed directly\), exit 0, [\d.]+s$/,
+      /^ws: 1 mount, bound in place \(nothing fetched\), exit 0, [\d.]+s$/,
     );
   });
 
@@ -437,5 +439,89 @@ describe("seed 001's examples through ws", () => {
       expect(existsSync(join(seed, "data/newfile"))).toBe(false);
       expect(readFileSync(join(seed, "machine-output/plain.txt"), "utf8")).toBe("42\n");
     });
+  });
+});
+
+describe("bundles (artifact provider)", () => {
+  it("lists, reads and runs over a tar.gz as a read-only mount", async () => {
+    execFileSync("tar", ["-czf", join(dir, "bundle.tar.gz"), "-C", join(dir, "data"), "config.json", "sub"]);
+    expect((await ws(["ls", "./bundle.tar.gz"], { cwd: dir })).stdout.toString()).toBe(
+      "config.json\nsub/blob.bin\n",
+    );
+    const r = await ws(["run", "-q", "-m", "./bundle.tar.gz:/b", "--", "cat", "/b/config.json"], {
+      cwd: dir,
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toBe('{"answer":42}\n');
+  });
+});
+
+describe("the main job (npm run demo)", () => {
+  it.each(["auto", "none"])(
+    "runs over examples/main-job and lands the report on the host (sandbox %s)",
+    async (sandbox) => {
+      const job = join(dir, `main-job-${sandbox}`);
+      cpSync(fileURLToPath(new URL("../../../examples/main-job", import.meta.url)), job, { recursive: true });
+      rmSync(join(job, "output/report.md"), { force: true });
+      // The same arguments as the root package.json's demo script.
+      const r = await ws(
+        [
+          "run",
+          "--sandbox",
+          sandbox,
+          "--mount",
+          "./input:/input",
+          "--mount",
+          "./output:/output:rw",
+          "--workdir",
+          "/",
+          "--",
+          "sh",
+          "input/job.sh",
+        ],
+        { cwd: job },
+      );
+      expect(r.code).toBe(0);
+      expect(r.stdout.toString()).toBe("job: wrote output/report.md\n");
+      expect(readFileSync(join(job, "output/report.md"), "utf8")).toMatch(
+        /- east: 315\n- north: 225\n- south: 175\n/,
+      );
+      expect(existsSync(join(job, "input/should-not-exist"))).toBe(false);
+      expect(r.stderr).toMatch(
+        sandbox === "none"
+          ? /1 write refused under read-only mounts/
+          : /input\/ is read-only, the write was refused/,
+      );
+    },
+  );
+
+  it("names a --workdir that does not exist", async () => {
+    const r = await ws(
+      ["run", "--sandbox", "bwrap", "-m", "./data:/data", "-w", "/data/nope", "--", "true"],
+      { cwd: dir },
+    );
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(/ws: error: --workdir \/data\/nope does not exist \(.*data\/nope on the host\)/);
+  });
+
+  it("passes --env to the command", async () => {
+    const r = await ws(
+      [
+        "run",
+        "-q",
+        "-e",
+        "GREETING=hi there",
+        "-m",
+        "./data:/data",
+        "--",
+        "sh",
+        "-c",
+        'printf "%s" "$GREETING"',
+      ],
+      {
+        cwd: dir,
+      },
+    );
+    expect(r.stdout.toString()).toBe("hi there");
   });
 });

@@ -1,4 +1,4 @@
-export { BUILTIN_PROVIDERS, hostProvider, s3Provider } from "./builtin-providers.js";
+export { artifactProvider, BUILTIN_PROVIDERS, hostProvider, s3Provider } from "./builtin-providers.js";
 export { type CliIo, runCli } from "./cli.js";
 export { CliError } from "./cli-error.js";
 export { EXIT } from "./exit-codes.js";

@@ -92,6 +92,8 @@ describe("ProviderRegistry", () => {
     expect(r.forSource("./dir").kind).toBe("fs");
     expect(r.forSource("/abs").kind).toBe("fs");
     expect(r.forSource("file:///abs").kind).toBe("fs");
+    expect(r.forSource("./build/bundle.tar.gz").kind).toBe("artifact");
+    expect(r.forSource("oci://127.0.0.1:5000/repo:v1").kind).toBe("artifact");
     expect(r.byKind("s3").kind).toBe("s3");
     expect(schemeOf("C:/x")).toBeUndefined();
   });
@@ -99,7 +101,7 @@ describe("ProviderRegistry", () => {
   it("names the installed providers for an unknown scheme or type", () => {
     const r = registry();
     expect(() => r.forSource("gs://b")).toThrow(
-      /unknown scheme "gs:" in gs:\/\/b; installed: fs \(\.\/dir, \/abs\), s3 \(s3:\/\/bucket\/prefix\)/,
+      /unknown scheme "gs:" in gs:\/\/b; installed: artifact \(bundle\.tar\.gz, oci:\/\/host\/repo:tag\), fs \(\.\/dir, \/abs\), s3 \(s3:\/\/bucket\/prefix\)/,
     );
     expect(() => r.byKind("gcs")).toThrow(/unknown mount type "gcs"; installed/);
   });

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { type Mount, MountError } from "@ws/core";
 import type { ExecResult, SandboxMode, Workspace } from "@ws/workspace";
 import { CliError, describeFailure, oneLine } from "./cli-error.js";
@@ -299,6 +300,20 @@ async function runInPlace(
 ): Promise<number> {
   const { reporter } = ctx;
   const { spawnCommand } = await import("@ws/workspace/sandbox");
+  // bwrap would only say "Can't chdir"; name the folder instead.
+  const home = resolved.find(
+    (r) => options.workdir === r.spec.target || options.workdir.startsWith(`${r.spec.target}/`),
+  );
+  if (home) {
+    const hostDir =
+      (home.mount as unknown as { hostPath: string }).hostPath +
+      options.workdir.slice(home.spec.target.length);
+    if (!existsSync(hostDir)) {
+      throw new CliError(
+        `--workdir ${options.workdir} does not exist (${hostDir} on the host); create it or pick another`,
+      );
+    }
+  }
   reporter.detail(
     "exec",
     { command, args, workdir: options.workdir },
@@ -345,7 +360,9 @@ async function runInPlace(
     },
     [
       plural(resolved.length, "mount"),
-      "bound in place (nothing fetched; writes landed directly)",
+      resolved.some((r) => r.mount.writable)
+        ? "bound in place (nothing fetched; writes landed directly)"
+        : "bound in place (nothing fetched)",
       `exit ${outcome.exitCode ?? outcome.signal}`,
       `${(ms / 1000).toFixed(2)}s`,
     ].join(", "),

@@ -43,7 +43,8 @@ function readChildPid(stream: Readable): Promise<number | undefined> {
     let text = "";
     stream.on("data", (c: Buffer) => {
       text += c.toString();
-      const match = /"child-pid"\s*:\s*(\d+)/.exec(text);
+      // Only a complete number (a chunk may end mid-number).
+      const match = /"child-pid"\s*:\s*(\d+)\s*[,}\n]/.exec(text);
       if (match) resolve(Number(match[1]));
     });
     stream.on("close", () => resolve(undefined));
@@ -57,26 +58,12 @@ export function spawnCommand(spec: SpawnSpec): Promise<SpawnOutcome> {
     const inherit = spec.stdio === "inherit";
     const stdin = inherit && spec.input === undefined ? "inherit" : "pipe";
     const out = inherit ? "inherit" : "pipe";
-    let child: ChildProcess;
-    if (spec.sandbox) {
-      const args = buildBwrapArgs({
-        binds: spec.sandbox.binds,
-        cwd: spec.sandbox.cwd,
-        command: spec.command,
-        args: spec.args,
-        infoFd: INFO_FD,
-      });
-      child = spawn(spec.sandbox.bwrap, args, { cwd: "/", env: spec.env, stdio: [stdin, out, out, "pipe"] });
-    } else {
-      child = spawn(spec.command, [...spec.args], { cwd: spec.cwd, env: spec.env, stdio: [stdin, out, out] });
-    }
-    const pidPromise: Promise<number | undefined> = spec.sandbox
-      ? readChildPid(child.stdio[INFO_FD] as Readable)
-      : Promise.resolve(child.pid);
-    const stdoutChunks: Buffer[] = [];
-    const stderrChunks: Buffer[] = [];
-    child.stdout?.on("data", (c: Buffer) => stdoutChunks.push(c));
-    child.stderr?.on("data", (c: Buffer) => stderrChunks.push(c));
+    // Handlers go on before the spawn: a signal that arrives while the child starts is queued
+    // for it rather than killing us (the child may already be printing before spawn() returns).
+    let setPid: (pid: number | undefined) => void = () => {};
+    const pidPromise = new Promise<number | undefined>((resolve) => {
+      setPid = resolve;
+    });
     const forwarded: string[] = [];
     const handlers = new Map<NodeJS.Signals, () => void>();
     for (const signal of spec.forwardSignals ?? []) {
@@ -94,6 +81,25 @@ export function spawnCommand(spec: SpawnSpec): Promise<SpawnOutcome> {
       handlers.set(signal, handler);
       process.on(signal, handler);
     }
+    let child: ChildProcess;
+    if (spec.sandbox) {
+      const args = buildBwrapArgs({
+        binds: spec.sandbox.binds,
+        cwd: spec.sandbox.cwd,
+        command: spec.command,
+        args: spec.args,
+        infoFd: INFO_FD,
+      });
+      child = spawn(spec.sandbox.bwrap, args, { cwd: "/", env: spec.env, stdio: [stdin, out, out, "pipe"] });
+    } else {
+      child = spawn(spec.command, [...spec.args], { cwd: spec.cwd, env: spec.env, stdio: [stdin, out, out] });
+    }
+    if (spec.sandbox) void readChildPid(child.stdio[INFO_FD] as Readable).then(setPid);
+    else setPid(child.pid);
+    const stdoutChunks: Buffer[] = [];
+    const stderrChunks: Buffer[] = [];
+    child.stdout?.on("data", (c: Buffer) => stdoutChunks.push(c));
+    child.stderr?.on("data", (c: Buffer) => stderrChunks.push(c));
     const detach = (): void => {
       for (const [signal, handler] of handlers) process.off(signal, handler);
     };
