@@ -67,6 +67,24 @@ export function checkUserPath(path: string): string {
   return rel;
 }
 
+/** Runs the tasks `limit` at a time; the first failure rejects once the running ones settle. */
+async function runLimited(tasks: ReadonlyArray<() => Promise<void>>, limit: number): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    while (!failure && next < tasks.length) {
+      const task = tasks[next++]!;
+      try {
+        await task();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, lane));
+  if (failure) throw failure.error;
+}
+
 function decode<T>(bytes: Uint8Array, what: string): T {
   try {
     return JSON.parse(new TextDecoder().decode(bytes)) as T;
@@ -368,36 +386,48 @@ export class BucketLog implements Engine {
           throw new MountError("EINVAL", `rename ${op.from} into itself`, { path: op.to });
       }
     }
-    try {
-      for (const op of ops) {
-        if (op.op === "put") {
-          const base = baseOf(op.path);
-          const bytes = toBytes(op.bytes);
+    // Uploads run 8 at a time; every op's slot in the entry is fixed first so the order is the caller's.
+    const uploads: Array<() => Promise<void>> = [];
+    for (const op of ops) {
+      if (op.op === "put") {
+        const base = baseOf(op.path);
+        const bytes = toBytes(op.bytes);
+        const slot = logged.length;
+        logged.push({ op: "put", path: op.path, size: bytes.length, mtime: Date.now() });
+        uploads.push(async () => {
           const etag = await this.#upload(op.path, bytes, base);
-          logged.push({ op: "put", path: op.path, size: bytes.length, mtime: Date.now(), etag });
-        } else if (op.op === "delete") {
-          for (const path of tree.under(op.path)) {
-            baseOf(path);
-            afterDeletes.push(path);
-          }
-          logged.push({ op: "delete", path: op.path });
-        } else {
-          const etags: Record<string, string> = {};
-          for (const from of tree.under(op.from)) {
-            baseOf(from);
-            const to = op.to + from.slice(op.from.length);
-            this.#stats.gets++;
-            const bytes = await this.#inner.fetch(tree.files.get(from)!.key);
-            etags[to] = await this.#upload(to, bytes, baseOf(to));
-            afterDeletes.push(from);
-          }
-          for (const path of tree.under(op.to)) {
-            baseOf(path);
-            if (!(path in etags)) afterDeletes.push(path);
-          }
-          logged.push({ op: "rename", from: op.from, to: op.to, etags });
+          logged[slot] = { ...(logged[slot] as LoggedOp & { op: "put" }), etag };
+        });
+      } else if (op.op === "delete") {
+        for (const path of tree.under(op.path)) {
+          baseOf(path);
+          afterDeletes.push(path);
         }
+        logged.push({ op: "delete", path: op.path });
+      } else {
+        const etags: Record<string, string> = {};
+        for (const from of tree.under(op.from)) {
+          baseOf(from);
+          const to = op.to + from.slice(op.from.length);
+          const toBase = baseOf(to);
+          const key = tree.files.get(from)!.key;
+          uploads.push(async () => {
+            this.#stats.gets++;
+            const bytes = await this.#inner.fetch(key);
+            etags[to] = await this.#upload(to, bytes, toBase);
+          });
+          afterDeletes.push(from);
+        }
+        const targets = new Set(tree.under(op.from).map((from) => op.to + from.slice(op.from.length)));
+        for (const path of tree.under(op.to)) {
+          baseOf(path);
+          if (!targets.has(path)) afterDeletes.push(path);
+        }
+        logged.push({ op: "rename", from: op.from, to: op.to, etags });
       }
+    }
+    try {
+      await runLimited(uploads, 8);
     } catch (error) {
       throw notSupported(error, "commit");
     }
@@ -433,11 +463,15 @@ export class BucketLog implements Engine {
       const renamedTo = new Set(
         logged.flatMap((op) => (op.op === "rename" ? Object.keys(op.etags ?? {}) : [])),
       );
-      for (const path of afterDeletes) {
-        if (renamedTo.has(path) || tree.files.has(path)) continue;
-        this.#stats.deletes++;
-        await this.#inner.delete?.(path).catch(() => undefined);
-      }
+      await runLimited(
+        afterDeletes
+          .filter((path) => !renamedTo.has(path) && !tree.files.has(path))
+          .map((path) => async () => {
+            this.#stats.deletes++;
+            await this.#inner.delete?.(path).catch(() => undefined);
+          }),
+        8,
+      );
       if (this.#options.checkpointEvery > 0 && entry.seq % this.#options.checkpointEvery === 0) {
         await this.#checkpoint().catch(() => undefined);
       }
