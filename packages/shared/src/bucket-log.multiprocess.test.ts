@@ -1,6 +1,6 @@
 import { inject } from "vitest";
-import { describeScenarios } from "../test/scenarios.js";
 import { createBucket } from "../test/env.js";
+import { describeScenarios } from "../test/scenarios.js";
 
 // Tier 1 on moto: the bucket alone, several real processes.
 describeScenarios("tier 1 (moto)", async (label) => {

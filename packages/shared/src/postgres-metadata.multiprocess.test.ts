@@ -1,6 +1,6 @@
 import { inject } from "vitest";
-import { describeScenarios } from "../test/scenarios.js";
 import { createBucket } from "../test/env.js";
+import { describeScenarios } from "../test/scenarios.js";
 
 // Tier 2: PostgreSQL holds the tree, moto the bytes; several real processes.
 describeScenarios("tier 2 (PostgreSQL + moto)", async (label) => {

@@ -1,6 +1,6 @@
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import type { PostgresInfo, S3ServerInfo } from "@ws/test-servers";
+import { CreateBucketCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { S3Bucket } from "@ws/mount-s3";
+import type { PostgresInfo, S3ServerInfo } from "@ws/test-servers";
 import { PostgresMetadata } from "../src/postgres-metadata.js";
 import { SharedMount, type SharedMountInstance } from "../src/shared-mount.js";
 
@@ -19,7 +19,7 @@ export interface MountConfig {
   readonly writer?: string | undefined;
 }
 
-export function s3ClientConfig(info: S3ServerInfo) {
+export function s3ClientConfig(info: S3ServerInfo): S3ClientConfig {
   return {
     endpoint: info.endpoint,
     region: info.region,
@@ -44,7 +44,11 @@ export async function createBucket(info: S3ServerInfo, label: string): Promise<s
 }
 
 export function openShared(config: MountConfig): SharedMountInstance {
-  const inner = S3Bucket({ bucket: config.bucket, clientConfig: s3ClientConfig(config.s3), mode: "read-write" });
+  const inner = S3Bucket({
+    bucket: config.bucket,
+    clientConfig: s3ClientConfig(config.s3),
+    mode: "read-write",
+  });
   return SharedMount(inner, {
     mode: config.readOnly ? "read-only" : "read-write",
     pollMs: config.pollMs ?? 50,

@@ -23,23 +23,34 @@ export class Proc {
       this.#events.push((event) => (event === "ready" ? resolve() : undefined));
       this.child.once("exit", (code) => reject(new Error(`worker exited with ${code} before it was ready`)));
     });
-    this.child.on("message", (m: { id?: number; ok?: boolean; value?: unknown; code?: string; message?: string; event?: string }) => {
-      if (m.event) {
-        for (const listener of this.#events) listener(m.event);
-        return;
-      }
-      const waiter = this.#pending.get(m.id!);
-      this.#pending.delete(m.id!);
-      if (!waiter) return;
-      if (m.ok) waiter.resolve(m.value);
-      else {
-        const error: WorkerError = new Error(m.message);
-        error.code = m.code;
-        waiter.reject(error);
-      }
-    });
+    this.child.on(
+      "message",
+      (m: {
+        id?: number;
+        ok?: boolean;
+        value?: unknown;
+        code?: string;
+        message?: string;
+        event?: string;
+      }) => {
+        if (m.event) {
+          for (const listener of this.#events) listener(m.event);
+          return;
+        }
+        const waiter = this.#pending.get(m.id!);
+        this.#pending.delete(m.id!);
+        if (!waiter) return;
+        if (m.ok) waiter.resolve(m.value);
+        else {
+          const error: WorkerError = new Error(m.message);
+          error.code = m.code;
+          waiter.reject(error);
+        }
+      },
+    );
     this.child.on("exit", () => {
-      for (const w of this.#pending.values()) w.reject(Object.assign(new Error("worker exited"), { code: "EXITED" }));
+      for (const w of this.#pending.values())
+        w.reject(Object.assign(new Error("worker exited"), { code: "EXITED" }));
       this.#pending.clear();
     });
   }

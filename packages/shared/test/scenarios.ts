@@ -4,7 +4,7 @@ import { closeAll, type Proc, startProcs } from "./procs.js";
 
 const N = 4;
 /** Hidden-directory publishes per run (SHARED_PUBLISH_TRIALS=1000 for the issue's full count). */
-export const PUBLISH_TRIALS = Number(process.env["SHARED_PUBLISH_TRIALS"] ?? 10);
+export const PUBLISH_TRIALS: number = Number(process.env["SHARED_PUBLISH_TRIALS"] ?? 10);
 
 /** The multi-process scenarios of issue 15, for one tier. `fresh()` gives a new shared mount's config. */
 export function describeScenarios(name: string, fresh: (label: string) => Promise<MountConfig>): void {
@@ -35,7 +35,9 @@ export function describeScenarios(name: string, fresh: (label: string) => Promis
       const paths = Array.from({ length: 5 }, (_, k) => `out/f${k}.txt`);
       await Promise.all(readers.map((r) => r.call("waitPaths", { paths })));
       for (const r of readers) expect(await r.call("read", { path: "out/f4.txt" })).toBe("out:4");
-      const refused = await readers[0]!.call("put", { path: "x.txt", data: "no" }).catch((e: { code?: string }) => e);
+      const refused = await readers[0]!
+        .call("put", { path: "x.txt", data: "no" })
+        .catch((e: { code?: string }) => e);
       expect((refused as { code?: string }).code).toBe("EROFS");
     });
 
@@ -43,7 +45,9 @@ export function describeScenarios(name: string, fresh: (label: string) => Promis
       const base = await fresh("rename");
       procs = await startProcs(N, () => base);
       const [writer, ...readers] = procs;
-      const reading = readers.map((r) => r.call<{ reads: number; bad: number }>("readFinal", { path: "outputs/result.json", ms: 4000 }));
+      const reading = readers.map((r) =>
+        r.call<{ reads: number; bad: number }>("readFinal", { path: "outputs/result.json", ms: 4000 }),
+      );
       await writer!.call("writeHiddenRename", { dir: "outputs", rounds: 10 });
       const results = await Promise.all(reading);
       expect(results.reduce((n, r) => n + r.reads, 0)).toBeGreaterThan(0);
@@ -56,9 +60,18 @@ export function describeScenarios(name: string, fresh: (label: string) => Promis
       const [writer, r1, r2, r3] = procs;
       const args = { prefix: "pub", files: 50, expected: PUBLISH_TRIALS, timeoutMs: 600_000 };
       const watchers = [
-        r1!.call<{ violationCount: number; complete: number; checks: number; violations: string[] }>("watchPublish", args),
-        r2!.call<{ violationCount: number; complete: number; checks: number; violations: string[] }>("watchPublish", args),
-        r3!.call<{ violationCount: number; complete: number; checks: number; violations: string[] }>("workspacePublish", args),
+        r1!.call<{ violationCount: number; complete: number; checks: number; violations: string[] }>(
+          "watchPublish",
+          args,
+        ),
+        r2!.call<{ violationCount: number; complete: number; checks: number; violations: string[] }>(
+          "watchPublish",
+          args,
+        ),
+        r3!.call<{ violationCount: number; complete: number; checks: number; violations: string[] }>(
+          "workspacePublish",
+          args,
+        ),
       ];
       await writer!.call("publish", { prefix: "pub", files: 50, trials: PUBLISH_TRIALS });
       const results = await Promise.all(watchers);
@@ -86,7 +99,8 @@ export function describeScenarios(name: string, fresh: (label: string) => Promis
         ),
       );
       const intervals = results.flatMap((r) => r.intervals).sort((a, b) => a[0] - b[0]);
-      for (let i = 1; i < intervals.length; i++) expect(intervals[i]![0]).toBeGreaterThanOrEqual(intervals[i - 1]![1]);
+      for (let i = 1; i < intervals.length; i++)
+        expect(intervals[i]![0]).toBeGreaterThanOrEqual(intervals[i - 1]![1]);
       const tokens = results.flatMap((r) => r.tokens);
       expect(new Set(tokens).size).toBe(tokens.length);
       for (const r of results) expect(r.tokens).toEqual([...r.tokens].sort((a, b) => a - b));
@@ -132,7 +146,9 @@ export function describeScenarios(name: string, fresh: (label: string) => Promis
       procs = await startProcs(N, (i) => ({ ...base, writer: `k${i}` }));
       const [victim, ...others] = procs;
       const committing = victim!.once("committing");
-      const doomed = victim!.call("bigCommit", { prefix: "doomed", count: 40, size: 100_000 }).catch(() => "killed");
+      const doomed = victim!
+        .call("bigCommit", { prefix: "doomed", count: 40, size: 100_000 })
+        .catch(() => "killed");
       await committing;
       await new Promise((r) => setTimeout(r, 60));
       victim!.child.kill("SIGKILL");

@@ -10,7 +10,11 @@ const locks = new Map<string, SharedLock>();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-function dirsOf(paths: string[], prefix: string, files: number): { violations: string[]; complete: Set<string> } {
+function dirsOf(
+  paths: string[],
+  prefix: string,
+  files: number,
+): { violations: string[]; complete: Set<string> } {
   const counts = new Map<string, number>();
   for (const p of paths) {
     const top = p.split("/")[0]!;
@@ -56,7 +60,12 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
       const have = new Set(shared.entries().map((e) => e.path));
       if (want.every((p) => have.has(p))) return Date.now() - t0;
       if (Date.now() > deadline) {
-        throw new Error(`missing after timeout: ${want.filter((p) => !have.has(p)).slice(0, 5).join(", ")}`);
+        throw new Error(
+          `missing after timeout: ${want
+            .filter((p) => !have.has(p))
+            .slice(0, 5)
+            .join(", ")}`,
+        );
       }
       await sleep(5);
     }
@@ -105,7 +114,8 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
     for (let t = 0; t < (a["trials"] as number); t++) {
       const hidden = `.tmp-${prefix}-${t}`;
       const ops: CommitOp[] = [];
-      for (let i = 0; i < files; i++) ops.push({ op: "put", path: `${hidden}/part-${i}.json`, bytes: `{"t":${t},"i":${i}}` });
+      for (let i = 0; i < files; i++)
+        ops.push({ op: "put", path: `${hidden}/part-${i}.json`, bytes: `{"t":${t},"i":${i}}` });
       // Files land one commit each (as a plain writer would), then the folder is renamed into place.
       for (let i = 0; i < ops.length; i += 10) await shared.commit(ops.slice(i, i + 10));
       await shared.rename(hidden, `${prefix}-${t}`);
@@ -136,7 +146,12 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
       await sleep(20);
     }
     stop();
-    return { checks, violations: violations.slice(0, 10), violationCount: violations.length, complete: complete.size };
+    return {
+      checks,
+      violations: violations.slice(0, 10),
+      violationCount: violations.length,
+      complete: complete.size,
+    };
   },
   async workspacePublish(a) {
     // The same check through a Workspace: the mount's change feed is applied by the workspace itself.
@@ -175,7 +190,14 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
       const etag = shared.versionOf(counter);
       if (etag) value = Number(text(await shared.fetch(counter)));
       await shared.commit(
-        [{ op: "put", path: counter, bytes: String(value + 1), ...(etag ? { ifMatch: etag } : { ifNoneMatch: "*" as const }) }],
+        [
+          {
+            op: "put",
+            path: counter,
+            bytes: String(value + 1),
+            ...(etag ? { ifMatch: etag } : { ifNoneMatch: "*" as const }),
+          },
+        ],
         { lock },
       );
       const t1 = Date.now();
@@ -198,7 +220,11 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
     const ops: CommitOp[] = [];
     const size = a["size"] as number;
     for (let i = 0; i < (a["count"] as number); i++) {
-      ops.push({ op: "put", path: `${a["prefix"] as string}/f${i}.bin`, bytes: new Uint8Array(size).fill(65 + (i % 26)) });
+      ops.push({
+        op: "put",
+        path: `${a["prefix"] as string}/f${i}.bin`,
+        bytes: new Uint8Array(size).fill(65 + (i % 26)),
+      });
     }
     process.send!({ event: "committing" });
     return shared.commit(ops);

@@ -1,11 +1,11 @@
 export { type MiniflareR2Server, type StartMiniflareR2Options, startMiniflareR2 } from "./miniflare-r2.js";
 export { resetMoto, type StartMotoOptions, startMoto } from "./moto.js";
-export { findExecutable, freePort, portOpen } from "./process-group.js";
-export type { S3ServerInfo, S3ServerQuirks, S3TestServer } from "./s3-server.js";
-export { type StartSwiftOptions, startSwift } from "./swift.js";
 export {
   type PostgresInfo,
   type PostgresTestServer,
   type StartPostgresOptions,
   startPostgres,
 } from "./postgres.js";
+export { findExecutable, freePort, portOpen } from "./process-group.js";
+export type { S3ServerInfo, S3ServerQuirks, S3TestServer } from "./s3-server.js";
+export { type StartSwiftOptions, startSwift } from "./swift.js";

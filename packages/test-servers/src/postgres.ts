@@ -111,7 +111,12 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     server = spawnServer("postgres", cmd, args, { cwd: dir });
     release();
     release = guardCleanup(server.child.pid === undefined ? [] : [server.child.pid], dir);
-    await waitUntil(`PostgreSQL on 127.0.0.1:${port}`, () => portOpen(port), [server], options.readyTimeoutMs ?? 60_000);
+    await waitUntil(
+      `PostgreSQL on 127.0.0.1:${port}`,
+      () => portOpen(port),
+      [server],
+      options.readyTimeoutMs ?? 60_000,
+    );
   };
   const halt = async (): Promise<void> => {
     if (server) await stopServer(server, 10_000);
