@@ -54,35 +54,44 @@ export function describeScenarios(name: string, fresh: (label: string) => Promis
       expect(results.map((r) => r.bad)).toEqual([0, 0, 0]);
     });
 
-    it(`50-file hidden-directory publish: never seen in part (${PUBLISH_TRIALS} trials)`, async () => {
-      const base = await fresh("publish");
-      procs = await startProcs(N, () => base);
-      const [writer, r1, r2, r3] = procs;
-      const args = { prefix: "pub", files: 50, expected: PUBLISH_TRIALS, timeoutMs: 600_000 };
-      const watchers = [
-        r1!.call<{ violationCount: number; complete: number; checks: number; violations: string[] }>(
-          "watchPublish",
-          args,
-        ),
-        r2!.call<{ violationCount: number; complete: number; checks: number; violations: string[] }>(
-          "watchPublish",
-          args,
-        ),
-        r3!.call<{ violationCount: number; complete: number; checks: number; violations: string[] }>(
-          "workspacePublish",
-          args,
-        ),
-      ];
-      await writer!.call("publish", { prefix: "pub", files: 50, trials: PUBLISH_TRIALS });
-      const results = await Promise.all(watchers);
-      for (const r of results) {
-        expect(r.violations).toEqual([]);
-        expect(r.complete).toBe(PUBLISH_TRIALS);
-      }
-      console.log(
-        `[${name}] publish: ${PUBLISH_TRIALS} trials × 50 files, reader checks: ${results.map((r) => r.checks).join(", ")}, partial views: ${results.reduce((n, r) => n + r.violationCount, 0)}`,
-      );
-    });
+    it(
+      `50-file hidden-directory publish: never seen in part (${PUBLISH_TRIALS} trials)`,
+      async () => {
+        const base = await fresh("publish");
+        procs = await startProcs(N, () => base);
+        const [writer, r1, r2, r3] = procs;
+        const args = {
+          prefix: "pub",
+          files: 50,
+          expected: PUBLISH_TRIALS,
+          timeoutMs: Math.max(110_000, PUBLISH_TRIALS * 5500),
+        };
+        const watchers = [
+          r1!.call<{ violationCount: number; complete: number; checks: number; violations: string[] }>(
+            "watchPublish",
+            args,
+          ),
+          r2!.call<{ violationCount: number; complete: number; checks: number; violations: string[] }>(
+            "watchPublish",
+            args,
+          ),
+          r3!.call<{ violationCount: number; complete: number; checks: number; violations: string[] }>(
+            "workspacePublish",
+            args,
+          ),
+        ];
+        await writer!.call("publish", { prefix: "pub", files: 50, trials: PUBLISH_TRIALS });
+        const results = await Promise.all(watchers);
+        for (const r of results) {
+          expect(r.violations).toEqual([]);
+          expect(r.complete).toBe(PUBLISH_TRIALS);
+        }
+        console.log(
+          `[${name}] publish: ${PUBLISH_TRIALS} trials × 50 files, reader checks: ${results.map((r) => r.checks).join(", ")}, partial views: ${results.reduce((n, r) => n + r.violationCount, 0)}`,
+        );
+      },
+      Math.max(120_000, PUBLISH_TRIALS * 6000),
+    );
 
     it("locks under contention: never two holders, tokens only grow, no update lost", async () => {
       const base = await fresh("locks");

@@ -119,7 +119,12 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     );
   };
   const halt = async (): Promise<void> => {
-    if (server) await stopServer(server, 10_000);
+    if (!server) return;
+    // A fast shutdown through pg_ctl waits until the postmaster and its children are gone and the
+    // pid file is removed; only then can the same data directory start again.
+    const [cmd, args] = as(join(bin, "pg_ctl"), ["-D", data, "stop", "-m", "fast", "-w", "-t", "30"]);
+    await run(cmd, args, { cwd: dir }).catch(() => undefined);
+    await stopServer(server, 10_000);
     server = undefined;
   };
   let stopping: Promise<void> | undefined;
