@@ -99,14 +99,24 @@ async function commitsPerSecond(label, tier, writers, perWriter) {
   await Promise.all(
     mounts.map(async (m, w) => {
       for (let i = 0; i < perWriter; i++) {
-        await m.commit([{ op: "put", path: `w${w}/f${i}.txt`, bytes: `w${w}:${i}` }]).catch(() => conflicts++);
+        await m
+          .commit([{ op: "put", path: `w${w}/f${i}.txt`, bytes: `w${w}:${i}` }])
+          .catch(() => conflicts++);
       }
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
   const retries = mounts.reduce((n, m) => n + m.stats.retries, 0);
   for (const m of mounts) await m.dispose();
-  return { label, writers, commits: writers * perWriter, seconds, commits_per_s: (writers * perWriter) / seconds, slot_retries: retries, failed: conflicts };
+  return {
+    label,
+    writers,
+    commits: writers * perWriter,
+    seconds,
+    commits_per_s: (writers * perWriter) / seconds,
+    slot_retries: retries,
+    failed: conflicts,
+  };
 }
 
 async function idleCost(label, tier, pollMs, ms) {
@@ -162,7 +172,9 @@ try {
       failed: c.failed,
     })),
   );
-  console.log(`tier 2 / tier 1 commits/s with 4 writers: ${(commits[3].commits_per_s / commits[1].commits_per_s).toFixed(1)}x`);
+  console.log(
+    `tier 2 / tier 1 commits/s with 4 writers: ${(commits[3].commits_per_s / commits[1].commits_per_s).toFixed(1)}x`,
+  );
 
   const idle = [];
   idle.push(await idleCost("tier 1, poll 100 ms", 1, 100, 5000));
@@ -175,10 +187,16 @@ try {
       "bucket GET/h": Math.round(r.bucket_gets_per_h),
       "bucket LIST/h": Math.round(r.bucket_lists_per_h),
       "db queries/h": Math.round(r.db_queries_per_h),
-      "$ / reader / month": (((r.bucket_gets_per_h * 0.0004 + r.bucket_lists_per_h * 0.005) / 1000) * 730).toFixed(2),
+      "$ / reader / month": (
+        ((r.bucket_gets_per_h * 0.0004 + r.bucket_lists_per_h * 0.005) / 1000) *
+        730
+      ).toFixed(2),
     })),
   );
-  await writeFile(join(here, "results", "shared.json"), JSON.stringify({ visibility: vis, commits, idle }, null, 2));
+  await writeFile(
+    join(here, "results", "shared.json"),
+    JSON.stringify({ visibility: vis, commits, idle }, null, 2),
+  );
 } finally {
   await pg.stop();
   await moto.stop();
