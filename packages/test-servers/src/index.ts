@@ -1,5 +1,7 @@
+export type { HttpServerInfo, HttpServerQuirks, HttpTestServer } from "./http-server.js";
 export { type MiniflareR2Server, type StartMiniflareR2Options, startMiniflareR2 } from "./miniflare-r2.js";
 export { resetMoto, type StartMotoOptions, startMoto } from "./moto.js";
+export { type StartNginxOptions, startNginx } from "./nginx.js";
 export {
   type PostgresInfo,
   type PostgresTestServer,
@@ -7,5 +9,7 @@ export {
   startPostgres,
 } from "./postgres.js";
 export { findExecutable, freePort, portOpen } from "./process-group.js";
+export { type StartPythonHttpOptions, startPythonHttp } from "./python-http.js";
+export { type StartRcloneServeOptions, startRcloneServe } from "./rclone-serve.js";
 export type { S3ServerInfo, S3ServerQuirks, S3TestServer } from "./s3-server.js";
 export { type StartSwiftOptions, startSwift } from "./swift.js";

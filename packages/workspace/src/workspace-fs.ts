@@ -14,9 +14,10 @@ export type WriteFileOptions =
   | BufferEncoding
   | { readonly encoding?: BufferEncoding | null; readonly mode?: number; readonly flag?: string };
 
-/** @internal What `ws.fs` calls: the index gate, the namespace (reads) and the POSIX operations. */
+/** @internal What `ws.fs` calls: the workspace's call gate, the namespace (reads) and the POSIX operations. */
 export interface FsParts {
-  ready(): Promise<void>;
+  /** Runs `fn` once every mount is indexed; refused once the workspace is closing. */
+  run<T>(fn: () => T | Promise<T>): Promise<T>;
   readonly ns: Namespace;
   readonly posix: Posix;
 }
@@ -48,8 +49,7 @@ export class WorkspaceFs implements VFS {
   /** Indexes (once), runs `fn`, and gives every failure the one error shape of `ws.fs`. */
   async #call<T>(syscall: string, path: unknown, fn: (p: FsParts) => T | Promise<T>): Promise<T> {
     try {
-      await this.#p.ready();
-      return await fn(this.#p);
+      return await this.#p.run(() => fn(this.#p));
     } catch (error) {
       throw toFsError(error, String(path), syscall);
     }

@@ -203,10 +203,13 @@ export interface WriteEvent {
   readonly bytes?: number | undefined;
 }
 
+/** One failed provider call about to be retried by the retry layer (reads and writes alike). */
 export interface RetryEvent {
   readonly root: string;
+  /** The workspace path (the mount root for a listing). */
   readonly path: string;
-  readonly op: "put" | "delete";
+  readonly op: "put" | "delete" | "fetch" | "list";
+  /** The attempt that failed (1 for the first). */
   readonly attempt: number;
   readonly delayMs: number;
   readonly error: unknown;

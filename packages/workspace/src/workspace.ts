@@ -1,4 +1,5 @@
 import { type Mount, MountError, type MountFactory, normalizeAbsolutePath } from "@ws/core";
+import type { ObserveEvent } from "@ws/provider-kit";
 import { Emitter } from "./emitter.js";
 import { runExec } from "./exec/exec.js";
 import type { ExecHost } from "./exec/exec-host.js";
@@ -10,6 +11,7 @@ import { createMemVol, type MemVol } from "./mem-vol.js";
 import { Mirror } from "./mirror/mirror.js";
 import { WorkspaceContext } from "./runtime/context.js";
 import { type MountRecord, Registry } from "./runtime/registry.js";
+import { toFsError } from "./vfs/fs-errors.js";
 import { Namespace } from "./vfs/namespace.js";
 import { Posix } from "./vfs/posix.js";
 import { WorkspaceFs } from "./workspace-fs.js";
@@ -68,6 +70,9 @@ export class Workspace extends Emitter<WorkspaceEvents> {
   readonly #posix: Posix;
   readonly #exec: ExecHost;
   #closed = false;
+  /** Set when close() starts: new calls reject, calls in flight finish first. */
+  #closing: Promise<void> | undefined;
+  readonly #inflight = new Set<Promise<unknown>>();
 
   constructor(options: WorkspaceOptions = {}) {
     super();
@@ -96,6 +101,18 @@ export class Workspace extends Emitter<WorkspaceEvents> {
         this.#ns.removeView(record.root);
         this.#mirrors.delete(record.root);
       },
+      layers: {
+        retry:
+          this.#ctx.config.retries === 0
+            ? false
+            : {
+                attempts: this.#ctx.config.retries + 1,
+                baseMs: this.#ctx.config.minDelayMs,
+                maxMs: this.#ctx.config.maxDelayMs,
+              },
+        concurrency: this.#ctx.config.concurrency,
+        observe: (event) => this.#observed(event),
+      },
     });
     this.#ns = new Namespace(vol, this.#registry, ignore);
     const mirror = (root: string): Mirror => this.#mirrors.get(root)!;
@@ -108,7 +125,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       hydrator: this.#hydrator,
       mirror,
     });
-    this.fs = new WorkspaceFs({ ready: () => this.#ready(), ns: this.#ns, posix: this.#posix });
+    this.fs = new WorkspaceFs({ run: (fn) => this.#run(fn), ns: this.#ns, posix: this.#posix });
     this.#exec = {
       ctx: this.#ctx,
       ns: this.#ns,
@@ -116,7 +133,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       roots: () => this.#registry.roots(),
       mirror,
       ready: () => this.#ready(),
-      prefetch: (root) => this.prefetch(root),
+      prefetch: (root) => this.#prefetch(root, {}),
       saveIndex: (root) => this.#save(root),
       apply: new ExternalChanges(this.#ns, vol, mirror),
     };
@@ -133,8 +150,10 @@ export class Workspace extends Emitter<WorkspaceEvents> {
           try {
             const st = this.#vol.lstatSync(abs);
             if (st.isFile()) return { exists: true, bytes: new Uint8Array(this.#vol.readFileSync(abs)) };
-          } catch {
-            // absent: the final state is a deletion
+          } catch (error) {
+            // Only "nothing there" is a deletion; any other failure (EACCES) must not become one.
+            const code = (error as { code?: unknown } | null)?.code;
+            if (code !== "ENOENT" && code !== "ENOTDIR") throw toFsError(error, abs, "open");
           }
           return { exists: false };
         },
@@ -142,6 +161,82 @@ export class Workspace extends Emitter<WorkspaceEvents> {
         side: (path) => this.#ns.localSide(path),
       }),
     );
+  }
+
+  /**
+   * The one stream every counter and provider event is made from: each call on a mount (after
+   * its retries) and each retry, as the observe layer reports them.
+   */
+  #observed(event: ObserveEvent): void {
+    const { stats } = this.#ctx;
+    const view = this.#ns.view(event.root);
+    const path = event.path === "" || !view ? event.root : view.absOf(event.path);
+    if (event.retryInMs !== undefined) {
+      stats.retries++;
+      if (event.op === "materialize") return;
+      this.emit("retry", {
+        root: event.root,
+        path,
+        op: event.op,
+        attempt: event.attempt,
+        delayMs: event.retryInMs,
+        error: event.error,
+      });
+      return;
+    }
+    switch (event.op) {
+      case "list":
+        stats.listCalls++;
+        return;
+      case "materialize":
+        stats.materializeCalls++;
+        return;
+      case "fetch":
+        stats.fetches++;
+        if (event.error) this.emit("error", { root: event.root, path, op: "fetch", error: event.error });
+        else {
+          stats.bytesIn += event.bytes;
+          this.emit("fetch", { root: event.root, path, bytes: event.bytes });
+        }
+        return;
+      case "put":
+        if (event.error) this.emit("error", { root: event.root, path, op: "put", error: event.error });
+        else {
+          stats.puts++;
+          stats.bytesOut += event.bytes;
+          this.emit("put", { root: event.root, path, bytes: event.bytes });
+        }
+        return;
+      case "delete":
+        if (event.error) this.emit("error", { root: event.root, path, op: "delete", error: event.error });
+        else {
+          stats.deletes++;
+          this.emit("delete", { root: event.root, path });
+        }
+        return;
+    }
+  }
+
+  /**
+   * Every public call runs through here: it is refused once close() started, and close() waits
+   * for the calls already in flight, so a write that resolved is always in the final flush.
+   */
+  #run<T>(fn: () => T | Promise<T>): Promise<T> {
+    if (this.#closing || this.#closed) {
+      return Promise.reject(
+        new MountError("EIO", "the workspace is closed; create a new Workspace to continue"),
+      );
+    }
+    const call = (async () => {
+      await this.#ready();
+      return fn();
+    })();
+    this.#inflight.add(call);
+    void call.then(
+      () => this.#inflight.delete(call),
+      () => this.#inflight.delete(call),
+    );
+    return call;
   }
 
   async #ready(): Promise<void> {
@@ -170,7 +265,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
    * It is indexed by the next `fs`, `exec` or `prefetch` call.
    */
   mount(root: string, mount: Mount | MountFactory): void {
-    if (this.#closed) throw new MountError("EIO", "the workspace is closed");
+    if (this.#closed || this.#closing) throw new MountError("EIO", "the workspace is closed");
     this.#registry.add(root, mount);
   }
 
@@ -196,8 +291,11 @@ export class Workspace extends Emitter<WorkspaceEvents> {
   }
 
   /** Hydrates every stub of one mount (or of all), `concurrency` fetches at a time. Failures stay stubs. */
-  async prefetch(root?: string, options: PrefetchOptions = {}): Promise<PrefetchResult> {
-    await this.#ready();
+  prefetch(root?: string, options: PrefetchOptions = {}): Promise<PrefetchResult> {
+    return this.#run(() => this.#prefetch(root, options));
+  }
+
+  #prefetch(root: string | undefined, options: PrefetchOptions): Promise<PrefetchResult> {
     const views = this.#registry.select(root, "prefetch").map((r) => this.#ns.view(r.root)!);
     return this.#hydrator.prefetch(views, options);
   }
@@ -207,9 +305,8 @@ export class Workspace extends Emitter<WorkspaceEvents> {
    * every one. Rejects with `EIO` listing the writes that still failed after every retry (they stay
    * pending in the VFS).
    */
-  async flushMounts(root?: string): Promise<void> {
-    await this.#ready();
-    await this.#flush(this.#registry.select(root, "flush"));
+  flushMounts(root?: string): Promise<void> {
+    return this.#run(() => this.#flush(this.#registry.select(root, "flush")));
   }
 
   /** Flushes the given mounts; rejects with EIO naming every write that still failed. */
@@ -240,30 +337,38 @@ export class Workspace extends Emitter<WorkspaceEvents> {
   }
 
   /** Re-lists (or re-materialises) one mount and applies upstream additions, changes and deletions. */
-  async refreshMount(root: string): Promise<RefreshResult> {
-    await this.#ready();
-    const [record] = this.#registry.select(root, "refresh");
-    return this.#indexer.refresh(record!);
+  refreshMount(root: string): Promise<RefreshResult> {
+    return this.#run(() => {
+      const [record] = this.#registry.select(root, "refresh");
+      return this.#indexer.refresh(record!);
+    });
   }
 
   /** Runs a command as a child process over a host copy of the workspace, then pulls its changes back. */
   exec(command: string, args: readonly string[] = [], options: ExecOptions = {}): Promise<ExecResult> {
-    return runExec(this.#exec, command, args, options);
+    return this.#run(() => runExec(this.#exec, command, args, options));
   }
 
   async #dispose(record: MountRecord): Promise<void> {
     this.#indexer.unwatch(record.root);
     this.#mirrors.get(record.root)?.stopTimers();
     try {
-      await record.mount?.dispose?.();
+      await record.raw?.dispose?.();
     } catch (error) {
       this.emit("error", { root: record.root, op: "dispose", error });
     }
   }
 
   /** Flushes everything pending, then calls each mount's `dispose()`. Later calls reject with `EIO`. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    // Calls in flight (a writeFile not yet in the VFS) finish first, so their writes are flushed.
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     let flushError: unknown;
     if (this.#indexer.running) await this.#indexer.running.catch(() => undefined);
     const ready = this.#registry.records().filter((r) => r.phase === "ready");

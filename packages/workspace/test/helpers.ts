@@ -4,7 +4,10 @@ export interface SpyMount extends LazyMount {
   readonly calls: { list: number; fetch: number; put: number; delete: number; dispose: number };
   /** Every put/delete in order, as "put a.txt" / "delete a.txt". */
   readonly log: string[];
-  /** Fail the next N calls of each kind. */
+  /**
+   * Fail the next N calls of each kind. Put and delete failures are transient (a network blip:
+   * the retry layer retries them); list and fetch failures are not, so a test sees them surface.
+   */
   failures: { list: number; fetch: number; put: number; delete: number };
   /** While set, fetches wait for it. */
   fetchGate: Promise<void> | undefined;
@@ -46,7 +49,7 @@ export function spyMount(options: MemoryMountOptions = {}): SpyMount {
       spy.calls.put++;
       if (spy.failures.put > 0) {
         spy.failures.put--;
-        throw new MountError("EIO", "put failed on purpose", { path: relPath });
+        throw new MountError("EIO", "put failed on purpose", { path: relPath, transient: true });
       }
       spy.log.push(`put ${relPath}`);
       await inner.put(relPath, bytes);
@@ -55,7 +58,7 @@ export function spyMount(options: MemoryMountOptions = {}): SpyMount {
       spy.calls.delete++;
       if (spy.failures.delete > 0) {
         spy.failures.delete--;
-        throw new MountError("EIO", "delete failed on purpose", { path: relPath });
+        throw new MountError("EIO", "delete failed on purpose", { path: relPath, transient: true });
       }
       spy.log.push(`delete ${relPath}`);
       return inner.delete(relPath);

@@ -2,6 +2,7 @@ import type { FileStats, MemDirent } from "../mem-vol.js";
 import type { Mirror } from "../mirror/mirror.js";
 import type { WorkspaceContext } from "../runtime/context.js";
 import type { Namespace } from "../vfs/namespace.js";
+import type { ExternalChanges } from "./pull-back.js";
 
 /** Read access to the memfs tree, for materialising it and comparing against it. */
 export interface MemReader {
@@ -24,5 +25,5 @@ export interface ExecHost {
   /** Saves a mount's index after acknowledged writes. */
   saveIndex(root: string): Promise<void>;
   /** VFS changes the pull-back applies (no EROFS, no write-back: exec mirrors by itself). */
-  readonly apply: import("./pull-back.js").ExternalChanges;
+  readonly apply: ExternalChanges;
 }

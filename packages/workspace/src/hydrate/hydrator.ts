@@ -34,16 +34,19 @@ export class Hydrator {
   }
 
   async #fetch(view: MountView, slot: number, abs: string): Promise<void> {
-    const { stats, emit } = this.#ctx;
     const stubs = view.stubs;
     const rel = stubs.path(slot);
     const mount = view.record.mount;
-    stats.fetches++;
     let bytes: Uint8Array;
+    // Counters and provider failures reach stats and events through the observe layer; the
+    // host's own failures (no mount, not bytes) are reported here.
+    let fromProvider = false;
     try {
       if (!mount || isEagerMount(mount))
         throw new MountError("EIO", `${abs} has no lazy mount to fetch from`);
+      fromProvider = true;
       bytes = await mount.fetch(rel);
+      fromProvider = false;
       if (!(bytes instanceof Uint8Array))
         throw new MountError("EIO", `fetch(${rel}) did not return a Uint8Array`);
     } catch (cause) {
@@ -55,10 +58,9 @@ export class Hydrator {
         }; the file stays a stub and the next read retries`,
         { path: abs, root: view.root, syscall: "open", cause },
       );
-      emit("error", { root: view.root, path: abs, op: "fetch", error });
+      if (!fromProvider) this.#ctx.emit("error", { root: view.root, path: abs, op: "fetch", error });
       throw error;
     }
-    stats.bytesIn += bytes.length;
     // A write or delete while the fetch was in flight wins over the fetched bytes.
     if (view.stubs === stubs && stubs.isLive(slot)) {
       const mode = stubs.mode(slot);
@@ -68,7 +70,6 @@ export class Hydrator {
       if (!Number.isNaN(mtime)) this.#vol.utimesSync(abs, mtime / 1000, mtime / 1000);
       stubs.kill(slot);
     }
-    emit("fetch", { root: view.root, path: abs, bytes: bytes.length });
   }
 
   /** Resolves a path to a memfs file, hydrating a stub first. Throws ENOENT/EISDIR. */

@@ -162,7 +162,6 @@ export class Indexer {
       }
     }
     if (!raw) {
-      ctx.stats.listCalls++;
       raw = refresh && mount.refresh ? await mount.refresh() : await mount.list();
       if (!Array.isArray(raw)) {
         throw new MountError(
@@ -227,7 +226,6 @@ export class Indexer {
   ): Promise<RefreshResult | undefined> {
     const { ctx, ns, vol } = this.#p;
     const view = ns.view(record.root)!;
-    ctx.stats.materializeCalls++;
     const tree: StagedTree = await stageEager(record, mount);
     let result: RefreshResult | undefined;
     if (refresh && record.phase === "ready") {
@@ -258,7 +256,7 @@ export class Indexer {
 
   /** Saves a read-write lazy mount's listing as the provider now holds it (after acknowledged writes). */
   async save(record: MountRecord): Promise<void> {
-    const { ctx, ns, vol } = this.#p;
+    const { ctx, ns } = this.#p;
     const mount = record.mount;
     const mirror = this.#p.mirror(record.root);
     if (!mirror.dirty || !mount || isEagerMount(mount)) return;
@@ -270,8 +268,12 @@ export class Indexer {
       const rel = view.relOf(abs);
       if (mirror.has(rel) || mirror.isLocalOnly(rel)) continue;
       const slot = stubs.find(rel);
-      const st = vol.lstatSync(abs);
-      if (!st.isFile()) continue;
+      const st = ns.memFile(abs);
+      if (!st) {
+        // Not readable now (a chmod): keep what the index knew of it.
+        if (slot >= 0 && !mirror.isModified(rel)) entries.push(stubs.entry(slot));
+        continue;
+      }
       if (slot >= 0 && !mirror.isModified(rel)) entries.push(stubs.entry(slot));
       else if (mirror.isAcked(rel) || slot >= 0)
         entries.push({ path: rel, size: st.size, mtime: st.mtimeMs });

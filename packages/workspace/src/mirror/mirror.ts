@@ -8,6 +8,7 @@ export type LocalState = { readonly exists: true; readonly bytes: Uint8Array } |
 
 /** What the mirror needs from the VFS side: the local state of a path, and its workspace path. */
 export interface MirrorLocal {
+  /** Absent only when nothing is there (ENOENT, ENOTDIR); throws when the VFS cannot say. */
   read(relPath: string): LocalState;
   absOf(relPath: string): string;
   side(absPath: string): ConflictSide;
@@ -22,16 +23,25 @@ export interface SyncOutcome {
 }
 
 interface Pending {
+  /** The debounce timer, or the background requeue timer after a failure. */
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 // Errors that no retry can fix: the provider refused the write for a reason that will not change.
+// Such a write waits for the next flush instead of being requeued in the background.
 const PERMANENT = new Set(["EROFS", "EINVAL", "EDQUOT", "ENOTSUP", "EISDIR", "ENOTDIR", "EACCES", "EPERM"]);
 
-function isRetryable(error: unknown): boolean {
+function requeueable(error: unknown): boolean {
   return !(MountError.isInstance(error) && PERMANENT.has(error.code));
+}
+
+/** Background requeue of writes whose retries ran out: first after 0.5–1 s, doubling, capped at a minute. */
+const REQUEUE_BASE_MS = 1000;
+const REQUEUE_MAX_MS = 60_000;
+
+function requeueDelay(round: number): number {
+  const ceiling = Math.min(REQUEUE_MAX_MS, REQUEUE_BASE_MS * 2 ** Math.min(round, 30));
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }
 
 /**
@@ -45,9 +55,12 @@ function isRetryable(error: unknown): boolean {
  * Write-back, per the seed's table: the VFS was written first; this decides when the provider
  * hears about it. A path is held for `writeBackMs` after its last mutation and only its final
  * state is mirrored (`"manual"` holds it until `flush()`); syncs of one path run one after the
- * other; a delete waits for the mount's puts in flight (a rename lands as put-new, delete-old);
- * a failed sync is retried with exponential back-off and full jitter, and when every retry fails
- * the path stays pending, is reported, and the next `flush()` tries again. Nothing is dropped.
+ * other; a delete waits for the mount's puts in flight (a rename lands as put-new, delete-old).
+ * Each sync is one call on the layered mount: transient failures are retried by the retry layer
+ * (with the workspace's `retry` options), not here. When a call still fails the path stays
+ * pending and is reported (conflict, `flushMounts` and `close` reject naming it); unless the
+ * provider refused it for good (`EROFS`, `EACCES`...), it is requeued in the background with
+ * capped back-off until it lands or the workspace closes. Nothing is dropped silently.
  */
 export class Mirror {
   readonly #record: MountRecord;
@@ -60,6 +73,9 @@ export class Mirror {
   readonly #pending = new Map<string, Pending>();
   readonly #chains = new Map<string, Promise<SyncOutcome>>();
   readonly #puts = new Set<Promise<SyncOutcome>>();
+  /** Failed syncs in a row per path (the requeue back-off). */
+  readonly #rounds = new Map<string, number>();
+  #stopped = false;
 
   constructor(record: MountRecord, ctx: WorkspaceContext, local: MirrorLocal) {
     this.#record = record;
@@ -145,6 +161,7 @@ export class Mirror {
       this.#pending.delete(relPath);
       this.#ctx.stats.coalescedWrites++;
     }
+    this.#rounds.delete(relPath);
     const entry: Pending = { timer: undefined };
     if (this.#record.options.writeBack === "debounce") {
       entry.timer = setTimeout(() => {
@@ -191,8 +208,9 @@ export class Mirror {
     return failures;
   }
 
-  /** Stops every debounce timer (close() flushes first; this is for unmount after failure). */
+  /** Stops every debounce and requeue timer, for good (close and unmount, after their flush). */
   stopTimers(): void {
+    this.#stopped = true;
     for (const entry of this.#pending.values()) {
       if (entry.timer !== undefined) clearTimeout(entry.timer);
       entry.timer = undefined;
@@ -213,7 +231,13 @@ export class Mirror {
   }
 
   async #sync(relPath: string): Promise<SyncOutcome> {
-    const state = this.#local.read(relPath);
+    let state: LocalState;
+    try {
+      state = this.#local.read(relPath);
+    } catch (error) {
+      // The local state cannot be read (EACCES after a chmod, say): neither a put nor a delete.
+      return this.#giveUp(relPath, "put", error, true);
+    }
     if (!state.exists) {
       // Put-new before delete-old: wait for this mount's puts already in flight.
       await Promise.allSettled([...this.#puts]);
@@ -230,34 +254,16 @@ export class Mirror {
 
   async #attempt(relPath: string, state: LocalState): Promise<SyncOutcome> {
     const op = state.exists ? "put" : "delete";
-    const { retries, minDelayMs, maxDelayMs } = this.#ctx.config;
-    let lastError: unknown;
-    for (let i = 0; i <= retries; i++) {
-      try {
-        await this.#send(relPath, state);
-        this.#acknowledged(relPath, op, state.exists ? state.bytes.length : 0);
-        return { relPath, op, ok: true };
-      } catch (error) {
-        lastError = error;
-        if (i === retries || !isRetryable(error)) break;
-        const cap = Math.min(maxDelayMs, minDelayMs * 2 ** i);
-        const delayMs = Math.round(Math.random() * cap);
-        this.#ctx.stats.retries++;
-        this.#ctx.emit("retry", {
-          root: this.root,
-          path: this.#local.absOf(relPath),
-          op,
-          attempt: i + 1,
-          delayMs,
-          error,
-        });
-        await sleep(delayMs);
-      }
+    try {
+      await this.#send(relPath, state);
+    } catch (error) {
+      return this.#giveUp(relPath, op, error);
     }
-    // Keep the path pending (no timer): the next flush retries it.
-    if (!this.#pending.has(relPath)) this.#pending.set(relPath, { timer: undefined });
-    this.#failed(relPath, op, lastError);
-    return { relPath, op, ok: false, error: lastError };
+    this.#rounds.delete(relPath);
+    this.#dirty = true;
+    if (state.exists) this.#acked.set(relPath, state.bytes.length);
+    else this.#acked.delete(relPath);
+    return { relPath, op, ok: true };
   }
 
   async #send(relPath: string, state: LocalState): Promise<void> {
@@ -272,26 +278,29 @@ export class Mirror {
     }
   }
 
-  #acknowledged(relPath: string, op: "put" | "delete", bytes: number): void {
-    const path = this.#local.absOf(relPath);
-    const { stats, emit } = this.#ctx;
-    this.#dirty = true;
-    if (op === "put") {
-      stats.puts++;
-      stats.bytesOut += bytes;
-      this.#acked.set(relPath, bytes);
-      emit("put", { root: this.root, path, bytes });
-    } else {
-      stats.deletes++;
-      this.#acked.delete(relPath);
-      emit("delete", { root: this.root, path });
+  /**
+   * Keeps the path pending so the next flush retries it, reports the failure, and (unless the
+   * provider refused it for good) requeues it in the background with capped back-off.
+   * `local`: the VFS could not be read, so no provider call (and no observe event) happened.
+   */
+  #giveUp(relPath: string, op: "put" | "delete", error: unknown, local = false): SyncOutcome {
+    const round = this.#rounds.get(relPath) ?? 0;
+    this.#rounds.set(relPath, round + 1);
+    if (!this.#pending.has(relPath)) {
+      const entry: Pending = { timer: undefined };
+      this.#pending.set(relPath, entry);
+      if (!this.#stopped && requeueable(error)) {
+        entry.timer = setTimeout(() => {
+          if (this.#pending.get(relPath) !== entry || this.#stopped) return;
+          this.#pending.delete(relPath);
+          void this.#run(relPath);
+        }, requeueDelay(round));
+      }
     }
-  }
-
-  #failed(relPath: string, op: "put" | "delete", error: unknown): void {
     this.#ctx.stats.writeFailures++;
     const path = this.#local.absOf(relPath);
-    this.#ctx.emit("error", { root: this.root, path, op, error });
+    // A provider failure reaches the "error" event through the observe layer; a local one here.
+    if (local) this.#ctx.emit("error", { root: this.root, path, op, error });
     void this.#ctx.conflict({
       kind: "write-failed",
       root: this.root,
@@ -301,5 +310,6 @@ export class Mirror {
       remote: { exists: op === "delete" },
       error,
     });
+    return { relPath, op, ok: false, error };
   }
 }

@@ -13,6 +13,7 @@ import {
   type VFS,
   validateMountRoot,
 } from "@ws/core";
+import { applyLayers, type Limiter, type ObserveSink, type RetryLayerOptions } from "@ws/provider-kit";
 
 const NO_IGNORE: IgnoreMatcher = () => false;
 
@@ -23,6 +24,7 @@ const NO_IGNORE: IgnoreMatcher = () => false;
 export class MountRecord {
   readonly root: string;
   readonly source: Mount | MountFactory;
+  #raw: Mount | undefined;
   #mount: Mount | undefined;
   #type: "directory" | "file";
   #phase: "pending" | "ready" = "pending";
@@ -33,14 +35,21 @@ export class MountRecord {
   constructor(root: string, source: Mount | MountFactory) {
     this.root = root;
     this.source = source;
-    this.#mount = typeof source === "function" ? undefined : source;
+    this.#raw = typeof source === "function" ? undefined : source;
     this.#type = typeof source === "function" ? "directory" : (source.rootType ?? "directory");
     this.#options = resolveMountOptions(typeof source === "function" ? {} : source.options);
   }
 
-  /** The mount once its factory ran (the object passed in, for a plain mount). */
+  /**
+   * The mount every call goes through once it is resolved: the provider's mount wrapped in the
+   * layers (observe, read-only, retry, concurrency, redact).
+   */
   get mount(): Mount | undefined {
     return this.#mount;
+  }
+  /** The provider's own mount (the factory's result, or the object passed in): for `dispose`. */
+  get raw(): Mount | undefined {
+    return this.#raw;
   }
   get type(): "directory" | "file" {
     return this.#type;
@@ -59,15 +68,16 @@ export class MountRecord {
     return this.#indexedAt;
   }
   get writable(): boolean {
-    return this.#mount?.writable === true;
+    return this.#raw?.writable === true;
   }
   get kind(): string {
-    return this.#mount?.kind ?? "unknown";
+    return this.#raw?.kind ?? "unknown";
   }
 
-  /** @internal The registry's: the mount is known (factory ran, shape checked). */
-  resolved(mount: Mount, workspaceIgnore: readonly string[]): void {
-    this.#mount = mount;
+  /** @internal The registry's: the mount is known (factory ran, shape checked, layers applied). */
+  resolved(mount: Mount, layered: Mount, workspaceIgnore: readonly string[]): void {
+    this.#raw = mount;
+    this.#mount = layered;
     this.#type = mount.rootType ?? "directory";
     this.#options = resolveMountOptions(mount.options);
     this.#ignore =
@@ -90,6 +100,12 @@ export interface RegistryConfig {
   readonly onAdd: (record: MountRecord) => void;
   /** Called once per mount removed. */
   readonly onRemove: (record: MountRecord) => void;
+  /** The layers every mount is wrapped in (see `applyLayers`). */
+  readonly layers: {
+    readonly retry: RetryLayerOptions | false;
+    readonly concurrency: number | Limiter | undefined;
+    readonly observe: ObserveSink;
+  };
 }
 
 /** Mounts added and removed, factories resolved, nesting checked, paths mapped to their owner. */
@@ -166,9 +182,10 @@ export class Registry {
     return [record];
   }
 
-  /** Runs a factory (once) and checks the mount's shape. Errors name the mount root. */
+  /** Runs a factory (once), checks the mount's shape and wraps it in the layers. Errors name the mount root. */
   async resolve(record: MountRecord): Promise<void> {
-    let mount = record.mount;
+    if (record.mount) return;
+    let mount = record.raw;
     if (!mount) {
       const factory = record.source as MountFactory;
       try {
@@ -192,7 +209,9 @@ export class Registry {
         { root: record.root },
       );
     }
-    record.resolved(mount, this.#config.ignore);
+    const { retry, concurrency, observe } = this.#config.layers;
+    const layered = applyLayers(mount, { root: record.root, retry, concurrency, observe });
+    record.resolved(mount, layered, this.#config.ignore);
   }
 
   /** A factory's real rootType is known now: rebuild with it (and fail here on a real nesting conflict). */
@@ -222,26 +241,21 @@ export class Registry {
  */
 export function withRoot(error: unknown, root: string): MountError {
   if (MountError.isInstance(error)) {
-    if (error.root !== undefined) return error;
+    const owner = error.root ?? root;
+    if (error.root !== undefined && error.message.includes(owner)) return error;
     const copy = Object.create(
       Object.getPrototypeOf(error) as object,
       Object.getOwnPropertyDescriptors(error),
     ) as MountError;
-    Object.defineProperty(copy, "root", {
-      value: root,
-      enumerable: true,
-      writable: false,
-      configurable: true,
-    });
-    if (!copy.message.includes(root)) {
-      const message = `${copy.message} (mount ${root})`;
-      Object.defineProperty(copy, "message", {
-        value: message,
-        enumerable: false,
-        writable: true,
-        configurable: true,
-      });
-      if (typeof error.stack === "string") copy.stack = error.stack.replace(error.message, message);
+    const define = (key: string, value: unknown, enumerable: boolean): void => {
+      Object.defineProperty(copy, key, { value, enumerable, writable: true, configurable: true });
+    };
+    define("root", owner, true);
+    if (!copy.message.includes(owner)) {
+      const message = `${copy.message} (mount ${owner})`;
+      define("message", message, false);
+      if (typeof error.stack === "string")
+        define("stack", error.stack.replace(error.message, message), false);
     }
     return copy;
   }

@@ -30,7 +30,7 @@ describe("one kind of ws.fs error", () => {
   });
 
   it("a MountError passes through; anything else is EIO", () => {
-    const m = new MountError("EROFS", "read-only", { path: "/x" });
+    const m = new MountError("EROFS", "read-only", { path: "/x", syscall: "open" });
     expect(toFsError(m, "/x", "open")).toBe(m);
     const e = toFsError(new TypeError("boom"), "/y", "open");
     expect(e).toMatchObject({ code: "EIO", path: "/y", syscall: "open" });

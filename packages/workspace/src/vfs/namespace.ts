@@ -16,6 +16,7 @@ import { StubTable } from "../stub-table.js";
 import { VirtualStats, WorkspaceDirent } from "../virtual-stats.js";
 import type { ConflictSide } from "../workspace-options.js";
 import { fsError } from "./fs-errors.js";
+import { realPath } from "./real-path.js";
 
 const EMPTY_TABLE = new StubTable([]);
 
@@ -138,47 +139,12 @@ export class Namespace {
       throw new MountError("EINVAL", `path must be a string, got ${typeof path}`, { path: String(path) });
     }
     const given = normalizeAbsolutePath(path);
-    const abs = this.#links === 0 ? given : this.#realPath(given, followLast);
+    const abs = this.#links === 0 ? given : realPath(this.#vol, given, followLast);
     const owner = this.#registry.owner(abs);
     if (!owner) return { path: abs, view: undefined, rel: abs.slice(1) };
     const view = this.#views.get(owner.value.root)!;
     const rel = view.record.type === "file" ? (view.filePath ?? baseName(view.root)) : owner.relPath;
     return { path: abs, view, rel };
-  }
-
-  /** Follows memfs symlinks along `abs` (ELOOP after 40). Virtual parts (stubs, mount roots) hold no links. */
-  #realPath(abs: string, followLast: boolean): string {
-    let parts = abs.split("/").filter((p) => p !== "");
-    let cur = "";
-    let hops = 0;
-    for (let i = 0; i < parts.length; i++) {
-      const next = `${cur}/${parts[i]}`;
-      if (i === parts.length - 1 && !followLast) return next;
-      let isLink: boolean;
-      try {
-        isLink = this.#vol.lstatSync(next).isSymbolicLink();
-      } catch {
-        // Not in memfs: nothing below it is a link.
-        return [next, ...parts.slice(i + 1)].join("/");
-      }
-      if (!isLink) {
-        cur = next;
-        continue;
-      }
-      if (++hops > 40) throw fsError("ELOOP", "open", abs, "too many levels of symbolic links");
-      const target = this.#vol.readlinkSync(next);
-      const joined = target.startsWith("/") ? target : `${cur}/${target}`;
-      const resolved: string[] = [];
-      for (const seg of joined.split("/")) {
-        if (seg === "" || seg === ".") continue;
-        if (seg === "..") resolved.pop();
-        else resolved.push(seg);
-      }
-      parts = [...resolved, ...parts.slice(i + 1)];
-      cur = "";
-      i = -1;
-    }
-    return cur === "" ? "/" : cur;
   }
 
   /** A mount root is at `abs`, or below it. */

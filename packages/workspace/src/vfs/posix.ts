@@ -299,7 +299,7 @@ export class Posix {
   }
 
   symlink(target: string, path: string): void {
-    const { ns, vol } = this.#p;
+    const { ns } = this.#p;
     const r = ns.resolve(path);
     this.assertNotIgnored(r, "symlink");
     this.assertWritable(r, "symlink");

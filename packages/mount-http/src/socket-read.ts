@@ -1,0 +1,169 @@
+import { connect } from "node:net";
+import { MountError } from "@ws/core";
+import { classifyNetworkError } from "@ws/provider-kit";
+import type { BodyPlacement, ReadIntoResult, ResponseHeaders } from "./read-into.js";
+
+const SCRATCH = 64 * 1024;
+const MAX_HEAD = 64 * 1024;
+
+/** Why the fast path could not be used; the caller then reads through the pool instead. */
+export class SocketReadUnsupported extends Error {
+  override readonly name = "SocketReadUnsupported";
+}
+
+/**
+ * One plain-HTTP GET on its own connection whose body the kernel writes straight into its final
+ * buffer: the socket reads into views of the target (Node's `onread` option), so each byte is
+ * copied once, from the kernel, instead of through the HTTP parser's memory and a chunk on the
+ * way. For large files only (a connection per call, `Connection: close`); `http:` only, and only
+ * responses framed by Content-Length: anything else throws `SocketReadUnsupported` before a byte
+ * of body is kept, and the caller reads through the pool.
+ */
+export function socketRead(
+  url: URL,
+  headers: Readonly<Record<string, string>>,
+  options: {
+    readonly timeoutMs: number;
+    readonly maxBytes: number;
+    readonly place: (status: number, headers: ResponseHeaders) => BodyPlacement | undefined;
+  },
+): Promise<ReadIntoResult> {
+  if (url.protocol !== "http:") return Promise.reject(new SocketReadUnsupported("not plain http"));
+  const what = `GET ${url.origin}${url.pathname}`;
+  return new Promise<ReadIntoResult>((resolve, reject) => {
+    const scratch = Buffer.allocUnsafe(SCRATCH);
+    let head = Buffer.alloc(0);
+    let status = 0;
+    const responseHeaders: Record<string, string | string[]> = {};
+    let target: Uint8Array | undefined;
+    let offset = 0;
+    let expected = -1;
+    let received = 0;
+    let settled = false;
+    // The buffer the next read goes into: the scratch until the headers are parsed, then the
+    // rest of the body's place in the target.
+    let next: Uint8Array = scratch;
+    const finish = (error: unknown, result?: ReadIntoResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (result) resolve(result);
+      else reject(error);
+    };
+    const timer = setTimeout(() => {
+      finish(
+        new MountError("ETIMEDOUT", `${what}: nothing arrived for ${options.timeoutMs} ms`, {
+          transient: true,
+        }),
+      );
+    }, options.timeoutMs);
+    const done = (): void => {
+      finish(undefined, { status, headers: responseHeaders, body: target ?? new Uint8Array(0), received });
+    };
+    const body = (count: number): void => {
+      received += count;
+      if (received >= expected) done();
+      else next = (target as Uint8Array).subarray(offset + received, offset + expected);
+    };
+    const parseHead = (end: number): void => {
+      const text = head.subarray(0, end).toString("latin1");
+      const rest = head.subarray(end + 4);
+      const lines = text.split("\r\n");
+      const statusLine = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "");
+      if (!statusLine) throw new SocketReadUnsupported("not an HTTP/1.x response");
+      status = Number(statusLine[1]);
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(":");
+        if (colon <= 0) continue;
+        const name = line.slice(0, colon).trim().toLowerCase();
+        const value = line.slice(colon + 1).trim();
+        const prior = responseHeaders[name];
+        responseHeaders[name] =
+          prior === undefined ? value : [...(Array.isArray(prior) ? prior : [prior]), value];
+      }
+      const length = responseHeaders["content-length"];
+      if (
+        responseHeaders["transfer-encoding"] !== undefined ||
+        typeof length !== "string" ||
+        !/^\d+$/.test(length)
+      ) {
+        throw new SocketReadUnsupported("a response not framed by one Content-Length");
+      }
+      expected = Number(length);
+      const placement = status >= 200 && status < 300 ? options.place(status, responseHeaders) : undefined;
+      if (placement === undefined) throw new SocketReadUnsupported(`HTTP ${status} for the fast path`);
+      if (expected > options.maxBytes || placement.offset + expected > placement.target.length) {
+        throw new MountError(
+          "EIO",
+          `${what}: the body is larger than maxBytes (${options.maxBytes}); got at least ${expected} bytes`,
+        );
+      }
+      target = placement.target;
+      offset = placement.offset;
+      const early = Math.min(rest.length, expected);
+      target.set(rest.subarray(0, early), offset);
+      received = 0;
+      if (expected === 0) done();
+      else body(early);
+    };
+    const socket = connect({
+      host: url.hostname.replace(/^\[|\]$/g, ""),
+      port: Number(url.port || 80),
+      onread: {
+        buffer: () => next,
+        callback: (count: number, buffer: Uint8Array): boolean => {
+          if (settled) return false;
+          timer.refresh();
+          try {
+            if (target !== undefined) body(count);
+            else {
+              head = Buffer.concat([head, buffer.subarray(0, count)]);
+              const end = head.indexOf("\r\n\r\n");
+              if (end >= 0) parseHead(end);
+              else if (head.length > MAX_HEAD)
+                throw new SocketReadUnsupported("response headers over 64 KiB");
+            }
+          } catch (error) {
+            finish(error);
+            return false;
+          }
+          return true;
+        },
+      },
+    });
+    socket.setNoDelay(true);
+    socket.on("connect", () => {
+      const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, "Connection: close"];
+      for (const [name, value] of Object.entries(headers)) {
+        if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) {
+          finish(new MountError("EINVAL", `${what}: a header contains a line break`));
+          return;
+        }
+        if (name !== "host" && name !== "connection") lines.push(`${name}: ${value}`);
+      }
+      socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+    });
+    socket.on("error", (error) => {
+      const c = classifyNetworkError(error);
+      finish(
+        c
+          ? new MountError(c.code, `${what}: ${c.reason}`, { cause: error, transient: c.transient })
+          : new MountError("EIO", `${what} failed: ${error.message}`, { cause: error }),
+      );
+    });
+    socket.on("end", () => {
+      if (target !== undefined && received >= expected) return done();
+      finish(
+        new MountError(
+          "EIO",
+          `${what}: the body ended after ${received} of ${expected < 0 ? "?" : expected} bytes`,
+          {
+            syscall: "read",
+            transient: true,
+          },
+        ),
+      );
+    });
+  });
+}
