@@ -10,7 +10,7 @@
 // between them is only the bucket (and PostgreSQL), exactly as between machines. moto (single-process
 // Python) bounds every commit rate here; compare tiers with each other, not with S3.
 // Scale: BENCH_SHARED_SAMPLES=20 npm run bench -- shared
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
@@ -131,7 +131,8 @@ async function idleCost(label, tier, pollMs, ms) {
   return {
     label,
     bucket_gets_per_h: perHour("gets"),
-    bucket_lists_per_h: perHour("lists") + 60 /* reconcile every 60 s, not reached in the window */,
+    bucket_lists_per_h:
+      perHour("lists") + (tier === 1 ? 60 : 0) /* tier 1 reconciles every 60 s, not reached in the window */,
     db_queries_per_h: perHour("queries") + (tier === 2 ? 120 : 0) /* the 30 s safety poll */,
   };
 }
