@@ -19,7 +19,7 @@ export function describeScenarios(name: string, fresh: (label: string) => Promis
     it("one file per writer: nothing lost, every writer sees every file", async () => {
       const base = await fresh("own");
       procs = await startProcs(N, (i) => ({ ...base, writer: `w${i}` }));
-      const count = 10;
+      const count = 5;
       await Promise.all(procs.map((p, i) => p.call("writeOwn", { prefix: `agent-${i}`, count })));
       const all = procs.flatMap((_, i) => Array.from({ length: count }, (_, k) => `agent-${i}/f${k}.txt`));
       await Promise.all(procs.map((p) => p.call("waitPaths", { paths: all, timeoutMs: 30_000 })));
@@ -46,9 +46,13 @@ export function describeScenarios(name: string, fresh: (label: string) => Promis
       procs = await startProcs(N, () => base);
       const [writer, ...readers] = procs;
       const reading = readers.map((r) =>
-        r.call<{ reads: number; bad: number }>("readFinal", { path: "outputs/result.json", ms: 4000 }),
+        r.call<{ reads: number; bad: number }>("readFinal", {
+          path: "outputs/result.json",
+          lastRound: 5,
+          timeoutMs: 90_000,
+        }),
       );
-      await writer!.call("writeHiddenRename", { dir: "outputs", rounds: 10 });
+      await writer!.call("writeHiddenRename", { dir: "outputs", rounds: 6 });
       const results = await Promise.all(reading);
       expect(results.reduce((n, r) => n + r.reads, 0)).toBeGreaterThan(0);
       expect(results.map((r) => r.bad)).toEqual([0, 0, 0]);
@@ -96,7 +100,7 @@ export function describeScenarios(name: string, fresh: (label: string) => Promis
     it("locks under contention: never two holders, tokens only grow, no update lost", async () => {
       const base = await fresh("locks");
       procs = await startProcs(N, (i) => ({ ...base, writer: `locker${i}` }));
-      const rounds = 5;
+      const rounds = 3;
       const results = await Promise.all(
         procs.map((p) =>
           p.call<{ intervals: Array<[number, number]>; tokens: number[] }>("lockLoop", {

@@ -88,9 +88,10 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
     return true;
   },
   async readFinal(a) {
-    // Reads result.json whenever it changes; every read must be a whole version.
+    // Reads result.json whenever it is listed, until the last round shows; every read must be whole.
     const path = a["path"] as string;
-    const until = Date.now() + (a["ms"] as number);
+    const last = `|round ${a["lastRound"] as number}|end`;
+    const until = Date.now() + ((a["timeoutMs"] as number) ?? 60_000);
     let reads = 0;
     let bad = 0;
     while (Date.now() < until) {
@@ -99,6 +100,7 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
           const body = text(await shared.fetch(path));
           reads++;
           if (!/^x{20000}\|round \d+\|end$/.test(body)) bad++;
+          if (body.endsWith(last)) break;
         } catch (error) {
           // Renamed over between listing and fetch: the old key is gone, the new one is whole.
           if (!(MountError.isInstance(error) && error.code === "ENOENT")) throw error;
