@@ -4,7 +4,7 @@ import { wsProject } from "../../vitest.shared.ts";
 // own buckets and databases. The multi-process tests fork workers bundled from test/worker.ts.
 export default wsProject("shared", {
   globalSetup: ["./test/global-setup.ts"],
-  testTimeout: 120_000,
+  testTimeout: 300_000,
   hookTimeout: 120_000,
   fileParallelism: false,
 });

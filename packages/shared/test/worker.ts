@@ -54,7 +54,7 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
   },
   async waitPaths(a) {
     const want = a["paths"] as string[];
-    const deadline = Date.now() + ((a["timeoutMs"] as number) ?? 30_000);
+    const deadline = Date.now() + ((a["timeoutMs"] as number) ?? 240_000);
     const t0 = Date.now();
     for (;;) {
       const have = new Set(shared.entries().map((e) => e.path));
