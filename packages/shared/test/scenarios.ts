@@ -68,7 +68,7 @@ export function describeScenarios(name: string, fresh: (label: string) => Promis
           prefix: "pub",
           files: 50,
           expected: PUBLISH_TRIALS,
-          timeoutMs: Math.max(110_000, PUBLISH_TRIALS * 5500),
+          timeoutMs: Math.max(280_000, PUBLISH_TRIALS * 5500),
         };
         const watchers = [
           r1!.call<{ violationCount: number; complete: number; checks: number; violations: string[] }>(
@@ -94,7 +94,7 @@ export function describeScenarios(name: string, fresh: (label: string) => Promis
           `[${name}] publish: ${PUBLISH_TRIALS} trials × 50 files, reader checks: ${results.map((r) => r.checks).join(", ")}, partial views: ${results.reduce((n, r) => n + r.violationCount, 0)}`,
         );
       },
-      Math.max(120_000, PUBLISH_TRIALS * 6000),
+      Math.max(300_000, PUBLISH_TRIALS * 6000),
     );
 
     it("locks under contention: never two holders, tokens only grow, no update lost", async () => {
