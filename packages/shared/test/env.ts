@@ -62,6 +62,8 @@ export function openShared(config: MountConfig): SharedMountInstance {
             connectionString: config.postgres!.connectionString,
             table: config.table ?? "ws",
             gcDelayMs: 5000,
+            // The tests run on a shared 2-core machine that is sometimes very loaded.
+            connectTimeoutMs: 30_000,
           }),
         }
       : {}),
