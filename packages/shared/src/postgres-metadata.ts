@@ -532,7 +532,13 @@ class PgEngine implements Engine {
         [name, this.#writer, ttl],
         `lock ${name}`,
       );
-      if (rows[0]) return new PgLock(this, name, Number(rows[0].token), ttl, options);
+      if (rows[0]) {
+        const held = new PgLock(this, name, Number(rows[0].token), ttl, options);
+        // Everything committed before the lock was taken (the previous holder's writes) is read now,
+        // so the holder decides on the latest tree.
+        await this.#serial(() => this.#catchUp().then((n) => (n > 0 ? this.#changed() : undefined)));
+        return held;
+      }
       if (Date.now() >= deadline) throw new MountError("EBUSY", `lock ${name} is held by another process`);
       await sleep(Math.min(20 + Math.random() * 60, Math.max(1, deadline - Date.now())));
     }

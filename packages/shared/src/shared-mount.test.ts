@@ -99,9 +99,9 @@ describe("tier 1 on Miniflare's R2 binding (several mounts in one process: the b
     ]);
     expect(results.filter((r) => r.status === "rejected")).toHaveLength(1);
 
-    const first = await a.lock("job", { ttlMs: 300, renew: false });
+    const first = await a.lock("job", { ttlMs: 5000, renew: false });
     expect(await codeOf(b.lock("job", { ttlMs: 1000, waitMs: 0 }))).toBe("EBUSY");
-    await sleep(350);
+    await sleep(first.expiresAt - Date.now() + 50);
     const second = await b.lock("job", { ttlMs: 5000 });
     expect(second.token).toBeGreaterThan(first.token);
     expect(await codeOf(a.commit([{ op: "put", path: "job.txt", bytes: "late" }], { lock: first }))).toBe(

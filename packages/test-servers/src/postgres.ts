@@ -111,9 +111,20 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     server = spawnServer("postgres", cmd, args, { cwd: dir });
     release();
     release = guardCleanup(server.child.pid === undefined ? [] : [server.child.pid], dir);
+    // The port opens before the server accepts sessions ("the database system is starting up"):
+    // pg_isready says when it does.
+    const [readyCmd, readyArgs] = [
+      join(bin, "pg_isready"),
+      ["-h", "127.0.0.1", "-p", String(port), "-U", "ws", "-d", "postgres"],
+    ];
     await waitUntil(
       `PostgreSQL on 127.0.0.1:${port}`,
-      () => portOpen(port),
+      async () =>
+        (await portOpen(port)) &&
+        (await run(readyCmd, readyArgs).then(
+          () => true,
+          () => false,
+        )),
       [server],
       options.readyTimeoutMs ?? 60_000,
     );
