@@ -263,3 +263,6 @@ shared.ready().then(
     process.exit(1);
   },
 );
+
+// The test runner went away (killed, timed out): do not linger.
+process.on("disconnect", () => process.exit(0));
