@@ -1,4 +1,5 @@
 import { MountError, type MountErrorCode, redact } from "@ws/core";
+import { classifyNetworkError } from "@ws/provider-kit";
 
 /** The parts of an SDK error this package looks at. */
 interface SdkErrorLike {
@@ -61,12 +62,56 @@ export interface ErrorContext {
   /** The precondition the request carried, so a 412 maps to the right code. */
   readonly precondition?: "ifMatch" | "ifNoneMatch" | undefined;
   readonly secrets: Iterable<string | undefined>;
+  /**
+   * The request went through an SDK client that retries by itself (a client the user passed in):
+   * its failures are final, never transient, so the retry layer does not multiply its attempts.
+   */
+  readonly clientRetried?: boolean | undefined;
+}
+
+const THROTTLING = new Set([
+  "SlowDown",
+  "Throttling",
+  "ThrottlingException",
+  "RequestThrottled",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+]);
+const TRANSIENT_NAMES = new Set([
+  "RequestTimeout",
+  "RequestTimeoutException",
+  "InternalError",
+  "ServiceUnavailable",
+  "TimeoutError",
+  "TruncatedBody",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+]);
+const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+/**
+ * Worth another attempt: throttling, 5xx, timeouts, resets and cut bodies, the failures the SDK's
+ * standard retry strategy retries.
+ */
+export function isTransientS3(error: unknown): boolean {
+  const status = statusOf(error);
+  const name = errorName(error);
+  if (status !== undefined && TRANSIENT_STATUS.has(status)) return true;
+  if (THROTTLING.has(name) || TRANSIENT_NAMES.has(name)) return true;
+  if (status === undefined && /socket hang up/i.test(String((error as SdkErrorLike)?.message ?? "")))
+    return true;
+  return status === undefined && classifyNetworkError(error)?.transient === true;
 }
 
 /**
- * Maps an SDK error to a MountError. The SDK has already retried throttling (SlowDown, 503),
- * 5xx and network errors with back-off by the time an error gets here; whatever is left and is
- * not a 404/403/412/501 is EIO.
+ * Maps an SDK (or fast-path) error to a MountError: 404 `ENOENT`, 403 `EACCES`, 412 `ESTALE` or
+ * `EEXIST`, 501 `ENOTSUP`, the rest `EIO`. Throttling, 5xx, timeouts and network failures are
+ * `transient` (the retry layer tries again), unless a client that retries by itself already did.
  */
 export function toMountError(error: unknown, context: ErrorContext): MountError {
   if (MountError.isInstance(error)) return error;
@@ -118,8 +163,10 @@ export function toMountError(error: unknown, context: ErrorContext): MountError 
     typeof (error as SdkErrorLike)?.message === "string" ? String((error as SdkErrorLike).message) : "",
     [...context.secrets],
   );
-  return make(
+  const transient = !context.clientRetried && isTransientS3(error);
+  return new MountError(
     "EIO",
     `${context.syscall} ${context.where} failed after retries (${detail}${reason ? `: ${reason}` : ""})`,
+    { path: context.path, syscall: context.syscall, cause, transient },
   );
 }

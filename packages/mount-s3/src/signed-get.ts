@@ -5,6 +5,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { type Dispatcher, Pool } from "undici";
 import { NodeSha256 } from "./node-sha256.js";
+import { createS3Client } from "./sdk-client.js";
 
 /** SHA-256 of an empty body: what a GET signs as its payload hash (Swift rejects nothing else but UNSIGNED-PAYLOAD). */
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -180,50 +181,11 @@ async function resolveTarget(client: S3Client, bucket: string): Promise<Target |
 let stockMiddleware: string | undefined;
 async function hasStockMiddleware(client: S3Client): Promise<boolean> {
   if (stockMiddleware === undefined) {
-    const { S3Client: Client } = await import("@aws-sdk/client-s3");
-    const stock = new Client({ region: "us-east-1" });
+    const stock = createS3Client({ region: "us-east-1" });
     stockMiddleware = stock.middlewareStack.identify().join("\n");
     stock.destroy();
   }
   return client.middlewareStack.identify().join("\n") === stockMiddleware;
-}
-
-const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
-const THROTTLING = new Set([
-  "SlowDown",
-  "Throttling",
-  "ThrottlingException",
-  "RequestThrottled",
-  "TooManyRequestsException",
-  "RequestLimitExceeded",
-]);
-const TRANSIENT = new Set([
-  "RequestTimeout",
-  "RequestTimeoutException",
-  "InternalError",
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
-]);
-
-/** Whether to try again, and the back-off base: the SDK's standard retry strategy's rules. */
-function retryBase(error: unknown): number | undefined {
-  if (error instanceof S3HttpError) {
-    if (THROTTLING.has(error.Code) || error.$metadata.httpStatusCode === 429) return 500;
-    if (RETRYABLE_STATUS.has(error.$metadata.httpStatusCode) || TRANSIENT.has(error.Code)) return 100;
-    return undefined;
-  }
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === "string" && TRANSIENT.has(code) ? 100 : undefined;
 }
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
@@ -402,8 +364,8 @@ class Exchange implements Dispatcher.DispatchHandler {
 
 /**
  * The fast GET path: SigV4 signed here (`@smithy/signature-v4` over node:crypto) and sent through
- * an undici keep-alive pool, with the SDK client's credentials, region, endpoint rules, retry
- * count and clock offset. The SDK's middleware stack costs more client CPU per small object than
+ * an undici keep-alive pool, with the SDK client's credentials, region, endpoint rules and clock
+ * offset. It makes one attempt per call; the mount's retry layer retries transient failures. The SDK's middleware stack costs more client CPU per small object than
  * the request itself. Resolves `undefined` when the client is set up in a way this path does not
  * reproduce; callers then use the SDK.
  */
@@ -418,7 +380,6 @@ export async function createSignedGet(
   const resolvedTarget = await resolveTarget(client, bucket);
   if (!resolvedTarget) return undefined;
   const target: Target = resolvedTarget;
-  const maxAttempts = Math.max(1, (await settingOf(config.maxAttempts as Resolvable<number>)) ?? 3);
   const validate =
     (await settingOf(config.responseChecksumValidation as Resolvable<string>)) !== "WHEN_REQUIRED";
 
@@ -480,19 +441,8 @@ export async function createSignedGet(
   }
 
   return {
-    async get(request: SignedGetRequest): Promise<SignedGetResponse> {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await once(request);
-        } catch (error) {
-          const base = retryBase(error);
-          if (base === undefined || attempt >= maxAttempts) throw error;
-          // Full jitter, capped at 20 s: the SDK's standard back-off.
-          const delay = Math.floor(Math.random() * Math.min(20_000, base * 2 ** (attempt - 1)));
-          await new Promise((resolve) => setTimeout(resolve, delay));
-        }
-      }
-    },
+    // One attempt: retrying transient failures is the kit's retry layer's job (see s3-bucket.ts).
+    get: once,
     close: () => pool.close(),
   };
 }

@@ -5,7 +5,7 @@ import {
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
@@ -13,6 +13,7 @@ import { MountError } from "@ws/core";
 import type { S3ServerInfo } from "@ws/test-servers";
 import { inject } from "vitest";
 import { addContentMd5ToDeleteObjects } from "../src/content-md5.js";
+import { createS3Client } from "../src/sdk-client.js";
 
 export type ServerName = "moto" | "swift";
 export const SERVER_NAMES: readonly ServerName[] = ["moto", "swift"];
@@ -42,7 +43,7 @@ export function clientConfig(info: S3ServerInfo, overrides: Partial<S3ClientConf
 
 /** A client of the test's own, independent of the mount under test, for seeding and reading back. */
 export function backendClient(info: S3ServerInfo): S3Client {
-  const client = new S3Client({
+  const client = createS3Client({
     ...clientConfig(info),
     requestHandler: new NodeHttpHandler({
       connectionTimeout: 5000,

@@ -41,8 +41,9 @@ export { concurrencyLayer } from "./layers/concurrency-layer.js";
 export { type ObserveEvent, type ObserveSink, observeLayer } from "./layers/observe-layer.js";
 export { readOnlyLayer } from "./layers/read-only-layer.js";
 export { redactLayer } from "./layers/redact-layer.js";
-export { attemptsOf, type RetryAttempt, type RetryLayerOptions, retryLayer } from "./layers/retry-layer.js";
+export { type RetryAttempt, type RetryLayerOptions, retryLayer } from "./layers/retry-layer.js";
 export {
+  attemptsOf,
   type Interceptor,
   interceptMount,
   type LayerContext,

@@ -1,7 +1,43 @@
+export {
+  type GitHttpFault,
+  type GitHttpRequestLog,
+  type GitHttpServer,
+  type StartGitHttpOptions,
+  startGitHttp,
+} from "./git-http.js";
+export {
+  buildEdgeRepo,
+  buildRealFilesRepo,
+  commitTree,
+  type EdgeRepoInfo,
+  type GitResult,
+  type GitTreeEntry,
+  git,
+  initBareRepo,
+  type NativeTreeEntry,
+  nativeCatBlob,
+  nativeCatBlobs,
+  nativeLsTree,
+  pseudoRandomBytes,
+  requireGit,
+} from "./git-repos.js";
+export {
+  findGitHubOperation,
+  type GitHubExchange,
+  validateGitHubExchange,
+  validateSchema,
+} from "./github-openapi.js";
+export {
+  type GitHubRestRequestLog,
+  type GitHubRestServer,
+  type StartGitHubRestOptions,
+  startGitHubRest,
+} from "./github-rest.js";
 export type { HttpServerInfo, HttpServerQuirks, HttpTestServer } from "./http-server.js";
 export { type MiniflareR2Server, type StartMiniflareR2Options, startMiniflareR2 } from "./miniflare-r2.js";
 export { resetMoto, type StartMotoOptions, startMoto } from "./moto.js";
 export { type StartNginxOptions, startNginx } from "./nginx.js";
+export { type OciRegistryServer, type StartOciRegistryOptions, startOciRegistry } from "./oci-registry.js";
 export {
   type PostgresInfo,
   type PostgresTestServer,

@@ -3,7 +3,10 @@ import { describe, expect, it } from "vitest";
 import { faultLayer } from "../test/fault-layer.js";
 import { applyLayers } from "./apply-layers.js";
 import type { ObserveEvent } from "./observe-layer.js";
+import { retryLayer } from "./retry-layer.js";
 import { interceptMount } from "./wrap-mount.js";
+
+const ctx = { root: "/m" };
 
 describe("applyLayers", () => {
   it("keeps the mount's members (kind, options, extras) and its behaviour", async () => {
@@ -54,6 +57,30 @@ describe("applyLayers", () => {
       ["put", 1, "EROFS", false],
     ]);
     expect(events[0]?.error?.message).toBe("EIO: blip with [redacted]");
+  });
+
+  it("reports the attempts of a provider that retries itself through the kit, without retrying again", async () => {
+    const faults = faultLayer([{ op: "fetch", calls: [1, 2], error: { code: "EIO", transient: true } }]);
+    const provider = retryLayer({ attempts: 3, sleep: async () => {} })(
+      faults(MemoryMount({ files: { a: "1" } }), ctx),
+      {
+        root: "",
+      },
+    );
+    const events: ObserveEvent[] = [];
+    const mount = applyLayers(provider, {
+      root: "/m",
+      retry: { attempts: 5, sleep: async () => {} },
+      concurrency: 2,
+      observe: (e) => events.push(e),
+    }) as LazyMount;
+    await mount.fetch("a");
+    expect(faults.calls.fetch).toBe(3);
+    expect(events.map((e) => [e.root, e.op, e.attempt, e.retryInMs !== undefined])).toEqual([
+      ["/m", "fetch", 1, true],
+      ["/m", "fetch", 2, true],
+      ["/m", "fetch", 3, false],
+    ]);
   });
 
   it("can leave retries out", async () => {

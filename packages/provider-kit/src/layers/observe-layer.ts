@@ -1,6 +1,5 @@
 import { MountError } from "@ws/core";
-import { attemptsOf } from "./retry-layer.js";
-import { interceptMount, type LayeredOperation, type MountLayer } from "./wrap-mount.js";
+import { attemptsOf, interceptMount, type LayeredOperation, type MountLayer } from "./wrap-mount.js";
 
 /** One finished call on a mount, or (with `retryInMs`) one failed attempt that will be retried. */
 export interface ObserveEvent {

@@ -96,6 +96,23 @@ describe("retryLayer", () => {
     expect(calls).toBe(1);
   });
 
+  it("does not wrap a mount that already has a retry layer, but hears its attempts", async () => {
+    const { faults, mount } = faulty([{ op: "put", error: { code: "EIO", transient: true } }]);
+    // A provider that retries itself through the kit (as S3Bucket does, with its maxAttempts).
+    const selfRetried = retryLayer({ attempts: 3, ...noSleep })(mount, { root: "" });
+    const heard: RetryAttempt[] = [];
+    const outer = retryLayer({ attempts: 6, ...noSleep, onAttempt: (a) => heard.push(a) })(selfRetried, ctx);
+    expect(outer).toBe(selfRetried);
+    const error = await errorOf((outer as LazyMount).put?.("x", new Uint8Array()) ?? Promise.resolve());
+    // 3 requests, not 3 × 6: the 18-request multiplication cannot happen.
+    expect(faults.calls.put).toBe(3);
+    expect(error.attempts).toBe(3);
+    expect(heard.map((a) => [a.root, a.attempt])).toEqual([
+      ["/m", 1],
+      ["/m", 2],
+    ]);
+  });
+
   it("refuses nonsense attempts", () => {
     expect(() => retryLayer({ attempts: 0 })).toThrow(/attempts/);
   });

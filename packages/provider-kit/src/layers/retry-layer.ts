@@ -1,6 +1,6 @@
 import { isTransient, MountError, markPersistent, mountTraits } from "@ws/core";
 import { backoffDelay } from "../backoff.js";
-import { interceptMount, type LayeredOperation, type MountLayer } from "./wrap-mount.js";
+import { interceptMount, type LayeredOperation, type MountLayer, trackAttempts } from "./wrap-mount.js";
 
 /** One failed attempt that will be retried. */
 export interface RetryAttempt {
@@ -28,13 +28,12 @@ export interface RetryLayerOptions {
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
 }
 
-// The attempt counter of each call in flight, keyed by the promise the layer returned, so the
-// observe layer outside can report how many attempts a call took without any shared context.
-const attemptsByCall = new WeakMap<Promise<unknown>, { attempts: number }>();
+// Set on a mount that already carries a retry layer: a second retry layer does not wrap it again
+// (that would multiply attempts) but adds its listener here, so its attempts are still reported.
+const RETRY_HOOK = Symbol.for("@ws/provider-kit/retry-hook");
 
-/** Attempts made so far by the call that returned `promise` (1 when no retry layer saw it). */
-export function attemptsOf(promise: Promise<unknown>): number {
-  return attemptsByCall.get(promise)?.attempts ?? 1;
+interface RetryHook {
+  readonly listeners: Set<(attempt: RetryAttempt) => void>;
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -44,7 +43,8 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
  * back-off that honours a Retry-After carried on the error. When it gives up, the error is marked
  * persistent (`markPersistent`): its message says how many attempts were made and no outer layer
  * retries it again. Non-transient errors pass through at once. A mount defined with
- * `retries: "client"` (its client library retries by itself) is returned unchanged. Eager
+ * `retries: "client"` (its client library retries by itself) is returned unchanged, and so is a
+ * mount that already carries a retry layer (its attempts are reported to `onAttempt` too). Eager
  * `materialize` is not retried: a second run would write into the same staging.
  */
 export function retryLayer(options: RetryLayerOptions = {}): MountLayer {
@@ -54,8 +54,25 @@ export function retryLayer(options: RetryLayerOptions = {}): MountLayer {
   }
   const sleep = options.sleep ?? defaultSleep;
   return (mount, { root }) => {
-    if (attempts === 1 || mountTraits(mount)?.retries === "client") return mount;
-    return interceptMount(mount, (op, path, call) => {
+    const existing = (mount as unknown as Record<symbol, RetryHook | undefined>)[RETRY_HOOK];
+    if (existing) {
+      // A provider that applied the retry layer to itself (S3Bucket does, with its own attempts).
+      const listener = options.onAttempt;
+      if (listener) existing.listeners.add((attempt) => listener({ ...attempt, root }));
+      return mount;
+    }
+    if (mountTraits(mount)?.retries === "client") return mount;
+    const hook: RetryHook = { listeners: new Set() };
+    const report = (attempt: RetryAttempt): void => {
+      for (const listener of [options.onAttempt, ...hook.listeners]) {
+        try {
+          listener?.(attempt);
+        } catch {
+          // A failing listener must not change what the mount does.
+        }
+      }
+    };
+    const wrapped = interceptMount(mount, (op, path, call) => {
       if (op === "materialize") return call();
       const state = { attempts: 0 };
       const run = async () => {
@@ -73,18 +90,16 @@ export function retryLayer(options: RetryLayerOptions = {}): MountLayer {
               retryAfterMs: failure.retryAfterMs,
               random: options.random,
             });
-            try {
-              options.onAttempt?.({ root, op, path, attempt: state.attempts, error: failure, delayMs });
-            } catch {
-              // A failing listener must not change what the mount does.
-            }
+            report({ root, op, path, attempt: state.attempts, error: failure, delayMs });
             await sleep(delayMs);
           }
         }
       };
       const promise = run();
-      attemptsByCall.set(promise, state);
+      trackAttempts(promise, () => state.attempts);
       return promise;
     });
+    Object.defineProperty(wrapped, RETRY_HOOK, { value: hook, enumerable: false });
+    return wrapped;
   };
 }

@@ -23,13 +23,43 @@ export type Interceptor = <T>(
   detail: { readonly bytes?: Uint8Array | undefined },
 ) => Promise<T>;
 
+// How many attempts the call that returned a promise made, keyed by that promise. The retry
+// layer registers its calls; every other layer links its promise to the one inside it, so the
+// observe layer outside all of them can report attempts without any shared call context.
+const attemptsByCall = new WeakMap<Promise<unknown>, () => number>();
+
+/** Registers how to read the attempt count of the call that returned `promise`. */
+export function trackAttempts(promise: Promise<unknown>, attempts: () => number): void {
+  attemptsByCall.set(promise, attempts);
+}
+
+/** Attempts made so far by the call that returned `promise` (1 when no retry layer saw it). */
+export function attemptsOf(promise: Promise<unknown>): number {
+  return attemptsByCall.get(promise)?.() ?? 1;
+}
+
 /**
  * A copy of `mount` (every own property, enumerable or not, symbols included: extras and traits
  * survive) whose contract methods go through `intercept`. Methods the mount does not have stay
  * absent. The interceptor must return the promise it gets from `call` when it adds nothing, so
  * that layers outside it see the same promise (the retry layer tracks attempts by promise).
  */
-export function interceptMount(mount: Mount, intercept: Interceptor): Mount {
+export function interceptMount(mount: Mount, interceptor: Interceptor): Mount {
+  const intercept: Interceptor = (op, path, call, detail) => {
+    let inner: Promise<unknown> | undefined;
+    const outer = interceptor(
+      op,
+      path,
+      () => {
+        const promise = call();
+        inner = promise;
+        return promise;
+      },
+      detail,
+    );
+    if (!attemptsByCall.has(outer)) trackAttempts(outer, () => (inner === undefined ? 1 : attemptsOf(inner)));
+    return outer;
+  };
   const copy = Object.create(Object.getPrototypeOf(mount), Object.getOwnPropertyDescriptors(mount)) as Record<
     string,
     unknown

@@ -1,0 +1,83 @@
+import { MountError } from "@ws/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { git, initBareRepo } from "../../test-servers/src/index.js";
+import { type GitEnv, startGitEnv } from "../test/git-env.js";
+import { TEST_TOKEN } from "../test/git-harness.js";
+import { recordingApi } from "../test/recording.js";
+import { GitHubRepo } from "./github-repo.js";
+import { GitHubTree } from "./github-tree.js";
+
+let env: GitEnv;
+beforeAll(async () => {
+  env = await startGitEnv({ token: TEST_TOKEN });
+  // A repository no honest client makes: `git mktree` accepts ".." as a name. The servers serve
+  // it as they would any other (upload-pack does not fsck).
+  const dir = env.repoDir("acme/hostile");
+  await initBareRepo(dir);
+  const blob = (await git(["hash-object", "-w", "--stdin"], { cwd: dir, input: "evil\n" })).stdout
+    .toString()
+    .trim();
+  const inner = (
+    await git(["mktree"], { cwd: dir, input: `100644 blob ${blob}\t..\n100644 blob ${blob}\tinner.txt\n` })
+  ).stdout
+    .toString()
+    .trim();
+  const top = (
+    await git(["mktree"], {
+      cwd: dir,
+      input: `100644 blob ${blob}\t..\n100644 blob ${blob}\tok.txt\n040000 tree ${inner}\tsub\n`,
+    })
+  ).stdout
+    .toString()
+    .trim();
+  const commit = (await git(["commit-tree", top, "-m", "hostile"], { cwd: dir })).stdout.toString().trim();
+  await git(["update-ref", "refs/heads/main", commit], { cwd: dir });
+});
+afterAll(() => env?.stop());
+
+describe("hostile repositories and secrets", () => {
+  it("GitHubRepo refuses a tree with names that cannot be paths (EINVAL) and writes nothing", async () => {
+    // isomorphic-git refuses such a tree outright; the mount's own check (skip and report) is the
+    // second line behind it.
+    const mount = GitHubRepo("acme/hostile", { url: `${env.http.url}/acme/hostile.git`, token: TEST_TOKEN });
+    const recorded = recordingApi();
+    await expect(mount.materialize(recorded.api)).rejects.toMatchObject({ code: "EINVAL" });
+    expect(recorded.files.size).toBe(0);
+    expect(recorded.links.size).toBe(0);
+  });
+
+  it("GitHubTree drops such names from the listing and refuses them as paths", async () => {
+    const seen: string[] = [];
+    const mount = GitHubTree("acme/hostile", {
+      baseUrl: env.rest.url,
+      token: TEST_TOKEN,
+      retries: 0,
+      onDiagnostic: (d) => seen.push(d.key),
+    });
+    expect((await mount.list()).map((e) => e.path).sort()).toEqual(["ok.txt", "sub/inner.txt"]);
+    expect(seen.sort()).toEqual(["..", "sub/.."]);
+    await expect(mount.fetch("..")).rejects.toMatchObject({ code: "EINVAL" });
+    await expect(mount.fetch("sub/../ok.txt")).rejects.toMatchObject({ code: "EINVAL" });
+  });
+
+  it("no error of either mount carries the token, even from a dead server", async () => {
+    const secret = "ghp_secretThatMustNeverAppear0123456789";
+    const failures = [
+      GitHubRepo("acme/edge", { url: "http://127.0.0.1:9/acme/edge.git", token: secret }).materialize(
+        recordingApi().api,
+      ),
+      GitHubTree("acme/edge", { baseUrl: "http://127.0.0.1:9", token: secret, retries: 0 }).list(),
+      GitHubTree("acme/edge", { baseUrl: env.rest.url, token: secret, retries: 0 }).list(),
+    ];
+    for (const failure of failures) {
+      const error = await failure.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(MountError.isInstance(error)).toBe(true);
+      const text = `${String((error as Error).message)} ${String((error as Error).stack)} ${JSON.stringify(error)}`;
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(Buffer.from(`x-access-token:${secret}`).toString("base64"));
+    }
+  });
+});

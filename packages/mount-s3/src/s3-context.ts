@@ -1,0 +1,34 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { MountDiagnostic } from "@ws/core";
+import type { ErrorContext } from "./s3-errors.js";
+import type { SignedGet } from "./signed-get.js";
+
+/** What the list, read and write parts of an S3 mount share: its settings and one client. */
+export interface S3Context {
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** Requests one operation may run in parallel. */
+  readonly concurrency: number;
+  readonly partSize: number;
+  readonly multipartThreshold: number;
+  readonly rangedReadThreshold: number;
+  readonly readStreams: number;
+  readonly parallelList: boolean;
+  /**
+   * Sizes from the last listing, by key: they decide whether a read is worth splitting into
+   * ranges. Replaced as a whole when a listing completes; kept up to date by puts and deletes.
+   */
+  listedSizes: Map<string, number>;
+  readonly onDiagnostic: ((diagnostic: MountDiagnostic) => void) | undefined;
+  /** The fast GET path, set up on first use; `undefined` when off or not possible for this client. */
+  fastPath(): Promise<SignedGet | undefined> | undefined;
+  /** Classifies an SDK or fast-path error (learning the credentials' secrets first) and throws it. */
+  fail(error: unknown, context: Omit<ErrorContext, "secrets" | "clientRetried">): Promise<never>;
+  /** `s3://bucket/key`, for messages. */
+  where(key: string): string;
+}
+
+/** The HTTP status of an SDK error, when the server answered at all. */
+export function httpStatusOf(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}

@@ -1,0 +1,248 @@
+import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
+import { MountError } from "@ws/core";
+import { mapConcurrent } from "@ws/provider-kit";
+import { httpStatusOf, type S3Context } from "./s3-context.js";
+import type { ResponseHead, SignedGet } from "./signed-get.js";
+
+/** A body that ended before its announced length: transient (see s3-errors.ts). */
+class TruncatedBody extends Error {
+  override readonly name = "TruncatedBody";
+}
+
+/** Reads a GetObject body into `target` at `offset`; returns the number of bytes written. */
+async function readInto(
+  body: GetObjectCommandOutput["Body"],
+  target: Uint8Array,
+  offset: number,
+  expected: number,
+): Promise<number> {
+  let written = 0;
+  if (!body) return 0;
+  for await (const chunk of body as AsyncIterable<Uint8Array>) {
+    if (written + chunk.length > expected) {
+      throw new Error(`the server sent more than the ${expected} bytes it announced`);
+    }
+    target.set(chunk, offset + written);
+    written += chunk.length;
+  }
+  return written;
+}
+
+/** Reads a body of unknown length into one exact, fresh Uint8Array. */
+async function readAll(body: GetObjectCommandOutput["Body"]): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (body) {
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      chunks.push(chunk);
+      total += chunk.length;
+    }
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/** A whole (200) response body into one exact buffer, checking it is complete. */
+async function readWhole(response: GetObjectCommandOutput): Promise<Uint8Array> {
+  const length = response.ContentLength;
+  if (length === undefined) return readAll(response.Body);
+  const out = new Uint8Array(length);
+  const got = await readInto(response.Body, out, 0, length);
+  if (got !== length) throw new TruncatedBody(`received ${got} of ${length} bytes`);
+  return out;
+}
+
+function totalFromContentRange(range: string | undefined): number | undefined {
+  const match = /\/(\d+)\s*$/.exec(range ?? "");
+  return match ? Number(match[1]) : undefined;
+}
+
+function changedWhileRead(ctx: S3Context, key: string, relPath: string): MountError {
+  return new MountError(
+    "ESTALE",
+    `${ctx.where(key)} kept changing while it was being read in ranges; read it again`,
+    {
+      path: relPath,
+      syscall: "read",
+    },
+  );
+}
+
+/** One GET of the whole object (the fast path when available, else the SDK). */
+async function getWhole(ctx: S3Context, key: string, relPath: string): Promise<Uint8Array> {
+  const fast = await ctx.fastPath();
+  if (fast) {
+    try {
+      const response = await fast.get({ key });
+      if (response.contentLength !== undefined && response.received !== response.contentLength) {
+        throw new TruncatedBody(`received ${response.received} of ${response.contentLength} bytes`);
+      }
+      return response.bytes;
+    } catch (error) {
+      return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "open" });
+    }
+  }
+  let response: GetObjectCommandOutput;
+  try {
+    response = await ctx.client.send(new GetObjectCommand({ Bucket: ctx.bucket, Key: key }));
+  } catch (error) {
+    return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "open" });
+  }
+  try {
+    return await readWhole(response);
+  } catch (error) {
+    return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "read" });
+  }
+}
+
+/**
+ * Parallel ranged GETs into one buffer. The first range tells the real size and the ETag; the
+ * others carry If-Match with that ETag, so an object replaced half-way through cannot be
+ * stitched together from two versions (a 412 restarts the read once with the new version, then
+ * fails ESTALE: a consistency rule, not a retry of failures, which is the retry layer's).
+ */
+async function getRanged(
+  ctx: S3Context,
+  key: string,
+  relPath: string,
+  expected: number,
+  restarted = false,
+): Promise<Uint8Array> {
+  const context = { path: relPath, where: ctx.where(key), syscall: "read" };
+  const rangeSize = Math.max(ctx.partSize, Math.ceil(expected / ctx.readStreams));
+  const streams = Math.max(1, Math.min(ctx.readStreams, ctx.concurrency) - 1);
+  const fast = await ctx.fastPath();
+  if (fast) return getRangedFast(ctx, fast, key, relPath, expected, rangeSize, restarted);
+  let first: GetObjectCommandOutput;
+  try {
+    first = await ctx.client.send(
+      new GetObjectCommand({ Bucket: ctx.bucket, Key: key, Range: `bytes=0-${rangeSize - 1}` }),
+    );
+  } catch (error) {
+    // An empty object has no byte 0: 416. Read it whole instead.
+    if (httpStatusOf(error) === 416) return getWhole(ctx, key, relPath);
+    return ctx.fail(error, { ...context, syscall: "open" });
+  }
+  const total = totalFromContentRange(first.ContentRange);
+  try {
+    // The server ignored Range and sent everything (200).
+    if (total === undefined || first.ContentRange === undefined) return await readWhole(first);
+    const out = new Uint8Array(total);
+    const firstLength = Math.min(rangeSize, total);
+    const ranges: Array<[number, number]> = [];
+    for (let start = firstLength; start < total; start += rangeSize) {
+      ranges.push([start, Math.min(start + rangeSize, total) - 1]);
+    }
+    const etag = first.ETag;
+    const firstRead = readInto(first.Body, out, 0, firstLength).then((got) => {
+      if (got !== firstLength) throw new TruncatedBody(`range 0: received ${got} of ${firstLength} bytes`);
+    });
+    const rest = mapConcurrent(ranges, streams, async ([start, end]) => {
+      const part = await ctx.client.send(
+        new GetObjectCommand({
+          Bucket: ctx.bucket,
+          Key: key,
+          Range: `bytes=${start}-${end}`,
+          ...(etag ? { IfMatch: etag } : {}),
+        }),
+      );
+      const length = end - start + 1;
+      const got = await readInto(part.Body, out, start, length);
+      if (got !== length) throw new TruncatedBody(`range ${start}: received ${got} of ${length} bytes`);
+    });
+    await Promise.all([firstRead, rest]);
+    return out;
+  } catch (error) {
+    if (httpStatusOf(error) === 412) {
+      if (!restarted) return getRanged(ctx, key, relPath, total ?? expected, true);
+      throw changedWhileRead(ctx, key, relPath);
+    }
+    return ctx.fail(error, context);
+  }
+}
+
+/** getRanged over the fast path: every range lands directly in the one result buffer. */
+async function getRangedFast(
+  ctx: S3Context,
+  fast: SignedGet,
+  key: string,
+  relPath: string,
+  expected: number,
+  rangeSize: number,
+  restarted: boolean,
+): Promise<Uint8Array> {
+  let out: Uint8Array | undefined;
+  let total: number | undefined;
+  const streams = Math.max(1, Math.min(ctx.readStreams, ctx.concurrency) - 1);
+  // The other ranges start as soon as the first response's headers give the size and the ETag,
+  // not after its body: every stream is busy from the start, as in rclone's multi-thread copy.
+  let rest: Promise<void> | undefined;
+  const startRest = (head: ResponseHead, whole: Uint8Array, size: number): Promise<void> => {
+    const ranges: Array<[number, number]> = [];
+    for (let start = Math.min(rangeSize, size); start < size; start += rangeSize) {
+      ranges.push([start, Math.min(start + rangeSize, size) - 1]);
+    }
+    return mapConcurrent(ranges, streams, async ([start, end]) => {
+      const part = await fast.get({
+        key,
+        range: `bytes=${start}-${end}`,
+        ifMatch: head.etag,
+        place: () => ({ target: whole, offset: start }),
+      });
+      const length = end - start + 1;
+      if (part.status !== 206 || part.received !== length) {
+        throw new TruncatedBody(`range ${start}: received ${part.received} of ${length} bytes`);
+      }
+    }).then(() => undefined);
+  };
+  try {
+    const first = await fast.get({
+      key,
+      range: `bytes=0-${rangeSize - 1}`,
+      place: (head: ResponseHead) => {
+        total = head.status === 206 ? totalFromContentRange(head.contentRange) : undefined;
+        // 200: the server ignored Range and sends everything into an exact buffer of its own.
+        out = new Uint8Array(total ?? head.contentLength ?? 0);
+        if (total !== undefined) {
+          rest = startRest(head, out, total);
+          // Awaited below; until then a failure must not surface as an unhandled rejection.
+          rest.catch(() => {});
+        }
+        return { target: out, offset: 0 };
+      },
+    });
+    if (first.contentLength !== undefined && first.received !== first.contentLength) {
+      throw new TruncatedBody(`range 0: received ${first.received} of ${first.contentLength} bytes`);
+    }
+    if (total === undefined || first.status !== 206) return first.bytes;
+    await rest;
+    return first.bytes;
+  } catch (error) {
+    const status = httpStatusOf(error);
+    // An empty object has no byte 0: 416. Read it whole instead.
+    if (status === 416 && out === undefined) return getWhole(ctx, key, relPath);
+    if (status === 412) {
+      if (!restarted) return getRanged(ctx, key, relPath, total ?? expected, true);
+      throw changedWhileRead(ctx, key, relPath);
+    }
+    return ctx.fail(error, {
+      path: relPath,
+      where: ctx.where(key),
+      syscall: out === undefined ? "open" : "read",
+    });
+  }
+}
+
+/** One object, whole: by parallel ranged GETs when the last listing said it is large. */
+export function readObject(ctx: S3Context, key: string, relPath: string): Promise<Uint8Array> {
+  const known = ctx.listedSizes.get(key);
+  if (known !== undefined && known >= ctx.rangedReadThreshold && known > ctx.partSize) {
+    return getRanged(ctx, key, relPath, known);
+  }
+  return getWhole(ctx, key, relPath);
+}

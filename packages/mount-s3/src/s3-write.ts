@@ -1,0 +1,107 @@
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { MountError, type PutOptions } from "@ws/core";
+import { httpStatusOf, type S3Context } from "./s3-context.js";
+
+/** S3's limit for one PutObject. */
+const MAX_SINGLE_PUT = 5 * 1024 * 1024 * 1024;
+
+/** Metadata of one stored object. */
+export interface S3ObjectInfo {
+  readonly size: number;
+  readonly etag: string | undefined;
+  readonly mtime: number | undefined;
+}
+
+/**
+ * One object written: a single PutObject (with its precondition), or a multipart upload for
+ * large objects without one. The kit has checked mode, bytes and the precondition's shape.
+ */
+export async function writeObject(
+  ctx: S3Context,
+  key: string,
+  relPath: string,
+  bytes: Uint8Array,
+  putOptions: PutOptions,
+): Promise<{ etag: string | undefined }> {
+  const precondition =
+    putOptions.ifNoneMatch !== undefined
+      ? "ifNoneMatch"
+      : putOptions.ifMatch !== undefined
+        ? "ifMatch"
+        : undefined;
+  const conditions = {
+    ...(putOptions.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+    ...(putOptions.ifMatch !== undefined ? { IfMatch: putOptions.ifMatch } : {}),
+  };
+  try {
+    // A precondition goes with a single PutObject (S3 takes up to 5 GiB in one): whether a
+    // server checks If-None-Match / If-Match on CompleteMultipartUpload varies, and a check
+    // skipped silently would be worse than no multipart.
+    if (
+      bytes.length >= ctx.multipartThreshold &&
+      (precondition === undefined || bytes.length > MAX_SINGLE_PUT)
+    ) {
+      if (precondition !== undefined) {
+        throw new MountError(
+          "ENOTSUP",
+          `${ctx.where(key)}: a conditional write above 5 GiB needs multipart upload, where preconditions are not ` +
+            "reliably checked; nothing was written",
+          { path: relPath, syscall: "write" },
+        );
+      }
+      // Each part is one attempt (the client makes one); a transient failure of a part fails the
+      // upload (its parts are removed) and the retry layer starts it again.
+      const upload = new Upload({
+        client: ctx.client,
+        params: { Bucket: ctx.bucket, Key: key, Body: bytes, ContentLength: bytes.length },
+        partSize: ctx.partSize,
+        queueSize: ctx.concurrency,
+        leavePartsOnError: false,
+      });
+      const result = await upload.done();
+      ctx.listedSizes.set(key, bytes.length);
+      return { etag: (result as { ETag?: string }).ETag };
+    }
+    const result = await ctx.client.send(
+      new PutObjectCommand({
+        Bucket: ctx.bucket,
+        Key: key,
+        Body: bytes,
+        ContentLength: bytes.length,
+        ...conditions,
+      }),
+    );
+    ctx.listedSizes.set(key, bytes.length);
+    return { etag: result.ETag };
+  } catch (error) {
+    return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "write", precondition });
+  }
+}
+
+/** One object deleted; a missing one is fine (S3 answers 204, some servers 404). */
+export async function deleteObject(ctx: S3Context, key: string, relPath: string): Promise<void> {
+  try {
+    await ctx.client.send(new DeleteObjectCommand({ Bucket: ctx.bucket, Key: key }));
+  } catch (error) {
+    if (httpStatusOf(error) !== 404 || (error as { name?: string }).name === "NoSuchBucket") {
+      return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "unlink" });
+    }
+  }
+  ctx.listedSizes.delete(key);
+}
+
+/** HEAD one object; `undefined` when it does not exist. */
+export async function headObject(
+  ctx: S3Context,
+  key: string,
+  relPath: string,
+): Promise<S3ObjectInfo | undefined> {
+  try {
+    const head = await ctx.client.send(new HeadObjectCommand({ Bucket: ctx.bucket, Key: key }));
+    return { size: head.ContentLength ?? 0, etag: head.ETag, mtime: head.LastModified?.getTime() };
+  } catch (error) {
+    if (httpStatusOf(error) === 404) return undefined;
+    return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "stat" });
+  }
+}
