@@ -1,6 +1,12 @@
-// A tour of @ws/core: build mounts, ask who owns a path, hide paths with ignore, hit a quota.
-// Runs against the built package: `npm run build` first (the root `npm run demo` does).
+// ws mounts, part 1: the contract (@ws/core) on its own, before any workspace. Runs against the
+// built package: `npm run build` first (the root `npm run demo` does).
 import { checkQuota, compileIgnore, composeIgnore, MemoryMount, MountError, MountTable } from "@ws/core";
+
+const say = (text = "") => console.log(text);
+const show = (text) => console.log(`    ${text}`);
+
+say("ws mounts, part 1: the rules every mount follows (@ws/core)");
+say("A mount puts outside content (a bucket, a repository, a folder) under one path of a workspace.");
 
 const skills = MemoryMount({
   files: { "review/SKILL.md": "# Review\n", "node_modules/x/index.js": "//", "debug.log": "..." },
@@ -8,15 +14,15 @@ const skills = MemoryMount({
 });
 const config = MemoryMount({ rootType: "file", files: { "config.json": '{"model":"small"}' } });
 
-// 1. Nesting and ownership: directory mounts may not nest, a single-file mount may sit inside one.
+say();
+say("1. Mount a skills folder at /workspace/skills, and one config file inside it.");
 const table = new MountTable();
 table.add("/workspace/skills", "directory", skills);
 table.add("/workspace/skills/config.json", "file", config);
-try {
-  table.add("/workspace/skills/review", "directory", MemoryMount());
-} catch (error) {
-  console.log(`nesting refused  ${error.code}: ${error.message.split(": ").slice(1).join(": ")}`);
-}
+show("mounted /workspace/skills (a directory) and /workspace/skills/config.json (a single file)");
+
+say();
+say("2. Every path belongs to the mount with the longest matching root, segment by segment.");
 for (const path of [
   "/workspace/skills/review/SKILL.md",
   "/workspace/skills/config.json",
@@ -24,22 +30,39 @@ for (const path of [
   "/tmp/x",
 ]) {
   const owner = table.owner(path);
-  console.log(
-    `owner of ${path.padEnd(36)} ${owner ? `${owner.root} (${owner.type}), relPath "${owner.relPath}"` : "none: a plain workspace path"}`,
+  show(
+    `${path.padEnd(36)} -> ${owner ? `${owner.root} (${owner.type}), relative path "${owner.relPath}"` : "no mount: a plain workspace file"}`,
   );
 }
-console.log(`shadowed in /workspace/skills: ${table.shadowedIn("/workspace/skills").join(", ")}`);
-
-// 2. Ignore: workspace-level ∪ mount-level.
-const ignored = compileIgnore(composeIgnore(["node_modules"], skills.options.ignore));
-const visible = (await skills.list()).filter((entry) => !ignored(entry.path));
-console.log(
-  `listed ${(await skills.list()).length} entries, ${visible.length} visible after ignore: ${visible.map((e) => e.path).join(", ")}`,
+show(
+  `paths of /workspace/skills the file mount shadows: ${table.shadowedIn("/workspace/skills").join(", ")}`,
 );
 
-// 3. Quotas: checked after ignore, before anything lands.
+say();
+say("3. Two directory mounts may not nest; a second one inside the first is refused, as designed.");
+try {
+  table.add("/workspace/skills/review", "directory", MemoryMount());
+  show("unexpected: the nested mount was accepted");
+} catch (error) {
+  show(`refused with ${error.code}: ${error.message.replace(/^E[A-Z]+: /, "")}`);
+}
+
+say();
+say("4. Ignore patterns (the workspace's and the mount's, together) hide paths everywhere.");
+const ignored = compileIgnore(composeIgnore(["node_modules"], skills.options?.ignore));
+const listed = await skills.list();
+const visible = listed.filter((entry) => !ignored(entry.path));
+show(`listed ${listed.length} files, ${visible.length} visible: ${visible.map((e) => e.path).join(", ")}`);
+
+say();
+say("5. Quotas are checked after ignore and before anything lands; too much is refused whole, as designed.");
 try {
   checkQuota(visible, { maxBytes: 4 }, "/workspace/skills");
+  show("unexpected: the quota let it through");
 } catch (error) {
-  if (MountError.isInstance(error)) console.log(`quota refused    ${error.message}`);
+  if (!MountError.isInstance(error)) throw error;
+  show(`refused with ${error.code}: ${error.message.replace(/^E[A-Z]+: /, "")}`);
 }
+
+say();
+say("Next, part 2 puts these mounts into a workspace an agent reads, writes and runs commands in.");

@@ -18,6 +18,7 @@ import type {
   EagerMount,
   LazyMount,
   Mount,
+  MountDiagnostic,
   MountEntry,
   MountOptions,
   MountWriteApi,
@@ -152,6 +153,25 @@ function preconditionOf(options: PutOptions): "ifMatch" | "ifNoneMatch" | undefi
  * sanitises listings (reporting each skipped key through `options.onDiagnostic`), classifies
  * failures, fills in path and syscall, and scrubs the declared secrets from every error.
  */
+const DIAGNOSTIC_LISTENERS = Symbol.for("@ws/core:diagnostic-listeners");
+
+/**
+ * Lets a host (the workspace) hear the keys a mount made with `defineLazyMount` skipped, besides
+ * the mount's own `options.onDiagnostic`. Returns a function that stops listening. A mount made
+ * otherwise is left alone (it reports through its own options, or the host sanitises).
+ */
+export function listenMountDiagnostics(
+  mount: object,
+  listener: (diagnostic: MountDiagnostic) => void,
+): () => void {
+  const listeners = (mount as Record<symbol, unknown>)[DIAGNOSTIC_LISTENERS];
+  if (!(listeners instanceof Set)) return () => undefined;
+  listeners.add(listener);
+  return () => {
+    listeners.delete(listener);
+  };
+}
+
 export function defineLazyMount<Extra extends object = Record<never, never>>(
   definition: LazyMountDefinition<Extra>,
 ): DefinedLazyMount & Extra {
@@ -178,6 +198,7 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
   }
 
   const keyOf = (relPath: string): string => base + validateRelativePath(relPath);
+  const diagnosticListeners = new Set<(diagnostic: MountDiagnostic) => void>();
 
   async function list(): Promise<MountEntry[]> {
     const raw: MountEntry[] = [];
@@ -202,7 +223,10 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
       fail(error, { op: "list", key: base, relPath: "" }, "scandir");
     }
     const { entries, skipped } = sanitizeEntries(raw);
-    for (const diagnostic of skipped) userOptions.onDiagnostic?.(diagnostic);
+    for (const diagnostic of skipped) {
+      userOptions.onDiagnostic?.(diagnostic);
+      for (const listener of diagnosticListeners) listener(diagnostic);
+    }
     return entries;
   }
 
@@ -262,6 +286,7 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
     put,
     delete: remove,
   };
+  Object.defineProperty(mount, DIAGNOSTIC_LISTENERS, { value: diagnosticListeners, enumerable: false });
   if (definition.refresh) (mount as { refresh?: () => Promise<MountEntry[]> }).refresh = list;
   if (definition.dispose) {
     const dispose = definition.dispose.bind(definition);

@@ -7,6 +7,7 @@ export {
   type EagerMountDefinition,
   type EagerWriter,
   type LazyMountDefinition,
+  listenMountDiagnostics,
   type MountOperation,
   type MountTraits,
   mountTraits,

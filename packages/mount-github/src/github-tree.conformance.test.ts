@@ -18,6 +18,15 @@ afterAll(async () => {
 describeMountConformance(
   "github-tree",
   gitHarness("tree", () => env),
-  { subPrefix: "supported", forbidden: "supported" },
+  {
+    subPrefix: "supported",
+    forbidden: "supported",
+    // Found by read.large: a 3 MiB blob is refused as "over the REST API's 100 MB blob limit".
+    // XFAIL until fixed; the case turns red (XPASS) the day it passes, and this line goes.
+    largeFiles: {
+      status: "known-failure",
+      reason: "a 3 MiB blob is refused with ENOTSUP (100 MB limit misapplied)",
+    },
+  },
   { server: "github-rest (real git)", pageSize: 100, timeoutMs: 60_000 },
 );

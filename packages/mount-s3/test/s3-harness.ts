@@ -57,6 +57,9 @@ export function s3Harness(info: S3ServerInfo): ConformanceHarness {
         return created;
       };
       return {
+        // The secret keys the mounts are given (the right one and the wrong one): errors.secrets
+        // checks that no error, cause or workspace event carries them.
+        secrets: [info.secretAccessKey, "wrong-secret-for-conformance"],
         seed: (files) =>
           putObjects(
             backend,

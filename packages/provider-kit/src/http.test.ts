@@ -35,6 +35,14 @@ describe("httpPool / httpRequest against a real local server", () => {
         write();
         return;
       }
+      if (url.pathname === "/biglen") {
+        // Announces a large body and sends it slowly: the client must refuse it from the header.
+        res.writeHead(200, { "content-length": "1000000" });
+        res.write(new Uint8Array(1000));
+        const timer = setInterval(() => res.write(new Uint8Array(1000)), 5);
+        res.on("close", () => clearInterval(timer));
+        return;
+      }
       if (url.pathname === "/cut") {
         res.writeHead(200, { "content-length": "100" });
         res.write(new Uint8Array(10));
@@ -98,6 +106,11 @@ describe("httpPool / httpRequest against a real local server", () => {
     expect(error.message).toMatch(/larger than maxBytes \(50000\)/);
     const ok = await httpRequest(`${origin}/big`, { maxBytes: 1_000_000 });
     expect(ok.body.byteLength).toBe(1_000_000);
+    // A Content-Length above the limit is refused before the body, and the stream it destroys
+    // raises no uncaught error (vitest fails the run on one).
+    const announced = await errorOf(httpRequest(`${origin}/biglen`, { maxBytes: 50_000 }));
+    expect(announced.message).toMatch(/larger than maxBytes \(50000\); got at least 1000000 bytes/);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   });
 
   it("classifies a cut body, a timeout and a refused connection as transient", async () => {

@@ -96,41 +96,56 @@ export async function httpRequest(
       ...(options.body !== undefined ? { body: options.body } : {}),
       ...(signal ? { signal } : {}),
     });
+    const stream = response.body;
+    // Destroying the stream below makes it emit an error (UND_ERR_ABORTED): without a listener
+    // that error would be uncaught and end the process.
+    stream.on("error", () => {});
     const length = Number(response.headers["content-length"]);
+    const known = Number.isSafeInteger(length) && length >= 0 && method !== "HEAD" ? length : undefined;
     const max = options.maxBytes ?? Number.POSITIVE_INFINITY;
-    const tooBig = (seen: number): MountError =>
-      new MountError(
+    const tooBig = (seen: number): MountError => {
+      stream.destroy();
+      return new MountError(
         "EIO",
         `${what}: the body is larger than maxBytes (${max}); got at least ${seen} bytes`,
         {
           syscall: "read",
         },
       );
-    if (Number.isSafeInteger(length) && length > max) {
-      response.body.destroy();
-      throw tooBig(length);
-    }
+    };
+    if (known !== undefined && known > max) throw tooBig(known);
+    // With a Content-Length the body lands straight in one exact buffer; without, in a chunk list.
+    let body = known === undefined ? undefined : new Uint8Array(known);
     const chunks: Uint8Array[] = [];
     let total = 0;
-    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-      total += chunk.length;
-      if (total > max) {
-        response.body.destroy();
-        throw tooBig(total);
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      if (total + chunk.length > max) throw tooBig(total + chunk.length);
+      if (body !== undefined) {
+        if (total + chunk.length > body.length) {
+          stream.destroy();
+          throw new MountError("EIO", `${what}: the server sent more than the ${known} bytes it announced`, {
+            syscall: "read",
+          });
+        }
+        body.set(chunk, total);
+      } else {
+        chunks.push(chunk);
       }
-      chunks.push(chunk);
+      total += chunk.length;
     }
-    if (Number.isSafeInteger(length) && method !== "HEAD" && total !== length) {
-      throw new MountError("EIO", `${what}: the body ended after ${total} of ${length} bytes`, {
+    if (known !== undefined && total !== known) {
+      throw new MountError("EIO", `${what}: the body ended after ${total} of ${known} bytes`, {
         syscall: "read",
         transient: true,
       });
     }
-    const body = new Uint8Array(total);
-    let at = 0;
-    for (const chunk of chunks) {
-      body.set(chunk, at);
-      at += chunk.length;
+    if (body === undefined) {
+      body = new Uint8Array(total);
+      let at = 0;
+      for (const chunk of chunks) {
+        body.set(chunk, at);
+        at += chunk.length;
+      }
     }
     return { status: response.statusCode, headers: response.headers, body };
   } catch (error) {

@@ -17,13 +17,27 @@ export function check(condition: unknown, message: string): asserts condition {
   if (!condition) fail(message);
 }
 
+/**
+ * JSON with every object's keys sorted, so two objects built from listings in different orders
+ * compare equal: a provider may return entries in any order (the contract promises none).
+ * Arrays keep their order; cases that compare lists sort them first (`sorted`).
+ */
 function show(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v instanceof Uint8Array ? `<${v.length} bytes sha256:${sha256(v).slice(0, 12)}>` : v,
-  );
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v instanceof Uint8Array) return `<${v.length} bytes sha256:${sha256(v).slice(0, 12)}>`;
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) out[k] = (v as Record<string, unknown>)[k];
+      return out;
+    }
+    return v;
+  });
 }
 
-/** Deep equality through JSON, which is exact for the plain data the cases compare. */
+/**
+ * Deep equality through JSON, which is exact for the plain data the cases compare. Independent
+ * of object key order (keys are sorted); array order counts.
+ */
 export function checkEqual(actual: unknown, expected: unknown, message: string): void {
   const a = show(actual);
   const e = show(expected);

@@ -22,6 +22,12 @@ export const DEFAULT_CAPABILITIES: Readonly<Record<CapabilityId, CapabilityStatu
   unicodeNormalization: { status: "supported" },
   longSegment: { status: "supported" },
   workspace: { status: "supported" },
+  largeFiles: { status: "supported" },
+  listPageSize: {
+    status: "unsupported",
+    reason: "the harness does not forward pageSize to the provider (declare listPageSize once it does)",
+  },
+  hostileNames: { status: "supported" },
 });
 
 export const CAPABILITY_IDS: readonly CapabilityId[] = Object.freeze(

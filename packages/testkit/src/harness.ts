@@ -26,6 +26,12 @@ export type HarnessMountOptions = MountOptions & {
    * end). Keys outside it must be invisible and paths are relative to it.
    */
   readonly prefix?: string | undefined;
+  /**
+   * List in pages of this many keys. Passed only by `list.pagination.page-sizes`, and only when
+   * the harness declares `listPageSize` (it forwards the hint to the provider's own page-size
+   * option, as `R2Bucket({ pageSize })` or `MemoryMount({ pageSize })` take it).
+   */
+  readonly pageSize?: number | undefined;
 };
 
 /** What an eager source can carry besides file bytes. */
@@ -56,6 +62,13 @@ export interface HarnessContext {
   listBackend(): Promise<string[]>;
   /** Removes everything the case stored. Called even when the case failed. */
   cleanup(): Promise<void>;
+  /**
+   * Strings that must never appear in any error message, cause chain or workspace event: the
+   * access keys, secret keys and tokens this harness hands the mount (and the forbidden mount).
+   * `errors.secrets` provokes errors (a missing file, a bad path, a refused write, wrong
+   * credentials) and searches every one for them. Without secrets that case is NA.
+   */
+  readonly secrets?: readonly string[] | undefined;
   /**
    * For the `forbidden` capability: a mount over the case root whose credentials lack permission
    * (a key without access, a bucket policy that denies reads). Its operations must fail `EACCES`.
@@ -111,7 +124,19 @@ export type CapabilityId =
   /** A 255-byte path segment is stored and listed. */
   | "longSegment"
   /** The options cases through a `Workspace` over memfs. */
-  | "workspace";
+  | "workspace"
+  /** Files of 1 MiB and more are listed, fetched and written whole (`read.large`, `write.large`). */
+  | "largeFiles"
+  /**
+   * The harness forwards `createMount({ pageSize })` to the provider's page-size option, so the
+   * listing is checked at page sizes 1, 2, 3, 7 and the declared one (`list.pagination.page-sizes`).
+   */
+  | "listPageSize"
+  /**
+   * Eager: the harness can seed hostile names (`../x`, `/abs`, a file below a link that leaves
+   * the root), as a tar archive can carry them (`eager.hostile-names`). A git tree cannot.
+   */
+  | "hostileNames";
 
 /** Declarations per capability. Undeclared capabilities take their default. */
 export type Capabilities = Partial<Record<CapabilityId, CapabilityDeclaration>>;

@@ -26,8 +26,10 @@ export {
   NotApplicable,
 } from "./case.js";
 export { recordingApi, type WriteCall } from "./cases/eager.js";
+export { checkNoSecrets, collectStrings } from "./cases/errors.js";
 export { CASES } from "./cases/index.js";
 export { type Spy, spyOn, type WorkspaceLike } from "./cases/options.js";
+export { entryProblem } from "./cases/shape.js";
 export type {
   Capabilities,
   CapabilityDeclaration,
@@ -39,7 +41,7 @@ export type {
   HarnessMountOptions,
   SeedOptions,
 } from "./harness.js";
-export { type MemoryHarnessOptions, memoryHarness } from "./reference/memory-harness.js";
+export { MEMORY_SECRET, type MemoryHarnessOptions, memoryHarness } from "./reference/memory-harness.js";
 export { type MemoryTreeHarnessOptions, memoryTreeHarness } from "./reference/memory-tree-harness.js";
 export {
   MemoryTreeMount,
@@ -50,14 +52,28 @@ export {
   writeTree,
 } from "./reference/memory-tree-mount.js";
 export {
+  buildReport,
+  type ConformanceReport,
+  columnOf,
+  type ReportRow,
+  renderMarkdown,
+  renderSummary,
+  writeConformanceReport,
+  writeConformanceReportSync,
+} from "./report.js";
+export {
   type CasePlan,
   type CaseResult,
   type ConformanceRun,
   DEFAULT_PAGE_SIZE,
   executeCase,
+  firstLine,
+  isRootCauseCase,
+  markFollowing,
   type Outcome,
   planCase,
   runConformance,
   selectCases,
+  summarizeRun,
   XPassError,
 } from "./run.js";

@@ -7,7 +7,13 @@ import { describeMountConformance } from "./vitest.js";
 describeMountConformance(
   "memory",
   memoryHarness({ createMount: (o) => MemoryMount(o) }),
-  { write: "supported", delete: "supported", conditionalPut: "supported", forbidden: "supported" },
+  {
+    write: "supported",
+    delete: "supported",
+    conditionalPut: "supported",
+    forbidden: "supported",
+    listPageSize: "supported",
+  },
   { pageSize: 100 },
 );
 

@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Outcome } from "./run.js";
@@ -13,6 +14,10 @@ export interface ReportRow {
   readonly reason?: string | undefined;
   /** The failure message for FAIL and XPASS. */
   readonly error?: string | undefined;
+  /** A failed shape case: the root cause the summary leads with. */
+  readonly isRootCause?: boolean | undefined;
+  /** On a failure after a shape case failed: that shape failure. */
+  readonly rootCause?: string | undefined;
 }
 
 export interface ConformanceReport {
@@ -102,6 +107,17 @@ export function renderMarkdown(report: ConformanceReport): string {
       `| ${outcome} | ${report.columns.map((col) => String(report.totals[col]?.[outcome] ?? 0)).join(" | ")} |`,
     );
   }
+  const roots = report.rows.filter((r) => r.isRootCause);
+  if (roots.length > 0) {
+    lines.splice(
+      2,
+      0,
+      "## Root cause: fix these first",
+      "",
+      ...roots.map((r) => `- \`${r.caseId}\` on ${cell(columnOf(r))}: ${cell(r.error ?? "").slice(0, 300)}`),
+      "",
+    );
+  }
   const notes = report.rows.filter((r) => r.outcome !== "PASS" && r.outcome !== "NA");
   if (notes.length > 0) {
     lines.push("", "## Failures and known failures", "");
@@ -125,5 +141,61 @@ export async function writeConformanceReport(
   const markdown = join(dir, "conformance.md");
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(markdown, renderMarkdown(report));
+  return { json, markdown };
+}
+
+/**
+ * The text printed after a run: root causes first (a failed shape case explains most other
+ * failures of that provider), then where the report is, the totals per provider, and every NA
+ * case with its reason, grouped by reason.
+ */
+export function renderSummary(
+  rows: readonly ReportRow[],
+  written?: { readonly json: string; readonly markdown: string },
+): string {
+  const lines: string[] = [];
+  const columns = [...new Set(rows.map(columnOf))].sort();
+  for (const r of rows.filter((x) => x.isRootCause)) {
+    const column = columnOf(r);
+    const following = rows.filter((x) => columnOf(x) === column && x.rootCause !== undefined).length;
+    lines.push(
+      `ROOT CAUSE ${column}: ${r.caseId} failed: ${(r.error ?? "").split("\n")[0]}`,
+      `  fix this first: ${following} later failure(s) of ${column} most likely follow from it`,
+    );
+  }
+  if (written) lines.push(`conformance report written to ${written.markdown} and ${written.json}`);
+  for (const column of columns) {
+    const mine = rows.filter((r) => columnOf(r) === column);
+    const n = (o: Outcome): number => mine.filter((r) => r.outcome === o).length;
+    lines.push(
+      `  ${column}: ${n("PASS")} PASS, ${n("FAIL")} FAIL, ${n("NA")} NA, ${n("XFAIL")} XFAIL, ${n("XPASS")} XPASS`,
+    );
+    for (const outcome of ["FAIL", "XPASS", "XFAIL", "NA"] as const) {
+      const byReason = new Map<string, string[]>();
+      for (const r of mine.filter((x) => x.outcome === outcome)) {
+        const reason = r.reason ?? (outcome === "NA" ? "not applicable" : "");
+        byReason.set(reason, [...(byReason.get(reason) ?? []), r.caseId]);
+      }
+      for (const [reason, ids] of byReason)
+        lines.push(`    ${outcome}${reason ? ` (${reason})` : ""}: ${ids.join(", ")}`);
+    }
+  }
+  return lines.join("\n");
+}
+
+/**
+ * `writeConformanceReport`, synchronously: a reporter that writes in one go keeps its output in
+ * the order the reporters were configured (vitest does not wait for one before the next).
+ */
+export function writeConformanceReportSync(
+  rows: readonly ReportRow[],
+  dir: string,
+): { json: string; markdown: string } {
+  const report = buildReport(rows);
+  mkdirSync(dir, { recursive: true });
+  const json = join(dir, "conformance.json");
+  const markdown = join(dir, "conformance.md");
+  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(markdown, renderMarkdown(report));
   return { json, markdown };
 }

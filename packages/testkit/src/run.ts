@@ -23,6 +23,39 @@ export interface CaseResult {
   readonly reason?: string | undefined;
   /** The failure (FAIL), the expected failure (XFAIL) or the XPASS complaint. */
   readonly error?: unknown;
+  /**
+   * Set on a FAIL that came after a shape case failed for the same provider: the shape failure
+   * (`shape.entries: list path "/a" starts with /`), which most likely explains this one too.
+   */
+  readonly rootCause?: string | undefined;
+}
+
+/**
+ * Cases whose failure explains most others: the mount's strategy, options and entry shape. They
+ * run first; when one fails, the summary leads with it and later failures point back to it.
+ */
+export function isRootCauseCase(c: { readonly group: string }): boolean {
+  return c.group === "shape";
+}
+
+/** The first line of an error's message, for one-line summaries. */
+export function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split("\n")[0] ?? message;
+}
+
+/**
+ * Marks a failure as following from earlier root-cause failures: the message is prefixed with
+ * them and the stack is dropped (its frames would point into the suite, not at the cause).
+ */
+export function markFollowing(error: unknown, rootCauses: readonly string[]): unknown {
+  const prefix = `(likely a consequence of ${rootCauses.join("; ")}: fix that first)`;
+  if (error instanceof Error) {
+    error.message = `${prefix}\n${error.message}`;
+    error.stack = `${error.name}: ${error.message}`;
+    return error;
+  }
+  return new Error(`${prefix}\n${String(error)}`);
 }
 
 export const DEFAULT_PAGE_SIZE = 100;
@@ -112,6 +145,33 @@ export interface ConformanceRun {
   readonly provider: string;
   readonly server?: string | undefined;
   readonly results: readonly CaseResult[];
+  /** Failed shape cases, one line each (`shape.entries: ...`): fix these first. */
+  readonly rootCauses: readonly string[];
+}
+
+/**
+ * A plain-text summary of one run that leads with the root cause, then counts, then every
+ * failure and every not-applicable case with its reason.
+ */
+export function summarizeRun(run: ConformanceRun): string {
+  const label = run.server ? `${run.provider} [${run.server}]` : run.provider;
+  const count = (o: Outcome): number => run.results.filter((r) => r.outcome === o).length;
+  const lines: string[] = [];
+  const failures = run.results.filter((r) => r.outcome === "FAIL" || r.outcome === "XPASS");
+  if (run.rootCauses.length > 0) {
+    const following = failures.filter((r) => r.rootCause !== undefined).length;
+    lines.push(
+      `ROOT CAUSE ${label}: ${run.rootCauses.join("; ")}`,
+      `  fix this first: ${following} later failure(s) of ${label} most likely follow from it`,
+    );
+  }
+  lines.push(
+    `conformance ${label}: ${count("PASS")} PASS, ${count("FAIL")} FAIL, ${count("NA")} NA, ${count("XFAIL")} XFAIL, ${count("XPASS")} XPASS`,
+  );
+  for (const r of failures) lines.push(`  ${r.outcome} ${r.id}: ${firstLine(r.error)}`);
+  for (const r of run.results)
+    if (r.outcome === "NA") lines.push(`  NA ${r.id}: ${r.reason ?? "not applicable"}`);
+  return lines.join("\n");
 }
 
 /**
@@ -126,11 +186,26 @@ export async function runConformance(
 ): Promise<ConformanceRun> {
   const resolved = resolveCapabilities(capabilities);
   const results: CaseResult[] = [];
+  const rootCauses: string[] = [];
   await harness.beforeAll?.();
   try {
-    for (const c of selectCases(options.only)) results.push(await executeCase(c, harness, resolved, options));
+    // Shape cases come first in the catalogue, so a root cause is known before the rest runs.
+    for (const c of selectCases(options.only)) {
+      const result = await executeCase(c, harness, resolved, options);
+      if (result.outcome !== "FAIL") results.push(result);
+      else if (isRootCauseCase(c)) {
+        rootCauses.push(`${c.id}: ${firstLine(result.error)}`);
+        results.push(result);
+      } else if (rootCauses.length > 0) {
+        results.push({
+          ...result,
+          rootCause: rootCauses.join("; "),
+          error: markFollowing(result.error, rootCauses),
+        });
+      } else results.push(result);
+    }
   } finally {
     await harness.afterAll?.();
   }
-  return { provider: name, server: options.server, results };
+  return { provider: name, server: options.server, results, rootCauses };
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, it } from "vitest";
 import { resolveCapabilities } from "./capabilities.js";
 import type { Capabilities, ConformanceHarness, ConformanceOptions } from "./harness.js";
 import type { Outcome } from "./run.js";
-import { executeCase, planCase, selectCases } from "./run.js";
+import { executeCase, firstLine, isRootCauseCase, markFollowing, planCase, selectCases } from "./run.js";
 
 /** What each test carries in `task.meta.conformance`, for `ConformanceReporter`. */
 export interface ConformanceMeta {
@@ -13,6 +13,10 @@ export interface ConformanceMeta {
   readonly title: string;
   outcome?: Outcome | undefined;
   reason?: string | undefined;
+  /** A failed shape case: the root cause the summary leads with. */
+  isRootCause?: boolean | undefined;
+  /** On a failure after a shape case failed: that shape failure. */
+  rootCause?: string | undefined;
 }
 
 /**
@@ -33,6 +37,8 @@ export function describeMountConformance(
   const resolved = resolveCapabilities(capabilities);
   const timeout = options.timeoutMs ?? 30_000;
   const label = options.server ? `${name} [${options.server}]` : name;
+  // Failed shape cases of this provider; vitest runs a file's tests in order, shape cases first.
+  const rootCauses: string[] = [];
   describe(`conformance: ${label}`, () => {
     if (harness.beforeAll) beforeAll(() => harness.beforeAll?.(), timeout * 4);
     if (harness.afterAll) afterAll(() => harness.afterAll?.(), timeout * 4);
@@ -61,6 +67,13 @@ export function describeMountConformance(
           own.reason = result.reason;
         }
         if (result.outcome === "NA") context.skip(result.reason);
+        if (result.outcome === "FAIL" && isRootCauseCase(c)) {
+          rootCauses.push(`${c.id}: ${firstLine(result.error)}`);
+          if (own) own.isRootCause = true;
+        } else if (result.outcome === "FAIL" && rootCauses.length > 0) {
+          if (own) own.rootCause = rootCauses.join("; ");
+          throw markFollowing(result.error, rootCauses);
+        }
         if (result.outcome === "FAIL" || result.outcome === "XPASS") throw result.error;
       });
     }

@@ -1,6 +1,6 @@
 import type { VFS } from "@ws/core";
 import type { FileStats } from "./mem-vol.js";
-import { toFsError } from "./vfs/fs-errors.js";
+import { fsError, toFsError } from "./vfs/fs-errors.js";
 import type { Namespace } from "./vfs/namespace.js";
 import type { Posix } from "./vfs/posix.js";
 import type { WorkspaceDirent } from "./virtual-stats.js";
@@ -51,7 +51,12 @@ export class WorkspaceFs implements VFS {
     try {
       return await this.#p.run(() => fn(this.#p));
     } catch (error) {
-      throw toFsError(error, String(path), syscall);
+      const e = toFsError(error, String(path), syscall);
+      // As in Node: a path through a file is ENOTDIR, not ENOENT.
+      if (e.code === "ENOENT" && typeof path === "string" && this.#p.ns.underFile(path)) {
+        throw fsError("ENOTDIR", e.syscall ?? syscall, e.path ?? path);
+      }
+      throw e;
     }
   }
 
@@ -84,20 +89,31 @@ export class WorkspaceFs implements VFS {
     );
   }
 
-  readdir(path: string, options: { readonly withFileTypes: true }): Promise<WorkspaceDirent[]>;
   readdir(
     path: string,
-    options?: { readonly withFileTypes?: false; readonly encoding?: string } | string,
+    options: { readonly withFileTypes: true; readonly recursive?: boolean },
+  ): Promise<WorkspaceDirent[]>;
+  readdir(
+    path: string,
+    options?:
+      | { readonly withFileTypes?: false; readonly encoding?: string; readonly recursive?: boolean }
+      | string,
   ): Promise<string[]>;
   readdir(
     path: string,
-    options?: { readonly withFileTypes?: boolean; readonly encoding?: string } | string,
+    options?:
+      | { readonly withFileTypes?: boolean; readonly encoding?: string; readonly recursive?: boolean }
+      | string,
   ): Promise<string[] | WorkspaceDirent[]> {
-    return this.#call("scandir", path, (p) =>
-      typeof options === "object" && options?.withFileTypes
-        ? p.ns.readdirEntries(path)
-        : p.ns.readdir(path).map((e) => e.name),
-    );
+    const o = typeof options === "object" && options !== null ? options : {};
+    return this.#call("scandir", path, (p) => {
+      if (o.recursive) {
+        // As Node 20: the whole subtree, breadth first, links listed but not followed.
+        const entries = p.ns.readdirRecursive(path);
+        return o.withFileTypes ? entries : entries.map((e) => e.relative);
+      }
+      return o.withFileTypes ? p.ns.readdirEntries(path) : p.ns.readdir(path).map((e) => e.name);
+    });
   }
 
   stat(path: string, _options?: unknown): Promise<FileStats> {

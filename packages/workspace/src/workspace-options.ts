@@ -17,6 +17,12 @@ export type ConflictKind =
   | "refresh"
   /** A put or delete kept failing after every retry; the VFS still holds the local state. */
   | "write-failed"
+  /**
+   * Write-back found upstream changed by another writer since the version this write was based
+   * on (`ifMatch` refused: 412 / `ESTALE`). `"keep-local"` overwrites upstream; anything else
+   * lets upstream's version replace the local one (the flush reports the write as not landed).
+   */
+  | "version"
   /** An exec changed a path under a read-only mount: kept in the VFS, never mirrored. */
   | "read-only";
 
@@ -39,8 +45,12 @@ export interface MountConflict {
   readonly path: string;
   /** The `ws.fs` side (the seed's `doRev`). */
   readonly local: ConflictSide;
-  /** The exec side (the seed's `containerRev`) or the upstream side for `"refresh"`. */
+  /** The exec side (the seed's `containerRev`) or the upstream side for `"refresh"` and `"version"`. */
   readonly remote: ConflictSide;
+  /** The seed's name for `local`. */
+  readonly doRev?: ConflictSide | undefined;
+  /** The seed's name for `remote`. */
+  readonly containerRev?: ConflictSide | undefined;
   /** For `"write-failed"`: the last error. */
   readonly error?: unknown;
 }
@@ -74,6 +84,23 @@ export interface WorkspaceOptions {
   readonly concurrency?: number | undefined;
   /** Back-off for failed puts and deletes. */
   readonly retry?: RetryOptions | undefined;
+  /**
+   * `"detect"` (default): write-back of a path whose upstream version (etag) is known sends
+   * `ifMatch`, and a refusal is a `"version"` conflict, never a silent overwrite.
+   * `"last-writer-wins"`: plain puts, whoever writes last wins.
+   */
+  readonly writeConflicts?: "detect" | "last-writer-wins" | undefined;
+  /**
+   * A directory for the durable write-back journal: every write to a read-write mount is recorded
+   * there (fsync'd) before the call resolves, and a workspace opened over the same directory
+   * replays what the provider had not acknowledged. Default: none (a crash loses pending writes).
+   */
+  readonly journal?: string | undefined;
+  /**
+   * Flush pending writes (then close) on `SIGTERM`, `SIGINT` and when the event loop empties
+   * (`beforeExit`), then let the signal take its course. Default false.
+   */
+  readonly flushOnExit?: boolean | undefined;
 }
 
 export interface PrefetchProgress {

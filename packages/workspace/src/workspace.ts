@@ -8,8 +8,10 @@ import { Hydrator } from "./hydrate/hydrator.js";
 import { Indexer } from "./index/indexer.js";
 import { MemoryIndexStore } from "./index-store.js";
 import { createMemVol, type MemVol } from "./mem-vol.js";
+import { Journal, type JournalRecord } from "./mirror/journal.js";
 import { Mirror } from "./mirror/mirror.js";
 import { WorkspaceContext } from "./runtime/context.js";
+import { closeOnExit } from "./runtime/exit-hooks.js";
 import { type MountRecord, Registry } from "./runtime/registry.js";
 import { toFsError } from "./vfs/fs-errors.js";
 import { Namespace } from "./vfs/namespace.js";
@@ -40,6 +42,15 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
     throw new MountError("EINVAL", `${name} must be a finite number >= 0, got ${String(value)}`);
   }
   return value;
+}
+
+function writeConflictsOption(value: unknown): "detect" | "last-writer-wins" {
+  if (value === undefined || value === "detect") return "detect";
+  if (value === "last-writer-wins") return value;
+  throw new MountError(
+    "EINVAL",
+    `writeConflicts must be "detect" or "last-writer-wins", got ${String(value)}`,
+  );
 }
 
 /**
@@ -73,6 +84,10 @@ export class Workspace extends Emitter<WorkspaceEvents> {
   /** Set when close() starts: new calls reject, calls in flight finish first. */
   #closing: Promise<void> | undefined;
   readonly #inflight = new Set<Promise<unknown>>();
+  readonly #journal: Journal | undefined;
+  /** Journal records left by an earlier process, per root, replayed once that mount is indexed. */
+  readonly #replay = new Map<string, JournalRecord[]>();
+  #exitHooks: (() => void) | undefined;
 
   constructor(options: WorkspaceOptions = {}) {
     super();
@@ -88,15 +103,29 @@ export class Workspace extends Emitter<WorkspaceEvents> {
         minDelayMs: nonNegative("retry.minDelayMs", retry.minDelayMs, 100),
         maxDelayMs: nonNegative("retry.maxDelayMs", retry.maxDelayMs, 5000),
         onMountConflict: options.onMountConflict,
+        writeConflicts: writeConflictsOption(options.writeConflicts),
       },
       (event, payload) => this.emit(event, payload),
     );
+    if (options.journal !== undefined) {
+      try {
+        this.#journal = new Journal(options.journal);
+      } catch (error) {
+        throw toFsError(error, String(options.journal), "mkdir");
+      }
+      for (const record of this.#journal.pending()) {
+        const list = this.#replay.get(record.root) ?? [];
+        list.push(record);
+        this.#replay.set(record.root, list);
+      }
+    }
     const vol = this.#vol;
     this.#registry = new Registry({
       sessionId: this.#ctx.config.sessionId,
       ignore,
       vfs: () => this.fs,
       onAdd: (record) => this.#added(record),
+      onDiagnostic: (diagnostic) => this.emit("diagnostic", diagnostic),
       onRemove: (record) => {
         this.#ns.removeView(record.root);
         this.#mirrors.delete(record.root);
@@ -138,28 +167,73 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       apply: new ExternalChanges(this.#ns, vol, mirror),
     };
     for (const [root, mount] of Object.entries(options.mounts ?? {})) this.#registry.add(root, mount);
+    if (options.flushOnExit) {
+      this.#exitHooks = closeOnExit(() =>
+        this.close().catch((error: unknown) => this.emit("error", { op: "put", error })),
+      );
+    }
+  }
+
+  /** Replays journal records left for mounts indexed since (once each). */
+  #replayJournal(): void {
+    if (this.#replay.size === 0) return;
+    for (const [root, records] of this.#replay) {
+      const record = this.#registry.get(root);
+      const view = this.#ns.view(root);
+      if (record?.phase !== "ready" || !view || !record.writable) continue;
+      this.#replay.delete(root);
+      const mirror = this.#mirrors.get(root)!;
+      for (const r of records) {
+        this.#applyLocal(root, r.rel, r.bytes);
+        mirror.replayed(r.rel, r.etag);
+      }
+      this.#ns.recount(view);
+    }
+  }
+
+  /** Puts `bytes` (or nothing) at `rel` in the VFS, over a stub or a file, without telling the mirror. */
+  #applyLocal(root: string, rel: string, bytes: Uint8Array | undefined): void {
+    const view = this.#ns.view(root)!;
+    const abs = view.absOf(rel);
+    const slot = view.stubs.findLive(rel);
+    if (slot >= 0) view.stubs.kill(slot);
+    if (bytes) this.#ns.writeMem(abs, bytes);
+    else this.#vol.rmSync(abs, { force: true });
   }
 
   #added(record: MountRecord): void {
     const view = this.#ns.addView(record);
     this.#mirrors.set(
       record.root,
-      new Mirror(record, this.#ctx, {
-        read: (rel) => {
-          const abs = view.absOf(rel);
-          try {
-            const st = this.#vol.lstatSync(abs);
-            if (st.isFile()) return { exists: true, bytes: new Uint8Array(this.#vol.readFileSync(abs)) };
-          } catch (error) {
-            // Only "nothing there" is a deletion; any other failure (EACCES) must not become one.
-            const code = (error as { code?: unknown } | null)?.code;
-            if (code !== "ENOENT" && code !== "ENOTDIR") throw toFsError(error, abs, "open");
-          }
-          return { exists: false };
+      new Mirror(
+        record,
+        this.#ctx,
+        {
+          read: (rel) => {
+            const abs = view.absOf(rel);
+            try {
+              const st = this.#vol.lstatSync(abs);
+              if (st.isFile()) return { exists: true, bytes: new Uint8Array(this.#vol.readFileSync(abs)) };
+            } catch (error) {
+              // Only "nothing there" is a deletion; any other failure (EACCES) must not become one.
+              const code = (error as { code?: unknown } | null)?.code;
+              if (code !== "ENOENT" && code !== "ENOTDIR") throw toFsError(error, abs, "open");
+            }
+            return { exists: false };
+          },
+          absOf: (rel) => view.absOf(rel),
+          side: (path) => this.#ns.localSide(path),
+          baseEtag: (rel) => {
+            const slot = view.stubs.find(rel);
+            return slot >= 0 ? view.stubs.entry(slot).etag : undefined;
+          },
+          replace: (rel, bytes) => {
+            this.#applyLocal(record.root, rel, bytes);
+            this.#ns.recount(view);
+          },
         },
-        absOf: (rel) => view.absOf(rel),
-        side: (path) => this.#ns.localSide(path),
-      }),
+        this.#journal,
+      ),
     );
   }
 
@@ -243,6 +317,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
     if (this.#closed)
       throw new MountError("EIO", "the workspace is closed; create a new Workspace to continue");
     await this.#indexer.ready();
+    this.#replayJournal();
   }
 
   async #save(root: string): Promise<void> {
@@ -371,6 +446,8 @@ export class Workspace extends Emitter<WorkspaceEvents> {
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     let flushError: unknown;
     if (this.#indexer.running) await this.#indexer.running.catch(() => undefined);
+    // Journal records left by an earlier process land even if this one made no call.
+    if (this.#replay.size > 0) await this.#ready().catch(() => undefined);
     const ready = this.#registry.records().filter((r) => r.phase === "ready");
     try {
       await this.#flush(ready);
@@ -378,7 +455,9 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       flushError = error;
     }
     this.#closed = true;
+    this.#exitHooks?.();
     for (const record of this.#registry.records()) await this.#dispose(record);
+    this.#journal?.close();
     if (flushError) throw flushError;
   }
 

@@ -6,6 +6,7 @@ import {
   type MemoryMountInstance,
   type MemoryMountOptions,
   type MountContext,
+  type MountEntry,
   MountError,
   type MountFactory,
   type MountWriteApi,
@@ -14,7 +15,7 @@ import {
   resolveLinkWithinRoot,
 } from "@ws/core";
 import type { Capabilities, ConformanceHarness } from "../harness.js";
-import { memoryHarness } from "../reference/memory-harness.js";
+import { MEMORY_SECRET, memoryHarness } from "../reference/memory-harness.js";
 import { memoryTreeHarness } from "../reference/memory-tree-harness.js";
 import { MemoryTreeMount, type MemoryTreeMountOptions, readTree } from "../reference/memory-tree-mount.js";
 
@@ -38,6 +39,7 @@ export const LAZY_CAPABILITIES: Capabilities = Object.freeze({
   delete: "supported",
   conditionalPut: "supported",
   forbidden: "supported",
+  listPageSize: "supported",
 });
 
 export const EAGER_CAPABILITIES: Capabilities = Object.freeze({
@@ -76,6 +78,10 @@ function eager(
 }
 
 const PAGE = 100;
+const MiB = 1024 * 1024;
+
+const keyOf = (base: MemoryMountInstance, relPath: string): string =>
+  base.prefix ? `${base.prefix}/${relPath}` : relPath;
 
 export const BROKEN_PROVIDERS: readonly BrokenProvider[] = [
   {
@@ -335,5 +341,406 @@ export const BROKEN_PROVIDERS: readonly BrokenProvider[] = [
     target: "shape.options",
     capabilities: LAZY_CAPABILITIES,
     harness: lazy((_base, options) => ({ options: { ...options, maxBytes: undefined } })),
+  },
+  {
+    id: "size-as-string",
+    defect: "lists sizes as strings, as parsed from an XML or JSON listing without conversion",
+    target: "shape.entries",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async list() {
+        return (await base.list()).map((e) => ({ ...e, size: String(e.size) as unknown as number }));
+      },
+    })),
+  },
+  {
+    id: "mtime-seconds",
+    defect: "lists mtime in seconds (Unix time), not milliseconds",
+    target: "list.mtime-unit",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async list() {
+        return (await base.list()).map((e) =>
+          e.mtime === undefined ? e : { ...e, mtime: Math.floor(e.mtime / 1000) },
+        );
+      },
+    })),
+  },
+  {
+    id: "two-page-guard",
+    defect: "stops after two list pages (a guard against endless loops), hidden at the default page size",
+    target: "list.pagination.page-sizes",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base, options) => ({
+      async list() {
+        const prefix = base.prefix ? `${base.prefix}/` : "";
+        const out: MountEntry[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; pages < 2; pages++) {
+          const page = base.store.listPage(prefix, cursor, options.pageSize ?? 1000);
+          for (const key of page.keys) {
+            out.push({ path: key.slice(prefix.length), size: base.store.get(key)?.bytes.length ?? 0 });
+          }
+          if (!page.truncated) break;
+          cursor = page.keys[page.keys.length - 1];
+        }
+        return out;
+      },
+    })),
+  },
+  {
+    id: "large-fetch-first-chunk",
+    defect: "fetches large files with one 1 MiB ranged GET and never asks for the rest",
+    target: "read.large",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async fetch(relPath: string) {
+        const bytes = await base.fetch(relPath);
+        return bytes.length > MiB ? bytes.slice(0, MiB) : bytes;
+      },
+    })),
+  },
+  {
+    id: "large-put-first-part",
+    defect: "uploads only the first 5 MiB part of a large put",
+    target: "write.large",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async put(relPath: string, bytes: Uint8Array, putOptions?: PutOptions) {
+        return base.put(relPath, bytes.length > 5 * MiB ? bytes.slice(0, 5 * MiB) : bytes, putOptions);
+      },
+    })),
+  },
+  {
+    id: "etag-from-size",
+    defect: "derives the etag from the size, so a same-size overwrite keeps it",
+    target: "write.etag-changes",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async list() {
+        return (await base.list()).map((e) => ({ ...e, etag: `"${e.size}"` }));
+      },
+    })),
+  },
+  {
+    id: "caches-caller-buffer",
+    defect: "keeps the caller's buffer after put in a write cache and serves fetches from it",
+    target: "write.caller-buffer",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => {
+      const cache = new Map<string, Uint8Array>();
+      return {
+        async put(relPath: string, bytes: Uint8Array, putOptions?: PutOptions) {
+          await base.put(relPath, bytes, putOptions);
+          cache.set(relPath, bytes); // the caller's own buffer, not a copy
+        },
+        async fetch(relPath: string) {
+          const cached = cache.get(relPath);
+          return cached ? new Uint8Array(cached) : base.fetch(relPath);
+        },
+        async delete(relPath: string) {
+          cache.delete(relPath);
+          return base.delete(relPath);
+        },
+      };
+    }),
+  },
+  {
+    id: "check-then-put",
+    defect: "implements ifNoneMatch as a lookup followed by an unconditional put (racy)",
+    target: "write.conditional.race",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async put(relPath: string, bytes: Uint8Array, putOptions: PutOptions = {}) {
+        if (!base.writable || putOptions.ifNoneMatch === undefined)
+          return base.put(relPath, bytes, putOptions);
+        // A HEAD request, then the PUT: another writer fits between the two.
+        const exists = base.store.has(keyOf(base, relPath));
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        if (exists) throw new MountError("EEXIST", `${relPath} exists`, { path: relPath });
+        return base.put(relPath, bytes);
+      },
+    })),
+  },
+  {
+    id: "delete-keeps-write-cache",
+    defect: "serves recently written files from a write cache that its own delete forgets to drop",
+    target: "consistency.put-delete",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => {
+      const written = new Map<string, Uint8Array>();
+      return {
+        async put(relPath: string, bytes: Uint8Array, putOptions?: PutOptions) {
+          await base.put(relPath, bytes, putOptions);
+          written.set(relPath, new Uint8Array(bytes));
+        },
+        async list() {
+          const listed = await base.list();
+          const seen = new Set(listed.map((e) => e.path));
+          // Writes the backend may not list yet (eventual consistency) are merged in.
+          for (const [path, bytes] of written) if (!seen.has(path)) listed.push({ path, size: bytes.length });
+          return listed;
+        },
+        async fetch(relPath: string) {
+          const cached = written.get(relPath);
+          return cached ? new Uint8Array(cached) : base.fetch(relPath);
+        },
+      };
+    }),
+  },
+  {
+    id: "nfc-normalizes-writes",
+    defect: "normalises paths to NFC before writing (as macOS file APIs do)",
+    target: "names.write-normalization",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async put(relPath: string, bytes: Uint8Array, putOptions?: PutOptions) {
+        return base.put(relPath.normalize("NFC"), bytes, putOptions);
+      },
+    })),
+  },
+  {
+    id: "leaks-secret",
+    defect: "wraps backend errors with a cause whose message names the credential",
+    target: "errors.secrets",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async fetch(relPath: string) {
+        try {
+          return await base.fetch(relPath);
+        } catch (error) {
+          const code = MountError.isInstance(error) ? error.code : "EIO";
+          throw new MountError(code, `fetch ${relPath} failed`, {
+            path: relPath,
+            cause: new Error(`GET /${relPath} signed with key ${MEMORY_SECRET}: ${String(error)}`),
+          });
+        }
+      },
+    })),
+  },
+  {
+    id: "trusts-source-names",
+    defect: "materialises every source entry as named, links included, without validating paths",
+    target: "eager.hostile-names",
+    capabilities: EAGER_CAPABILITIES,
+    harness: eager((_base, options, context) => ({
+      async materialize(api: MountWriteApi) {
+        const tree = readTree(options.store, options.prefix);
+        for (const [path, entry] of Object.entries(tree)) {
+          if (entry.link !== undefined) api.symlink?.(`${context.root}/${path}`, entry.link);
+          else {
+            const object = options.store.get(`${options.prefix}/${entry.blob}`);
+            if (!object) throw new MountError("EIO", `blob of ${path} is missing`, { path });
+            api.writeFile(`${context.root}/${path}`, new Uint8Array(object.bytes), entry.mode);
+          }
+        }
+      },
+    })),
+  },
+  {
+    id: "ifmatch-creates-missing",
+    defect:
+      "compares ifMatch only when something is stored, so a conditional update of a missing file creates it",
+    target: "write.conditional.missing",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async put(relPath: string, bytes: Uint8Array, putOptions: PutOptions = {}) {
+        if (!base.writable || putOptions.ifMatch === undefined) return base.put(relPath, bytes, putOptions);
+        const current = base.store.get(keyOf(base, relPath));
+        if (current && current.etag !== putOptions.ifMatch) {
+          throw new MountError("ESTALE", `${relPath} changed`, { path: relPath });
+        }
+        return base.put(relPath, bytes);
+      },
+    })),
+  },
+  {
+    id: "put-resolves-early",
+    defect: "resolves put before the upload finished (fire and forget)",
+    target: "write.round-trip",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async put(relPath: string, bytes: Uint8Array, putOptions?: PutOptions) {
+        if (!base.writable) return base.put(relPath, bytes, putOptions);
+        const copy = new Uint8Array(bytes);
+        setTimeout(() => void base.put(relPath, copy, putOptions).catch(() => undefined), 5);
+      },
+    })),
+  },
+  {
+    id: "encodes-on-put",
+    defect: "URL-encodes the path into the key on put (a b.txt is stored as a%20b.txt)",
+    target: "write.stored-key",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async put(relPath: string, bytes: Uint8Array, putOptions?: PutOptions) {
+        return base.put(relPath.split("/").map(encodeURIComponent).join("/"), bytes, putOptions);
+      },
+    })),
+  },
+  {
+    id: "swallows-api-errors",
+    defect: "catches errors from api.writeFile and carries on with the next file",
+    target: "eager.api-errors-propagate",
+    capabilities: EAGER_CAPABILITIES,
+    harness: eager((base) => ({
+      async materialize(api: MountWriteApi) {
+        const lenient: MountWriteApi = {
+          ...api,
+          writeFile(path, bytes, mode) {
+            try {
+              api.writeFile(path, bytes, mode);
+            } catch {
+              // "best effort": skip the file the host refused
+            }
+          },
+        };
+        return base.materialize(lenient);
+      },
+    })),
+  },
+  {
+    id: "prefix-without-slash",
+    defect: "lists a sub-prefix by string prefix (prefix a also shows ab/z)",
+    target: "list.sub-prefix",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async list() {
+        if (!base.prefix) return base.list();
+        const parent = base.prefix.slice(0, base.prefix.lastIndexOf("/") + 1);
+        const name = base.prefix.slice(parent.length);
+        // Lists "<name>" and everything starting with it, then strips "<name>/".
+        return base.store
+          .keys(`${parent}${name}`)
+          .map((key) => ({
+            path: key.slice(parent.length + name.length).replace(/^\//, ""),
+            size: base.store.get(key)!.bytes.length,
+          }))
+          .filter((e) => e.path !== "");
+      },
+    })),
+  },
+  {
+    id: "lowercases-names",
+    defect: "folds names to lower case (a case-insensitive host file system)",
+    target: "names.case-twins",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async list() {
+        const seen = new Map<string, MountEntry>();
+        for (const e of await base.list())
+          seen.set(e.path.toLowerCase(), { ...e, path: e.path.toLowerCase() });
+        return [...seen.values()];
+      },
+    })),
+  },
+  {
+    id: "nfc-normalizes-listing",
+    defect: "normalises listed names to NFC, so the NFD file disappears behind its twin",
+    target: "names.unicode-normalization",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async list() {
+        const seen = new Map<string, MountEntry>();
+        for (const e of await base.list())
+          seen.set(e.path.normalize("NFC"), { ...e, path: e.path.normalize("NFC") });
+        return [...seen.values()];
+      },
+    })),
+  },
+  {
+    id: "empty-file-undefined",
+    defect: "returns undefined for a zero-byte file (an empty response body)",
+    target: "read.empty-file",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async fetch(relPath: string) {
+        const bytes = await base.fetch(relPath);
+        return (bytes.length === 0 ? undefined : bytes) as Uint8Array;
+      },
+    })),
+  },
+  {
+    id: "delete-no-op",
+    defect: "resolves delete without deleting (the request was never sent)",
+    target: "delete.gone",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async delete(relPath: string) {
+        if (!base.writable) return base.delete(relPath);
+      },
+    })),
+  },
+  {
+    id: "put-needs-parents",
+    defect: "fails to put a file whose parent folders do not exist yet (fs.writeFile without mkdir)",
+    target: "write.missing-parents",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async put(relPath: string, bytes: Uint8Array, putOptions?: PutOptions) {
+        const parent = relPath.includes("/") ? relPath.slice(0, relPath.lastIndexOf("/")) : "";
+        if (base.writable && parent && !base.store.hasChildren(keyOf(base, parent))) throw notFound(relPath);
+        return base.put(relPath, bytes, putOptions);
+      },
+    })),
+  },
+  {
+    id: "eager-skips-empty-files",
+    defect: "skips zero-byte files while materialising",
+    target: "eager.empty-files",
+    capabilities: EAGER_CAPABILITIES,
+    harness: eager((base) => ({
+      async materialize(api: MountWriteApi) {
+        return base.materialize({
+          ...api,
+          writeFile: (p, b, m) => (b.length > 0 ? api.writeFile(p, b, m) : undefined),
+        });
+      },
+    })),
+  },
+  {
+    id: "eager-writes-twice",
+    defect: "writes every file twice (a retry loop that does not remember what it wrote)",
+    target: "eager.no-duplicates",
+    capabilities: EAGER_CAPABILITIES,
+    harness: eager((base) => ({
+      async materialize(api: MountWriteApi) {
+        return base.materialize({
+          ...api,
+          writeFile: (p, b, m) => {
+            api.writeFile(p, b, m);
+            api.writeFile(p, b, m);
+          },
+        });
+      },
+    })),
+  },
+  {
+    id: "eager-drops-modes",
+    defect: "writes every file with the default mode, dropping the source's",
+    target: "eager.modes",
+    capabilities: EAGER_CAPABILITIES,
+    harness: eager((base) => ({
+      async materialize(api: MountWriteApi) {
+        return base.materialize({ ...api, writeFile: (p, b) => api.writeFile(p, b) });
+      },
+    })),
+  },
+  {
+    id: "eager-absolute-links",
+    defect: "rewrites link targets to absolute host paths",
+    target: "eager.symlinks",
+    capabilities: EAGER_CAPABILITIES,
+    harness: eager((base, _options, context) => ({
+      async materialize(api: MountWriteApi) {
+        const symlink = api.symlink;
+        return base.materialize({
+          ...api,
+          ...(symlink
+            ? { symlink: (p: string, target: string) => symlink.call(api, p, `${context.root}/${target}`) }
+            : {}),
+        });
+      },
+    })),
   },
 ];

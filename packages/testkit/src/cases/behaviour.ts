@@ -156,4 +156,29 @@ export const consistencyCases: readonly ConformanceCase[] = [
       await rejects(() => mount.fetch("a.txt"), ["ENOENT"], "fetch after delete");
     },
   },
+  {
+    id: "consistency.put-delete",
+    group: "consistency",
+    strategy: "lazy",
+    requires: ["write", "delete"],
+    title: "a file the mount wrote and then deleted itself is gone from list, fetch and the backend",
+    async run(t) {
+      await t.seed({ "keep.txt": text("keep") });
+      const mount = await t.writable();
+      const del = mount.delete;
+      check(typeof del === "function", "capability delete is declared, but delete() is missing");
+      await mount.put("tmp/scratch.txt", text("scratch"));
+      // Read it through every path a cache could sit on before deleting it.
+      await checkListing(mount, ["keep.txt", "tmp/scratch.txt"], "list after put");
+      checkBytes(await mount.fetch("tmp/scratch.txt"), text("scratch"), "fetch after put");
+      await del.call(mount, "tmp/scratch.txt");
+      checkEqual(await t.harness.readBackend("tmp/scratch.txt"), undefined, "backend after delete");
+      await checkListing(mount, ["keep.txt"], "list after the mount deleted its own file");
+      await rejects(
+        () => mount.fetch("tmp/scratch.txt"),
+        ["ENOENT"],
+        "fetch after the mount deleted its own file",
+      );
+    },
+  },
 ];

@@ -1,5 +1,10 @@
-import type { EagerMount, MountWriteApi } from "@ws/core";
-import { relativePathProblem, relativeToRoot } from "@ws/core";
+import {
+  type EagerMount,
+  MountError,
+  type MountWriteApi,
+  relativePathProblem,
+  relativeToRoot,
+} from "@ws/core";
 import { check, checkBytes, checkEqual, fail, rejects, sorted } from "../assert.js";
 import { text } from "../bytes.js";
 import type { CaseContext, ConformanceCase } from "../case.js";
@@ -255,6 +260,88 @@ export const eagerCases: readonly ConformanceCase[] = [
           `materialize without api.symlink threw ${String(error)}`,
         );
       }
+    },
+  },
+  {
+    id: "eager.hostile-names",
+    group: "eager",
+    strategy: "eager",
+    requires: ["hostileNames"],
+    title:
+      "hostile source names (../x, /abs, a/../../y, a file below a link leaving the root) are never written outside the root or through a link",
+    async run(t) {
+      await t.seed(
+        {
+          "ok.txt": text("ok"),
+          "../x.txt": text("parent"),
+          "/abs.txt": text("absolute"),
+          "a/../../y.txt": text("dotdot"),
+          "out/passwd": text("through the link"),
+        },
+        { symlinks: { out: "../../etc" } },
+      );
+      const mount = await t.eager();
+      const { api, calls } = recordingApi();
+      try {
+        await mount.materialize(api);
+      } catch (error) {
+        // Refusing the whole source is a policy, if it says why and wrote nothing.
+        const code = (error as { code?: unknown }).code;
+        check(code === "EINVAL", `materialize of a hostile source threw ${String(code)}: ${String(error)}`);
+        checkEqual(calls.filter((c) => c.op !== "mkdir").length, 0, "writes before refusing the source");
+        return;
+      }
+      const links = new Set<string>();
+      for (const call of calls) {
+        const rel = relativeToRoot(t.root, call.path);
+        if (rel === undefined || rel === "")
+          fail(`materialize ${call.op} ${JSON.stringify(call.path)}: outside the mount root ${t.root}`);
+        const problem = relativePathProblem(rel);
+        if (problem) fail(`materialize ${call.op} ${JSON.stringify(call.path)}: ${problem}`);
+        if (call.op === "symlink") {
+          check(
+            call.target !== "../../etc",
+            `materialize created the link ${rel} -> ${call.target}, which leaves the root`,
+          );
+          links.add(rel);
+        }
+      }
+      for (const call of calls) {
+        if (call.op === "symlink") continue;
+        const rel = relativeToRoot(t.root, call.path)!;
+        const parts = rel.split("/");
+        for (let i = 1; i < parts.length; i++) {
+          const ancestor = parts.slice(0, i).join("/");
+          check(!links.has(ancestor), `materialize wrote ${rel} through the link ${ancestor}`);
+        }
+      }
+      checkBytes(writtenFiles(t, calls).get("ok.txt"), text("ok"), "the harmless ok.txt");
+    },
+  },
+  {
+    id: "eager.api-errors-propagate",
+    group: "eager",
+    strategy: "eager",
+    title:
+      "an error thrown by the host's write API (a refused path, a quota) makes materialize reject; it is never swallowed",
+    async run(t) {
+      await seedTree(t);
+      const mount = await t.eager();
+      const { api } = recordingApi();
+      const refused = `${t.root}/src/index.ts`;
+      const strict: MountWriteApi = {
+        ...api,
+        writeFile(path, bytes, mode) {
+          if (path === refused) throw new MountError("EDQUOT", "the host refuses this file", { path });
+          api.writeFile(path, bytes, mode);
+        },
+      };
+      const caught = await rejects(
+        () => mount.materialize(strict),
+        undefined,
+        "materialize when the host refuses a write",
+      );
+      check(caught.code === "EDQUOT", `materialize rejected with ${caught.code}, not the host's EDQUOT`);
     },
   },
 ];

@@ -244,4 +244,49 @@ export const listingCases: readonly ConformanceCase[] = [
       checkBytes(await mount.fetch("b/y"), text("a/b/y"), "fetch b/y under prefix a");
     },
   },
+  {
+    id: "list.mtime-unit",
+    group: "listing",
+    strategy: "lazy",
+    title: "mtime, when listed, is milliseconds since the epoch (not seconds, not microseconds)",
+    async run(t) {
+      const before = Date.now();
+      await seedText(t, { "a.txt": "a", "d/b.txt": "b" });
+      const entries = await (await t.lazy()).list();
+      // Wide bounds: a server clock may be off, and S3 rounds to the second. Seconds since the
+      // epoch (1.7e9) fall below the lower bound; micro- or nanoseconds land far in the future.
+      const low = Date.UTC(2000, 0, 1);
+      const high = Date.now() + 2 * 24 * 3600 * 1000;
+      for (const e of entries) {
+        if (e.mtime === undefined) continue;
+        check(
+          typeof e.mtime === "number" && e.mtime >= low && e.mtime <= high,
+          `${e.path}: mtime ${String(e.mtime)} is not milliseconds since the epoch ` +
+            `(${e.mtime < low ? "seconds?" : "micro- or nanoseconds?"}); the file was written at ${before}, ` +
+            `so about ${before} is expected`,
+        );
+      }
+    },
+  },
+  {
+    id: "list.pagination.page-sizes",
+    group: "listing",
+    strategy: "lazy",
+    requires: ["listPageSize"],
+    title:
+      "the listing is complete at page sizes 1, 2, 3, 7 and the backend's own (a cursor bug hides at one size)",
+    async run(t) {
+      // 23 keys: 23 pages of one, 12 of two, 8 of three, 4 of seven (the last one short); # and +
+      // keys sit at several boundaries.
+      const files: Record<string, Uint8Array> = {};
+      const keys = ["k/#a", "k/+b", "k/a b", "k/a+b", "k/a%20b", "k/~x", "k/z"];
+      for (let i = 0; i < 16; i++) keys.push(`k/${String(i).padStart(2, "0")}${i % 3 === 0 ? "#" : ""}`);
+      for (const key of keys) files[key] = text(key);
+      await t.seed(files);
+      for (const pageSize of [...new Set([1, 2, 3, 7, t.pageSize])]) {
+        const mount = await t.lazy({ pageSize });
+        await checkListing(mount, keys, `${keys.length} keys listed with pageSize ${pageSize}`);
+      }
+    },
+  },
 ];

@@ -2,7 +2,7 @@ import { checkBytes, checkEqual, sorted } from "../assert.js";
 import { text } from "../bytes.js";
 import type { CaseContext, ConformanceCase } from "../case.js";
 import type { CapabilityId } from "../harness.js";
-import { checkListing } from "./listing.js";
+import { checkListing, listPaths } from "./listing.js";
 
 /** Each name's content is the name itself, so a mix-up between two names shows in the bytes. */
 async function roundTrip(t: CaseContext, names: readonly string[]): Promise<void> {
@@ -111,6 +111,32 @@ export const nameCases: readonly ConformanceCase[] = [
       checkEqual(sorted(await t.harness.listBackend()), sorted(AWKWARD_NAMES), "backend keys after put");
       for (const name of AWKWARD_NAMES)
         checkBytes(await t.harness.readBackend(name), text(name), `backend ${name}`);
+    },
+  },
+  {
+    id: "names.write-normalization",
+    group: "names",
+    strategy: "lazy",
+    requires: ["write", "unicodeNormalization"],
+    title: "NFC and NFD names written through put are two keys, stored and listed byte for byte",
+    async run(t) {
+      const mount = await t.writable();
+      const nfc = "caf\u00e9/r\u00e9sum\u00e9.txt";
+      const nfd = "cafe\u0301/re\u0301sume\u0301.txt";
+      await mount.put(nfc, text("nfc"));
+      await mount.put(nfd, text("nfd"));
+      const hex = (s: string): string => Buffer.from(s, "utf8").toString("hex");
+      checkEqual(
+        sorted(await t.harness.listBackend()).map(hex),
+        sorted([nfc, nfd]).map(hex),
+        "backend keys (UTF-8 hex) after writing the NFC and the NFD spelling",
+      );
+      checkBytes(await t.harness.readBackend(nfc), text("nfc"), "backend, NFC key");
+      checkBytes(await t.harness.readBackend(nfd), text("nfd"), "backend, NFD key");
+      const listed = sorted(await listPaths(mount)).map(hex);
+      checkEqual(listed, sorted([nfc, nfd]).map(hex), "listed paths (UTF-8 hex)");
+      checkBytes(await mount.fetch(nfc), text("nfc"), "fetch of the NFC spelling");
+      checkBytes(await mount.fetch(nfd), text("nfd"), "fetch of the NFD spelling");
     },
   },
 ];

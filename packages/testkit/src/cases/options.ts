@@ -19,11 +19,13 @@ export interface WorkspaceLike {
   };
   flushMounts(root?: string): Promise<unknown>;
   close(): Promise<unknown>;
+  /** Workspace events (`"error"`, `"fetch"`...); optional so older workspaces still fit. */
+  on?(event: string, listener: (payload: unknown) => void): unknown;
 }
 
-type WorkspaceConstructor = new (options: { mounts: Record<string, Mount> }) => WorkspaceLike;
+export type WorkspaceConstructor = new (options: { mounts: Record<string, Mount> }) => WorkspaceLike;
 
-async function loadWorkspace(): Promise<WorkspaceConstructor> {
+export async function loadWorkspace(): Promise<WorkspaceConstructor> {
   let module: Record<string, unknown>;
   try {
     // A variable specifier keeps bundlers and tsc from requiring the package at build time.

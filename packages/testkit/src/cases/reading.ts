@@ -19,6 +19,11 @@ export const SIZE_LADDER: readonly number[] = [
   1, 2, 255, 256, 1023, 1024, 4095, 4096, 65_535, 65_536, 65_537, 262_145,
 ];
 
+const MiB = 1024 * 1024;
+
+/** Sizes at and past 1 MiB, where chunked readers and multipart writers change code path. */
+export const LARGE_SIZES: readonly number[] = [MiB, MiB + 1, 3 * MiB + 7];
+
 export const readingCases: readonly ConformanceCase[] = [
   {
     id: "read.binary-sha256",
@@ -112,6 +117,33 @@ export const readingCases: readonly ConformanceCase[] = [
       a.fill(0);
       checkBytes(await mount.fetch("small.txt"), small, "fetch after mutating an earlier result");
       checkBytes(b, small, "the second result after mutating the first");
+    },
+  },
+  {
+    id: "read.large",
+    group: "reading",
+    strategy: "lazy",
+    requires: ["largeFiles"],
+    title: "files of 1 MiB and more: listed size, fetched bytes (sha256) and length are exact",
+    async run(t) {
+      const files: Record<string, Uint8Array> = {};
+      for (const size of LARGE_SIZES) files[`large/${size}.bin`] = binaryBytes(size, size);
+      await t.seed(files);
+      const mount = await t.lazy();
+      const listed = new Map((await mount.list()).map((e) => [e.path, e.size]));
+      for (const [path, bytes] of Object.entries(files)) {
+        check(
+          listed.get(path) === bytes.length,
+          `${path}: listed size ${String(listed.get(path))}, stored ${bytes.length} bytes`,
+        );
+        const got = await mount.fetch(path);
+        check(got instanceof Uint8Array, `${path}: fetch must return a Uint8Array`);
+        checkEqual(
+          { length: got.length, sha256: sha256(got) },
+          { length: bytes.length, sha256: sha256(bytes) },
+          `fetch ${path}`,
+        );
+      }
     },
   },
 ];

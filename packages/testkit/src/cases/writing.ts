@@ -1,4 +1,4 @@
-import { check, checkBytes, checkEqual, rejects, sorted } from "../assert.js";
+import { check, checkBytes, checkEqual, fail, rejects, sha256, sorted } from "../assert.js";
 import { binaryBytes, text } from "../bytes.js";
 import type { CaseContext, ConformanceCase } from "../case.js";
 
@@ -174,6 +174,143 @@ export const writingCases: readonly ConformanceCase[] = [
         "ifMatch unsupported",
       );
       checkBytes(await t.harness.readBackend("c.txt"), text("v1"), "backend after refused conditional puts");
+    },
+  },
+  {
+    id: "write.large",
+    group: "writing",
+    strategy: "lazy",
+    requires: ["write", "largeFiles"],
+    title: "a put of 1 MiB and more is stored whole: backend bytes, listed size and fetch all match",
+    async run(t) {
+      const mount = await t.writable();
+      const size = 6 * 1024 * 1024 + 5; // past the 5 MiB where S3 multipart parts start
+      const bytes = binaryBytes(size, 41);
+      await mount.put("big/upload.bin", bytes);
+      const stored = await t.harness.readBackend("big/upload.bin");
+      check(stored !== undefined, "the backend holds nothing at big/upload.bin after put");
+      checkEqual(
+        { length: stored.length, sha256: sha256(stored) },
+        { length: size, sha256: sha256(bytes) },
+        "backend after a large put",
+      );
+      const entry = (await mount.list()).find((e) => e.path === "big/upload.bin");
+      check(entry?.size === size, `listed size ${String(entry?.size)} after a ${size}-byte put`);
+      const fetched = await mount.fetch("big/upload.bin");
+      checkEqual(
+        { length: fetched.length, sha256: sha256(fetched) },
+        { length: size, sha256: sha256(bytes) },
+        "fetch after a large put",
+      );
+    },
+  },
+  {
+    id: "write.etag-changes",
+    group: "writing",
+    strategy: "lazy",
+    requires: ["write"],
+    title:
+      "when etags are listed, overwriting a file changes its etag (even at the same size); a neighbour's stays",
+    async run(t) {
+      await t.seed({ "v.txt": text("version-1"), "n.txt": text("neighbour") });
+      const mount = await t.writable();
+      const etags = async (): Promise<Map<string, string | undefined>> =>
+        new Map((await mount.list()).map((e) => [e.path, e.etag]));
+      const first = await etags();
+      if (first.get("v.txt") === undefined) {
+        // No etags at all is allowed (the host then cannot write conditionally); a partial set is not.
+        check(
+          [...first.values()].every((e) => e === undefined),
+          "list() reports an etag for some files but not for v.txt",
+        );
+        return;
+      }
+      await mount.put("v.txt", text("version-2")); // same length, different bytes
+      const second = await etags();
+      check(
+        second.get("v.txt") !== first.get("v.txt"),
+        `the etag of v.txt stayed ${JSON.stringify(first.get("v.txt"))} after it was overwritten: ` +
+          "the host would take new content for the version it already has",
+      );
+      checkEqual(second.get("n.txt"), first.get("n.txt"), "the etag of an untouched neighbour");
+      await mount.put("v.txt", text("version-1"));
+      check((await etags()).get("v.txt") !== undefined, "v.txt has no etag after the second overwrite");
+    },
+  },
+  {
+    id: "write.caller-buffer",
+    group: "writing",
+    strategy: "lazy",
+    requires: ["write"],
+    title: "put copies the caller's bytes: mutating the buffer after put resolves changes nothing stored",
+    async run(t) {
+      const mount = await t.writable();
+      const original = binaryBytes(4096, 77);
+      const buffer = new Uint8Array(original);
+      await mount.put("buf.bin", buffer);
+      buffer.fill(0x41); // the caller reuses its buffer, as a stream reader does
+      // A provider that uploads after put resolved would read the mutated buffer now.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      checkBytes(
+        await t.harness.readBackend("buf.bin"),
+        original,
+        "backend after the caller reused its buffer",
+      );
+      checkBytes(await mount.fetch("buf.bin"), original, "fetch after the caller reused its buffer");
+    },
+  },
+  {
+    id: "write.conditional.race",
+    group: "writing",
+    strategy: "lazy",
+    requires: ["write", "conditionalPut"],
+    title: 'eight racing put(ifNoneMatch: "*") on one path: exactly one wins, the others fail EEXIST',
+    async run(t) {
+      const mount = await t.writable();
+      const racers = Array.from({ length: 8 }, (_, i) => text(`racer ${i}`));
+      const settled = await Promise.allSettled(
+        racers.map((bytes) => mount.put("lock.txt", bytes, { ifNoneMatch: "*" })),
+      );
+      const winners = settled.flatMap((s, i) => (s.status === "fulfilled" ? [i] : []));
+      if (winners.length !== 1) {
+        fail(
+          `${winners.length} of 8 conditional creates succeeded (racers ${JSON.stringify(winners)}); exactly one may: ` +
+            "a check-then-put is not a conditional create",
+        );
+      }
+      for (const s of settled) {
+        if (s.status === "rejected") {
+          const code = (s.reason as { code?: unknown }).code;
+          check(code === "EEXIST", `a losing racer failed ${String(code)}, not EEXIST (${String(s.reason)})`);
+        }
+      }
+      const winner = racers[winners[0]!]!;
+      checkBytes(await t.harness.readBackend("lock.txt"), winner, "backend holds the winner's bytes");
+      checkBytes(await mount.fetch("lock.txt"), winner, "fetch returns the winner's bytes");
+    },
+  },
+  {
+    id: "write.conditional.missing",
+    group: "writing",
+    strategy: "lazy",
+    requires: ["write", "conditionalPut"],
+    title: "ifMatch on a path that does not exist fails (ESTALE or ENOENT) and creates nothing",
+    async run(t) {
+      await t.seed({ "other.txt": text("other") });
+      const mount = await t.writable();
+      const etag = (await mount.list()).find((e) => e.path === "other.txt")?.etag;
+      check(typeof etag === "string", "list() must report an etag for conditional puts");
+      // Another file's real etag: a provider that only compares when something is stored creates the file.
+      await rejects(
+        () => mount.put("absent.txt", text("created"), { ifMatch: etag }),
+        ["ESTALE", "ENOENT"],
+        "ifMatch on a missing path",
+      );
+      checkEqual(
+        await t.harness.readBackend("absent.txt"),
+        undefined,
+        "backend after a refused ifMatch on a missing path",
+      );
     },
   },
 ];

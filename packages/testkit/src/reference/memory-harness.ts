@@ -8,6 +8,12 @@ export interface MemoryHarnessOptions {
     | undefined;
 }
 
+/**
+ * The credential the memory harness declares as a secret. A `MemoryStore` has no credentials, so
+ * `MemoryMount` never sees it; the broken provider that leaks credentials into its errors does.
+ */
+export const MEMORY_SECRET = "ws-memory-secret-7f3a9c2e41";
+
 function join(...parts: readonly (string | undefined)[]): string {
   return parts.filter((p) => p !== undefined && p !== "").join("/");
 }
@@ -28,6 +34,7 @@ export function memoryHarness(
     async setup(caseId: string): Promise<HarnessContext> {
       const root = `cases/${caseId}-${++counter}`;
       return {
+        secrets: [MEMORY_SECRET],
         async seed(files) {
           for (const [key, bytes] of Object.entries(files)) store.put(`${root}/${key}`, bytes);
         },

@@ -1,4 +1,4 @@
-import { isEagerMount, MountError } from "@ws/core";
+import { isEagerMount, MountError, toMountError } from "@ws/core";
 import { mapConcurrent } from "../map-concurrent.js";
 import type { MemVol } from "../mem-vol.js";
 import type { WorkspaceContext } from "../runtime/context.js";
@@ -50,7 +50,8 @@ export class Hydrator {
       if (!(bytes instanceof Uint8Array))
         throw new MountError("EIO", `fetch(${rel}) did not return a Uint8Array`);
     } catch (cause) {
-      const code = MountError.isInstance(cause) ? cause.code : "EIO";
+      // A provider error that carries a POSIX code keeps it (a MountError, or a Node-style `code`).
+      const code = toMountError(cause).code;
       const error = new MountError(
         code,
         `cannot read ${abs}: fetch from mount ${view.root} (${mount?.kind ?? "?"}) failed: ${

@@ -161,6 +161,7 @@ export class Indexer {
         ctx.stats.indexLoads++;
       }
     }
+    const token = refresh ? mirror.listingStarted() : undefined;
     if (!raw) {
       raw = refresh && mount.refresh ? await mount.refresh() : await mount.list();
       if (!Array.isArray(raw)) {
@@ -176,7 +177,7 @@ export class Indexer {
     );
     let result: RefreshResult | undefined;
     if (refresh && record.phase === "ready") {
-      result = await refreshLazy({ ctx, ns, vol: this.#p.vol, view, mirror }, entries);
+      result = await refreshLazy({ ctx, ns, vol: this.#p.vol, view, mirror, token }, entries);
     } else {
       this.#commitStubs(view, entries, usage);
     }
@@ -206,7 +207,15 @@ export class Indexer {
     // Files already in the VFS under a root mounted at run time take precedence over stubs.
     let bytes = usage.bytes;
     let count = usage.entries;
+    // A file mount over a directory mount's file: the outer mount's copy (read, not changed
+    // locally) is not a local write, so it gives way to the new mount's file.
+    const outer =
+      view.record.type === "file" ? this.#p.registry.owner(parentPath(view.root))?.value : undefined;
     for (const abs of ns.memFilesUnder(view.root)) {
+      if (outer && outer !== view.record && this.#outerCopy(outer, abs)) {
+        vol.unlinkSync(abs);
+        continue;
+      }
       const slot = stubs.findLive(view.relOf(abs));
       if (slot >= 0) {
         bytes -= stubs.size(slot);
@@ -217,6 +226,15 @@ export class Indexer {
       count++;
     }
     view.setQuota({ bytes, entries: count });
+  }
+
+  /** `abs` holds the outer mount's own version (hydrated or materialised), not a local change. */
+  #outerCopy(outer: MountRecord, abs: string): boolean {
+    const outerView = this.#p.ns.view(outer.root);
+    if (!outerView) return false;
+    const rel = outerView.relOf(abs);
+    const mirror = this.#p.mirror(outer.root);
+    return !mirror.isModified(rel) && !mirror.has(rel);
   }
 
   async #indexEager(

@@ -1,6 +1,6 @@
 import type { MountEntry } from "@ws/core";
 import type { MemVol } from "../mem-vol.js";
-import type { Mirror } from "../mirror/mirror.js";
+import type { ListingToken, Mirror } from "../mirror/mirror.js";
 import { type Plan, plan, type UpstreamItem } from "../mirror/reconcile.js";
 import type { WorkspaceContext } from "../runtime/context.js";
 import { StubTable } from "../stub-table.js";
@@ -14,6 +14,8 @@ export interface RefreshParts {
   readonly vol: MemVol;
   readonly view: MountView;
   readonly mirror: Mirror;
+  /** Taken before the listing started: paths acknowledged since are newer than the listing. */
+  readonly token?: ListingToken | undefined;
 }
 
 function sameVersion(a: MountEntry, b: MountEntry): boolean {
@@ -54,8 +56,10 @@ async function report(parts: RefreshParts, planned: Plan): Promise<RefreshResult
 
 /** Applies a new listing to a lazy mount already indexed. */
 export async function refreshLazy(parts: RefreshParts, entries: MountEntry[]): Promise<RefreshResult> {
-  const { ns, vol, view, mirror } = parts;
+  const { ns, vol, view, mirror, token } = parts;
   const old = view.stubs;
+  // A path this workspace wrote after the listing was taken keeps the local state: the listing is older.
+  const newer = (rel: string): boolean => token !== undefined && mirror.ackedSince(token, rel);
   const next = new StubTable(entries);
   const items: Array<UpstreamItem & { readonly entry: MountEntry; readonly slot: number }> = [];
   for (let slot = 0; slot < next.length; slot++) {
@@ -85,16 +89,26 @@ export async function refreshLazy(parts: RefreshParts, entries: MountEntry[]): P
     items,
     {
       pending: (rel) => mirror.has(rel),
+      newer,
       localOnly: (rel) => mirror.isLocalOnly(rel),
       file: localFile,
       upstreamKnown: (rel) => mirror.upstreamKnown(rel, old.find(rel) >= 0),
       ours: (item) => {
-        const acked = mirror.ackedSize(item.rel);
-        if (acked !== undefined) return acked === item.entry.size;
+        // Versions, not sizes: our put's etag against the listed one, when both are known.
+        const acked = mirror.ackedVersion(item.rel);
+        if (acked !== undefined) {
+          if (acked.etag !== undefined && item.entry.etag !== undefined)
+            return acked.etag === item.entry.etag;
+          return acked.size === item.entry.size;
+        }
         const b = base(item.rel);
         return b !== undefined && sameVersion(b, item.entry);
       },
-      knownBefore: (rel) => old.find(rel) >= 0 || mirror.isAcked(rel),
+      knownBefore: (rel) => {
+        // Our own acknowledged delete made it absent upstream: its absence is no news.
+        const last = mirror.lastAck(rel);
+        return last === undefined ? old.find(rel) >= 0 : last === "put";
+      },
       fileRels: () => ns.memFilesUnder(view.root).map((abs) => view.relOf(abs)),
     },
   );
@@ -139,6 +153,7 @@ export async function refreshEager(parts: RefreshParts, tree: StagedTree): Promi
     items,
     {
       pending: (rel) => mirror.has(rel) || mirror.isLocalOnly(rel),
+      newer: () => false,
       localOnly: () => false,
       file: (rel) => {
         const current = ns.memBytes(abs(rel));

@@ -2,6 +2,7 @@ import { MountError, readOnly } from "@ws/core";
 import type { WorkspaceContext } from "../runtime/context.js";
 import type { MountRecord } from "../runtime/registry.js";
 import type { ConflictSide } from "../workspace-options.js";
+import type { Journal } from "./journal.js";
 
 /** The final local state of a path, read when a write fires (not when it was scheduled). */
 export type LocalState = { readonly exists: true; readonly bytes: Uint8Array } | { readonly exists: false };
@@ -12,6 +13,16 @@ export interface MirrorLocal {
   read(relPath: string): LocalState;
   absOf(relPath: string): string;
   side(absPath: string): ConflictSide;
+  /** The etag of the indexed (base) version of `relPath`, when the listing gave one. */
+  baseEtag(relPath: string): string | undefined;
+  /** Upstream's version replaces the local one (a lost write conflict the local side gave way in). */
+  replace(relPath: string, bytes: Uint8Array | undefined): void;
+}
+
+/** What a refresh needs to know about writes acknowledged while its listing was taken. */
+export interface ListingToken {
+  readonly epoch: number;
+  readonly inflight: ReadonlySet<string>;
 }
 
 /** The outcome of one sync of one path. */
@@ -67,7 +78,22 @@ export class Mirror {
   readonly #ctx: WorkspaceContext;
   readonly #local: MirrorLocal;
   readonly #modified = new Set<string>();
-  readonly #acked = new Map<string, number>();
+  /** Our last acknowledged put per path: its size and the etag the provider returned. */
+  readonly #acked = new Map<string, { readonly size: number; readonly etag: string | undefined }>();
+  /**
+   * The upstream version a pending write is based on, pinned when the path was first changed
+   * (or as our last put/delete left it): a string etag, or null when unknown (no `ifMatch`).
+   */
+  readonly #known = new Map<string, string | null>();
+  /** Ack epoch per path (refresh: a listing older than an ack is not applied to that path). */
+  readonly #ackedAt = new Map<string, number>();
+  #epoch = 0;
+  /** What this workspace last got acknowledged at each path. */
+  readonly #lastAck = new Map<string, "put" | "delete">();
+  /** Journal sequence of each path's latest recorded local state. */
+  readonly #seq = new Map<string, number>();
+  /** The provider refused a conditional write with ENOTSUP: send none to it again. */
+  #noConditional = false;
   readonly #localOnly = new Set<string>();
   #dirty = false;
   readonly #pending = new Map<string, Pending>();
@@ -77,10 +103,13 @@ export class Mirror {
   readonly #rounds = new Map<string, number>();
   #stopped = false;
 
-  constructor(record: MountRecord, ctx: WorkspaceContext, local: MirrorLocal) {
+  readonly #journal: Journal | undefined;
+
+  constructor(record: MountRecord, ctx: WorkspaceContext, local: MirrorLocal, journal?: Journal) {
     this.#record = record;
     this.#ctx = ctx;
     this.#local = local;
+    this.#journal = journal;
   }
 
   get root(): string {
@@ -97,13 +126,59 @@ export class Mirror {
   /** A local change of `rel` by `ws.fs`: remembered and scheduled for write-back. */
   changed(rel: string): void {
     this.#modified.add(rel);
-    if (this.writable) this.schedule(rel);
+    if (this.writable) {
+      this.#pin(rel);
+      this.#record_(rel);
+      this.schedule(rel);
+    }
   }
 
   /** A local change of `rel` by exec: remembered; local only under a read-only mount (the caller mirrors). */
   changedExternally(rel: string): void {
     this.#modified.add(rel);
     if (!this.writable) this.#localOnly.add(rel);
+    else {
+      this.#pin(rel);
+      this.#record_(rel);
+    }
+  }
+
+  /** A replayed journal record: the write is based on `etag` (when known), not on today's listing. */
+  replayed(rel: string, etag: string | undefined): void {
+    this.#known.set(rel, etag ?? null);
+    this.changed(rel);
+  }
+
+  /** Pins the upstream version a write of `rel` is based on, the first time it changes. */
+  #pin(rel: string): void {
+    if (!this.#known.has(rel)) this.#known.set(rel, this.#local.baseEtag(rel) ?? null);
+  }
+
+  /** Writes the latest local state of `rel` to the journal before the call resolves. */
+  #record_(rel: string): void {
+    const journal = this.#journal;
+    if (!journal) return;
+    let state: LocalState;
+    try {
+      state = this.#local.read(rel);
+    } catch {
+      return; // Not readable now (EACCES): the sync will fail and report it; nothing to record.
+    }
+    const known = this.#known.get(rel);
+    this.#seq.set(
+      rel,
+      journal.record(this.root, rel, state.exists ? state.bytes : undefined, known ?? undefined),
+    );
+  }
+
+  /** A token taken just before a listing starts (see `ackedSince`). */
+  listingStarted(): ListingToken {
+    return { epoch: this.#epoch, inflight: new Set(this.#chains.keys()) };
+  }
+
+  /** `rel` was acknowledged (or being written) after the listing behind `token` started: that listing is older. */
+  ackedSince(token: ListingToken, rel: string): boolean {
+    return (this.#ackedAt.get(rel) ?? -1) > token.epoch || token.inflight.has(rel) || this.#chains.has(rel);
   }
 
   isModified(rel: string): boolean {
@@ -115,8 +190,13 @@ export class Mirror {
   isAcked(rel: string): boolean {
     return this.#acked.has(rel);
   }
-  /** The size this workspace last put at `rel`, or undefined. */
-  ackedSize(rel: string): number | undefined {
+  /** What this workspace last got acknowledged at `rel`: a put, a delete, or nothing yet. */
+  lastAck(rel: string): "put" | "delete" | undefined {
+    return this.#lastAck.get(rel);
+  }
+
+  /** What this workspace last put at `rel` (size and etag), or undefined. */
+  ackedVersion(rel: string): { readonly size: number; readonly etag: string | undefined } | undefined {
     return this.#acked.get(rel);
   }
 
@@ -129,6 +209,7 @@ export class Mirror {
   forget(rel: string): void {
     this.#modified.delete(rel);
     this.#acked.delete(rel);
+    if (!this.has(rel)) this.#known.delete(rel);
   }
 
   /** After a refresh: everything not pending and not local-only now matches the new base. */
@@ -232,6 +313,7 @@ export class Mirror {
 
   async #sync(relPath: string): Promise<SyncOutcome> {
     let state: LocalState;
+    const seq = this.#seq.get(relPath);
     try {
       state = this.#local.read(relPath);
     } catch (error) {
@@ -241,9 +323,9 @@ export class Mirror {
     if (!state.exists) {
       // Put-new before delete-old: wait for this mount's puts already in flight.
       await Promise.allSettled([...this.#puts]);
-      return this.#attempt(relPath, state);
+      return this.#attempt(relPath, state, seq);
     }
-    const tracked = this.#attempt(relPath, state);
+    const tracked = this.#attempt(relPath, state, seq);
     this.#puts.add(tracked);
     try {
       return await tracked;
@@ -252,30 +334,123 @@ export class Mirror {
     }
   }
 
-  async #attempt(relPath: string, state: LocalState): Promise<SyncOutcome> {
+  async #attempt(relPath: string, state: LocalState, seq: number | undefined): Promise<SyncOutcome> {
     const op = state.exists ? "put" : "delete";
+    let etag: string | undefined;
     try {
-      await this.#send(relPath, state);
+      etag = await this.#send(relPath, state);
     } catch (error) {
+      if (state.exists && MountError.isInstance(error) && error.code === "ESTALE") {
+        return this.#stale(relPath, state, seq, error);
+      }
       return this.#giveUp(relPath, op, error);
     }
-    this.#rounds.delete(relPath);
-    this.#dirty = true;
-    if (state.exists) this.#acked.set(relPath, state.bytes.length);
-    else this.#acked.delete(relPath);
+    this.#landed(relPath, state, etag, seq);
     return { relPath, op, ok: true };
   }
 
-  async #send(relPath: string, state: LocalState): Promise<void> {
+  /** The provider acknowledged `state` of `relPath` (with the etag it returned, if any). */
+  #landed(relPath: string, state: LocalState, etag: string | undefined, seq: number | undefined): void {
+    this.#rounds.delete(relPath);
+    this.#dirty = true;
+    this.#ackedAt.set(relPath, ++this.#epoch);
+    this.#lastAck.set(relPath, state.exists ? "put" : "delete");
+    if (state.exists) this.#acked.set(relPath, { size: state.bytes.length, etag });
+    else this.#acked.delete(relPath);
+    // What upstream now holds: our etag (the base of the next write), or nothing known.
+    if (state.exists) this.#known.set(relPath, etag ?? null);
+    else this.#known.set(relPath, null);
+    if (seq !== undefined) {
+      this.#journal?.settle(this.root, relPath, seq);
+      if (this.#seq.get(relPath) === seq) this.#seq.delete(relPath);
+    }
+  }
+
+  /** Sends one put or delete; a put resolves with the etag the provider returned. */
+  async #send(relPath: string, state: LocalState, force = false): Promise<string | undefined> {
     const mount = this.#record.mount;
     const path = this.#local.absOf(relPath);
     if (state.exists) {
       if (!mount?.put) throw readOnly(path, this.root, "write");
-      await mount.put(relPath, state.bytes);
-    } else {
-      if (!mount?.delete) throw readOnly(path, this.root, "unlink");
-      await mount.delete(relPath);
+      const base = this.#known.get(relPath);
+      const conditional =
+        !force &&
+        !this.#noConditional &&
+        this.#ctx.config.writeConflicts === "detect" &&
+        typeof base === "string";
+      if (conditional) {
+        try {
+          const result = await mount.put(relPath, state.bytes, { ifMatch: base });
+          return result?.etag;
+        } catch (error) {
+          if (!(MountError.isInstance(error) && error.code === "ENOTSUP")) throw error;
+          // The provider cannot write conditionally: last writer wins for this mount (README).
+          this.#noConditional = true;
+        }
+      }
+      const result = await mount.put(relPath, state.bytes);
+      return result?.etag;
     }
+    if (!mount?.delete) throw readOnly(path, this.root, "unlink");
+    await mount.delete(relPath);
+    return undefined;
+  }
+
+  /**
+   * The provider refused the write because upstream is no longer the version it was based on
+   * (412 / `ESTALE`). When upstream already holds exactly these bytes (our own put landed, but
+   * its answer was lost), that is no conflict. Otherwise: a `"version"` conflict with both
+   * versions (event and hook); `"keep-local"` overwrites upstream, anything else lets upstream's
+   * version replace the local one, and this sync reports the lost write (flush and close reject).
+   */
+  async #stale(
+    relPath: string,
+    state: LocalState & { readonly exists: true },
+    seq: number | undefined,
+    error: MountError,
+  ): Promise<SyncOutcome> {
+    const mount = this.#record.mount;
+    let upstream: Uint8Array | undefined;
+    try {
+      upstream = mount && "fetch" in mount ? await mount.fetch(relPath) : undefined;
+    } catch (fetchError) {
+      if (!(MountError.isInstance(fetchError) && fetchError.code === "ENOENT")) {
+        return this.#giveUp(relPath, "put", error);
+      }
+    }
+    if (upstream && Buffer.compare(upstream, state.bytes) === 0) {
+      this.#landed(relPath, state, undefined, seq);
+      return { relPath, op: "put", ok: true };
+    }
+    const path = this.#local.absOf(relPath);
+    const answer = await this.#ctx.conflict({
+      kind: "version",
+      root: this.root,
+      relPath,
+      path,
+      local: { exists: true, size: state.bytes.length, etag: this.#known.get(relPath) ?? undefined },
+      remote: upstream ? { exists: true, size: upstream.length } : { exists: false },
+      error,
+    });
+    if (answer === "keep-local") {
+      try {
+        const etag = await this.#send(relPath, state, true);
+        this.#landed(relPath, state, etag, seq);
+        return { relPath, op: "put", ok: true };
+      } catch (putError) {
+        return this.#giveUp(relPath, "put", putError);
+      }
+    }
+    // Upstream wins: the local version gives way, loudly.
+    this.cancel(relPath);
+    this.#local.replace(relPath, upstream);
+    this.#modified.delete(relPath);
+    this.#acked.delete(relPath);
+    this.#known.delete(relPath);
+    this.#rounds.delete(relPath);
+    if (seq !== undefined) this.#journal?.settle(this.root, relPath, seq);
+    this.#ctx.stats.writeFailures++;
+    return { relPath, op: "put", ok: false, error };
   }
 
   /**

@@ -21,11 +21,18 @@ function oldIndex(base: Record<string, string>, hydrated: string[] = []): OldInd
 /** Local files `rel → version`, with what the mirror knows. */
 function facts(
   files: Record<string, string>,
-  known: { pending?: string[]; localOnly?: string[]; known?: string[]; before?: string[] } = {},
+  known: {
+    pending?: string[];
+    newer?: string[];
+    localOnly?: string[];
+    known?: string[];
+    before?: string[];
+  } = {},
 ): LocalFacts<Item> {
   const side = (v: string): ConflictSide => ({ exists: true, size: v.length });
   return {
     pending: (rel) => known.pending?.includes(rel) ?? false,
+    newer: (rel) => known.newer?.includes(rel) ?? false,
     localOnly: (rel) => known.localOnly?.includes(rel) ?? false,
     file: (rel) => (rel in files ? side(files[rel]!) : undefined),
     upstreamKnown: (rel) => known.known?.includes(rel) ?? false,

@@ -30,6 +30,8 @@ export interface OldIndex<T extends UpstreamItem = UpstreamItem> {
 export interface LocalFacts<T extends UpstreamItem = UpstreamItem> {
   /** A local write the provider has not acknowledged (eager: local-only changes count too). */
   pending(rel: string): boolean;
+  /** This workspace's write of `rel` was acknowledged after the listing was taken (the listing is older). */
+  newer(rel: string): boolean;
   /** Changed by exec under a read-only mount: stays as it is locally. */
   localOnly(rel: string): boolean;
   /** The local file (memfs content) of `rel`, or undefined. */
@@ -79,9 +81,16 @@ export function plan<T extends UpstreamItem>(
   for (const item of upstream) {
     const rel = item.rel;
     seen.add(rel);
+    if (local.newer(rel) && !local.pending(rel)) {
+      // The listing predates our acknowledged write: what it says of this path is stale.
+      out.actions.set(rel, "keep-local");
+      continue;
+    }
     if (local.pending(rel)) {
       out.kept.push(rel);
-      if (!old.sameAsBase(item)) conflict(rel, item.side);
+      // Upstream changed since the base, and not by our own acknowledged write: a conflict.
+      // (A listing taken while our own write was in flight may show that write: no news either.)
+      if (!old.sameAsBase(item) && !local.ours(item) && !local.newer(rel)) conflict(rel, item.side);
       out.actions.set(rel, "keep-local");
       continue;
     }
@@ -118,8 +127,9 @@ export function plan<T extends UpstreamItem>(
   for (const rel of old.liveRels()) if (!seen.has(rel)) out.deleted.push(rel);
   for (const rel of local.fileRels()) {
     if (seen.has(rel)) continue;
+    if (local.newer(rel) && !local.pending(rel)) continue;
     if (local.pending(rel)) {
-      if (local.knownBefore(rel)) {
+      if (local.knownBefore(rel) && !local.newer(rel)) {
         out.kept.push(rel);
         conflict(rel, { exists: false });
       }

@@ -19,6 +19,7 @@ export interface WorkspaceConfig {
   readonly minDelayMs: number;
   readonly maxDelayMs: number;
   readonly onMountConflict: MountConflictHandler | undefined;
+  readonly writeConflicts: "detect" | "last-writer-wins";
 }
 
 export function emptyStats(): WorkspaceStats {
@@ -55,7 +56,9 @@ export class WorkspaceContext {
   }
 
   /** Reports a conflict (event, counter, hook) and returns the hook's normalised answer. */
-  async conflict(conflict: MountConflict): Promise<"accept" | "keep-local"> {
+  async conflict(reported: MountConflict): Promise<"accept" | "keep-local"> {
+    // The seed's field names too (doRev: the ws.fs side, containerRev: the other side).
+    const conflict: MountConflict = { ...reported, doRev: reported.local, containerRev: reported.remote };
     this.stats.conflicts++;
     this.emit("conflict", conflict);
     let answer: ConflictResolution | undefined;

@@ -3,7 +3,9 @@ import {
   composeIgnore,
   type IgnoreMatcher,
   isEagerMount,
+  listenMountDiagnostics,
   type Mount,
+  type MountDiagnostic,
   MountError,
   type MountFactory,
   MountTable,
@@ -98,6 +100,8 @@ export interface RegistryConfig {
   readonly vfs: () => VFS;
   /** Called once per mount added (the other parts create their per-mount objects). */
   readonly onAdd: (record: MountRecord) => void;
+  /** Keys a provider made with `defineLazyMount` skipped in its listing. */
+  readonly onDiagnostic?: ((diagnostic: MountDiagnostic) => void) | undefined;
   /** Called once per mount removed. */
   readonly onRemove: (record: MountRecord) => void;
   /** The layers every mount is wrapped in (see `applyLayers`). */
@@ -209,6 +213,8 @@ export class Registry {
         { root: record.root },
       );
     }
+    const onDiagnostic = this.#config.onDiagnostic;
+    if (onDiagnostic) listenMountDiagnostics(mount, onDiagnostic);
     const { retry, concurrency, observe } = this.#config.layers;
     const layered = applyLayers(mount, { root: record.root, retry, concurrency, observe });
     record.resolved(mount, layered, this.#config.ignore);

@@ -192,6 +192,21 @@ export class Namespace {
     return k !== undefined && k.type !== "directory" && k.type !== "vdir";
   }
 
+  /** Some directory of `path` is a file (or a stub, or a link to one): Node says ENOTDIR. */
+  underFile(path: string): boolean {
+    try {
+      let p = parentPath(normalizeAbsolutePath(path));
+      while (p !== "/") {
+        const k = this.kind(this.resolve(p, true), true);
+        if (k && k.type !== "directory" && k.type !== "vdir") return true;
+        p = parentPath(p);
+      }
+    } catch {
+      // ELOOP and the like: not our question.
+    }
+    return false;
+  }
+
   exists(path: string): boolean {
     try {
       return this.kind(this.resolve(path, true), true) !== undefined;
@@ -265,6 +280,24 @@ export class Namespace {
   readdirEntries(path: string): WorkspaceDirent[] {
     const parent = normalizeAbsolutePath(path);
     return this.readdir(parent).map((e) => new WorkspaceDirent(e.name, parent, e.type));
+  }
+
+  /** Every entry under `path`, breadth first as Node 20's `readdir(path, { recursive: true })`. */
+  readdirRecursive(path: string): Array<WorkspaceDirent & { readonly relative: string }> {
+    const top = normalizeAbsolutePath(path);
+    const out: Array<WorkspaceDirent & { readonly relative: string }> = [];
+    const queue: Array<{ abs: string; rel: string }> = [{ abs: top, rel: "" }];
+    for (let i = 0; i < queue.length; i++) {
+      const { abs, rel } = queue[i]!;
+      for (const e of this.readdir(abs)) {
+        const relative = rel === "" ? e.name : `${rel}/${e.name}`;
+        const dirent = Object.assign(new WorkspaceDirent(e.name, abs, e.type), { relative });
+        out.push(dirent);
+        if (e.type === "directory")
+          queue.push({ abs: abs === "/" ? `/${e.name}` : `${abs}/${e.name}`, rel: relative });
+      }
+    }
+    return out;
   }
 
   readlink(path: string): string {

@@ -51,6 +51,12 @@ export class Posix {
   }
 
   assertNotIgnored(r: Resolved, syscall: string): void {
+    // A name no provider (and no POSIX file system) can store fails now, not at every later flush.
+    for (const segment of r.path.split("/")) {
+      if (Buffer.byteLength(segment) > 255) {
+        throw fsError("ENAMETOOLONG", syscall, r.path);
+      }
+    }
     if (this.#p.ns.isIgnored(r)) {
       throw new MountError(
         "EINVAL",
@@ -93,6 +99,8 @@ export class Posix {
 
   /** Copies bytes and mode. `flags & COPYFILE_EXCL` (1) refuses an existing destination. */
   async copyFile(src: string, dest: string, flags: number): Promise<void> {
+    // A missing or unreadable source fails as Node's copyfile, not as an open.
+    await this.#p.hydrator.materializeFile(src, "copyfile");
     const bytes = await this.readFile(src);
     const mode = this.#p.ns.stat(src, true).mode & 0o7777;
     await this.writeFile(dest, bytes, { mode, ...(flags & 1 ? { flag: "wx" } : {}) });
@@ -215,7 +223,7 @@ export class Posix {
     const k = ns.kind(r);
     if (!k) {
       if (options.force) return;
-      throw fsError("ENOENT", "rm", r.path);
+      throw fsError("ENOENT", "lstat", r.path);
     }
     if (k.type !== "directory" && k.type !== "vdir") {
       this.assertWritable(r, "rm");
