@@ -1,4 +1,4 @@
-// The demo (`npm run demo`: packages/core/examples/tour.mjs, then examples/demo/demo.mjs) must
+// The tour (`npm run tour`: packages/core/examples/tour.mjs, then examples/demo/demo.mjs) must
 // read as a story a newcomer follows. Run after `npm run build`. Checks what a reader would trip on:
 // - each part opens with its title, not with an error or a refusal;
 // - steps are numbered 1, 2, 3... in order, and every refusal sits in a step that announces it

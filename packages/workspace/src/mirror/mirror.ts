@@ -5,7 +5,9 @@ import type { ConflictSide } from "../workspace-options.js";
 import type { Journal } from "./journal.js";
 
 /** The final local state of a path, read when a write fires (not when it was scheduled). */
-export type LocalState = { readonly exists: true; readonly bytes: Uint8Array } | { readonly exists: false };
+export type LocalState =
+  | { readonly exists: true; readonly bytes: Uint8Array; readonly mode?: number | undefined }
+  | { readonly exists: false };
 
 /** What the mirror needs from the VFS side: the local state of a path, and its workspace path. */
 export interface MirrorLocal {
@@ -372,6 +374,8 @@ export class Mirror {
     const path = this.#local.absOf(relPath);
     if (state.exists) {
       if (!mount?.put) throw readOnly(path, this.root, "write");
+      // The file's mode travels with it (host directories keep it; the others ignore it).
+      const mode = state.mode === undefined ? {} : { mode: state.mode };
       const base = this.#known.get(relPath);
       const conditional =
         !force &&
@@ -380,7 +384,7 @@ export class Mirror {
         typeof base === "string";
       if (conditional) {
         try {
-          const result = await mount.put(relPath, state.bytes, { ifMatch: base });
+          const result = await mount.put(relPath, state.bytes, { ifMatch: base, ...mode });
           return result?.etag;
         } catch (error) {
           if (!(MountError.isInstance(error) && error.code === "ENOTSUP")) throw error;
@@ -388,7 +392,7 @@ export class Mirror {
           this.#noConditional = true;
         }
       }
-      const result = await mount.put(relPath, state.bytes);
+      const result = await mount.put(relPath, state.bytes, mode);
       return result?.etag;
     }
     if (!mount?.delete) throw readOnly(path, this.root, "unlink");
