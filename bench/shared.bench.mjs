@@ -10,7 +10,7 @@
 // between them is only the bucket (and PostgreSQL), exactly as between machines. moto (single-process
 // Python) bounds every commit rate here; compare tiers with each other, not with S3.
 // Scale: BENCH_SHARED_SAMPLES=20 npm run bench -- shared
-import { mkdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
