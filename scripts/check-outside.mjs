@@ -1,4 +1,4 @@
-// The testkit as an outside author meets it: packs @ws/core, @ws/workspace and @ws/testkit,
+// The testkit as an outside author meets it: packs @ws/core, @ws/provider-kit, @ws/workspace and @ws/testkit,
 // installs the tarballs (and vitest) into an empty project outside the repository, copies in a
 // stranger's provider written in plain JavaScript (scripts/outside/), and runs the conformance
 // suite there. It must pass and say where the report went; with one planted mistake (a leading
@@ -24,7 +24,7 @@ const fail = (message) => {
   process.exitCode = 1;
 };
 try {
-  const tarballs = ["core", "workspace", "testkit"].map((dir) => {
+  const tarballs = ["core", "provider-kit", "workspace", "testkit"].map((dir) => {
     const out = execFileSync("npm", ["pack", "--json", "--pack-destination", work], {
       cwd: join(root, "packages", dir),
       encoding: "utf8",

@@ -173,6 +173,13 @@ export interface LazyMount extends MountCommon {
   fetchWithInfo?(relPath: string): Promise<FetchResult>;
   /** (ws mounts) `list()` again, bypassing any cache the provider keeps. Used by `refreshMount`. */
   refresh?(): Promise<MountEntry[]>;
+  /**
+   * (ws mounts) A change feed: the mount calls `onChange` when its listing changed by other means
+   * than this host's own writes (another process or machine). The host subscribes once the mount is
+   * indexed and then applies the change through its refresh path (`refresh()`, else `list()`), so no
+   * caller has to call `refreshMount`. Calls are coalesced. Returns the function that unsubscribes.
+   */
+  watch?(onChange: () => void): () => void;
 }
 
 /** Backends that produce the whole tree in one transaction (a git clone, an archive). */

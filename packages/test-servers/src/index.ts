@@ -38,6 +38,12 @@ export { type MiniflareR2Server, type StartMiniflareR2Options, startMiniflareR2 
 export { resetMoto, type StartMotoOptions, startMoto } from "./moto.js";
 export { type StartNginxOptions, startNginx } from "./nginx.js";
 export { type OciRegistryServer, type StartOciRegistryOptions, startOciRegistry } from "./oci-registry.js";
+export {
+  type PostgresInfo,
+  type PostgresTestServer,
+  type StartPostgresOptions,
+  startPostgres,
+} from "./postgres.js";
 export { findExecutable, freePort, portOpen } from "./process-group.js";
 export { type StartPythonHttpOptions, startPythonHttp } from "./python-http.js";
 export { type StartRcloneServeOptions, startRcloneServe } from "./rclone-serve.js";

@@ -287,8 +287,11 @@ export interface RetryEvent {
 export interface ErrorEvent {
   readonly root?: string | undefined;
   readonly path?: string | undefined;
-  /** What failed; `"conflict"` is an `onMountConflict` hook that threw (its answer counts as `"accept"`). */
-  readonly op: "put" | "delete" | "fetch" | "index" | "dispose" | "conflict";
+  /**
+   * What failed; `"conflict"` is an `onMountConflict` hook that threw (its answer counts as `"accept"`);
+   * `"watch"` is a refresh the mount's change feed (`LazyMount.watch`) asked for.
+   */
+  readonly op: "put" | "delete" | "fetch" | "index" | "dispose" | "conflict" | "watch";
   readonly error: unknown;
 }
 

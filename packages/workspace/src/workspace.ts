@@ -442,6 +442,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
   }
 
   async #dispose(record: MountRecord): Promise<void> {
+    this.#indexer.unwatch(record.root);
     this.#mirrors.get(record.root)?.stopTimers();
     try {
       await record.raw?.dispose?.();

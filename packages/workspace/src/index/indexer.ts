@@ -31,6 +31,8 @@ export interface IndexerParts {
 export class Indexer {
   readonly #p: IndexerParts;
   #indexing: Promise<void> | undefined;
+  /** Unsubscribe functions of the change feeds (`LazyMount.watch`) this host listens to, by root. */
+  readonly #watching = new Map<string, () => void>();
 
   constructor(parts: IndexerParts) {
     this.#p = parts;
@@ -88,6 +90,44 @@ export class Indexer {
       throw withRoot(error, record.root);
     }
     return result ?? { root: record.root, added: [], changed: [], deleted: [], kept: [], conflicts: [] };
+  }
+
+  /**
+   * Subscribes to a mount's change feed: each call of `onChange` becomes one refresh through the
+   * usual path (conflict rules included). Calls that arrive while a refresh runs are coalesced into
+   * one more refresh after it, so the host never falls behind nor runs two at once.
+   */
+  #watch(record: MountRecord, mount: LazyMount): void {
+    if (typeof mount.watch !== "function" || this.#watching.has(record.root)) return;
+    let running = false;
+    let again = false;
+    const run = (): void => {
+      if (!this.#watching.has(record.root)) return;
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
+      this.refresh(record)
+        .catch((error: unknown) => this.#p.ctx.emit("error", { root: record.root, op: "watch", error }))
+        .finally(() => {
+          running = false;
+          if (again) {
+            again = false;
+            run();
+          }
+        });
+    };
+    this.#watching.set(record.root, () => undefined);
+    const stop = mount.watch(run);
+    this.#watching.set(record.root, stop);
+  }
+
+  /** Stops listening to a mount's change feed (unmount, close). */
+  unwatch(root: string): void {
+    const stop = this.#watching.get(root);
+    this.#watching.delete(root);
+    stop?.();
   }
 
   #key(record: MountRecord): IndexKey {
@@ -148,6 +188,7 @@ export class Indexer {
       this.#commitStubs(view, entries, usage);
     }
     record.indexed(indexedAt);
+    if (!refresh) this.#watch(record, mount);
     if (!fromStore) {
       await ctx.config.indexStore.save(key, { kind: mount.kind, entries: raw, indexedAt });
       mirror.saved();
