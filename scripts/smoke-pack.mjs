@@ -59,6 +59,17 @@ m.list().then((e) => { if (e[0].path !== "a.txt") throw new Error("list"); });
 const t = new MountTable(); t.add("/w", "directory", 1);
 if (t.owner("/w/a").relPath !== "a") throw new Error("owner");`;
   run(process.execPath, ["--input-type=commonjs", "-e", check], app);
+  // Every published binary runs from the install (the `ws` command: over a host folder).
+  for (const { json } of packages) {
+    for (const bin of Object.keys(json.bin ?? {})) {
+      run(join(app, "node_modules", ".bin", bin), ["--help"], app);
+      console.log(`${json.name}: the ${bin} binary runs`);
+    }
+  }
+  run("mkdir", ["-p", join(app, "data")], app);
+  writeFileSync(join(app, "data", "hello.txt"), "hello\n");
+  const listed = run(join(app, "node_modules", ".bin", "ws"), ["ls", "./data"], app);
+  if (listed !== "hello.txt\n") throw new Error(`ws ls from the tarball printed ${JSON.stringify(listed)}`);
   console.log(`smoke-pack: ${packages.length} package(s) install and load outside the repository`);
 } finally {
   rmSync(work, { recursive: true, force: true });

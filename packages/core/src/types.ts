@@ -31,7 +31,16 @@ export interface MountOptions {
 
 /** (ws mounts) Something a provider or the host skipped or repaired, with the reason. */
 export interface MountDiagnostic {
-  readonly code: "invalid-path" | "duplicate-path" | "file-directory-conflict" | "invalid-size" | "shadowed";
+  readonly code:
+    | "invalid-path"
+    | "duplicate-path"
+    | "file-directory-conflict"
+    | "invalid-size"
+    | "shadowed"
+    /** A symbolic link that was not followed (it leaves the root, dangles, or names a directory). */
+    | "symlink-skipped"
+    /** A FIFO, socket or device node: never read blindly. */
+    | "special-file";
   /** The backend key or relative path as received. */
   readonly key: string;
   readonly message: string;
@@ -58,6 +67,12 @@ export interface PutOptions {
   readonly ifMatch?: string | undefined;
   /** `"*"`: write only if nothing is stored at the path; otherwise `EEXIST`. */
   readonly ifNoneMatch?: "*" | undefined;
+  /**
+   * (ws mounts) The file's POSIX permission bits as the workspace has them (a command's `chmod`),
+   * with group and other write cleared as a default umask would. Providers that keep modes (host
+   * directories) apply them; the others ignore it. Not a precondition.
+   */
+  readonly mode?: number | undefined;
 }
 
 /** (ws mounts) What a `put` may resolve to: the stored object's new version tag, when the backend tells it. */

@@ -1,4 +1,18 @@
 export { type CallbackFs, callbackFs } from "./callback-fs.js";
+export {
+  type BwrapPlan,
+  buildBwrapArgs,
+  decideSandbox,
+  type HostRootEntry,
+  probeBwrap,
+  probeSandbox,
+  readHostRoot,
+  resetSandboxProbe,
+  type SandboxBind,
+  type SandboxDecision,
+  type SandboxProbe,
+} from "./exec/sandbox.js";
+export { type SpawnOutcome, type SpawnSpec, spawnCommand } from "./exec/spawn-command.js";
 export { FileIndexStore } from "./file-index-store.js";
 export { type IndexKey, type IndexStore, MemoryIndexStore, type StoredIndex } from "./index-store.js";
 export type { FileStats } from "./mem-vol.js";
@@ -23,6 +37,8 @@ export type {
   RefreshResult,
   RetryEvent,
   RetryOptions,
+  SandboxEvent,
+  SandboxMode,
   WorkspaceEventName,
   WorkspaceEvents,
   WorkspaceOptions,

@@ -1,5 +1,8 @@
 import type { Mount, MountDiagnostic, MountError, MountFactory } from "@ws/core";
+import type { SandboxMode } from "./exec/sandbox.js";
 import type { IndexStore } from "./index-store.js";
+
+export type { SandboxMode };
 
 /**
  * The answer to a conflict. `"accept"` (default): the exec side (or upstream, for a refresh) wins.
@@ -129,6 +132,32 @@ export interface ExecOptions {
   readonly keepDir?: boolean | undefined;
   /** Parent of the temporary host directory. Default `os.tmpdir()`. */
   readonly tmpDir?: string | undefined;
+  /**
+   * Run the command under bubblewrap so it sees every mount at its own path, read-only mounts
+   * bound read-only (the kernel refuses writes there) and the rest of the system read-only.
+   * `"auto"` probes once and falls back to `"none"` with a `sandbox` event saying why; `"bwrap"`
+   * refuses to run without it (`ENOTSUP`). Default `"none"`: the command runs over the host
+   * directory (`WS_ROOT`) and changes under read-only mounts are dropped and reported afterwards.
+   */
+  readonly sandbox?: SandboxMode | undefined;
+  /** `"pipe"` (default) collects stdout and stderr into the result; `"inherit"` gives the command this process's terminal. */
+  readonly stdio?: "pipe" | "inherit" | undefined;
+  /** Signals of this process passed on to the command while it runs (the pull and write-back still follow). */
+  readonly forwardSignals?: readonly NodeJS.Signals[] | undefined;
+  /**
+   * Under bwrap, show host-directory mounts (mounts with a `hostPath`, such as `@ws/mount-fs`'s
+   * `HostDir`, without ignore or quota) by binding the directory itself instead of a copy: nothing
+   * is fetched or copied, and the command's writes to a read-write one land on the host directly
+   * (the mount is listed again afterwards, and its changes reported as mirrored). Default false.
+   */
+  readonly bindHostDirs?: boolean | undefined;
+}
+
+/** How one exec ran: under bwrap, or without a sandbox (with why, when `"auto"` fell back). */
+export interface SandboxEvent {
+  readonly use: "bwrap" | "none";
+  readonly requested: SandboxMode;
+  readonly reason?: string | undefined;
 }
 
 export interface ExecChanges {
@@ -154,6 +183,8 @@ export interface ExecResult {
   readonly changes: ExecChanges;
   /** The host directory, when `keepDir` was set. */
   readonly dir?: string | undefined;
+  /** How the command ran. */
+  readonly sandbox?: SandboxEvent | undefined;
 }
 
 /** Live counters. Read them at any time; they only grow. */
@@ -234,6 +265,8 @@ export interface WorkspaceEvents {
   error: ErrorEvent;
   conflict: MountConflict;
   diagnostic: MountDiagnostic;
+  /** Once per `exec` with `sandbox` other than `"none"`: what was used, and why not bwrap when it fell back. */
+  sandbox: SandboxEvent;
 }
 
 export type WorkspaceEventName = keyof WorkspaceEvents;

@@ -134,6 +134,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       mirror,
       ready: () => this.#ready(),
       prefetch: (root) => this.#prefetch(root, {}),
+      refresh: (root) => this.#indexer.refresh(this.#registry.select(root, "refresh")[0]!),
       saveIndex: (root) => this.#save(root),
       apply: new ExternalChanges(this.#ns, vol, mirror),
     };
@@ -149,7 +150,14 @@ export class Workspace extends Emitter<WorkspaceEvents> {
           const abs = view.absOf(rel);
           try {
             const st = this.#vol.lstatSync(abs);
-            if (st.isFile()) return { exists: true, bytes: new Uint8Array(this.#vol.readFileSync(abs)) };
+            // The mode travels with the bytes (a host directory keeps it), minus group/other write:
+            // memfs creates files 0o666 where a process on the host would get 0o644 from its umask.
+            if (st.isFile())
+              return {
+                exists: true,
+                bytes: new Uint8Array(this.#vol.readFileSync(abs)),
+                mode: Number(st.mode) & 0o7777 & ~0o022,
+              };
           } catch (error) {
             // Only "nothing there" is a deletion; any other failure (EACCES) must not become one.
             const code = (error as { code?: unknown } | null)?.code;

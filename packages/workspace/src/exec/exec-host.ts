@@ -22,6 +22,8 @@ export interface ExecHost {
   mirror(root: string): Mirror;
   ready(): Promise<void>;
   prefetch(root: string | undefined): Promise<unknown>;
+  /** Lists a mount again and applies the difference (after a command wrote a bound-in-place directory). */
+  refresh(root: string): Promise<import("../workspace-options.js").RefreshResult>;
   /** Saves a mount's index after acknowledged writes. */
   saveIndex(root: string): Promise<void>;
   /** VFS changes the pull-back applies (no EROFS, no write-back: exec mirrors by itself). */

@@ -1,5 +1,6 @@
-import { spawn } from "node:child_process";
 import type { ExecOptions } from "../workspace-options.js";
+import type { SandboxBind } from "./sandbox.js";
+import { spawnCommand } from "./spawn-command.js";
 
 export interface RunOutcome {
   readonly exitCode: number | null;
@@ -8,42 +9,43 @@ export interface RunOutcome {
   readonly stderr: string;
 }
 
-/** Runs the command as a child process in `cwd`, with `WS_ROOT` set to the host copy. */
-export function run(
+/** Where and how the command runs: over the host copy in `cwd`, or under bwrap with `binds`. */
+export interface RunPlace {
+  /** The exec directory (the host copy of the workspace). */
+  readonly dir: string;
+  /** Host working directory (without a sandbox). */
+  readonly cwd: string;
+  readonly sandbox?:
+    | { readonly bwrap: string; readonly binds: readonly SandboxBind[]; readonly cwd: string }
+    | undefined;
+}
+
+/**
+ * Runs the command as a child process. Without a sandbox it runs in the host copy with `WS_ROOT`
+ * set to it; under bwrap it sees the workspace at its own paths and `WS_ROOT` is `/`.
+ */
+export async function run(
   command: string,
   args: readonly string[],
-  cwd: string,
   options: ExecOptions,
-  dir: string,
+  place: RunPlace,
 ): Promise<RunOutcome> {
-  return new Promise((resolve, reject) => {
-    const env = { ...(options.env ?? process.env), WS_ROOT: dir };
-    const child = options.shell
-      ? spawn("/bin/sh", ["-c", command, "sh", ...args], { cwd, env, stdio: "pipe" })
-      : spawn(command, [...args], { cwd, env, stdio: "pipe" });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (c: Buffer) => out.push(c));
-    child.stderr.on("data", (c: Buffer) => err.push(c));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    if (options.timeoutMs !== undefined) timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
-    child.on("error", (error) => {
-      if (timer) clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({
-        exitCode: code,
-        signal,
-        stdout: Buffer.concat(out).toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8"),
-      });
-    });
-    child.stdin.on("error", () => {
-      // The command may exit without reading its input.
-    });
-    if (options.input !== undefined) child.stdin.end(options.input);
-    else child.stdin.end();
+  const env = { ...(options.env ?? process.env), WS_ROOT: place.sandbox ? "/" : place.dir };
+  const outcome = await spawnCommand({
+    command: options.shell ? "/bin/sh" : command,
+    args: options.shell ? ["-c", command, "sh", ...args] : args,
+    cwd: place.cwd,
+    env,
+    stdio: options.stdio,
+    input: options.input,
+    timeoutMs: options.timeoutMs,
+    forwardSignals: options.forwardSignals,
+    sandbox: place.sandbox,
   });
+  return {
+    exitCode: outcome.exitCode,
+    signal: outcome.signal,
+    stdout: outcome.stdout,
+    stderr: outcome.stderr,
+  };
 }

@@ -4,7 +4,9 @@ import type { MountRecord } from "../runtime/registry.js";
 import type { ConflictSide } from "../workspace-options.js";
 
 /** The final local state of a path, read when a write fires (not when it was scheduled). */
-export type LocalState = { readonly exists: true; readonly bytes: Uint8Array } | { readonly exists: false };
+export type LocalState =
+  | { readonly exists: true; readonly bytes: Uint8Array; readonly mode?: number | undefined }
+  | { readonly exists: false };
 
 /** What the mirror needs from the VFS side: the local state of a path, and its workspace path. */
 export interface MirrorLocal {
@@ -271,7 +273,7 @@ export class Mirror {
     const path = this.#local.absOf(relPath);
     if (state.exists) {
       if (!mount?.put) throw readOnly(path, this.root, "write");
-      await mount.put(relPath, state.bytes);
+      await mount.put(relPath, state.bytes, state.mode === undefined ? undefined : { mode: state.mode });
     } else {
       if (!mount?.delete) throw readOnly(path, this.root, "unlink");
       await mount.delete(relPath);

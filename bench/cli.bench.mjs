@@ -1,0 +1,123 @@
+// The `ws` command against the plain tools, as child processes over a 10,000-file host directory:
+//   1. `find` + `cat` of every file, run directly vs through `ws run` (read-only mount), with the
+//      bubblewrap sandbox (the directory is bound in place) and without it (a copy is made);
+//   2. `ws run -- true` (the fixed cost of ws: node start, index, sandbox) vs `true`;
+//   3. `ws cp DIR DEST` vs `cp -r DIR DEST`.
+// Targets (issue 14): ws run startup overhead under 0.3 s beyond the command's own time; ws cp at
+// most 2x cp -r. Reports medians and ratios, never asserts. Run by `npm run bench -- cli`.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const WS = join(here, "../packages/cli/dist/bin.js");
+const FILES = Number(process.env.BENCH_CLI_FILES ?? 10_000);
+const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 5);
+
+const work = mkdtempSync(join(tmpdir(), "ws-bench-cli-"));
+const src = join(work, "src");
+let bytes = 0;
+for (let i = 0; i < FILES; i++) {
+  const dir = join(src, `d${String(Math.floor(i / 100)).padStart(3, "0")}`);
+  if (i % 100 === 0) mkdirSync(dir, { recursive: true });
+  const body = `file ${i}\n${"x".repeat(200 + (i % 1800))}\n`;
+  bytes += body.length;
+  writeFileSync(join(dir, `f${i}.txt`), body);
+}
+
+function time(cmd, args, options = {}) {
+  const t = performance.now();
+  const r = spawnSync(cmd, args, { stdio: ["ignore", "ignore", "pipe"], ...options });
+  const ms = performance.now() - t;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+  return ms;
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function measure(name, fn, before) {
+  const samples = [];
+  fn(); // warm the page cache and node's compile cache
+  for (let i = 0; i < ROUNDS; i++) {
+    before?.();
+    samples.push(fn());
+  }
+  return { name, ms: median(samples), samples };
+}
+
+const job = "find . -type f | wc -l >/dev/null && find . -type f -exec cat {} + >/dev/null";
+const probe = spawnSync("bwrap", ["--ro-bind", "/", "/", "true"]);
+const haveBwrap = probe.status === 0;
+const results = [];
+
+const direct = measure("find + cat, direct", () => time("sh", ["-c", job], { cwd: src }));
+results.push(direct);
+const wsRun = (sandbox) => () =>
+  time(process.execPath, [
+    WS,
+    "run",
+    "-q",
+    "--sandbox",
+    sandbox,
+    "-m",
+    `${src}:/data`,
+    "-w",
+    "/data",
+    "--",
+    "sh",
+    "-c",
+    job,
+  ]);
+const viaBwrap = haveBwrap
+  ? measure("find + cat, ws run (bwrap, bound in place)", wsRun("bwrap"))
+  : undefined;
+if (viaBwrap) results.push(viaBwrap);
+const viaCopy = measure("find + cat, ws run --sandbox none (copy)", wsRun("none"));
+results.push(viaCopy);
+const trueDirect = measure("true, direct", () => time("true", []));
+const trueWs = measure("true, ws run (bwrap if available)", () =>
+  time(process.execPath, [WS, "run", "-q", "-m", `${src}:/data`, "--", "true"]),
+);
+results.push(trueDirect, trueWs);
+const nodeStart = measure("node -e 0 (node's own start)", () => time(process.execPath, ["-e", "0"]));
+results.push(nodeStart);
+
+const dest = join(work, "dest");
+const clear = () => rmSync(dest, { recursive: true, force: true });
+const cpR = measure("cp -r", () => time("cp", ["-r", src, dest]), clear);
+const wsCp = measure("ws cp", () => time(process.execPath, [WS, "cp", "-q", src, dest]), clear);
+results.push(cpR, wsCp);
+clear();
+
+const fmt = (ms) => `${(ms / 1000).toFixed(3)} s`;
+console.log(
+  `${FILES} files, ${(bytes / 1e6).toFixed(1)} MB, median of ${ROUNDS} (bubblewrap: ${haveBwrap ? "yes" : "no"})`,
+);
+for (const r of results) console.log(`  ${r.name.padEnd(48)} ${fmt(r.ms)}`);
+const overhead = (viaBwrap ?? viaCopy).ms - direct.ms;
+console.log("");
+console.log(
+  `ws run overhead, find + cat: ${fmt(overhead)} (${viaBwrap ? "bwrap" : "copy"}; target < 0.300 s) -> ${overhead < 300 ? "met" : "MISSED"}`,
+);
+console.log(`ws run overhead without a sandbox (copy in and out): ${fmt(viaCopy.ms - direct.ms)}`);
+console.log(
+  `ws run -- true vs true: ${fmt(trueWs.ms - trueDirect.ms)} (of which node's own start: ${fmt(nodeStart.ms)})`,
+);
+const ratio = wsCp.ms / cpR.ms;
+console.log(`ws cp / cp -r: ${ratio.toFixed(2)}x (target <= 2x) -> ${ratio <= 2 ? "met" : "MISSED"}`);
+
+mkdirSync(join(here, "results"), { recursive: true });
+writeFileSync(
+  join(here, "results", "cli.json"),
+  JSON.stringify(
+    { files: FILES, bytes, rounds: ROUNDS, bwrap: haveBwrap, results, overheadMs: overhead, cpRatio: ratio },
+    null,
+    2,
+  ),
+);
+rmSync(work, { recursive: true, force: true });

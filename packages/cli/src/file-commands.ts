@@ -1,0 +1,264 @@
+import { mkdirSync } from "node:fs";
+import { isEagerMount, type LazyMount, type Mount, type MountMode } from "@ws/core";
+import { hostPathOf } from "./builtin-providers.js";
+import { CliError, describeFailure, oneLine } from "./cli-error.js";
+import { EXIT } from "./exit-codes.js";
+import { isLongForm, type MountSpec, parseMountSpec } from "./mount-spec.js";
+import { formatBytes, plural } from "./reporter.js";
+import { resolveMounts } from "./resolve-mounts.js";
+import type { RunContext } from "./run-command.js";
+
+/** A file of a source, as `ls` shows it. */
+export interface TreeEntry {
+  readonly path: string;
+  readonly size: number;
+  readonly mode?: number | undefined;
+  readonly mtime?: number | undefined;
+}
+
+/** A source opened for reading: its files and a way to read one. */
+export interface Tree {
+  readonly kind: string;
+  readonly mount: Mount;
+  entries(): Promise<TreeEntry[]>;
+  read(path: string): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** A bare SRC (`./dir`, `s3://b/p`) or a long form without dst= as a spec mounted at `/src`. */
+function specOf(source: string, mode: MountMode): MountSpec {
+  if (isLongForm(source)) {
+    const spec = parseMountSpec(
+      /(^|,)(dst|destination|target)=/.test(source) ? source : `${source},dst=/src`,
+    );
+    return { ...spec, mode };
+  }
+  return { raw: source, source, target: "/src", mode, ignore: [], extra: {} };
+}
+
+async function openMount(source: string, mode: MountMode, ctx: RunContext) {
+  const [resolved] = await resolveMounts([specOf(source, mode)], ctx.registry, {
+    env: ctx.env,
+    cwd: ctx.cwd,
+    onDiagnostic: (d) => ctx.reporter.detail("diagnostic", { ...d }, `skipped ${d.key}: ${d.message}`),
+  });
+  return resolved!;
+}
+
+/** Opens a source for reading. Lazy mounts are read directly; eager ones through a Workspace. */
+export async function openTree(source: string, ctx: RunContext): Promise<Tree> {
+  const { mount, descriptor, spec } = await openMount(source, "read-only", ctx);
+  const fail = (error: unknown): never => {
+    throw new CliError(describeFailure(error, spec.source), { cause: error });
+  };
+  if (!isEagerMount(mount)) {
+    const lazy = mount as LazyMount;
+    return {
+      kind: descriptor.kind,
+      mount,
+      entries: () => lazy.list().catch(fail),
+      read: (path) => lazy.fetch(path),
+      close: async () => {
+        await mount.dispose?.();
+      },
+    };
+  }
+  const { Workspace } = await import("@ws/workspace");
+  const ws = new Workspace({ mounts: { "/src": mount } });
+  return {
+    kind: descriptor.kind,
+    mount,
+    async entries() {
+      const out: TreeEntry[] = [];
+      const walk = async (dir: string): Promise<void> => {
+        for (const name of await ws.fs.readdir(dir)) {
+          const abs = `${dir}/${name}`;
+          const st = await ws.fs.stat(abs);
+          if (st.isDirectory()) await walk(abs);
+          else out.push({ path: abs.slice("/src/".length), size: st.size, mtime: Math.floor(st.mtimeMs) });
+        }
+      };
+      await walk("/src").catch(fail);
+      return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    },
+    read: async (path) => new Uint8Array(await ws.fs.readFile(`/src/${path}`)),
+    close: () => ws.close(),
+  };
+}
+
+function under(entries: readonly TreeEntry[], prefix: string | undefined): TreeEntry[] {
+  if (!prefix) return [...entries];
+  const p = prefix.replace(/^\/+|\/+$/g, "");
+  if (p === "") return [...entries];
+  return entries.filter((e) => e.path === p || e.path.startsWith(`${p}/`));
+}
+
+export interface OutputContext extends RunContext {
+  readonly stdout: (bytes: string | Uint8Array) => Promise<void>;
+}
+
+/** `ws ls SRC [PATH]`: one path per line (`-l`: mode, size, mtime, path); `--json`: NDJSON on stdout. */
+export async function lsCommand(
+  source: string,
+  prefix: string | undefined,
+  options: { long: boolean; json: boolean },
+  ctx: OutputContext,
+): Promise<number> {
+  const tree = await openTree(source, ctx);
+  try {
+    const entries = under(await tree.entries(), prefix);
+    if (prefix && entries.length === 0)
+      throw new CliError(`${prefix}: no such file or directory in ${source}`, { exitCode: EXIT.failed });
+    const lines = entries.map((e) => {
+      if (options.json) return JSON.stringify(e);
+      if (!options.long) return e.path;
+      const mode = e.mode === undefined ? "----" : e.mode.toString(8).padStart(4, "0");
+      const when = e.mtime === undefined ? "-" : new Date(e.mtime).toISOString();
+      return `${mode} ${String(e.size).padStart(12)} ${when} ${e.path}`;
+    });
+    if (lines.length > 0) await ctx.stdout(`${lines.join("\n")}\n`);
+    return EXIT.ok;
+  } finally {
+    await tree.close();
+  }
+}
+
+/** `ws cat SRC PATH...`: the bytes of each file on stdout, in order. */
+export async function catCommand(
+  source: string,
+  paths: readonly string[],
+  ctx: OutputContext,
+): Promise<number> {
+  if (paths.length === 0) throw new CliError("ws cat needs a path: ws cat SRC PATH...");
+  const tree = await openTree(source, ctx);
+  let code: number = EXIT.ok;
+  try {
+    for (const path of paths) {
+      try {
+        await ctx.stdout(await tree.read(path.replace(/^\/+/, "")));
+      } catch (error) {
+        ctx.reporter.error(`${path}: ${describeFailure(error, source)}`, { path });
+        code = EXIT.failed;
+      }
+    }
+  } finally {
+    await tree.close();
+  }
+  return code;
+}
+
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** `ws cp SRC DEST`: every file of SRC written to DEST (created when it is a host directory). */
+export async function cpCommand(
+  source: string,
+  destination: string,
+  options: { jobs: number; dryRun: boolean },
+  ctx: RunContext,
+): Promise<number> {
+  const { reporter } = ctx;
+  if (!Number.isInteger(options.jobs) || options.jobs < 1)
+    throw new CliError(`--jobs must be a positive integer`);
+  const tree = await openTree(source, ctx);
+  try {
+    const entries = await tree.entries();
+    const bytes = entries.reduce((n, e) => n + e.size, 0);
+    if (options.dryRun) {
+      reporter.event(
+        "cp",
+        { source, destination, files: entries.length, bytes },
+        `would copy ${plural(entries.length, "file")}, ${formatBytes(bytes)} from ${source} to ${destination}`,
+      );
+      return EXIT.ok;
+    }
+    const destSpec = specOf(destination, "read-write");
+    if (!destSpec.type && ctx.registry.forSource(destSpec.source).kind === "fs") {
+      mkdirSync(hostPathOf(destSpec.source, ctx.cwd), { recursive: true });
+    }
+    const dest = await openMount(destination, "read-write", ctx);
+    const put = dest.mount.put?.bind(dest.mount);
+    if (!put) throw new CliError(`${destination} (${dest.descriptor.kind}) cannot be written to`);
+    const keepModes = dest.descriptor.kind === "fs";
+    const done = { files: 0, bytes: 0, failed: 0 };
+    await pool(entries, options.jobs, async (entry) => {
+      try {
+        const data = await tree.read(entry.path);
+        await (keepModes && entry.mode !== undefined
+          ? (put as (p: string, b: Uint8Array, o: { mode: number }) => Promise<void>)(entry.path, data, {
+              mode: entry.mode,
+            })
+          : put(entry.path, data));
+        done.files++;
+        done.bytes += data.byteLength;
+        reporter.progress(`ws: copied ${done.files}/${entries.length} files, ${formatBytes(done.bytes)}`);
+      } catch (error) {
+        done.failed++;
+        reporter.error(`${entry.path}: ${describeFailure(error, source)}`, { path: entry.path });
+      }
+    });
+    await dest.mount.dispose?.();
+    reporter.clearProgress();
+    const seconds = reporter.elapsedMs() / 1000;
+    reporter.event(
+      "summary",
+      {
+        files: done.files,
+        bytes: done.bytes,
+        failed: done.failed,
+        exitCode: done.failed ? EXIT.failed : EXIT.ok,
+      },
+      `copied ${plural(done.files, "file")}, ${formatBytes(done.bytes)} from ${source} to ${destination} in ${seconds.toFixed(2)}s${done.failed ? `; ${done.failed} failed` : ""}`,
+    );
+    return done.failed ? EXIT.failed : EXIT.ok;
+  } finally {
+    await tree.close();
+  }
+}
+
+/** `ws prefetch SRC...`: reads every file once (proves the source is readable, warms caches). */
+export async function prefetchCommand(
+  sources: readonly string[],
+  options: { jobs: number },
+  ctx: RunContext,
+): Promise<number> {
+  const { reporter } = ctx;
+  let failed = 0;
+  for (const source of sources) {
+    const tree = await openTree(source, ctx);
+    try {
+      const entries = await tree.entries();
+      const done = { files: 0, bytes: 0 };
+      await pool(entries, options.jobs, async (entry) => {
+        try {
+          const data = await tree.read(entry.path);
+          done.files++;
+          done.bytes += data.byteLength;
+          reporter.progress(
+            `ws: read ${done.files}/${entries.length} files, ${formatBytes(done.bytes)} (${source})`,
+          );
+        } catch (error) {
+          failed++;
+          reporter.error(`${entry.path}: ${oneLine(error)}`, { source, path: entry.path });
+        }
+      });
+      reporter.clearProgress();
+      reporter.event(
+        "prefetch",
+        { source, files: done.files, bytes: done.bytes },
+        `${source}: read ${plural(done.files, "file")}, ${formatBytes(done.bytes)}`,
+      );
+    } finally {
+      await tree.close();
+    }
+  }
+  return failed ? EXIT.failed : EXIT.ok;
+}

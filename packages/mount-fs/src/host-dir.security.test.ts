@@ -1,0 +1,266 @@
+import { execFileSync } from "node:child_process";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type MountDiagnostic, MountError } from "@ws/core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { HostDir } from "./host-dir.js";
+
+const enc = new TextEncoder();
+let base: string;
+let root: string;
+let outside: string;
+
+beforeEach(async () => {
+  base = await mkdtemp(join(tmpdir(), "ws-mount-fs-sec-"));
+  root = join(base, "root");
+  outside = join(base, "outside");
+  mkdirSync(root);
+  mkdirSync(outside);
+  writeFileSync(join(outside, "secret.txt"), "secret");
+});
+
+afterEach(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(MountError.isInstance(error)).toBe(true);
+    return (error as MountError).code;
+  }
+  throw new Error("expected a rejection");
+}
+
+/** Every file under `outside`, so a test can prove nothing was written there. */
+function outsideFiles(): string[] {
+  return readdirSync(outside, { recursive: true }).map(String).sort();
+}
+
+describe("list()", () => {
+  it("reports in-root links to files with their target, and skips the rest with a diagnostic", async () => {
+    mkdirSync(join(root, "dir"));
+    writeFileSync(join(root, "dir/real.txt"), "real");
+    symlinkSync("real.txt", join(root, "dir/inside-link"));
+    symlinkSync("../outside/secret.txt", join(root, "leaves"));
+    symlinkSync(join(outside, "secret.txt"), join(root, "leaves-absolute"));
+    symlinkSync("nowhere", join(root, "dangling"));
+    symlinkSync("dir", join(root, "dir-link"));
+    symlinkSync("loop", join(root, "loop"));
+    execFileSync("mkfifo", [join(root, "fifo")]);
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(root, "sock"), resolve));
+    const diagnostics: MountDiagnostic[] = [];
+    try {
+      const mount = HostDir(root, { onDiagnostic: (d) => diagnostics.push(d) });
+
+      const entries = await mount.list();
+      expect(entries.map((e) => e.path)).toEqual(["dir/inside-link", "dir/real.txt"]);
+      expect(entries[0]).toMatchObject({ path: "dir/inside-link", size: 4 });
+      // walk() says what list() cannot: that this entry is a link, and to what.
+      const walked = await mount.walk();
+      expect(walked.entries[0]).toMatchObject({ path: "dir/inside-link", size: 4, symlink: "real.txt" });
+      expect(walked.diagnostics).toHaveLength(7);
+      const byKey = Object.fromEntries(diagnostics.map((d) => [d.key, d.code]));
+      expect(byKey).toEqual({
+        leaves: "symlink-skipped",
+        "leaves-absolute": "symlink-skipped",
+        dangling: "symlink-skipped",
+        "dir-link": "symlink-skipped",
+        loop: "symlink-skipped",
+        fifo: "special-file",
+        sock: "special-file",
+      });
+      expect(diagnostics.find((d) => d.key === "leaves")?.message).toMatch(/leaves the root/);
+      expect(new TextDecoder().decode(await mount.fetch("dir/inside-link"))).toBe("real");
+    } finally {
+      server.close();
+    }
+  });
+
+  it("is lazy: a missing directory fails at list() with ENOENT naming it, not at construction", async () => {
+    const mount = HostDir(join(base, "missing"));
+    const error = await mount.list().catch((e: unknown) => e as MountError);
+    expect((error as MountError).code).toBe("ENOENT");
+    expect((error as MountError).message).toContain(join(base, "missing"));
+  });
+});
+
+describe("fetch()", () => {
+  it("refuses a link that leaves the root, and a FIFO (without blocking)", async () => {
+    symlinkSync(join(outside, "secret.txt"), join(root, "leaves"));
+    symlinkSync(outside, join(root, "outdir"));
+    execFileSync("mkfifo", [join(root, "fifo")]);
+    const mount = HostDir(root);
+    expect(await codeOf(mount.fetch("leaves"))).toBe("EACCES");
+    expect(await codeOf(mount.fetch("outdir/secret.txt"))).toBe("EACCES");
+    expect(await codeOf(mount.fetch("fifo"))).toBe("EACCES");
+  });
+
+  it("never reads through a parent swapped for a link after the first read", async () => {
+    mkdirSync(join(root, "d"));
+    writeFileSync(join(root, "d/secret.txt"), "inside");
+    const mount = HostDir(root);
+    expect(new TextDecoder().decode(await mount.fetch("d/secret.txt"))).toBe("inside");
+    rmSync(join(root, "d"), { recursive: true });
+    symlinkSync(outside, join(root, "d"));
+    expect(await codeOf(mount.fetch("d/secret.txt"))).toBe("EACCES");
+  });
+});
+
+describe("put()", () => {
+  it("never writes through a parent directory link that leaves the root", async () => {
+    symlinkSync(outside, join(root, "out"));
+    const mount = HostDir(root, { mode: "read-write" });
+    expect(await codeOf(mount.put("out/planted.txt", enc.encode("x")))).toBe("EACCES");
+    expect(await codeOf(mount.put("out/new/deeper.txt", enc.encode("x")))).toBe("EACCES");
+    expect(outsideFiles()).toEqual(["secret.txt"]);
+  });
+
+  it("replaces a planted link at the target itself, never writing to what it points at", async () => {
+    symlinkSync(join(outside, "secret.txt"), join(root, "victim.txt"));
+    const mount = HostDir(root, { mode: "read-write" });
+    await mount.put("victim.txt", enc.encode("mine"));
+    expect(readFileSync(join(outside, "secret.txt"), "utf8")).toBe("secret");
+    expect(lstatSync(join(root, "victim.txt")).isFile()).toBe(true);
+    expect(readFileSync(join(root, "victim.txt"), "utf8")).toBe("mine");
+  });
+
+  it("follows an in-root directory link", async () => {
+    mkdirSync(join(root, "real"));
+    symlinkSync("real", join(root, "alias"));
+    const mount = HostDir(root, { mode: "read-write" });
+    await mount.put("alias/x.txt", enc.encode("x"));
+    expect(readFileSync(join(root, "real/x.txt"), "utf8")).toBe("x");
+  });
+
+  it("links planted between writes: a directory swapped for a link out of the root is refused", async () => {
+    const mount = HostDir(root, { mode: "read-write" });
+    await mount.put("work/a.txt", enc.encode("1"));
+    // What a hostile command would do after the first write: move the folder away, plant a link.
+    renameSync(join(root, "work"), join(base, "moved"));
+    symlinkSync(outside, join(root, "work"));
+    expect(await codeOf(mount.put("work/a.txt", enc.encode("2")))).toBe("EACCES");
+    expect(await codeOf(mount.delete("work/secret.txt"))).toBe("EACCES");
+    expect(outsideFiles()).toEqual(["secret.txt"]);
+    expect(readFileSync(join(outside, "secret.txt"), "utf8")).toBe("secret");
+  });
+
+  it("links planted during the run: a loop swapping a folder and a link never gets a byte outside", async () => {
+    const mount = HostDir(root, { mode: "read-write" });
+    mkdirSync(join(root, "race"));
+    let stop = false;
+    let swaps = 0;
+    // The attacker: flip root/race between a real folder and a link to `outside`, as fast as it can.
+    const attacker = (async () => {
+      while (!stop) {
+        try {
+          rmSync(join(root, "race"), { recursive: true, force: true });
+          symlinkSync(outside, join(root, "race"));
+          await new Promise((r) => setImmediate(r));
+          rmSync(join(root, "race"), { force: true });
+          mkdirSync(join(root, "race"));
+          swaps++;
+        } catch {
+          // the writer may have created the folder in between
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const outcomes = { ok: 0, refused: 0 };
+    for (let i = 0; i < 300; i++) {
+      try {
+        await mount.put(`race/f${i}.txt`, enc.encode(String(i)));
+        outcomes.ok++;
+      } catch (error) {
+        expect(MountError.isInstance(error)).toBe(true);
+        outcomes.refused++;
+      }
+    }
+    stop = true;
+    await attacker;
+    expect(swaps).toBeGreaterThan(10);
+    expect(outcomes.refused).toBeGreaterThan(0);
+    // Not a file, not a temp file, nothing: the outside folder is exactly as it was.
+    expect(outsideFiles()).toEqual(["secret.txt"]);
+  });
+
+  it("writes atomically: no temp file left behind, readers never see a partial file", async () => {
+    const mount = HostDir(root, { mode: "read-write" });
+    const big = new Uint8Array(4 * 1024 * 1024).fill(7);
+    await mount.put("big.bin", big);
+    const writes = Array.from({ length: 8 }, (_, i) =>
+      mount.put("big.bin", new Uint8Array(big.length).fill(i)),
+    );
+    let reads = 0;
+    while (reads < 20) {
+      const bytes = readFileSync(join(root, "big.bin"));
+      expect(bytes.length).toBe(big.length);
+      expect(bytes.every((b) => b === bytes[0])).toBe(true);
+      reads++;
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(writes);
+    expect(readdirSync(root)).toEqual(["big.bin"]);
+  });
+
+  it("keeps an existing file's mode, gives new files fileMode, and honours an explicit mode", async () => {
+    writeFileSync(join(root, "run.sh"), "#!/bin/sh\n", { mode: 0o755 });
+    const mount = HostDir(root, { mode: "read-write", fileMode: 0o640 });
+    await mount.put("run.sh", enc.encode("#!/bin/sh\necho hi\n"));
+    await mount.put("new.txt", enc.encode("n"));
+    await mount.put("exact.txt", enc.encode("e"), { mode: 0o600 });
+    expect(lstatSync(join(root, "run.sh")).mode & 0o7777).toBe(0o755);
+    expect(lstatSync(join(root, "new.txt")).mode & 0o7777).toBe(0o640);
+    expect(lstatSync(join(root, "exact.txt")).mode & 0o7777).toBe(0o600);
+  });
+
+  it("gives written files and new folders the uid/gid asked for", async () => {
+    const mount = HostDir(root, { mode: "read-write", uid: 12345, gid: 23456 });
+    await mount.put("owned/file.txt", enc.encode("x"));
+    for (const path of ["owned", "owned/file.txt"]) {
+      const st = lstatSync(join(root, path));
+      expect([st.uid, st.gid]).toEqual([12345, 23456]);
+    }
+  });
+
+  it("refuses writes and deletes on a read-only mount with EROFS, leaving the disk alone", async () => {
+    writeFileSync(join(root, "keep.txt"), "keep");
+    const mount = HostDir(root);
+    expect(await codeOf(mount.put("keep.txt", enc.encode("x")))).toBe("EROFS");
+    expect(await codeOf(mount.delete("keep.txt"))).toBe("EROFS");
+    expect(readFileSync(join(root, "keep.txt"), "utf8")).toBe("keep");
+  });
+
+  it("refuses paths that are not canonical before touching the disk", async () => {
+    const mount = HostDir(root, { mode: "read-write" });
+    for (const bad of ["../escape.txt", "/abs", "a/../../b", "a//b", ""]) {
+      expect(await codeOf(mount.put(bad, enc.encode("x")))).toBe("EINVAL");
+    }
+    expect(existsSync(join(base, "escape.txt"))).toBe(false);
+  });
+});
+
+describe("delete()", () => {
+  it("unlinks a planted link itself, never its target", async () => {
+    symlinkSync(join(outside, "secret.txt"), join(root, "link"));
+    const mount = HostDir(root, { mode: "read-write" });
+    await mount.delete("link");
+    expect(existsSync(join(root, "link"))).toBe(false);
+    expect(readFileSync(join(outside, "secret.txt"), "utf8")).toBe("secret");
+  });
+});
