@@ -21,6 +21,7 @@ import type {
   MountEntry,
   MountOptions,
   MountWriteApi,
+  FetchResult,
   PutOptions,
   PutResult,
 } from "./types.js";
@@ -108,6 +109,24 @@ export interface LazyMountDefinition<Extra extends object = Record<never, never>
   listPages(): AsyncIterable<readonly RawEntry[]>;
   fetch(key: string, context: OperationContext): Promise<Uint8Array>;
   /**
+   * (ws mounts) `fetch` plus the object's stored metadata (see `FetchResult`). With it the mount
+   * has `fetchWithInfo`, and its `fetch` returns the bytes of this one.
+   */
+  fetchWithInfo?(key: string, context: OperationContext): Promise<FetchResult>;
+  /**
+   * (ws mounts) Empty folders as zero-byte `key/` objects (rclone's `--s3-directory-markers`):
+   * `mount.mkdir`/`mount.rmdir` put and delete them through `put`/`delete`, and listed markers
+   * become `type: "directory"` entries. Default false.
+   */
+  readonly directoryMarkers?: boolean | undefined;
+  /**
+   * (ws mounts) List zero-byte `key/` markers (written by this mount or by other tools) as
+   * `type: "directory"` entries; otherwise they are skipped. Never files. Default: `directoryMarkers`.
+   */
+  readonly listDirectoryMarkers?: boolean | undefined;
+  /** (ws mounts) `put` understands `PutOptions.symlink` (declared on the mount as `symlinks: true`). */
+  readonly symlinks?: boolean | undefined;
+  /**
    * Writes one object. The kit has already checked that the mount is writable, that `bytes` is a
    * Uint8Array, that `ifNoneMatch` is `"*"` if given and that preconditions are allowed. The caller
    * does not mutate `bytes` until the promise settles.
@@ -166,6 +185,7 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
   const kind = definition.kind;
   if (typeof kind !== "string" || kind === "")
     throw invalid("defineLazyMount needs a kind (a short provider name)");
+  const listMarkers = definition.listDirectoryMarkers ?? definition.directoryMarkers === true;
   const where = (key: string): string => `${kind}:${key === "" ? "/" : key}`;
 
   function fail(error: unknown, context: ClassifyContext, syscall: string): never {
@@ -187,8 +207,14 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
           const key = entry.key;
           if (typeof key !== "string" || !key.startsWith(base)) continue;
           const path = key.slice(base.length);
-          // Zero-byte keys ending in "/" are folder markers made by consoles and tools, not files.
-          if ((path === "" || path.endsWith("/")) && entry.size === 0) continue;
+          // Zero-byte keys ending in "/" are folder markers made by consoles and tools, never files:
+          // folders when the mount keeps empty folders, skipped otherwise.
+          if (path === "" || path.endsWith("/")) {
+            if (entry.size === 0 && path !== "" && listMarkers) {
+              raw.push({ path: path.slice(0, -1), size: 0, type: "directory" });
+            }
+            if (entry.size === 0) continue;
+          }
           raw.push({
             path,
             size: entry.size,
@@ -215,6 +241,35 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
     }
   }
 
+  async function fetchWithInfo(relPath: string): Promise<FetchResult> {
+    const key = keyOf(relPath);
+    try {
+      return await definition.fetchWithInfo!(key, { relPath });
+    } catch (error) {
+      return fail(error, { op: "fetch", key, relPath }, "open");
+    }
+  }
+
+  async function mkdir(relPath: string): Promise<void> {
+    if (!writable || !definition.put) throw readOnly(relPath, undefined, "mkdir");
+    const key = `${keyOf(relPath)}/`;
+    try {
+      await definition.put(key, new Uint8Array(0), {}, { relPath });
+    } catch (error) {
+      fail(error, { op: "put", key, relPath }, "mkdir");
+    }
+  }
+
+  async function rmdir(relPath: string): Promise<void> {
+    if (!writable || !definition.delete) throw readOnly(relPath, undefined, "rmdir");
+    const key = `${keyOf(relPath)}/`;
+    try {
+      await definition.delete(key, { relPath });
+    } catch (error) {
+      fail(error, { op: "delete", key, relPath }, "rmdir");
+    }
+  }
+
   async function put(relPath: string, bytes: Uint8Array, putOptions: PutOptions = {}): Promise<PutResult> {
     if (!writable || !definition.put) throw readOnly(relPath, undefined, "write");
     const key = keyOf(relPath);
@@ -225,6 +280,12 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
       throw invalid(`put ${relPath}: ifNoneMatch only accepts "*"`, { path: relPath, syscall: "write" });
     }
     const precondition = preconditionOf(putOptions);
+    if (putOptions.symlink !== undefined && !definition.symlinks) {
+      throw new MountError("ENOTSUP", `${where(key)}: this mount does not store symbolic links; nothing was written`, {
+        path: relPath,
+        syscall: "symlink",
+      });
+    }
     if (precondition !== undefined && !conditionalWrites) {
       throw new MountError(
         "ENOTSUP",
@@ -262,6 +323,13 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
     put,
     delete: remove,
   };
+  if (definition.fetchWithInfo) {
+    (mount as { fetchWithInfo?: (relPath: string) => Promise<FetchResult> }).fetchWithInfo = fetchWithInfo;
+  }
+  if (definition.directoryMarkers && writable) {
+    Object.assign(mount, { mkdir, rmdir });
+  }
+  if (definition.symlinks) Object.assign(mount, { symlinks: true });
   if (definition.refresh) (mount as { refresh?: () => Promise<MountEntry[]> }).refresh = list;
   if (definition.dispose) {
     const dispose = definition.dispose.bind(definition);

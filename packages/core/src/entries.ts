@@ -56,6 +56,11 @@ export function sanitizeEntries(entries: Iterable<MountEntry>, root?: string): S
     }
   }
   for (const dir of directories) {
+    // A folder's own marker beside its entries says nothing more: dropped quietly.
+    if (kept.get(dir)?.type === "directory") {
+      kept.delete(dir);
+      continue;
+    }
     if (kept.delete(dir)) {
       skipped.push({
         code: "file-directory-conflict",

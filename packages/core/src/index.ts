@@ -71,10 +71,12 @@ export {
   validateMountRoot,
   validateRelativePath,
 } from "./paths.js";
+export { decodePosixMetadata, encodePosixMetadata, type PosixMetadata } from "./posix-metadata.js";
 export { checkQuota, QuotaCounter, type QuotaLimits, type QuotaUsage, quotaExceeded } from "./quota.js";
 export { redact, redactError } from "./redact.js";
 export {
   type EagerMount,
+  type FetchResult,
   isEagerMount,
   isLazyMount,
   type LazyMount,
@@ -89,6 +91,8 @@ export {
   type MountWriteApi,
   type PutOptions,
   type PutResult,
+  S_IFLNK,
+  S_IFMT,
   type VFS,
   type WriteBackMode,
 } from "./types.js";

@@ -1,6 +1,7 @@
 import { type DefinedLazyMount, defineLazyMount, type RawEntry } from "./define-mount.js";
 import { invalid, MountError, notFound } from "./errors.js";
 import { paginate } from "./paginate.js";
+import { decodePosixMetadata, encodePosixMetadata } from "./posix-metadata.js";
 import { ancestorsOf, normalizeKeyPrefix } from "./paths.js";
 import type { MountOptions } from "./types.js";
 
@@ -9,6 +10,8 @@ export interface MemoryObject {
   readonly bytes: Uint8Array;
   readonly mtime: number;
   readonly etag: string;
+  /** (ws mounts) User metadata, as an object store keeps it (`mode`, `mtime` in s3fs's form). */
+  readonly meta?: Readonly<Record<string, string>> | undefined;
 }
 
 export type MemoryFiles =
@@ -68,11 +71,16 @@ export class MemoryStore {
     return this.#objects.size;
   }
 
-  put(key: string, data: string | Uint8Array): MemoryObject {
+  put(key: string, data: string | Uint8Array, meta?: Readonly<Record<string, string>>): MemoryObject {
     const bytes = toBytes(data);
     // Strictly increasing mtimes, so two writes in one millisecond are still ordered.
     this.#clock = Math.max(this.#clock + 1, Date.now());
-    const object = { bytes, mtime: this.#clock, etag: etagOf(bytes) };
+    const object: MemoryObject = {
+      bytes,
+      mtime: this.#clock,
+      etag: etagOf(bytes),
+      ...(meta && Object.keys(meta).length > 0 ? { meta: { ...meta } } : {}),
+    };
     if (!this.#objects.has(key)) this.#sorted = undefined;
     this.#objects.set(key, object);
     return object;
@@ -153,6 +161,13 @@ export interface MemoryMountOptions extends MountOptions {
   readonly rootType?: "directory" | "file" | undefined;
   /** Keys per listing page (default 1000, as S3 and R2). `list()` walks every page. */
   readonly pageSize?: number | undefined;
+  /**
+   * (ws mounts) Keep empty folders as zero-byte `folder/` keys, as S3Bucket and R2Bucket do, and
+   * list such keys as folders. Default false (folders then live in the workspace only).
+   */
+  readonly directoryMarkers?: boolean | undefined;
+  /** (ws mounts) Store symbolic links (s3fs's form: the target as the body, `mode` with S_IFLNK). Default false. */
+  readonly symlinks?: boolean | undefined;
 }
 
 export interface MemoryMountInstance extends DefinedLazyMount {
@@ -204,15 +219,22 @@ export function MemoryMount(options: MemoryMountOptions = {}): MemoryMountInstan
       ),
 
     async fetch(key, { relPath }) {
-      const object = store.get(key);
-      if (!object) {
-        if (store.hasChildren(key)) {
-          throw new MountError("EISDIR", `${relPath} is a directory, not a file`, { syscall: "read" });
-        }
-        throw notFound(relPath, { syscall: "open" });
-      }
-      return new Uint8Array(object.bytes);
+      return new Uint8Array(objectAt(key, relPath).bytes);
     },
+
+    // Mode and mtime kept as user metadata (always), read back as an object store's GET does.
+    async fetchWithInfo(key, { relPath }) {
+      const object = objectAt(key, relPath);
+      const { mode, mtime } = decodePosixMetadata(object.meta);
+      return {
+        bytes: new Uint8Array(object.bytes),
+        ...(mode === undefined ? {} : { mode }),
+        ...(mtime === undefined ? {} : { mtime }),
+        etag: object.etag,
+      };
+    },
+    directoryMarkers: options.directoryMarkers === true,
+    symlinks: options.symlinks === true,
 
     async put(key, bytes, putOptions, { relPath }) {
       if (store.hasChildren(key)) {
@@ -239,13 +261,23 @@ export function MemoryMount(options: MemoryMountOptions = {}): MemoryMountInstan
         );
       }
       // store.put copies: the caller may reuse its buffer once this resolves.
-      return { etag: store.put(key, bytes).etag };
+      return { etag: store.put(key, bytes, encodePosixMetadata(putOptions)).etag };
     },
 
     async delete(key) {
       store.delete(key);
     },
   });
+  function objectAt(key: string, relPath: string): MemoryObject {
+    const object = store.get(key);
+    if (!object) {
+      if (store.hasChildren(key)) {
+        throw new MountError("EISDIR", `${relPath} is a directory, not a file`, { syscall: "read" });
+      }
+      throw notFound(relPath, { syscall: "open" });
+    }
+    return object;
+  }
   // Files given with a store of one's own are added to it (after validation of the options).
   if (options.store && options.files) store.putAll(options.files);
   return mount as MemoryMountInstance;

@@ -59,7 +59,39 @@ export interface MountEntry {
   readonly etag?: string | undefined;
   /** POSIX permission bits (`0o644`, `0o755`). */
   readonly mode?: number | undefined;
+  /**
+   * (ws mounts) `"file"` (default) or `"directory"`: an empty folder the backend keeps (an object
+   * store's zero-byte `dir/` marker). A directory entry has size 0 and is never fetched; a folder
+   * that also holds entries needs no entry of its own. Hosts that predate this field would list
+   * it as a file, so providers only report directories to hosts that read `type` (all of
+   * @ws/workspace).
+   */
+  readonly type?: "file" | "directory" | undefined;
 }
+
+/**
+ * (ws mounts) What `fetchWithInfo` resolves to: the bytes, plus the metadata the backend returned
+ * with them (an S3 GET's `x-amz-meta-*` headers, an R2 object's `customMetadata`). The host applies
+ * `mode` and `mtime` when it hydrates the file: before that, `stat` shows what the listing said
+ * (object-store listings carry no metadata, so the default 0o644 and the object's upload time).
+ */
+export interface FetchResult {
+  /** Same contract as `fetch`'s result: exact, fresh, never touched again by the provider. */
+  readonly bytes: Uint8Array;
+  /**
+   * POSIX mode. Permission bits, optionally with the file type bits: `S_IFLNK` (0o120000) says the
+   * object is a symbolic link whose target is `bytes` (UTF-8), as s3fs stores links.
+   */
+  readonly mode?: number | undefined;
+  /** Last modification, milliseconds since the epoch (the stored `mtime`, not the upload time). */
+  readonly mtime?: number | undefined;
+  readonly etag?: string | undefined;
+}
+
+/** (ws mounts) File type bits of a symbolic link in a POSIX mode (`S_IFLNK`). */
+export const S_IFLNK = 0o120000;
+/** (ws mounts) Mask of the file type bits in a POSIX mode (`S_IFMT`). */
+export const S_IFMT = 0o170000;
 
 /** (ws mounts) Preconditions for `put`, as in HTTP. A provider that cannot honour one throws `ENOTSUP`. */
 export interface PutOptions {
@@ -73,6 +105,17 @@ export interface PutOptions {
    * directories) apply them; the others ignore it. Not a precondition.
    */
   readonly mode?: number | undefined;
+  /**
+   * (ws mounts) The file's last modification (ms since the epoch), for providers that store it
+   * (object stores as `mtime` metadata, host directories with `utimes`). Not a precondition.
+   */
+  readonly mtime?: number | undefined;
+  /**
+   * (ws mounts) This path is a symbolic link to `symlink`; `bytes` is the target in UTF-8. Sent
+   * only to mounts that declare `symlinks: true`; they store it verbatim, whatever the target,
+   * and give it back as a link (`FetchResult.mode` with `S_IFLNK`).
+   */
+  readonly symlink?: string | undefined;
 }
 
 /** (ws mounts) What a `put` may resolve to: the stored object's new version tag, when the backend tells it. */
@@ -99,6 +142,16 @@ export interface MountCommon {
   put?(relPath: string, bytes: Uint8Array, options?: PutOptions): Promise<void | PutResult>;
   /** Delete one file. Deleting a missing path succeeds (idempotent). Read-only mounts throw `EROFS`. */
   delete?(relPath: string): Promise<void>;
+  /**
+   * (ws mounts) Keeps empty folders (an object store's zero-byte `dir/` marker). With it the host
+   * calls `mkdir` for a folder made under a read-write mount and `rmdir` when it goes; `list()`
+   * reports kept folders as `type: "directory"` entries.
+   */
+  mkdir?(relPath: string): Promise<void>;
+  /** (ws mounts) Forgets a folder kept by `mkdir` (idempotent). Files under it are deleted one by one. */
+  rmdir?(relPath: string): Promise<void>;
+  /** (ws mounts) `true`: `put` with `PutOptions.symlink` stores a symbolic link verbatim (see there). */
+  readonly symlinks?: boolean | undefined;
   /** (ws mounts) Tear-down hook: called once by `Workspace.close()` after pending writes are flushed. */
   dispose?(): void | Promise<void>;
 }
@@ -113,6 +166,11 @@ export interface LazyMount extends MountCommon {
    * without copying.
    */
   fetch(relPath: string): Promise<Uint8Array>;
+  /**
+   * (ws mounts) `fetch` plus the metadata stored with the object (mode, mtime, etag). When present
+   * the host calls it instead of `fetch`. Seed-shaped providers simply leave it out.
+   */
+  fetchWithInfo?(relPath: string): Promise<FetchResult>;
   /** (ws mounts) `list()` again, bypassing any cache the provider keeps. Used by `refreshMount`. */
   refresh?(): Promise<MountEntry[]>;
 }

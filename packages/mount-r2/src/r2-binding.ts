@@ -24,6 +24,8 @@ export interface R2ObjectLike {
   /** Quoted, as in an HTTP `ETag` header. */
   readonly httpEtag?: string;
   readonly uploaded: Date;
+  /** User metadata (`customMetadata` on put); in a listing only with `include: ["customMetadata"]`. */
+  readonly customMetadata?: Record<string, string> | undefined;
 }
 
 export interface R2ObjectBodyLike extends R2ObjectLike {
@@ -42,6 +44,7 @@ export interface R2ListOptionsLike {
   prefix?: string;
   cursor?: string;
   delimiter?: string;
+  include?: Array<"httpMetadata" | "customMetadata">;
 }
 
 /** As in R2: `etagMatches` is If-Match, `etagDoesNotMatch` is If-None-Match (`"*"` allowed). */
@@ -58,4 +61,6 @@ export interface R2GetOptionsLike {
 export interface R2PutOptionsLike {
   /** A plain object: Miniflare's proxy does not carry a `Headers` instance. */
   onlyIf?: R2ConditionalLike;
+  /** Stored with the object and returned by `get`, `head` and (with `include`) `list`. */
+  customMetadata?: Record<string, string>;
 }

@@ -1,6 +1,9 @@
 import {
   type DefinedLazyMount,
+  decodePosixMetadata,
   defineLazyMount,
+  encodePosixMetadata,
+  type FetchResult,
   invalid,
   type MountEntry,
   MountError,
@@ -19,6 +22,12 @@ export interface R2BucketOptions extends MountOptions {
   readonly prefix?: string | undefined;
   /** Keys per list page (1-1000, R2's maximum and default). */
   readonly pageSize?: number | undefined;
+  /**
+   * Keep empty folders as zero-byte `folder/` objects (as rclone's `--s3-directory-markers`),
+   * written for each folder made under a read-write mount. Default true; `false` writes none.
+   * Markers in the bucket are always listed as folders, never as files.
+   */
+  readonly directoryMarkers?: boolean | undefined;
 }
 
 /** The mount `R2Bucket` returns. */
@@ -62,13 +71,22 @@ export function R2Bucket(binding: R2BucketBinding, options: R2BucketOptions = {}
       ...(putOptions.ifMatch !== undefined ? { etagMatches: unquote(putOptions.ifMatch) } : {}),
     };
     const conditional = Object.keys(onlyIf).length > 0;
+    // The file's mode and mtime (a link's type) in s3fs's convention, as custom metadata.
+    const customMetadata = encodePosixMetadata(putOptions);
+    const hasMeta = Object.keys(customMetadata).length > 0;
     // A plain Uint8Array of exactly these bytes: Miniflare's proxy rejects a Node Buffer, and a
     // view into a larger buffer would send the whole buffer.
     const body =
       bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && !isNodeBuffer(bytes)
         ? bytes
         : new Uint8Array(bytes);
-    const result = await binding.put(key, body, conditional ? { onlyIf } : undefined);
+    const result = await binding.put(
+      key,
+      body,
+      conditional || hasMeta
+        ? { ...(conditional ? { onlyIf } : {}), ...(hasMeta ? { customMetadata } : {}) }
+        : undefined,
+    );
     if (result === null) {
       if (putOptions.ifNoneMatch === "*" && putOptions.ifMatch === undefined) {
         throw new MountError("EEXIST", `r2://${key} already exists (ifNoneMatch: "*"); nothing was written`, {
@@ -98,33 +116,33 @@ export function R2Bucket(binding: R2BucketBinding, options: R2BucketOptions = {}
             limit: pageSize,
             ...(prefix ? { prefix } : {}),
             ...(cursor ? { cursor } : {}),
+            // R2's listing can carry custom metadata: stubs show the stored mode and mtime before any read.
+            include: ["customMetadata"],
           });
           return {
-            items: page.objects.map((o) => ({
-              key: o.key,
-              size: o.size,
-              mtime: new Date(o.uploaded).getTime(),
-              etag: o.etag,
-            })),
+            items: page.objects.map((o) => {
+              const meta = decodePosixMetadata(o.customMetadata);
+              return {
+                key: o.key,
+                size: o.size,
+                mtime: meta.mtime ?? new Date(o.uploaded).getTime(),
+                etag: o.etag,
+                ...(meta.mode === undefined ? {} : { mode: meta.mode & 0o7777 }),
+              };
+            }),
             cursor: page.cursor,
             truncated: page.truncated,
           };
         },
         { what: `r2://${base()}` },
       ),
-    async fetch(key, { relPath }) {
-      const object = await binding.get(key);
-      if (object === null) throw notFound(relPath, { syscall: "open" });
-      const buffer = await object.arrayBuffer();
-      if (buffer.byteLength !== object.size) {
-        throw new MountError("EIO", `reading r2://${key}: got ${buffer.byteLength} of ${object.size} bytes`, {
-          syscall: "read",
-          // A cut body: the next attempt may get it whole.
-          transient: true,
-        });
-      }
-      return new Uint8Array(buffer);
+    async fetch(key, context) {
+      return (await fetchObject(key, context.relPath)).bytes;
     },
+    fetchWithInfo: (key, { relPath }) => fetchObject(key, relPath),
+    directoryMarkers: options.directoryMarkers !== false,
+    listDirectoryMarkers: true,
+    symlinks: true,
     put: (key, bytes, putOptions) => writeObject(key, bytes, putOptions),
     async delete(key) {
       await binding.delete(key);
@@ -142,6 +160,26 @@ export function R2Bucket(binding: R2BucketBinding, options: R2BucketOptions = {}
   });
   mount = defined as R2BucketMount;
   return mount;
+
+  async function fetchObject(key: string, relPath: string): Promise<FetchResult> {
+    const object = await binding.get(key);
+    if (object === null) throw notFound(relPath, { syscall: "open" });
+    const buffer = await object.arrayBuffer();
+    if (buffer.byteLength !== object.size) {
+      throw new MountError("EIO", `reading r2://${key}: got ${buffer.byteLength} of ${object.size} bytes`, {
+        syscall: "read",
+        // A cut body: the next attempt may get it whole.
+        transient: true,
+      });
+    }
+    const meta = decodePosixMetadata(object.customMetadata);
+    return {
+      bytes: new Uint8Array(buffer),
+      ...(meta.mode === undefined ? {} : { mode: meta.mode }),
+      ...(meta.mtime === undefined ? {} : { mtime: meta.mtime }),
+      etag: object.etag,
+    };
+  }
 }
 
 function unquote(etag: string): string {

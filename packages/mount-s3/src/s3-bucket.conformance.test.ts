@@ -13,6 +13,10 @@ describeMountConformance(
     write: "supported",
     delete: "supported",
     conditionalPut: "supported",
+    modeRoundTrip: "supported",
+    mtimeRoundTrip: "supported",
+    emptyDirectories: "supported",
+    symlinkRoundTrip: "supported",
     forbidden: {
       status: "unsupported",
       reason:
@@ -32,6 +36,10 @@ describeMountConformance(
     write: "supported",
     delete: "supported",
     conditionalPut: { status: "unsupported", reason: "Swift's s3api answers 501 to conditional PUTs" },
+    modeRoundTrip: "supported",
+    mtimeRoundTrip: "supported",
+    emptyDirectories: "supported",
+    symlinkRoundTrip: "supported",
     forbidden: "supported",
   },
   { server: "swift", pageSize: 1000, timeoutMs: 60_000 },

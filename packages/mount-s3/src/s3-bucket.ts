@@ -4,6 +4,7 @@ import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import {
   type DefinedLazyMount,
+  decodePosixMetadata,
   defineLazyMount,
   invalid,
   type MountEntry,
@@ -17,7 +18,7 @@ import { booleanOption, integerOption, retryLayer, stringOption } from "@ws/prov
 import type { S3Context } from "./s3-context.js";
 import { toMountError } from "./s3-errors.js";
 import { listObjects } from "./s3-list.js";
-import { readObject } from "./s3-read.js";
+import { type ReadInfo, readObject } from "./s3-read.js";
 import { deleteObject, headObject, type S3ObjectInfo, writeObject } from "./s3-write.js";
 import { createS3Client } from "./sdk-client.js";
 import { createSignedGet, S3HttpError, type SignedGet } from "./signed-get.js";
@@ -80,6 +81,13 @@ export interface S3BucketOptions extends MountOptions {
    * not reproduce (S3 Express, access points, `AWS_ENDPOINT_URL`). `false` uses the SDK for every read.
    */
   readonly fastReads?: boolean | undefined;
+  /**
+   * Keep empty folders as zero-byte `folder/` objects (rclone's `--s3-directory-markers`): written
+   * for every folder made under a read-write mount, deleted when it goes. Default true for
+   * read-write mounts; `false` writes none. Markers in the bucket (from this mount, rclone, the
+   * S3 console) are always listed as folders, never as files.
+   */
+  readonly directoryMarkers?: boolean | undefined;
 }
 
 /** The mount `S3Bucket` returns: the lazy contract plus conditional-write helpers for locks. */
@@ -267,6 +275,21 @@ export function S3Bucket(
     refresh: true,
     listPages: () => (rootType === "file" ? listFile() : listObjects(ctx, prefix === "" ? "" : `${prefix}/`)),
     fetch: (key, { relPath }) => readObject(ctx, objectKey(key), relPath),
+    // The object with the mode and mtime s3fs or rclone stored (x-amz-meta-mode, x-amz-meta-mtime).
+    async fetchWithInfo(key, { relPath }) {
+      const info: ReadInfo = {};
+      const bytes = await readObject(ctx, objectKey(key), relPath, info);
+      const { mode, mtime } = decodePosixMetadata(info.meta);
+      return {
+        bytes,
+        ...(mode === undefined ? {} : { mode }),
+        ...(mtime === undefined ? {} : { mtime }),
+        ...(info.etag === undefined ? {} : { etag: info.etag }),
+      };
+    },
+    directoryMarkers: rootType === "directory" && options.directoryMarkers !== false,
+    listDirectoryMarkers: rootType === "directory",
+    symlinks: true,
     put: (key, bytes, putOptions, { relPath }) =>
       writeObject(ctx, objectKey(key), relPath, bytes, putOptions),
     delete: (key, { relPath }) => deleteObject(ctx, objectKey(key), relPath),

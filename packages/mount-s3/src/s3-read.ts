@@ -74,11 +74,13 @@ function changedWhileRead(ctx: S3Context, key: string, relPath: string): MountEr
 }
 
 /** One GET of the whole object (the fast path when available, else the SDK). */
-async function getWhole(ctx: S3Context, key: string, relPath: string): Promise<Uint8Array> {
+async function getWhole(ctx: S3Context, key: string, relPath: string, info: ReadInfo): Promise<Uint8Array> {
   const fast = await ctx.fastPath();
   if (fast) {
     try {
       const response = await fast.get({ key });
+      info.meta = response.meta;
+      info.etag = response.etag;
       if (response.contentLength !== undefined && response.received !== response.contentLength) {
         throw new TruncatedBody(`received ${response.received} of ${response.contentLength} bytes`);
       }
@@ -93,6 +95,8 @@ async function getWhole(ctx: S3Context, key: string, relPath: string): Promise<U
   } catch (error) {
     return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "open" });
   }
+  info.meta = lowerKeys(response.Metadata);
+  info.etag = response.ETag;
   try {
     return await readWhole(response);
   } catch (error) {
@@ -111,13 +115,14 @@ async function getRanged(
   key: string,
   relPath: string,
   expected: number,
+  info: ReadInfo,
   restarted = false,
 ): Promise<Uint8Array> {
   const context = { path: relPath, where: ctx.where(key), syscall: "read" };
   const rangeSize = Math.max(ctx.partSize, Math.ceil(expected / ctx.readStreams));
   const streams = Math.max(1, Math.min(ctx.readStreams, ctx.concurrency) - 1);
   const fast = await ctx.fastPath();
-  if (fast) return getRangedFast(ctx, fast, key, relPath, expected, rangeSize, restarted);
+  if (fast) return getRangedFast(ctx, fast, key, relPath, expected, rangeSize, info, restarted);
   let first: GetObjectCommandOutput;
   try {
     first = await ctx.client.send(
@@ -125,10 +130,12 @@ async function getRanged(
     );
   } catch (error) {
     // An empty object has no byte 0: 416. Read it whole instead.
-    if (httpStatusOf(error) === 416) return getWhole(ctx, key, relPath);
+    if (httpStatusOf(error) === 416) return getWhole(ctx, key, relPath, info);
     return ctx.fail(error, { ...context, syscall: "open" });
   }
   const total = totalFromContentRange(first.ContentRange);
+  info.meta = lowerKeys(first.Metadata);
+  info.etag = first.ETag;
   try {
     // The server ignored Range and sent everything (200).
     if (total === undefined || first.ContentRange === undefined) return await readWhole(first);
@@ -159,7 +166,7 @@ async function getRanged(
     return out;
   } catch (error) {
     if (httpStatusOf(error) === 412) {
-      if (!restarted) return getRanged(ctx, key, relPath, total ?? expected, true);
+      if (!restarted) return getRanged(ctx, key, relPath, total ?? expected, info, true);
       throw changedWhileRead(ctx, key, relPath);
     }
     return ctx.fail(error, context);
@@ -174,6 +181,7 @@ async function getRangedFast(
   relPath: string,
   expected: number,
   rangeSize: number,
+  info: ReadInfo,
   restarted: boolean,
 ): Promise<Uint8Array> {
   let out: Uint8Array | undefined;
@@ -205,6 +213,8 @@ async function getRangedFast(
       key,
       range: `bytes=0-${rangeSize - 1}`,
       place: (head: ResponseHead) => {
+        info.meta = head.meta;
+        info.etag = head.etag;
         total = head.status === 206 ? totalFromContentRange(head.contentRange) : undefined;
         // 200: the server ignored Range and sends everything into an exact buffer of its own.
         out = new Uint8Array(total ?? head.contentLength ?? 0);
@@ -225,9 +235,9 @@ async function getRangedFast(
   } catch (error) {
     const status = httpStatusOf(error);
     // An empty object has no byte 0: 416. Read it whole instead.
-    if (status === 416 && out === undefined) return getWhole(ctx, key, relPath);
+    if (status === 416 && out === undefined) return getWhole(ctx, key, relPath, info);
     if (status === 412) {
-      if (!restarted) return getRanged(ctx, key, relPath, total ?? expected, true);
+      if (!restarted) return getRanged(ctx, key, relPath, total ?? expected, info, true);
       throw changedWhileRead(ctx, key, relPath);
     }
     return ctx.fail(error, {
@@ -239,10 +249,27 @@ async function getRangedFast(
 }
 
 /** One object, whole: by parallel ranged GETs when the last listing said it is large. */
-export function readObject(ctx: S3Context, key: string, relPath: string): Promise<Uint8Array> {
+export function readObject(
+  ctx: S3Context,
+  key: string,
+  relPath: string,
+  info: ReadInfo = {},
+): Promise<Uint8Array> {
   const known = ctx.listedSizes.get(key);
   if (known !== undefined && known >= ctx.rangedReadThreshold && known > ctx.partSize) {
-    return getRanged(ctx, key, relPath, known);
+    return getRanged(ctx, key, relPath, known, info);
   }
-  return getWhole(ctx, key, relPath);
+  return getWhole(ctx, key, relPath, info);
+}
+
+/** (ws mounts) What a read learnt beside the bytes: the object's user metadata and ETag. */
+export interface ReadInfo {
+  meta?: Record<string, string> | undefined;
+  etag?: string | undefined;
+}
+
+function lowerKeys(meta: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(meta ?? {})) out[name.toLowerCase()] = value;
+  return out;
 }

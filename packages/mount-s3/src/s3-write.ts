@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { MountError, type PutOptions } from "@ws/core";
+import { encodePosixMetadata, MountError, type PutOptions } from "@ws/core";
 import { httpStatusOf, type S3Context } from "./s3-context.js";
 
 /** S3's limit for one PutObject. */
@@ -34,6 +34,9 @@ export async function writeObject(
     ...(putOptions.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
     ...(putOptions.ifMatch !== undefined ? { IfMatch: putOptions.ifMatch } : {}),
   };
+  // The file's mode and mtime (and a link's type) as s3fs stores them: x-amz-meta-mode/-mtime.
+  const metadata = encodePosixMetadata(putOptions);
+  const meta = Object.keys(metadata).length > 0 ? { Metadata: metadata } : {};
   try {
     // A precondition goes with a single PutObject (S3 takes up to 5 GiB in one): whether a
     // server checks If-None-Match / If-Match on CompleteMultipartUpload varies, and a check
@@ -54,7 +57,7 @@ export async function writeObject(
       // upload (its parts are removed) and the retry layer starts it again.
       const upload = new Upload({
         client: ctx.client,
-        params: { Bucket: ctx.bucket, Key: key, Body: bytes, ContentLength: bytes.length },
+        params: { Bucket: ctx.bucket, Key: key, Body: bytes, ContentLength: bytes.length, ...meta },
         partSize: ctx.partSize,
         queueSize: ctx.concurrency,
         leavePartsOnError: false,
@@ -69,6 +72,7 @@ export async function writeObject(
         Key: key,
         Body: bytes,
         ContentLength: bytes.length,
+        ...meta,
         ...conditions,
       }),
     );

@@ -32,6 +32,8 @@ export interface ResponseHead {
   readonly contentLength: number | undefined;
   readonly contentRange: string | undefined;
   readonly etag: string | undefined;
+  /** (ws mounts) The object's user metadata: `x-amz-meta-*` headers, names without the prefix, lower case. */
+  readonly meta: Record<string, string>;
 }
 
 /** Where a response body goes: `length` bytes at `offset` of `target`. */
@@ -193,6 +195,18 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(value) ? value[0] : value;
 }
 
+function userMetadata(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase();
+    if (lower.startsWith("x-amz-meta-")) {
+      const value = header(headers, name);
+      if (value !== undefined) out[lower.slice("x-amz-meta-".length)] = value;
+    }
+  }
+  return out;
+}
+
 function xmlField(xml: string, name: string): string | undefined {
   const match = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml);
   return match?.[1]
@@ -273,6 +287,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       contentLength: length !== undefined && Number.isSafeInteger(length) && length >= 0 ? length : undefined,
       contentRange: header(headers, "content-range"),
       etag: header(headers, "etag"),
+      meta: userMetadata(headers),
     };
     if (status < 200 || status >= 300) return;
     const place = this.head.contentLength === undefined ? undefined : this.request.place;

@@ -22,6 +22,10 @@ export const DEFAULT_CAPABILITIES: Readonly<Record<CapabilityId, CapabilityStatu
   unicodeNormalization: { status: "supported" },
   longSegment: { status: "supported" },
   workspace: { status: "supported" },
+  modeRoundTrip: { status: "unsupported" },
+  mtimeRoundTrip: { status: "unsupported" },
+  emptyDirectories: { status: "unsupported" },
+  symlinkRoundTrip: { status: "unsupported" },
 });
 
 export const CAPABILITY_IDS: readonly CapabilityId[] = Object.freeze(

@@ -111,7 +111,15 @@ export type CapabilityId =
   /** A 255-byte path segment is stored and listed. */
   | "longSegment"
   /** The options cases through a `Workspace` over memfs. */
-  | "workspace";
+  | "workspace"
+  /** (fidelity) `put`'s `mode` comes back from `fetchWithInfo` or `list()` of a fresh mount. */
+  | "modeRoundTrip"
+  /** (fidelity) `put`'s `mtime` comes back (to the second). */
+  | "mtimeRoundTrip"
+  /** (fidelity) `mkdir`/`rmdir` keep empty folders, listed as `type: "directory"`. */
+  | "emptyDirectories"
+  /** (fidelity) `put` with `symlink` stores a link that comes back with `S_IFLNK`. */
+  | "symlinkRoundTrip";
 
 /** Declarations per capability. Undeclared capabilities take their default. */
 export type Capabilities = Partial<Record<CapabilityId, CapabilityDeclaration>>;

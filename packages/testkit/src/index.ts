@@ -9,6 +9,17 @@ export {
   sameBytes,
   sha256,
 } from "./assert.js";
+export {
+  AGENT_ROOT,
+  type FreshMount,
+  type GitRoundTrip,
+  gitRoundTrip,
+  type NpmRoundTrip,
+  npmRoundTrip,
+  type TarRoundTrip,
+  tarRoundTrip,
+  type WriteSide,
+} from "./agent-scenarios.js";
 export { binaryBytes, randomBytes, text } from "./bytes.js";
 export {
   CAPABILITY_IDS,

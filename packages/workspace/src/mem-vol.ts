@@ -159,3 +159,104 @@ function adoptSupported(): boolean {
   }
   return adoptProbe;
 }
+
+/**
+ * Permission bits are metadata the workspace carries, not a lock against itself: the host reads
+ * what it mirrors, and writes what a command made, whatever the file's or its folder's mode (git
+ * writes its objects 0o444; `tar x` creates a 0o555 folder before its files). memfs checks
+ * permissions against `process.getuid()` like a non-root kernel would, so every host-internal
+ * access goes through `hostAccess(vol)`, a view of the same volume whose calls skip those checks.
+ * `ws.fs` keeps them for a non-root process and drops them for root (as the kernel does, except
+ * that root runs a file only when some execute bit is set).
+ *
+ * How: memfs is synchronous, so a counter raised around one call of the view cannot leak into
+ * another caller; the permission methods of memfs's Node (`canRead`, `canWrite`, `canExecute`,
+ * checked against @jsonjoy.com/fs-core 4.80.1) consult it first. Without those methods (a memfs
+ * upgrade that renamed them) the view is the volume itself and permissions apply as before.
+ */
+export function hostAccess(vol: MemVol): MemVol {
+  if (!permissionPatch()) return vol;
+  const cache = new Map<PropertyKey, unknown>();
+  return new Proxy(vol, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      let wrapped = cache.get(prop);
+      if (!wrapped) {
+        wrapped = (...args: unknown[]): unknown => {
+          bypass++;
+          try {
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          } finally {
+            bypass--;
+          }
+        };
+        cache.set(prop, wrapped);
+      }
+      return wrapped;
+    },
+  });
+}
+
+/** True when this process runs as root (uid 0), for which the kernel skips read/write permission checks. */
+export function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+let bypass = 0;
+let patched: boolean | undefined;
+
+interface PermissionNode {
+  readonly perm: number;
+  isDirectory(): boolean;
+  canRead(uid?: number, gid?: number): boolean;
+  canWrite(uid?: number, gid?: number): boolean;
+  canExecute(uid?: number, gid?: number): boolean;
+}
+
+function permissionPatch(): boolean {
+  if (patched !== undefined) return patched;
+  patched = false;
+  try {
+    const vol = new Volume();
+    const core = (vol as unknown as Partial<MemfsInternals>)._core;
+    if (typeof core?.getFileByFdOrThrow !== "function") return false;
+    const fd = vol.openSync("/probe", "w");
+    let proto: PermissionNode;
+    try {
+      proto = Object.getPrototypeOf(core.getFileByFdOrThrow(fd, "open").node) as PermissionNode;
+    } finally {
+      vol.closeSync(fd);
+    }
+    const { canRead, canWrite, canExecute } = proto;
+    if (typeof canRead !== "function" || typeof canWrite !== "function" || typeof canExecute !== "function")
+      return false;
+    Object.defineProperties(proto, {
+      canRead: {
+        configurable: true,
+        writable: true,
+        value(this: PermissionNode, ...args: [number?, number?]): boolean {
+          return bypass > 0 || canRead.apply(this, args);
+        },
+      },
+      canWrite: {
+        configurable: true,
+        writable: true,
+        value(this: PermissionNode, ...args: [number?, number?]): boolean {
+          return bypass > 0 || canWrite.apply(this, args);
+        },
+      },
+      canExecute: {
+        configurable: true,
+        writable: true,
+        value(this: PermissionNode, ...args: [number?, number?]): boolean {
+          return bypass > 0 || canExecute.apply(this, args);
+        },
+      },
+    });
+    patched = true;
+  } catch {
+    patched = false;
+  }
+  return patched;
+}

@@ -173,6 +173,17 @@ export interface ExecChanges {
   readonly conflicts: Array<MountConflict & { readonly resolution: "accept" | "keep-local" }>;
   /** Changes not applied or not mirrored, with why (quota, provider error...). */
   readonly errors: Array<{ readonly path: string; readonly error: unknown }>;
+  /**
+   * Paths under read-write mounts whose change did NOT reach the mount (their error is in
+   * `errors`; the write stays pending: retried, and `flushMounts`/`close` reject naming it).
+   * Empty when everything the command changed under read-write mounts landed.
+   */
+  readonly notMirrored: string[];
+  /**
+   * Hard links the command made under mounts: each group is one file under several names. Mounts
+   * store every name as a separate file (a later change to one name does not reach the others).
+   */
+  readonly hardLinks: string[][];
 }
 
 export interface ExecResult {

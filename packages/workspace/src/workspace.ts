@@ -7,7 +7,7 @@ import { ExternalChanges } from "./exec/pull-back.js";
 import { Hydrator } from "./hydrate/hydrator.js";
 import { Indexer } from "./index/indexer.js";
 import { MemoryIndexStore } from "./index-store.js";
-import { createMemVol, type MemVol } from "./mem-vol.js";
+import { createMemVol, hostAccess, isRoot, type MemVol } from "./mem-vol.js";
 import { Mirror } from "./mirror/mirror.js";
 import { WorkspaceContext } from "./runtime/context.js";
 import { type MountRecord, Registry } from "./runtime/registry.js";
@@ -62,6 +62,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
   readonly fs: WorkspaceFs;
   readonly #ctx: WorkspaceContext;
   readonly #vol: MemVol = createMemVol();
+  readonly #host: MemVol = hostAccess(this.#vol);
   readonly #registry: Registry;
   readonly #ns: Namespace;
   readonly #mirrors = new Map<string, Mirror>();
@@ -91,7 +92,9 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       },
       (event, payload) => this.emit(event, payload),
     );
-    const vol = this.#vol;
+    // Host-internal access skips memfs's permission checks (modes are metadata, see hostAccess);
+    // ws.fs keeps them unless this process is root, for which the kernel skips them too.
+    const vol = this.#host;
     this.#registry = new Registry({
       sessionId: this.#ctx.config.sessionId,
       ignore,
@@ -121,7 +124,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
     this.#posix = new Posix({
       registry: this.#registry,
       ns: this.#ns,
-      vol,
+      vol: isRoot() ? vol : this.#vol,
       hydrator: this.#hydrator,
       mirror,
     });
@@ -149,15 +152,21 @@ export class Workspace extends Emitter<WorkspaceEvents> {
         read: (rel) => {
           const abs = view.absOf(rel);
           try {
-            const st = this.#vol.lstatSync(abs);
+            const st = this.#host.lstatSync(abs);
             // The mode travels with the bytes (a host directory keeps it), minus group/other write:
             // memfs creates files 0o666 where a process on the host would get 0o644 from its umask.
             if (st.isFile())
               return {
                 exists: true,
-                bytes: new Uint8Array(this.#vol.readFileSync(abs)),
+                bytes: new Uint8Array(this.#host.readFileSync(abs)),
                 mode: Number(st.mode) & 0o7777 & ~0o022,
+                mtime: Math.floor(st.mtimeMs),
               };
+            if (st.isSymbolicLink()) {
+              const target = this.#host.readlinkSync(abs);
+              return { exists: true, bytes: new TextEncoder().encode(target), symlink: target };
+            }
+            if (st.isDirectory()) return { exists: true, bytes: new Uint8Array(0), directory: true };
           } catch (error) {
             // Only "nothing there" is a deletion; any other failure (EACCES) must not become one.
             const code = (error as { code?: unknown } | null)?.code;
@@ -293,8 +302,8 @@ export class Workspace extends Emitter<WorkspaceEvents> {
     await this.#dispose(record);
     this.#registry.remove(normalized);
     if (record.phase === "ready") {
-      if (record.type === "file") this.#vol.rmSync(normalized, { force: true });
-      else this.#vol.rmSync(normalized, { recursive: true, force: true });
+      if (record.type === "file") this.#host.rmSync(normalized, { force: true });
+      else this.#host.rmSync(normalized, { recursive: true, force: true });
     }
   }
 

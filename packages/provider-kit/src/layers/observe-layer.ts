@@ -44,7 +44,9 @@ export function observeLayer(sink: ObserveSink): MountLayer {
           bytes:
             op === "fetch" && result instanceof Uint8Array
               ? result.byteLength
-              : op === "put" && error === undefined
+              : op === "fetch" && (result as { bytes?: unknown } | undefined)?.bytes instanceof Uint8Array
+                ? (result as { bytes: Uint8Array }).bytes.byteLength
+                : op === "put" && error === undefined
                 ? (detail.bytes?.byteLength ?? 0)
                 : 0,
           ...(op === "list" && Array.isArray(result) ? { entries: result.length } : {}),

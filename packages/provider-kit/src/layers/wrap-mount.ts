@@ -1,4 +1,4 @@
-import type { EagerMount, LazyMount, Mount, MountEntry, PutOptions } from "@ws/core";
+import type { EagerMount, FetchResult, LazyMount, Mount, MountEntry, PutOptions } from "@ws/core";
 
 /** A layer: a function from a mount to a mount that behaves the same plus one concern. */
 export type MountLayer = (mount: Mount, context: LayerContext) => Mount;
@@ -76,6 +76,12 @@ export function interceptMount(mount: Mount, interceptor: Interceptor): Mount {
     const lazy = mount as LazyMount;
     define("list", () => intercept("list", "", () => lazy.list(), {}));
     define("fetch", (path: string) => intercept("fetch", path, () => lazy.fetch(path), {}));
+    if (typeof lazy.fetchWithInfo === "function") {
+      const fetchWithInfo = lazy.fetchWithInfo;
+      define("fetchWithInfo", (path: string) =>
+        intercept("fetch", path, () => fetchWithInfo.call(lazy, path) as Promise<FetchResult>, {}),
+      );
+    }
     if (typeof lazy.refresh === "function") {
       const refresh = lazy.refresh;
       define("refresh", () => intercept("list", "", () => refresh.call(lazy) as Promise<MountEntry[]>, {}));
@@ -88,6 +94,17 @@ export function interceptMount(mount: Mount, interceptor: Interceptor): Mount {
         bytes,
       }),
     );
+  }
+  // (ws mounts) Folder markers are a put and a delete of `path/` as far as layers are concerned.
+  if (typeof mount.mkdir === "function") {
+    const mkdir = mount.mkdir;
+    define("mkdir", (path: string) =>
+      intercept("put", `${path}/`, () => mkdir.call(mount, path), { bytes: new Uint8Array(0) }),
+    );
+  }
+  if (typeof mount.rmdir === "function") {
+    const rmdir = mount.rmdir;
+    define("rmdir", (path: string) => intercept("delete", `${path}/`, () => rmdir.call(mount, path), {}));
   }
   if (typeof mount.delete === "function") {
     const remove = mount.delete;

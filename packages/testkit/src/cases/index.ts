@@ -3,6 +3,7 @@ import { concurrencyCases, consistencyCases, idempotencyCases } from "./behaviou
 import { deletingCases } from "./deleting.js";
 import { eagerCases } from "./eager.js";
 import { errorCases } from "./errors.js";
+import { fidelityCases } from "./fidelity.js";
 import { listingCases } from "./listing.js";
 import { nameCases } from "./names.js";
 import { optionCases } from "./options.js";
@@ -16,6 +17,7 @@ export const CASES: readonly ConformanceCase[] = Object.freeze([
   ...listingCases,
   ...readingCases,
   ...writingCases,
+  ...fidelityCases,
   ...deletingCases,
   ...nameCases,
   ...errorCases,

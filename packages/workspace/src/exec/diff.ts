@@ -9,6 +9,8 @@ export type Change =
       readonly path: string;
       readonly bytes: Uint8Array;
       readonly mode: number;
+      /** The file's mtime on the exec side (ms), kept in the VFS and carried to the mount. */
+      readonly mtimeMs: number;
       readonly isNew: boolean;
     }
   | { readonly op: "delete"; readonly path: string }
@@ -18,6 +20,8 @@ export interface Diff {
   readonly changes: Change[];
   readonly newDirs: Array<[string, number]>;
   readonly goneDirs: string[];
+  /** Files with more than one name (same inode), each group sorted. */
+  readonly hardLinks: string[][];
 }
 
 /** Walks the host directory after the run and lists what differs from the snapshot. */
@@ -26,6 +30,7 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
   const changes: Change[] = [];
   const newDirs: Array<[string, number]> = [];
   const seen = new Set<string>();
+  const byInode = new Map<bigint, string[]>();
   const walk = (abs: string): void => {
     const hostDir = join(dir, abs);
     for (const d of readdirSync(hostDir, { withFileTypes: true })) {
@@ -45,6 +50,11 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
         walk(child);
         continue;
       }
+      if (now.type === "file" && now.nlink > 1n) {
+        const names = byInode.get(now.ino) ?? [];
+        names.push(child);
+        byInode.set(now.ino, names);
+      }
       if (before && sameSnap(before, now)) continue;
       if (now.type === "symlink") {
         changes.push({ op: "symlink", path: child, target: readlinkSync(hostPath) });
@@ -52,7 +62,8 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
       }
       if (now.type !== "file") continue;
       const bytes = readFileSync(hostPath);
-      const mode = lstatSync(hostPath).mode & 0o7777;
+      const st = lstatSync(hostPath);
+      const mode = st.mode & 0o7777;
       if (before?.type === "file") {
         // Only metadata moved (touch, same bytes written back): not a change unless the mode changed.
         try {
@@ -68,6 +79,7 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
         path: child,
         bytes: new Uint8Array(bytes),
         mode,
+        mtimeMs: st.mtimeMs,
         isNew: !before && !ns.exists(child),
       });
     }
@@ -80,5 +92,6 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
     else changes.push({ op: "delete", path });
   }
   goneDirs.sort((a, b) => b.length - a.length);
-  return { changes, newDirs, goneDirs };
+  const hardLinks = [...byInode.values()].filter((names) => names.length > 1).map((names) => names.sort());
+  return { changes, newDirs, goneDirs, hardLinks };
 }

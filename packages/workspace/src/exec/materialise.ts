@@ -1,5 +1,6 @@
-import { chmodSync, lstatSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { isRoot } from "../mem-vol.js";
 import type { ExecHost } from "./exec-host.js";
 
 /** What a path looked like on the host right after materialisation: enough to spot a change without reading. */
@@ -9,6 +10,7 @@ export interface Snap {
   readonly mtimeNs: bigint;
   readonly ctimeNs: bigint;
   readonly ino: bigint;
+  readonly nlink: bigint;
 }
 
 export function snapOf(hostPath: string): Snap {
@@ -19,6 +21,7 @@ export function snapOf(hostPath: string): Snap {
     mtimeNs: st.mtimeNs,
     ctimeNs: st.ctimeNs,
     ino: st.ino,
+    nlink: st.nlink,
   };
 }
 
@@ -45,13 +48,16 @@ export function materialise(host: ExecHost, dir: string): Map<string, Snap> {
       if (d.isDirectory()) {
         mkdirSync(hostPath, { recursive: true });
         walk(child);
-        // Directories are made writable for the owner, else the command could not create files in them.
-        chmodSync(hostPath, (st.mode & 0o7777) | 0o700);
+        // Root writes into a 0o555 folder as the kernel lets it: the mode is kept exactly. Any other
+        // user gets owner rwx added, else the command (and the pull-back) could not use the folder.
+        chmodSync(hostPath, isRoot() ? st.mode & 0o7777 : (st.mode & 0o7777) | 0o700);
       } else if (d.isSymbolicLink()) {
         symlinkSync(mem.readlinkSync(child), hostPath);
       } else {
         writeFileSync(hostPath, mem.readFileSync(child));
         chmodSync(hostPath, st.mode & 0o7777);
+        // The VFS's mtime, so make, rsync, tar and git see the file as the workspace has it.
+        utimesSync(hostPath, st.mtime, st.mtime);
       }
       snapshot.set(child, snapOf(hostPath));
     }

@@ -28,7 +28,7 @@ export class ExternalChanges {
    * file replaced a directory holding them: they were absent on the exec side, but the directory
    * they lived in is gone, so the caller must delete them from the provider as well.
    */
-  file(r: Resolved, bytes: Uint8Array, mode: number): string[] {
+  file(r: Resolved, bytes: Uint8Array, mode: number, mtimeMs?: number): string[] {
     this.#keepRoots(r, "open");
     const k = this.#ns.kind(r);
     const replacesDir = k !== undefined && (k.type === "directory" || k.type === "vdir");
@@ -61,6 +61,7 @@ export class ExternalChanges {
       removed.push(v.absOf(rel));
     }
     this.#ns.writeMem(r.path, bytes, mode);
+    if (mtimeMs !== undefined) this.#vol.utimesSync(r.path, mtimeMs / 1000, mtimeMs / 1000);
     if (k?.type === "stub") k.view.stubs.kill(k.slot);
     if (view) this.#mirror(view.root).changedExternally(r.rel);
     return removed;
@@ -128,6 +129,8 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
     mirrored: [] as string[],
     conflicts: [] as Conflicts,
     errors: [] as Array<{ path: string; error: unknown }>,
+    notMirrored: [] as string[],
+    hardLinks: d.hardLinks.filter((group) => group.some((p) => ns.resolve(p).view !== undefined)),
   };
   const toMirror: ToMirror[] = [];
   const reports: Array<Promise<unknown>> = [];
@@ -162,13 +165,33 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
       result.errors.push({ path: r.path, error });
     }
   }
-  for (const [path, mode] of newDirs.sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+  // Folders under a mount that keeps them (directory markers) are mirrored like files.
+  const folderOf = (path: string): Resolved | undefined => {
+    const r = ns.resolve(path);
+    return r.view?.record.writable && r.rel !== "" && host.mirror(r.view.root).keepsFolders ? r : undefined;
+  };
+  for (const [path, mode] of newDirs.sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     apply.dir(ns.resolve(path), mode);
+    const r = folderOf(path);
+    if (r?.view) {
+      host.mirror(r.view.root).changedExternally(r.rel);
+      toMirror.push({ root: r.view.root, rel: r.rel, path: r.path, op: "put" });
+    }
+  }
   for (const change of changes.filter((c) => c.op !== "delete")) {
     const r = ns.resolve(change.path);
     try {
       if (!(await resolveConflict(host, change, result.conflicts))) continue;
       if (change.op === "symlink") {
+        if (r.view?.record.writable && r.view.record.mount?.symlinks === true) {
+          // The user's own link under a mount that stores links: kept verbatim, whatever its target.
+          const before = ns.localSide(r.path);
+          apply.symlink(r, change.target);
+          host.mirror(r.view.root).changedExternally(r.rel);
+          (ns.exists(r.path) && before.exists ? result.modified : result.added).push(r.path);
+          record(r.path, "put", before);
+          continue;
+        }
         if (r.view) {
           throw new MountError(
             "ENOTSUP",
@@ -182,7 +205,7 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
       }
       if (change.op !== "file") continue;
       const before = ns.localSide(r.path);
-      for (const orphan of apply.file(r, change.bytes, change.mode)) {
+      for (const orphan of apply.file(r, change.bytes, change.mode, change.mtimeMs)) {
         result.deleted.push(orphan);
         record(orphan, "delete", { exists: true });
       }
@@ -192,7 +215,15 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
       result.errors.push({ path: r.path, error });
     }
   }
-  for (const path of goneDirs) apply.removeEmptyDir(path);
+  for (const path of goneDirs) {
+    apply.removeEmptyDir(path);
+    const r = folderOf(path);
+    if (r?.view && !ns.exists(r.path)) {
+      host.mirror(r.view.root).changedExternally(r.rel);
+      result.deleted.push(r.path);
+      toMirror.push({ root: r.view.root, rel: r.rel, path: r.path, op: "delete" });
+    }
+  }
   await Promise.all(reports);
   // Object stores refuse a key below another key (and a key with keys below it), so a delete that
   // clears the way for a put at a related path lands first; the rest go in parallel.
@@ -202,7 +233,10 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
   const mirror = async (m: ToMirror): Promise<void> => {
     const outcome = await host.mirror(m.root).syncNow(m.rel);
     if (outcome.ok) result.mirrored.push(m.path);
-    else result.errors.push({ path: m.path, error: outcome.error });
+    else {
+      result.errors.push({ path: m.path, error: outcome.error });
+      result.notMirrored.push(m.path);
+    }
   };
   const concurrency = ctx.config.concurrency;
   await mapConcurrent(toMirror.filter(clearsWay), concurrency, mirror);

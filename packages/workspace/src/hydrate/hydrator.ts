@@ -1,4 +1,4 @@
-import { isEagerMount, MountError } from "@ws/core";
+import { type FetchResult, isEagerMount, MountError, S_IFLNK, S_IFMT, resolveLinkWithinRoot } from "@ws/core";
 import { mapConcurrent } from "../map-concurrent.js";
 import type { MemVol } from "../mem-vol.js";
 import type { WorkspaceContext } from "../runtime/context.js";
@@ -38,6 +38,7 @@ export class Hydrator {
     const rel = stubs.path(slot);
     const mount = view.record.mount;
     let bytes: Uint8Array;
+    let info: FetchResult | undefined;
     // Counters and provider failures reach stats and events through the observe layer; the
     // host's own failures (no mount, not bytes) are reported here.
     let fromProvider = false;
@@ -45,7 +46,10 @@ export class Hydrator {
       if (!mount || isEagerMount(mount))
         throw new MountError("EIO", `${abs} has no lazy mount to fetch from`);
       fromProvider = true;
-      bytes = await mount.fetch(rel);
+      if (mount.fetchWithInfo) {
+        info = await mount.fetchWithInfo(rel);
+        bytes = info?.bytes;
+      } else bytes = await mount.fetch(rel);
       fromProvider = false;
       if (!(bytes instanceof Uint8Array))
         throw new MountError("EIO", `fetch(${rel}) did not return a Uint8Array`);
@@ -63,12 +67,36 @@ export class Hydrator {
     }
     // A write or delete while the fetch was in flight wins over the fetched bytes.
     if (view.stubs === stubs && stubs.isLive(slot)) {
-      const mode = stubs.mode(slot);
+      // Metadata stored with the object (mode, mtime) wins over the listing's defaults.
+      const stored = info?.mode;
+      if (stored !== undefined && (stored & S_IFMT) === S_IFLNK && this.#linkAllowed(view, abs, bytes)) {
+        stubs.kill(slot);
+        this.#ns.mkdirp(abs.slice(0, abs.lastIndexOf("/")) || "/");
+        this.#ns.symlinkMem(new TextDecoder().decode(bytes), abs);
+        return;
+      }
+      const mode = stored !== undefined && Number.isInteger(stored) ? stored & 0o7777 : stubs.mode(slot);
       // The fetch contract gives us a fresh array nobody else holds: memfs adopts it, no copy.
-      this.#ns.writeMem(abs, bytes, mode === 0 ? undefined : mode, true);
-      const mtime = stubs.mtime(slot);
+      // A stub without a mode was shown as 0o644 (the default umask): it stays so once read.
+      this.#ns.writeMem(abs, bytes, mode === 0 ? 0o644 : mode, true);
+      const mtime = info?.mtime !== undefined && Number.isFinite(info.mtime) ? info.mtime : stubs.mtime(slot);
       if (!Number.isNaN(mtime)) this.#vol.utimesSync(abs, mtime / 1000, mtime / 1000);
       stubs.kill(slot);
+    }
+  }
+
+  /**
+   * A stored link becomes a link under a read-write mount (the user's own data, kept verbatim);
+   * under a read-only one only when its target stays inside the mount root (the stricter rule for
+   * content the user may not control). Otherwise the file keeps the target as its text.
+   */
+  #linkAllowed(view: MountView, abs: string, bytes: Uint8Array): boolean {
+    if (view.record.writable) return true;
+    try {
+      resolveLinkWithinRoot(view.root, abs, new TextDecoder().decode(bytes));
+      return true;
+    } catch {
+      return false;
     }
   }
 

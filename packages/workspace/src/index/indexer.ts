@@ -131,9 +131,15 @@ export class Indexer {
         );
       }
     }
-    const { entries, usage } = prepareListing(record, raw, registry.shadowedIn(record.root), (d) =>
+    const { entries, usage, folders } = prepareListing(record, raw, registry.shadowedIn(record.root), (d) =>
       ctx.emit("diagnostic", d),
     );
+    // Folders the store keeps (directory markers): real directories, known to the mirror.
+    for (const rel of folders) {
+      if (ns.kind(ns.resolve(view.absOf(rel)), false)) continue;
+      ns.mkdirp(view.absOf(rel));
+      mirror.knownDirectory(rel);
+    }
     let result: RefreshResult | undefined;
     if (refresh && record.phase === "ready") {
       result = await refreshLazy({ ctx, ns, vol: this.#p.vol, view, mirror }, entries);

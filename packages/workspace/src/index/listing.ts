@@ -17,11 +17,17 @@ export function prepareListing(
   raw: readonly MountEntry[],
   shadowed: readonly string[],
   diagnostic: (diagnostic: MountDiagnostic) => void,
-): { entries: MountEntry[]; usage: QuotaUsage } {
+): { entries: MountEntry[]; usage: QuotaUsage; folders: string[] } {
   const root = record.root;
   const { entries: clean, skipped } = sanitizeEntries(raw, root);
   for (const d of skipped) diagnostic(d);
-  let entries = clean;
+  // (ws mounts) Kept empty folders (directory markers) become folders, never stubs.
+  const folders: string[] = [];
+  let entries = clean.filter((e) => {
+    if (e.type !== "directory") return true;
+    if (record.type === "directory" && !record.ignore(e.path)) folders.push(e.path);
+    return false;
+  });
   if (record.type === "file") {
     for (const extra of entries.slice(1)) {
       diagnostic({
@@ -49,5 +55,5 @@ export function prepareListing(
     });
   }
   const usage = checkQuota(entries, record.options, root);
-  return { entries, usage };
+  return { entries, usage, folders };
 }

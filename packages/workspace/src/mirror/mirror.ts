@@ -1,11 +1,21 @@
-import { MountError, readOnly } from "@ws/core";
+import { MountError, type PutOptions, readOnly } from "@ws/core";
 import type { WorkspaceContext } from "../runtime/context.js";
 import type { MountRecord } from "../runtime/registry.js";
 import type { ConflictSide } from "../workspace-options.js";
 
 /** The final local state of a path, read when a write fires (not when it was scheduled). */
 export type LocalState =
-  | { readonly exists: true; readonly bytes: Uint8Array; readonly mode?: number | undefined }
+  | {
+      readonly exists: true;
+      /** Empty for a directory; a link's target in UTF-8 for a symlink. */
+      readonly bytes: Uint8Array;
+      readonly mode?: number | undefined;
+      readonly mtime?: number | undefined;
+      /** A symbolic link with this target (stored verbatim by mounts with `symlinks: true`). */
+      readonly symlink?: string | undefined;
+      /** A folder (kept by mounts with `mkdir`, as a directory marker). */
+      readonly directory?: boolean | undefined;
+    }
   | { readonly exists: false };
 
 /** What the mirror needs from the VFS side: the local state of a path, and its workspace path. */
@@ -78,6 +88,8 @@ export class Mirror {
   /** Failed syncs in a row per path (the requeue back-off). */
   readonly #rounds = new Map<string, number>();
   #stopped = false;
+  /** Folders upstream keeps (listed markers, and folders this workspace made): absent → `rmdir`. */
+  readonly #dirs = new Set<string>();
 
   constructor(record: MountRecord, ctx: WorkspaceContext, local: MirrorLocal) {
     this.#record = record;
@@ -138,6 +150,16 @@ export class Mirror {
     for (const rel of [...this.#modified]) {
       if (!this.has(rel) && !this.#localOnly.has(rel)) this.#modified.delete(rel);
     }
+  }
+
+  /** Upstream keeps `rel` as a folder (a listed directory marker). */
+  knownDirectory(rel: string): void {
+    this.#dirs.add(rel);
+  }
+
+  /** True when the mount keeps empty folders (it has `mkdir`): folder changes are worth scheduling. */
+  get keepsFolders(): boolean {
+    return typeof this.#record.mount?.mkdir === "function";
   }
 
   /** The index store is behind (acknowledged writes since the last save). */
@@ -263,17 +285,46 @@ export class Mirror {
     }
     this.#rounds.delete(relPath);
     this.#dirty = true;
-    if (state.exists) this.#acked.set(relPath, state.bytes.length);
-    else this.#acked.delete(relPath);
+    if (state.exists && state.directory) {
+      if (this.#record.mount?.mkdir) this.#dirs.add(relPath);
+      this.#acked.delete(relPath);
+    }
+    else if (state.exists) this.#acked.set(relPath, state.bytes.length);
+    else {
+      this.#acked.delete(relPath);
+      this.#dirs.delete(relPath);
+    }
     return { relPath, op, ok: true };
   }
 
   async #send(relPath: string, state: LocalState): Promise<void> {
     const mount = this.#record.mount;
     const path = this.#local.absOf(relPath);
-    if (state.exists) {
+    if (state.exists && state.directory) {
+      // A folder: a marker where the mount keeps them; elsewhere folders live in the VFS only. A
+      // file that was at this path (now a folder) is deleted first, as before folders were kept.
+      if (!this.#dirs.has(relPath)) {
+        if (!mount?.delete) throw readOnly(path, this.root, "unlink");
+        await mount.delete(relPath);
+      }
+      if (mount?.mkdir) await mount.mkdir(relPath);
+    } else if (state.exists) {
       if (!mount?.put) throw readOnly(path, this.root, "write");
-      await mount.put(relPath, state.bytes, state.mode === undefined ? undefined : { mode: state.mode });
+      if (state.symlink !== undefined && mount.symlinks !== true) {
+        throw new MountError(
+          "ENOTSUP",
+          `${path}: mount ${this.root} (${mount.kind}) does not store symbolic links; the link -> ${state.symlink} stays in this workspace only`,
+          { path, root: this.root, syscall: "symlink" },
+        );
+      }
+      const options: PutOptions = {
+        ...(state.mode === undefined ? {} : { mode: state.mode }),
+        ...(state.mtime === undefined ? {} : { mtime: state.mtime }),
+        ...(state.symlink === undefined ? {} : { symlink: state.symlink }),
+      };
+      await mount.put(relPath, state.bytes, Object.keys(options).length === 0 ? undefined : options);
+    } else if (this.#dirs.has(relPath) && mount?.rmdir) {
+      await mount.rmdir(relPath);
     } else {
       if (!mount?.delete) throw readOnly(path, this.root, "unlink");
       await mount.delete(relPath);

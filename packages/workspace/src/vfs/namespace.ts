@@ -303,7 +303,8 @@ export class Namespace {
 
   mkdirp(absDir: string): void {
     if (absDir === "/") return;
-    this.#vol.mkdirSync(absDir, { recursive: true });
+    // 0o755: 0o777 less the default umask, as on a host (memfs would make them 0o777).
+    this.#vol.mkdirSync(absDir, { recursive: true, mode: 0o755 });
   }
 
   /**
@@ -334,6 +335,23 @@ export class Namespace {
       }
     };
     walk(absDir);
+    return out;
+  }
+
+  /** Absolute paths of memfs directories under `absDir`, itself included, deepest first. */
+  memDirsUnder(absDir: string): string[] {
+    const out: string[] = [];
+    const walk = (dir: string): void => {
+      for (const d of this.#vol.readdirSync(dir, { withFileTypes: true })) {
+        if (d.isDirectory()) walk(dir === "/" ? `/${String(d.name)}` : `${dir}/${String(d.name)}`);
+      }
+      out.push(dir);
+    };
+    try {
+      if (this.#vol.lstatSync(absDir).isDirectory()) walk(absDir);
+    } catch {
+      // gone
+    }
     return out;
   }
 

@@ -128,7 +128,8 @@ export class Posix {
         const old = vol.readFileSync(r.path);
         vol.writeFileSync(r.path, Buffer.concat([old, bytes]));
       } else {
-        const mode = options.mode ?? (k?.type === "stub" && k.view.stubs.mode(k.slot)) ?? undefined;
+        // A new file gets 0o644 (0o666 less the default umask, as Node's writeFile on a host), not memfs's 0o666.
+        const mode = options.mode ?? (k?.type === "stub" ? k.view.stubs.mode(k.slot) || 0o644 : k ? undefined : 0o644);
         vol.writeFileSync(r.path, bytes, mode ? { mode } : {});
       }
     } catch (error) {
@@ -168,10 +169,12 @@ export class Posix {
     // Virtual parents become real memfs directories; mkdir touches the VFS only (seed table).
     ns.mkdirp(parentPath(r.path));
     try {
-      vol.mkdirSync(r.path, options.mode === undefined ? {} : { mode: options.mode });
+      vol.mkdirSync(r.path, { mode: options.mode ?? 0o755 });
     } catch (error) {
       throw toFsError(error, r.path, "mkdir");
     }
+    // Mounts that keep empty folders (directory markers) hear of each folder made.
+    for (const m of missing) this.folderChanged(m);
     return options.recursive ? missing[missing.length - 1]!.path : undefined;
   }
 
@@ -207,6 +210,12 @@ export class Posix {
     this.assertWritable(r, "rmdir");
     if (ns.readdir(r.path).length > 0) throw fsError("ENOTEMPTY", "rmdir", r.path);
     if (k.type === "directory") vol.rmdirSync(r.path);
+    this.folderChanged(r);
+  }
+
+  /** A folder made or removed under a mount that keeps folders (directory markers). */
+  folderChanged(r: Resolved): void {
+    if (r.view && r.rel !== "" && this.#p.mirror(r.view.root).keepsFolders) this.changed(r.view, r.rel);
   }
 
   rm(path: string, options: { recursive?: boolean; force?: boolean }): void {
@@ -252,6 +261,7 @@ export class Posix {
       const fk = ns.kind(fr);
       if (fk) this.removeFile(fr, fk);
     }
+    if (k.type === "directory") for (const abs of ns.memDirsUnder(r.path)) this.folderChanged(ns.resolve(abs));
     if (k.type === "directory") vol.rmSync(r.path, { recursive: true, force: true });
     // Mount roots below stay: a mount root always exists while the mount does.
   }
