@@ -184,6 +184,14 @@ export interface ExecChanges {
    * store every name as a separate file (a later change to one name does not reach the others).
    */
   readonly hardLinks: string[][];
+  /**
+   * FIFOs, sockets and devices the command left (`type`): never read (a FIFO would block), never
+   * pulled back; whatever the workspace held at that path stays as it was. The rest of the pull goes on.
+   */
+  readonly skipped: Array<{
+    readonly path: string;
+    readonly type: "fifo" | "socket" | "block-device" | "character-device";
+  }>;
 }
 
 export interface ExecResult {

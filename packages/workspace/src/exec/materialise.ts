@@ -1,11 +1,12 @@
 import { chmodSync, lstatSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isRoot } from "../mem-vol.js";
+import { mkdirConfined } from "./confine.js";
 import type { ExecHost } from "./exec-host.js";
 
 /** What a path looked like on the host right after materialisation: enough to spot a change without reading. */
 export interface Snap {
-  readonly type: "file" | "directory" | "symlink";
+  readonly type: "file" | "directory" | "symlink" | SpecialType;
   readonly size: bigint;
   readonly mtimeNs: bigint;
   readonly ctimeNs: bigint;
@@ -13,10 +14,29 @@ export interface Snap {
   readonly nlink: bigint;
 }
 
+/** What exec never reads nor pulls back (issue 9.3): skipped and reported in `changes.skipped`. */
+export type SpecialType = "fifo" | "socket" | "block-device" | "character-device";
+
+export function typeOf(st: {
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+  isFile(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isBlockDevice(): boolean;
+}): Snap["type"] {
+  if (st.isDirectory()) return "directory";
+  if (st.isSymbolicLink()) return "symlink";
+  if (st.isFile()) return "file";
+  if (st.isFIFO()) return "fifo";
+  if (st.isSocket()) return "socket";
+  return st.isBlockDevice() ? "block-device" : "character-device";
+}
+
 export function snapOf(hostPath: string): Snap {
   const st = lstatSync(hostPath, { bigint: true });
   return {
-    type: st.isDirectory() ? "directory" : st.isSymbolicLink() ? "symlink" : "file",
+    type: typeOf(st),
     size: st.size,
     mtimeNs: st.mtimeNs,
     ctimeNs: st.ctimeNs,
@@ -66,8 +86,7 @@ export function materialise(host: ExecHost, dir: string): Map<string, Snap> {
   // Mount roots exist on the exec side even when nothing under them is hydrated yet.
   for (const root of host.roots()) {
     if (ns.view(root)?.record.type !== "directory") continue;
-    const hostPath = join(dir, root);
-    mkdirSync(hostPath, { recursive: true });
+    mkdirConfined(dir, root);
     for (let p = root; p !== "/" && !snapshot.has(p); p = p.slice(0, p.lastIndexOf("/")) || "/") {
       snapshot.set(p, snapOf(join(dir, p)));
     }

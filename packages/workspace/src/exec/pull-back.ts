@@ -130,6 +130,7 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
     conflicts: [] as Conflicts,
     errors: [] as Array<{ path: string; error: unknown }>,
     notMirrored: [] as string[],
+    skipped: d.skipped,
     hardLinks: d.hardLinks.filter((group) => group.some((p) => ns.resolve(p).view !== undefined)),
   };
   const toMirror: ToMirror[] = [];
