@@ -21,7 +21,13 @@ export type ConflictKind =
   /** A put or delete kept failing after every retry; the VFS still holds the local state. */
   | "write-failed"
   /** An exec changed a path under a read-only mount: kept in the VFS, never mirrored. */
-  | "read-only";
+  | "read-only"
+  /**
+   * An exec created or replaced a path holding a stored file it could not see (a stub it was not
+   * given): the stored file is kept; the command's version is kept beside it (`keptAs`), or, for a
+   * folder made over it, not pulled back.
+   */
+  | "unseen";
 
 /** Facts about one side of a conflict, known without reading bytes. */
 export interface ConflictSide {
@@ -46,6 +52,8 @@ export interface MountConflict {
   readonly remote: ConflictSide;
   /** For `"write-failed"`: the last error. */
   readonly error?: unknown;
+  /** For `"unseen"`: the workspace path where the command's bytes were kept (absent for a folder). */
+  readonly keptAs?: string | undefined;
 }
 
 /** Called for every conflict. Its answer matters for `"exec"` only: refresh always keeps unflushed local writes, a failed write stays pending, a read-only change stays local. */

@@ -21,6 +21,8 @@ export type Change =
       /** The file's mtime on the exec side (ms), kept in the VFS and carried to the mount. */
       readonly mtimeMs: number;
       readonly isNew: boolean;
+      /** The path held a stub the command was not given: never an edit of the stored file. */
+      readonly unseen?: boolean;
     }
   | { readonly op: "delete"; readonly path: string }
   | { readonly op: "symlink"; readonly path: string; readonly target: string };
@@ -33,6 +35,8 @@ export interface Diff {
   readonly hardLinks: string[][];
   /** FIFOs, sockets and devices the command left: never read, never pulled back, reported. */
   readonly skipped: Array<{ path: string; type: SpecialType }>;
+  /** Folders the command made over a stored file it could not see: not pulled back, reported. */
+  readonly unseenDirs: string[];
 }
 
 /**
@@ -68,6 +72,8 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
   const seen = new Set<string>();
   const byInode = new Map<bigint, string[]>();
   const skipped: Array<{ path: string; type: SpecialType }> = [];
+  const unseenDirs: string[] = [];
+  const isStub = (path: string): boolean => ns.kind(ns.resolve(path))?.type === "stub";
   const walk = (abs: string): void => {
     const hostDir = join(dir, abs);
     for (const d of readdirSync(hostDir, { withFileTypes: true })) {
@@ -79,6 +85,11 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
       const before = snapshot.get(child);
       const now = snapOf(hostPath);
       if (now.type === "directory") {
+        if (!before && isStub(child)) {
+          // mkdir -p over a stored file the command never saw: a disk would say ENOTDIR.
+          unseenDirs.push(child);
+          continue;
+        }
         if (before?.type !== "directory") {
           newDirs.push([child, Number(lstatSync(hostPath).mode & 0o7777)]);
           // A file (or a stub, absent on this side) replaced by a directory: the file goes first.
@@ -129,6 +140,7 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
         mode,
         mtimeMs: read.mtimeMs,
         isNew: !before && !ns.exists(child),
+        ...(!before && isStub(child) ? { unseen: true } : {}),
       });
     }
   };
@@ -141,5 +153,5 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
   }
   goneDirs.sort((a, b) => b.length - a.length);
   const hardLinks = [...byInode.values()].filter((names) => names.length > 1).map((names) => names.sort());
-  return { changes, newDirs, goneDirs, hardLinks, skipped };
+  return { changes, newDirs, goneDirs, hardLinks, skipped, unseenDirs };
 }

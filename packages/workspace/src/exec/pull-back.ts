@@ -205,6 +205,27 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
         continue;
       }
       if (change.op !== "file") continue;
+      if (change.unseen && r.view) {
+        // A stub the command could not see: the stored file stays; the command's bytes go beside it.
+        const keptAs = besideName(host, r.path);
+        const side = ns.localSide(r.path);
+        const conflict: MountConflict = {
+          kind: "unseen",
+          root: r.view.root,
+          relPath: r.rel,
+          path: r.path,
+          local: side,
+          remote: { exists: true, size: change.bytes.length, mtimeMs: change.mtimeMs },
+          keptAs,
+        };
+        await ctx.conflict(conflict);
+        result.conflicts.push({ ...conflict, resolution: "keep-local" });
+        const kr = ns.resolve(keptAs);
+        apply.file(kr, change.bytes, change.mode, change.mtimeMs);
+        result.added.push(kr.path);
+        record(kr.path, "put", { exists: false });
+        continue;
+      }
       const before = ns.localSide(r.path);
       for (const orphan of apply.file(r, change.bytes, change.mode, change.mtimeMs)) {
         result.deleted.push(orphan);
@@ -215,6 +236,20 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
     } catch (error) {
       result.errors.push({ path: r.path, error });
     }
+  }
+  for (const path of d.unseenDirs) {
+    const r = ns.resolve(path);
+    if (!r.view) continue;
+    const conflict: MountConflict = {
+      kind: "unseen",
+      root: r.view.root,
+      relPath: r.rel,
+      path: r.path,
+      local: ns.localSide(r.path),
+      remote: { exists: true },
+    };
+    await ctx.conflict(conflict);
+    result.conflicts.push({ ...conflict, resolution: "keep-local" });
   }
   for (const path of goneDirs) {
     apply.removeEmptyDir(path);
@@ -248,6 +283,14 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
   );
   await Promise.all([...new Set(toMirror.map((m) => m.root))].map((root) => host.saveIndex(root)));
   return result;
+}
+
+/** `<path>.exec-unseen`, then `<path>.exec-unseen-2`, ...: the first name free in the workspace. */
+function besideName(host: ExecHost, path: string): string {
+  for (let i = 1; ; i++) {
+    const name = i === 1 ? `${path}.exec-unseen` : `${path}.exec-unseen-${i}`;
+    if (!host.ns.exists(name)) return name;
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type FetchResult, isEagerMount, MountError, S_IFLNK, S_IFMT, resolveLinkWithinRoot } from "@ws/core";
+import { type FetchResult, isEagerMount, MountError, resolveLinkWithinRoot, S_IFLNK, S_IFMT } from "@ws/core";
 import { mapConcurrent } from "../map-concurrent.js";
 import type { MemVol } from "../mem-vol.js";
 import type { WorkspaceContext } from "../runtime/context.js";

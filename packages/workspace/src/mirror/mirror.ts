@@ -288,8 +288,7 @@ export class Mirror {
     if (state.exists && state.directory) {
       if (this.#record.mount?.mkdir) this.#dirs.add(relPath);
       this.#acked.delete(relPath);
-    }
-    else if (state.exists) this.#acked.set(relPath, state.bytes.length);
+    } else if (state.exists) this.#acked.set(relPath, state.bytes.length);
     else {
       this.#acked.delete(relPath);
       this.#dirs.delete(relPath);

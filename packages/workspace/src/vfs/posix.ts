@@ -129,7 +129,8 @@ export class Posix {
         vol.writeFileSync(r.path, Buffer.concat([old, bytes]));
       } else {
         // A new file gets 0o644 (0o666 less the default umask, as Node's writeFile on a host), not memfs's 0o666.
-        const mode = options.mode ?? (k?.type === "stub" ? k.view.stubs.mode(k.slot) || 0o644 : k ? undefined : 0o644);
+        const mode =
+          options.mode ?? (k?.type === "stub" ? k.view.stubs.mode(k.slot) || 0o644 : k ? undefined : 0o644);
         vol.writeFileSync(r.path, bytes, mode ? { mode } : {});
       }
     } catch (error) {
@@ -261,7 +262,8 @@ export class Posix {
       const fk = ns.kind(fr);
       if (fk) this.removeFile(fr, fk);
     }
-    if (k.type === "directory") for (const abs of ns.memDirsUnder(r.path)) this.folderChanged(ns.resolve(abs));
+    if (k.type === "directory")
+      for (const abs of ns.memDirsUnder(r.path)) this.folderChanged(ns.resolve(abs));
     if (k.type === "directory") vol.rmSync(r.path, { recursive: true, force: true });
     // Mount roots below stay: a mount root always exists while the mount does.
   }
