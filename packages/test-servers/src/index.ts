@@ -37,6 +37,7 @@ export type { HttpServerInfo, HttpServerQuirks, HttpTestServer } from "./http-se
 export { type MiniflareR2Server, type StartMiniflareR2Options, startMiniflareR2 } from "./miniflare-r2.js";
 export { resetMoto, type StartMotoOptions, startMoto } from "./moto.js";
 export { type StartNginxOptions, startNginx } from "./nginx.js";
+export { type OciRegistryServer, type StartOciRegistryOptions, startOciRegistry } from "./oci-registry.js";
 export { findExecutable, freePort, portOpen } from "./process-group.js";
 export { type StartPythonHttpOptions, startPythonHttp } from "./python-http.js";
 export { type StartRcloneServeOptions, startRcloneServe } from "./rclone-serve.js";

@@ -1,12 +1,14 @@
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { afterEach, describe, expect, it } from "vitest";
 import { startMiniflareR2 } from "./miniflare-r2.js";
 import { resetMoto, startMoto } from "./moto.js";
+import { startOciRegistry } from "./oci-registry.js";
 import { portOpen } from "./process-group.js";
 import { startSwift } from "./swift.js";
 
@@ -101,6 +103,57 @@ describe("startMiniflareR2", () => {
   });
 });
 
+describe("startOciRegistry", () => {
+  it("answers the distribution API, takes a skopeo push, and stops idempotently", TIMEOUT, async () => {
+    const registry = await startOciRegistry();
+    const layout = await mkdtemp(join(registry.storageDir, "..", "layout-"));
+    try {
+      expect(registry.host).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect((await fetch(`${registry.url}/v2/`)).status).toBe(200);
+      // The smallest OCI layout skopeo accepts: an empty config, one layer, one manifest.
+      const blob = async (text: string) => {
+        const hex = createHash("sha256").update(text).digest("hex");
+        await writeFile(join(layout, "blobs", "sha256", hex), text);
+        return { digest: `sha256:${hex}`, size: Buffer.byteLength(text) };
+      };
+      await mkdir(join(layout, "blobs", "sha256"), { recursive: true });
+      await writeFile(join(layout, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
+      const config = await blob("{}");
+      const layer = await blob("hello");
+      const manifest = await blob(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          config: { mediaType: "application/vnd.oci.empty.v1+json", ...config },
+          layers: [{ mediaType: "text/plain", ...layer }],
+        }),
+      );
+      await writeFile(
+        join(layout, "index.json"),
+        JSON.stringify({
+          schemaVersion: 2,
+          manifests: [
+            {
+              mediaType: "application/vnd.oci.image.manifest.v1+json",
+              ...manifest,
+              annotations: { "org.opencontainers.image.ref.name": "v1" },
+            },
+          ],
+        }),
+      );
+      await registry.push(layout, "v1", "probe/repo");
+      const got = await fetch(`${registry.url}/v2/probe/repo/blobs/${layer.digest}`);
+      expect(await got.text()).toBe("hello");
+      expect(await readFile(registry.blobPath(layer.digest), "utf8")).toBe("hello");
+    } finally {
+      await registry.stop();
+    }
+    await registry.stop();
+    expect(existsSync(registry.storageDir)).toBe(false);
+    expect(await portOpen(Number(registry.host.split(":")[1]))).toBe(false);
+  });
+});
+
 describe("a missing server binary", () => {
   const savedPath = process.env["PATH"];
   const savedCi = process.env["CI"];
@@ -115,6 +168,7 @@ describe("a missing server binary", () => {
     delete process.env["CI"];
     await expect(startSwift()).rejects.toThrow(/apt-get install .*swift-proxy swift-account/);
     await expect(startMoto()).rejects.toThrow(/moto_server was not found/);
+    await expect(startOciRegistry()).rejects.toThrow(/apt-get install .*docker-registry skopeo/);
   });
 
   it("is a failure in CI, not a skip", async () => {
