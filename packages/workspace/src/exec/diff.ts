@@ -35,6 +35,8 @@ export interface Diff {
   readonly hardLinks: string[][];
   /** FIFOs, sockets and devices the command left: never read, never pulled back, reported. */
   readonly skipped: Array<{ path: string; type: SpecialType }>;
+  /** The VFS version of each path when the command started (undefined: no VFS file then). */
+  readonly vfsAtStart: (path: string) => string | undefined;
   /** Folders the command made over a stored file it could not see: not pulled back, reported. */
   readonly unseenDirs: string[];
 }
@@ -153,5 +155,13 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
   }
   goneDirs.sort((a, b) => b.length - a.length);
   const hardLinks = [...byInode.values()].filter((names) => names.length > 1).map((names) => names.sort());
-  return { changes, newDirs, goneDirs, hardLinks, skipped, unseenDirs };
+  return {
+    changes,
+    newDirs,
+    goneDirs,
+    hardLinks,
+    skipped,
+    unseenDirs,
+    vfsAtStart: (path) => snapshot.get(path)?.vfs,
+  };
 }

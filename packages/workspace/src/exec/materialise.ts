@@ -12,6 +12,19 @@ export interface Snap {
   readonly ctimeNs: bigint;
   readonly ino: bigint;
   readonly nlink: bigint;
+  /** The VFS version of the path when it was written here (see `vfsVersion`); files and links only. */
+  vfs?: string | undefined;
+}
+
+/** A file's version in the VFS (undefined when it has no VFS node: absent, a stub, a folder). */
+export function vfsVersion(host: ExecHost, path: string): string | undefined {
+  try {
+    const st = host.mem.lstatSync(path);
+    if (st.isDirectory()) return undefined;
+    return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What exec never reads nor pulls back (issue 9.3): skipped and reported in `changes.skipped`. */
@@ -79,7 +92,9 @@ export function materialise(host: ExecHost, dir: string): Map<string, Snap> {
         // The VFS's mtime, so make, rsync, tar and git see the file as the workspace has it.
         utimesSync(hostPath, st.mtime, st.mtime);
       }
-      snapshot.set(child, snapOf(hostPath));
+      const snap = snapOf(hostPath);
+      if (!d.isDirectory()) snap.vfs = vfsVersion(host, child);
+      snapshot.set(child, snap);
     }
   };
   walk("/");

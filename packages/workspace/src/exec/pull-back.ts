@@ -7,6 +7,7 @@ import type { MountView, Namespace, Resolved } from "../vfs/namespace.js";
 import type { ConflictSide, ExecChanges, MountConflict } from "../workspace-options.js";
 import type { Change, Diff } from "./diff.js";
 import type { ExecHost } from "./exec-host.js";
+import { vfsVersion } from "./materialise.js";
 
 /**
  * VFS changes made by the exec side, applied without EROFS and without write-back (the caller
@@ -157,7 +158,7 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
   for (const change of changes.filter((c) => c.op === "delete")) {
     const r = ns.resolve(change.path);
     try {
-      if (!(await resolveConflict(host, change, result.conflicts))) continue;
+      if (!(await resolveConflict(host, d, change, result.conflicts))) continue;
       const before = ns.localSide(r.path);
       apply.delete(r);
       result.deleted.push(r.path);
@@ -182,7 +183,7 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
   for (const change of changes.filter((c) => c.op !== "delete")) {
     const r = ns.resolve(change.path);
     try {
-      if (!(await resolveConflict(host, change, result.conflicts))) continue;
+      if (!(await resolveConflict(host, d, change, result.conflicts))) continue;
       if (change.op === "symlink") {
         if (r.view?.record.writable && r.view.record.mount?.symlinks === true) {
           // The user's own link under a mount that stores links: kept verbatim, whatever its target.
@@ -297,12 +298,20 @@ function besideName(host: ExecHost, path: string): string {
  * An exec change to a path with an unflushed `ws.fs` write: the exec side wins unless the hook
  * keeps the local write. Returns whether the exec change should be applied.
  */
-async function resolveConflict(host: ExecHost, change: Change, conflicts: Conflicts): Promise<boolean> {
+async function resolveConflict(
+  host: ExecHost,
+  d: Diff,
+  change: Change,
+  conflicts: Conflicts,
+): Promise<boolean> {
   const { ns, ctx } = host;
   const r = ns.resolve(change.path);
   if (!r.view) return true;
   const mirror = host.mirror(r.view.root);
-  if (!mirror.writable || !mirror.has(r.rel)) return true;
+  // A ws.fs write made while the command ran counts even once acknowledged (issue 18.4): the
+  // VFS version is compared with the one the command started from, not only with what is pending.
+  const changedDuring = d.vfsAtStart(r.path) !== vfsVersion(host, r.path);
+  if (!mirror.writable || (!mirror.has(r.rel) && !changedDuring)) return true;
   const conflict: MountConflict = {
     kind: "exec",
     root: r.view.root,
@@ -317,6 +326,6 @@ async function resolveConflict(host: ExecHost, change: Change, conflicts: Confli
   const resolution = await ctx.conflict(conflict);
   conflicts.push({ ...conflict, resolution });
   if (resolution === "keep-local") return false;
-  mirror.cancel(r.rel);
+  if (mirror.has(r.rel)) mirror.cancel(r.rel);
   return true;
 }
