@@ -57,3 +57,20 @@ describe("exec over stubs it could not see (kind: unseen)", () => {
     await ws.close();
   });
 });
+
+describe("rm -rf of a folder whose stored files the command never saw", () => {
+  it("deletes nothing and reports the folder (unseen)", async () => {
+    const files: Record<string, string> = { "keep.txt": "k" };
+    for (let i = 0; i < 20; i++) files[`big/sub/f${i}.txt`] = `${i}`;
+    const m = spyMount({ mode: "read-write", files });
+    const ws = new Workspace({ mounts: { "/m": m } });
+    const r = await ws.exec("sh", ["-c", 'rm -rf "$WS_ROOT/m/big"']);
+    expect(r.changes.conflicts.map((c) => [c.kind, c.path, c.remote.exists])).toEqual([
+      ["unseen", "/m/big", false],
+    ]);
+    expect(m.calls.delete).toBe(0);
+    expect(stored(m, "big/sub/f3.txt")).toBe("3");
+    expect(await ws.fs.readFile("/m/big/sub/f3.txt", "utf8")).toBe("3");
+    await ws.close();
+  });
+});

@@ -102,6 +102,18 @@ export function materialise(host: ExecHost, dir: string): Map<string, Snap> {
   for (const root of host.roots()) {
     if (ns.view(root)?.record.type !== "directory") continue;
     mkdirConfined(dir, root);
+    // Folders that hold only stubs exist too (empty), so `ls` shows them and a command's `rm -rf`
+    // of one is seen (and reported as "unseen" instead of silently doing nothing).
+    const view = ns.view(root);
+    for (const rel of view?.stubs.liveDirs() ?? []) {
+      const abs = view?.absOf(rel);
+      if (!abs || rel === "" || ns.isIgnored(ns.resolve(abs)) || snapshot.has(abs)) continue;
+      if (ns.isFileAt(abs)) continue;
+      mkdirConfined(dir, abs);
+      for (let p = abs; p !== "/" && !snapshot.has(p); p = p.slice(0, p.lastIndexOf("/")) || "/") {
+        snapshot.set(p, snapOf(join(dir, p)));
+      }
+    }
     for (let p = root; p !== "/" && !snapshot.has(p); p = p.slice(0, p.lastIndexOf("/")) || "/") {
       snapshot.set(p, snapOf(join(dir, p)));
     }

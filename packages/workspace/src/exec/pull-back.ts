@@ -252,7 +252,31 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
     await ctx.conflict(conflict);
     result.conflicts.push({ ...conflict, resolution: "keep-local" });
   }
+  // A folder removed by the command that still holds stored files it never saw (stubs): not
+  // applied either way (the files stay, upstream and in the VFS), reported once, as "unseen".
+  const unseenGone = new Set(
+    goneDirs.filter((path) => {
+      const g = ns.resolve(path);
+      return g.view?.record.type === "directory" && !g.view.stubs.liveSlotsUnder(g.rel).next().done;
+    }),
+  );
   for (const path of goneDirs) {
+    if (unseenGone.has(path)) {
+      if (unseenGone.has(parentPath(path))) continue;
+      const g = ns.resolve(path);
+      if (!g.view) continue;
+      const conflict: MountConflict = {
+        kind: "unseen",
+        root: g.view.root,
+        relPath: g.rel,
+        path: g.path,
+        local: { exists: true },
+        remote: { exists: false },
+      };
+      await ctx.conflict(conflict);
+      result.conflicts.push({ ...conflict, resolution: "keep-local" });
+      continue;
+    }
     apply.removeEmptyDir(path);
     const r = folderOf(path);
     if (r?.view && !ns.exists(r.path)) {
