@@ -66,7 +66,7 @@ describe("exec and special files (issue 9.3)", () => {
     expect(r.changes.errors).toEqual([]);
     expect(stored(m, "k.txt")).toBe("k");
     await ws.close();
-  });
+  }, 30_000);
 
   it("a stored file replaced by a FIFO keeps its stored bytes and is reported", async () => {
     const m = spyMount({ mode: "read-write", files: { "f.txt": "stored" } });
