@@ -16,12 +16,12 @@ import {
 import { redactError } from "./redact.js";
 import type {
   EagerMount,
+  FetchResult,
   LazyMount,
   Mount,
   MountEntry,
   MountOptions,
   MountWriteApi,
-  FetchResult,
   PutOptions,
   PutResult,
 } from "./types.js";
@@ -281,10 +281,14 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
     }
     const precondition = preconditionOf(putOptions);
     if (putOptions.symlink !== undefined && !definition.symlinks) {
-      throw new MountError("ENOTSUP", `${where(key)}: this mount does not store symbolic links; nothing was written`, {
-        path: relPath,
-        syscall: "symlink",
-      });
+      throw new MountError(
+        "ENOTSUP",
+        `${where(key)}: this mount does not store symbolic links; nothing was written`,
+        {
+          path: relPath,
+          syscall: "symlink",
+        },
+      );
     }
     if (precondition !== undefined && !conditionalWrites) {
       throw new MountError(

@@ -1,8 +1,8 @@
 import { type DefinedLazyMount, defineLazyMount, type RawEntry } from "./define-mount.js";
 import { invalid, MountError, notFound } from "./errors.js";
 import { paginate } from "./paginate.js";
-import { decodePosixMetadata, encodePosixMetadata } from "./posix-metadata.js";
 import { ancestorsOf, normalizeKeyPrefix } from "./paths.js";
+import { decodePosixMetadata, encodePosixMetadata } from "./posix-metadata.js";
 import type { MountOptions } from "./types.js";
 
 /** One stored object. `bytes` is owned by the store: never hand it out without copying. */

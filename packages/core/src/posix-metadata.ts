@@ -42,7 +42,9 @@ export function encodePosixMetadata(options: {
  * RFC 3339 or fractional seconds), or ws mounts (s3fs's form). Unreadable values are ignored.
  * Keys are matched case-insensitively, with or without the `x-amz-meta-` prefix.
  */
-export function decodePosixMetadata(meta: Readonly<Record<string, string | undefined>> | undefined): PosixMetadata {
+export function decodePosixMetadata(
+  meta: Readonly<Record<string, string | undefined>> | undefined,
+): PosixMetadata {
   if (!meta) return {};
   let rawMode: string | undefined;
   let rawMtime: string | undefined;

@@ -1,15 +1,4 @@
 export {
-  type CaughtError,
-  ConformanceAssertionError,
-  check,
-  checkBytes,
-  checkEqual,
-  fail,
-  rejects,
-  sameBytes,
-  sha256,
-} from "./assert.js";
-export {
   AGENT_ROOT,
   type FreshMount,
   type GitRoundTrip,
@@ -20,6 +9,17 @@ export {
   tarRoundTrip,
   type WriteSide,
 } from "./agent-scenarios.js";
+export {
+  type CaughtError,
+  ConformanceAssertionError,
+  check,
+  checkBytes,
+  checkEqual,
+  fail,
+  rejects,
+  sameBytes,
+  sha256,
+} from "./assert.js";
 export { binaryBytes, randomBytes, text } from "./bytes.js";
 export {
   CAPABILITY_IDS,
