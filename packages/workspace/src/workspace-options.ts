@@ -27,7 +27,13 @@ export type ConflictKind =
    */
   | "version"
   /** An exec changed a path under a read-only mount: kept in the VFS, never mirrored. */
-  | "read-only";
+  | "read-only"
+  /**
+   * An exec created or replaced a path holding a stored file it could not see (a stub it was not
+   * given): the stored file is kept; the command's version is kept beside it (`keptAs`), or, for a
+   * folder made over it, not pulled back.
+   */
+  | "unseen";
 
 /** Facts about one side of a conflict, known without reading bytes. */
 export interface ConflictSide {
@@ -56,6 +62,8 @@ export interface MountConflict {
   readonly containerRev?: ConflictSide | undefined;
   /** For `"write-failed"`: the last error. */
   readonly error?: unknown;
+  /** For `"unseen"`: the workspace path where the command's bytes were kept (absent for a folder). */
+  readonly keptAs?: string | undefined;
 }
 
 /** Called for every conflict. Its answer matters for `"exec"` only: refresh always keeps unflushed local writes, a failed write stays pending, a read-only change stays local. */
@@ -211,6 +219,14 @@ export interface ExecChanges {
    * store every name as a separate file (a later change to one name does not reach the others).
    */
   readonly hardLinks: string[][];
+  /**
+   * FIFOs, sockets and devices the command left (`type`): never read (a FIFO would block), never
+   * pulled back; whatever the workspace held at that path stays as it was. The rest of the pull goes on.
+   */
+  readonly skipped: Array<{
+    readonly path: string;
+    readonly type: "fifo" | "socket" | "block-device" | "character-device";
+  }>;
 }
 
 export interface ExecResult {

@@ -31,7 +31,8 @@ describe("exec", () => {
   it("stubs are absent on the exec side unless hydrated; hydrate ships them", async () => {
     const { ws, ro } = setup();
     const cold = await ws.exec("sh", ["-c", "ls w/ro; cat w/ro/readme.md 2>/dev/null || echo missing"]);
-    expect(cold.stdout).toBe("missing\n");
+    // Folders holding only stubs exist (empty) so a command sees them; the files are absent.
+    expect(cold.stdout).toBe("lib\nmissing\n");
     expect(ro.calls.fetch).toBe(0);
     const warm = await ws.exec("cat", ["w/ro/readme.md"], { hydrate: ["/w/ro"] });
     expect(warm.stdout).toBe("ro");
@@ -72,7 +73,10 @@ describe("exec", () => {
       seen.push(c);
       return "keep-local"; // moot: nothing under a read-only mount is ever mirrored
     });
-    const result = await ws.exec("sh", ["-c", "printf evil > w/ro/readme.md && printf n > w/ro/new.txt"]);
+    // Hydrated: an edit of a file the command saw (an unseen stub is another case: exec.unseen.test.ts).
+    const result = await ws.exec("sh", ["-c", "printf evil > w/ro/readme.md && printf n > w/ro/new.txt"], {
+      hydrate: ["/w/ro"],
+    });
     expect(result.changes.readOnly.sort()).toEqual(["/w/ro/new.txt", "/w/ro/readme.md"]);
     expect(seen.map((c) => [c.kind, c.path]).sort()).toEqual([
       ["read-only", "/w/ro/new.txt"],
@@ -165,16 +169,13 @@ describe("exec", () => {
     expect(result.changes.errors).toEqual([]);
     expect((await ws.fs.stat("/w/rw/data.txt")).isDirectory()).toBe(true);
     expect(await ws.fs.readFile("/w/rw/data.txt/s.txt", "utf8")).toBe("s");
-    // An empty directory replacing a stub is kept too (a directory exists in the VFS only).
-    expect((await ws.fs.stat("/w/rw/del.txt")).isDirectory()).toBe(true);
-    expect(result.changes.deleted.sort()).toEqual(["/w/rw/data.txt", "/w/rw/del.txt"]);
-    expect(result.changes.mirrored.sort()).toEqual([
-      "/w/rw/data.txt",
-      "/w/rw/data.txt/s.txt",
-      "/w/rw/del.txt",
-    ]);
+    // A directory made over a stub the command never saw is not applied: reported as "unseen".
+    expect((await ws.fs.stat("/w/rw/del.txt")).isFile()).toBe(true);
+    expect(result.changes.conflicts.map((c) => [c.kind, c.path])).toEqual([["unseen", "/w/rw/del.txt"]]);
+    expect(result.changes.deleted.sort()).toEqual(["/w/rw/data.txt"]);
+    expect(result.changes.mirrored.sort()).toEqual(["/w/rw/data.txt", "/w/rw/data.txt/s.txt"]);
     expect(rw.inner.store.has("data.txt")).toBe(false);
-    expect(rw.inner.store.has("del.txt")).toBe(false);
+    expect(rw.inner.store.has("del.txt")).toBe(true);
     expect(stored(rw, "data.txt/s.txt")).toBe("s");
     expect(rw.log.indexOf("delete data.txt")).toBeLessThan(rw.log.indexOf("put data.txt/s.txt"));
     await ws.close();

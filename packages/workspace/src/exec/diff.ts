@@ -1,7 +1,16 @@
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { ExecHost } from "./exec-host.js";
-import { type Snap, sameSnap, snapOf } from "./materialise.js";
+import { type Snap, type SpecialType, sameSnap, snapOf, typeOf } from "./materialise.js";
 
 export type Change =
   | {
@@ -12,6 +21,8 @@ export type Change =
       /** The file's mtime on the exec side (ms), kept in the VFS and carried to the mount. */
       readonly mtimeMs: number;
       readonly isNew: boolean;
+      /** The path held a stub the command was not given: never an edit of the stored file. */
+      readonly unseen?: boolean;
     }
   | { readonly op: "delete"; readonly path: string }
   | { readonly op: "symlink"; readonly path: string; readonly target: string };
@@ -22,6 +33,37 @@ export interface Diff {
   readonly goneDirs: string[];
   /** Files with more than one name (same inode), each group sorted. */
   readonly hardLinks: string[][];
+  /** FIFOs, sockets and devices the command left: never read, never pulled back, reported. */
+  readonly skipped: Array<{ path: string; type: SpecialType }>;
+  /** The VFS version of each path when the command started (undefined: no VFS file then). */
+  readonly vfsAtStart: (path: string) => string | undefined;
+  /** Folders the command made over a stored file it could not see: not pulled back, reported. */
+  readonly unseenDirs: string[];
+}
+
+/**
+ * Reads a regular file without following a link and without blocking: opened `O_NOFOLLOW |
+ * O_NONBLOCK`, then checked with `fstat` on the open descriptor, so a FIFO or device swapped in
+ * after the listing is never read. Returns the special type instead of bytes when it is not a file.
+ */
+function readRegular(hostPath: string): { bytes: Buffer; mode: number; mtimeMs: number } | Snap["type"] {
+  let fd: number;
+  try {
+    fd = openSync(hostPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    // Swapped after the listing: a socket cannot be opened (ENXIO), a link is not followed (ELOOP).
+    const code = (error as { code?: string }).code;
+    if (code === "ENXIO") return "socket";
+    if (code === "ELOOP") return "symlink";
+    throw error;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return typeOf(st);
+    return { bytes: readFileSync(fd), mode: st.mode & 0o7777, mtimeMs: st.mtimeMs };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Walks the host directory after the run and lists what differs from the snapshot. */
@@ -31,6 +73,9 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
   const newDirs: Array<[string, number]> = [];
   const seen = new Set<string>();
   const byInode = new Map<bigint, string[]>();
+  const skipped: Array<{ path: string; type: SpecialType }> = [];
+  const unseenDirs: string[] = [];
+  const isStub = (path: string): boolean => ns.kind(ns.resolve(path))?.type === "stub";
   const walk = (abs: string): void => {
     const hostDir = join(dir, abs);
     for (const d of readdirSync(hostDir, { withFileTypes: true })) {
@@ -42,6 +87,11 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
       const before = snapshot.get(child);
       const now = snapOf(hostPath);
       if (now.type === "directory") {
+        if (!before && isStub(child)) {
+          // mkdir -p over a stored file the command never saw: a disk would say ENOTDIR.
+          unseenDirs.push(child);
+          continue;
+        }
         if (before?.type !== "directory") {
           newDirs.push([child, Number(lstatSync(hostPath).mode & 0o7777)]);
           // A file (or a stub, absent on this side) replaced by a directory: the file goes first.
@@ -55,15 +105,26 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
         names.push(child);
         byInode.set(now.ino, names);
       }
+      if (now.type !== "file" && now.type !== "symlink") {
+        // A FIFO (a blocking read would hang exec), a socket (unreadable) or a device: skipped,
+        // reported, and whatever the path held before is left as it was.
+        skipped.push({ path: child, type: now.type });
+        continue;
+      }
       if (before && sameSnap(before, now)) continue;
       if (now.type === "symlink") {
         changes.push({ op: "symlink", path: child, target: readlinkSync(hostPath) });
         continue;
       }
-      if (now.type !== "file") continue;
-      const bytes = readFileSync(hostPath);
-      const st = lstatSync(hostPath);
-      const mode = st.mode & 0o7777;
+      const read = readRegular(hostPath);
+      if (typeof read === "string") {
+        // Changed type after the listing (the command still runs something): a special file is
+        // reported; a link or folder swapped in is left for the next exec to see.
+        if (read !== "file" && read !== "directory" && read !== "symlink")
+          skipped.push({ path: child, type: read });
+        continue;
+      }
+      const { bytes, mode } = read;
       if (before?.type === "file") {
         // Only metadata moved (touch, same bytes written back): not a change unless the mode changed.
         try {
@@ -79,8 +140,9 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
         path: child,
         bytes: new Uint8Array(bytes),
         mode,
-        mtimeMs: st.mtimeMs,
+        mtimeMs: read.mtimeMs,
         isNew: !before && !ns.exists(child),
+        ...(!before && isStub(child) ? { unseen: true } : {}),
       });
     }
   };
@@ -93,5 +155,13 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
   }
   goneDirs.sort((a, b) => b.length - a.length);
   const hardLinks = [...byInode.values()].filter((names) => names.length > 1).map((names) => names.sort());
-  return { changes, newDirs, goneDirs, hardLinks };
+  return {
+    changes,
+    newDirs,
+    goneDirs,
+    hardLinks,
+    skipped,
+    unseenDirs,
+    vfsAtStart: (path) => snapshot.get(path)?.vfs,
+  };
 }

@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { normalizeAbsolutePath } from "@ws/core";
 import type { ExecChanges, ExecOptions, ExecResult, SandboxEvent } from "../workspace-options.js";
+import { mkdirConfined } from "./confine.js";
 import { diff } from "./diff.js";
 import type { ExecHost } from "./exec-host.js";
 import { materialise } from "./materialise.js";
@@ -77,8 +78,8 @@ export async function runExec(
   try {
     const snapshot = materialise(host, dir);
     const inside = normalizeAbsolutePath(options.cwd ?? "/");
-    const cwd = join(dir, inside);
-    mkdirSync(cwd, { recursive: true });
+    // Never through a link the VFS holds (a command may have left one pointing anywhere).
+    const cwd = mkdirConfined(dir, inside);
     const outcome = await run(command, args, options, {
       dir,
       cwd,

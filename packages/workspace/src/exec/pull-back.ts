@@ -7,6 +7,7 @@ import type { MountView, Namespace, Resolved } from "../vfs/namespace.js";
 import type { ConflictSide, ExecChanges, MountConflict } from "../workspace-options.js";
 import type { Change, Diff } from "./diff.js";
 import type { ExecHost } from "./exec-host.js";
+import { vfsVersion } from "./materialise.js";
 
 /**
  * VFS changes made by the exec side, applied without EROFS and without write-back (the caller
@@ -130,6 +131,7 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
     conflicts: [] as Conflicts,
     errors: [] as Array<{ path: string; error: unknown }>,
     notMirrored: [] as string[],
+    skipped: d.skipped,
     hardLinks: d.hardLinks.filter((group) => group.some((p) => ns.resolve(p).view !== undefined)),
   };
   const toMirror: ToMirror[] = [];
@@ -156,7 +158,7 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
   for (const change of changes.filter((c) => c.op === "delete")) {
     const r = ns.resolve(change.path);
     try {
-      if (!(await resolveConflict(host, change, result.conflicts))) continue;
+      if (!(await resolveConflict(host, d, change, result.conflicts))) continue;
       const before = ns.localSide(r.path);
       apply.delete(r);
       result.deleted.push(r.path);
@@ -181,7 +183,7 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
   for (const change of changes.filter((c) => c.op !== "delete")) {
     const r = ns.resolve(change.path);
     try {
-      if (!(await resolveConflict(host, change, result.conflicts))) continue;
+      if (!(await resolveConflict(host, d, change, result.conflicts))) continue;
       if (change.op === "symlink") {
         if (r.view?.record.writable && r.view.record.mount?.symlinks === true) {
           // The user's own link under a mount that stores links: kept verbatim, whatever its target.
@@ -204,6 +206,27 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
         continue;
       }
       if (change.op !== "file") continue;
+      if (change.unseen && r.view) {
+        // A stub the command could not see: the stored file stays; the command's bytes go beside it.
+        const keptAs = besideName(host, r.path);
+        const side = ns.localSide(r.path);
+        const conflict: MountConflict = {
+          kind: "unseen",
+          root: r.view.root,
+          relPath: r.rel,
+          path: r.path,
+          local: side,
+          remote: { exists: true, size: change.bytes.length, mtimeMs: change.mtimeMs },
+          keptAs,
+        };
+        await ctx.conflict(conflict);
+        result.conflicts.push({ ...conflict, resolution: "keep-local" });
+        const kr = ns.resolve(keptAs);
+        apply.file(kr, change.bytes, change.mode, change.mtimeMs);
+        result.added.push(kr.path);
+        record(kr.path, "put", { exists: false });
+        continue;
+      }
       const before = ns.localSide(r.path);
       for (const orphan of apply.file(r, change.bytes, change.mode, change.mtimeMs)) {
         result.deleted.push(orphan);
@@ -215,7 +238,45 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
       result.errors.push({ path: r.path, error });
     }
   }
+  for (const path of d.unseenDirs) {
+    const r = ns.resolve(path);
+    if (!r.view) continue;
+    const conflict: MountConflict = {
+      kind: "unseen",
+      root: r.view.root,
+      relPath: r.rel,
+      path: r.path,
+      local: ns.localSide(r.path),
+      remote: { exists: true },
+    };
+    await ctx.conflict(conflict);
+    result.conflicts.push({ ...conflict, resolution: "keep-local" });
+  }
+  // A folder removed by the command that still holds stored files it never saw (stubs): not
+  // applied either way (the files stay, upstream and in the VFS), reported once, as "unseen".
+  const unseenGone = new Set(
+    goneDirs.filter((path) => {
+      const g = ns.resolve(path);
+      return g.view?.record.type === "directory" && !g.view.stubs.liveSlotsUnder(g.rel).next().done;
+    }),
+  );
   for (const path of goneDirs) {
+    if (unseenGone.has(path)) {
+      if (unseenGone.has(parentPath(path))) continue;
+      const g = ns.resolve(path);
+      if (!g.view) continue;
+      const conflict: MountConflict = {
+        kind: "unseen",
+        root: g.view.root,
+        relPath: g.rel,
+        path: g.path,
+        local: { exists: true },
+        remote: { exists: false },
+      };
+      await ctx.conflict(conflict);
+      result.conflicts.push({ ...conflict, resolution: "keep-local" });
+      continue;
+    }
     apply.removeEmptyDir(path);
     const r = folderOf(path);
     if (r?.view && !ns.exists(r.path)) {
@@ -249,16 +310,32 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
   return result;
 }
 
+/** `<path>.exec-unseen`, then `<path>.exec-unseen-2`, ...: the first name free in the workspace. */
+function besideName(host: ExecHost, path: string): string {
+  for (let i = 1; ; i++) {
+    const name = i === 1 ? `${path}.exec-unseen` : `${path}.exec-unseen-${i}`;
+    if (!host.ns.exists(name)) return name;
+  }
+}
+
 /**
  * An exec change to a path with an unflushed `ws.fs` write: the exec side wins unless the hook
  * keeps the local write. Returns whether the exec change should be applied.
  */
-async function resolveConflict(host: ExecHost, change: Change, conflicts: Conflicts): Promise<boolean> {
+async function resolveConflict(
+  host: ExecHost,
+  d: Diff,
+  change: Change,
+  conflicts: Conflicts,
+): Promise<boolean> {
   const { ns, ctx } = host;
   const r = ns.resolve(change.path);
   if (!r.view) return true;
   const mirror = host.mirror(r.view.root);
-  if (!mirror.writable || !mirror.has(r.rel)) return true;
+  // A ws.fs write made while the command ran counts even once acknowledged (issue 18.4): the
+  // VFS version is compared with the one the command started from, not only with what is pending.
+  const changedDuring = d.vfsAtStart(r.path) !== vfsVersion(host, r.path);
+  if (!mirror.writable || (!mirror.has(r.rel) && !changedDuring)) return true;
   const conflict: MountConflict = {
     kind: "exec",
     root: r.view.root,
@@ -273,6 +350,6 @@ async function resolveConflict(host: ExecHost, change: Change, conflicts: Confli
   const resolution = await ctx.conflict(conflict);
   conflicts.push({ ...conflict, resolution });
   if (resolution === "keep-local") return false;
-  mirror.cancel(r.rel);
+  if (mirror.has(r.rel)) mirror.cancel(r.rel);
   return true;
 }

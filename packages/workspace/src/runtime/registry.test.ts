@@ -5,7 +5,8 @@ import { Workspace } from "../workspace.js";
 
 /** A MemoryMount whose next `fails` fetches fail transiently, counting calls and the most in flight. */
 function flakyReads(files: Record<string, string>, fails: number) {
-  const inner = MemoryMount({ files });
+  // Reads go through `fetch` only: MemoryMount's fetchWithInfo would bypass the flaky fetch.
+  const { fetchWithInfo: _unused, ...inner } = MemoryMount({ files });
   const seen = { fetch: 0, inFlight: 0, maxInFlight: 0 };
   const mount: LazyMount = {
     ...inner,
