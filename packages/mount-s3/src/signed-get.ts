@@ -3,7 +3,8 @@ import { STATUS_CODES } from "node:http";
 import { crc32 } from "node:zlib";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { type Dispatcher, Pool } from "undici";
+import { httpPool } from "@ws/provider-kit";
+import type { Dispatcher } from "undici";
 import { NodeSha256 } from "./node-sha256.js";
 import { createS3Client } from "./sdk-client.js";
 
@@ -416,12 +417,14 @@ export async function createSignedGet(
     uriEscapePath: false,
     applyChecksum: false,
   });
-  const pool = new Pool(target.origin, {
+  // The kit's keep-alive pool for this origin, shared with every mount that talks to it. Idle
+  // sockets do not keep the process alive; closeHttpPools() closes it for good.
+  const pool = httpPool(target.origin, {
     connections: options.connections,
-    connectTimeout: Math.min(options.timeoutMs, 10_000),
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-    keepAliveTimeout: 10_000,
+    connectTimeoutMs: Math.min(options.timeoutMs, 10_000),
+    headersTimeoutMs: options.timeoutMs,
+    bodyTimeoutMs: options.timeoutMs,
+    keepAliveTimeoutMs: 10_000,
   });
   const originUrl = new URL(target.origin);
   const protocol = originUrl.protocol;
@@ -458,6 +461,7 @@ export async function createSignedGet(
   return {
     // One attempt: retrying transient failures is the kit's retry layer's job (see s3-bucket.ts).
     get: once,
-    close: () => pool.close(),
+    // The pool is shared with other mounts on this origin: a mount's dispose must not close it.
+    close: async () => {},
   };
 }

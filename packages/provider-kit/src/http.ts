@@ -11,6 +11,8 @@ export interface HttpPoolOptions {
   readonly headersTimeoutMs?: number | undefined;
   /** Time allowed between two body chunks. Default 60 000 ms. */
   readonly bodyTimeoutMs?: number | undefined;
+  /** Time allowed to open a connection. Default 10 000 ms. */
+  readonly connectTimeoutMs?: number | undefined;
 }
 
 const pools = new Map<string, Pool>();
@@ -21,7 +23,7 @@ const pools = new Map<string, Pool>();
  */
 export function httpPool(origin: string | URL, options: HttpPoolOptions = {}): Pool {
   const base = new URL(typeof origin === "string" ? origin : origin.href).origin;
-  const key = `${base} ${options.connections ?? ""} ${options.keepAliveTimeoutMs ?? ""} ${options.headersTimeoutMs ?? ""} ${options.bodyTimeoutMs ?? ""}`;
+  const key = `${base} ${options.connections ?? ""} ${options.keepAliveTimeoutMs ?? ""} ${options.headersTimeoutMs ?? ""} ${options.bodyTimeoutMs ?? ""} ${options.connectTimeoutMs ?? ""}`;
   let pool = pools.get(key);
   if (pool === undefined || pool.closed || pool.destroyed) {
     pool = new Pool(base, {
@@ -29,6 +31,7 @@ export function httpPool(origin: string | URL, options: HttpPoolOptions = {}): P
       keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000,
       headersTimeout: options.headersTimeoutMs ?? 60_000,
       bodyTimeout: options.bodyTimeoutMs ?? 60_000,
+      connectTimeout: options.connectTimeoutMs ?? 10_000,
     });
     pools.set(key, pool);
   }

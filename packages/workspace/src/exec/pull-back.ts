@@ -1,5 +1,5 @@
 import { MountError, parentPath } from "@ws/core";
-import { mapConcurrent } from "../map-concurrent.js";
+import { mapConcurrent } from "@ws/provider-kit";
 import type { MemVol } from "../mem-vol.js";
 import type { Mirror } from "../mirror/mirror.js";
 import { fsError } from "../vfs/fs-errors.js";

@@ -8,7 +8,7 @@ import {
   S_IFMT,
   toMountError,
 } from "@ws/core";
-import { mapConcurrent } from "../map-concurrent.js";
+import { mapConcurrent } from "@ws/provider-kit";
 import type { MemVol } from "../mem-vol.js";
 import type { WorkspaceContext } from "../runtime/context.js";
 import { fsError } from "../vfs/fs-errors.js";
