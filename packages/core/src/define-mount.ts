@@ -139,6 +139,13 @@ export interface LazyMountDefinition<Extra extends object = Record<never, never>
    */
   fetchWithInfo?(key: string, context: OperationContext): Promise<FetchResult>;
   /**
+   * (ws mounts) Bytes `[start, end)` of one object: with it the mount has `fetchRange`. The kit
+   * has already checked the offsets (non-negative integers, `end > start`); the provider clips at
+   * the object's size (a `Range` past the end, HTTP 416, is an empty array, not an error) and
+   * rejects `ENOENT` for a missing object.
+   */
+  fetchRange?(key: string, start: number, end: number, context: OperationContext): Promise<Uint8Array>;
+  /**
    * (ws mounts) Empty folders as zero-byte `key/` objects (rclone's `--s3-directory-markers`):
    * `mount.mkdir`/`mount.rmdir` put and delete them through `put`/`delete`, and listed markers
    * become `type: "directory"` entries. Default false.
@@ -182,6 +189,16 @@ export interface DefinedLazyMount extends LazyMount {
   readonly prefix: string;
   put(relPath: string, bytes: Uint8Array, options?: PutOptions): Promise<PutResult>;
   delete(relPath: string): Promise<void>;
+}
+
+/** (ws mounts) `fetchRange` offsets: non-negative integers, else `EINVAL` naming them. */
+export function checkRange(relPath: string, start: number, end: number): void {
+  if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(end) || end < 0) {
+    throw invalid(
+      `fetchRange ${relPath}: start and end must be non-negative integers (end exclusive), got ${String(start)} and ${String(end)}`,
+      { path: relPath, syscall: "read" },
+    );
+  }
 }
 
 function preconditionOf(options: PutOptions): "ifMatch" | "ifNoneMatch" | undefined {
@@ -298,6 +315,20 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
     }
   }
 
+  async function fetchRange(relPath: string, start: number, end: number): Promise<Uint8Array> {
+    const key = keyOf(relPath);
+    checkRange(relPath, start, end);
+    if (end <= start) return new Uint8Array(0);
+    let bytes: Uint8Array;
+    try {
+      bytes = await definition.fetchRange!(key, start, end, { relPath });
+    } catch (error) {
+      return fail(error, { op: "fetch", key, relPath }, "read");
+    }
+    // A provider that ignored the end (a server that sent more) must not hand out extra bytes.
+    return bytes.length > end - start ? bytes.slice(0, end - start) : bytes;
+  }
+
   async function mkdir(relPath: string): Promise<void> {
     if (!writable || !definition.put) throw readOnly(relPath, undefined, "mkdir");
     const key = `${keyOf(relPath)}/`;
@@ -378,6 +409,9 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
   if (definition.fetchWithInfo) {
     (mount as { fetchWithInfo?: (relPath: string) => Promise<FetchResult> }).fetchWithInfo = fetchWithInfo;
     pairFetch(fetch, fetchWithInfo);
+  }
+  if (definition.fetchRange) {
+    (mount as { fetchRange?: typeof fetchRange }).fetchRange = fetchRange;
   }
   if (definition.directoryMarkers && writable) {
     Object.assign(mount, { mkdir, rmdir });

@@ -1,5 +1,6 @@
 export {
   type ClassifyContext,
+  checkRange,
   type DefinedEagerMount,
   type DefinedLazyMount,
   defineEagerMount,

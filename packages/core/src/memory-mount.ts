@@ -233,6 +233,10 @@ export function MemoryMount(options: MemoryMountOptions = {}): MemoryMountInstan
         etag: object.etag,
       };
     },
+    async fetchRange(key, start, end, { relPath }) {
+      const bytes = objectAt(key, relPath).bytes;
+      return bytes.slice(Math.min(start, bytes.length), Math.min(end, bytes.length));
+    },
     directoryMarkers: options.directoryMarkers === true,
     symlinks: options.symlinks === true,
 

@@ -171,6 +171,15 @@ export interface LazyMount extends MountCommon {
    * the host calls it instead of `fetch`. Seed-shaped providers simply leave it out.
    */
   fetchWithInfo?(relPath: string): Promise<FetchResult>;
+  /**
+   * (ws mounts) Bytes `[start, end)` of a file (end exclusive), so a host can read part of a file
+   * larger than memory without fetching it whole (an HTTP `Range` GET). The result is clipped at
+   * the file's size: `start >= size` or `end <= start` gives an empty array (`end <= start` without
+   * any I/O). Negative or non-integer offsets reject `EINVAL`; a missing file rejects `ENOENT`.
+   * The result follows `fetch`'s contract (exact, fresh). Optional: a host without it fetches the
+   * whole file.
+   */
+  fetchRange?(relPath: string, start: number, end: number): Promise<Uint8Array>;
   /** (ws mounts) `list()` again, bypassing any cache the provider keeps. Used by `refreshMount`. */
   refresh?(): Promise<MountEntry[]>;
   /**

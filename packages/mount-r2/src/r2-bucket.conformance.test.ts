@@ -14,6 +14,7 @@ describeMountConformance(
     mtimeRoundTrip: "supported",
     emptyDirectories: "supported",
     symlinkRoundTrip: "supported",
+    rangedReads: "supported",
     forbidden: { status: "unsupported", reason: "an R2 binding has no credentials to get wrong" },
     // The harness hands createMount({ pageSize }) on to R2Bucket, which lists in pages of that size.
     listPageSize: "supported",

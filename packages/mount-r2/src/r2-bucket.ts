@@ -13,7 +13,7 @@ import {
   type RawEntry,
 } from "@ws/core";
 import { integerOption, paginate } from "@ws/provider-kit";
-import type { R2BucketBinding, R2ConditionalLike } from "./r2-binding.js";
+import type { R2BucketBinding, R2ConditionalLike, R2ObjectBodyLike } from "./r2-binding.js";
 import { classifyR2Error } from "./r2-errors.js";
 
 /** Options of `R2Bucket`, as in seed 003. */
@@ -140,6 +140,7 @@ export function R2Bucket(binding: R2BucketBinding, options: R2BucketOptions = {}
       return (await fetchObject(key, context.relPath)).bytes;
     },
     fetchWithInfo: (key, { relPath }) => fetchObject(key, relPath),
+    fetchRange: (key, start, end, { relPath }) => fetchObjectRange(key, relPath, start, end),
     directoryMarkers: options.directoryMarkers !== false,
     listDirectoryMarkers: true,
     symlinks: true,
@@ -160,6 +161,39 @@ export function R2Bucket(binding: R2BucketBinding, options: R2BucketOptions = {}
   });
   mount = defined as R2BucketMount;
   return mount;
+
+  /** One ranged `get` (the binding's `range` option); a range past the end is empty, not an error. */
+  async function fetchObjectRange(
+    key: string,
+    relPath: string,
+    start: number,
+    end: number,
+  ): Promise<Uint8Array> {
+    let object: R2ObjectBodyLike | null;
+    try {
+      object = await binding.get(key, { range: { offset: start, length: end - start } });
+    } catch (error) {
+      // R2 refuses a range that starts at or past the end (416 InvalidRange): empty, if the object exists.
+      const head = await binding.head(key);
+      if (head === null) throw notFound(relPath, { syscall: "open" });
+      if (start >= head.size) return new Uint8Array(0);
+      throw error;
+    }
+    if (object === null) throw notFound(relPath, { syscall: "open" });
+    const buffer = await object.arrayBuffer();
+    const want = Math.max(0, Math.min(end, object.size) - start);
+    if (buffer.byteLength < want) {
+      throw new MountError(
+        "EIO",
+        `reading r2://${key} [${start}, ${end}): got ${buffer.byteLength} of ${want} bytes`,
+        {
+          syscall: "read",
+          transient: true,
+        },
+      );
+    }
+    return buffer.byteLength === want ? new Uint8Array(buffer) : new Uint8Array(buffer.slice(0, want));
+  }
 
   async function fetchObject(key: string, relPath: string): Promise<FetchResult> {
     const object = await binding.get(key);

@@ -17,6 +17,7 @@ describeMountConformance(
     mtimeRoundTrip: "supported",
     emptyDirectories: "supported",
     symlinkRoundTrip: "supported",
+    rangedReads: "supported",
     forbidden: {
       status: "unsupported",
       reason:
@@ -44,6 +45,7 @@ describeMountConformance(
     mtimeRoundTrip: "supported",
     emptyDirectories: "supported",
     symlinkRoundTrip: "supported",
+    rangedReads: "supported",
     forbidden: "supported",
     listPageSize: {
       status: "unsupported",

@@ -18,7 +18,7 @@ import { booleanOption, integerOption, retryLayer, stringOption } from "@ws/prov
 import type { S3Context } from "./s3-context.js";
 import { toMountError } from "./s3-errors.js";
 import { listObjects } from "./s3-list.js";
-import { type ReadInfo, readObject } from "./s3-read.js";
+import { type ReadInfo, readObject, readRange } from "./s3-read.js";
 import { deleteObject, headObject, type S3ObjectInfo, writeObject } from "./s3-write.js";
 import { createS3Client } from "./sdk-client.js";
 import { createSignedGet, S3HttpError, type SignedGet } from "./signed-get.js";
@@ -275,6 +275,7 @@ export function S3Bucket(
     refresh: true,
     listPages: () => (rootType === "file" ? listFile() : listObjects(ctx, prefix === "" ? "" : `${prefix}/`)),
     fetch: (key, { relPath }) => readObject(ctx, objectKey(key), relPath),
+    fetchRange: (key, start, end, { relPath }) => readRange(ctx, objectKey(key), relPath, start, end),
     // The object with the mode and mtime s3fs or rclone stored (x-amz-meta-mode, x-amz-meta-mtime).
     async fetchWithInfo(key, { relPath }) {
       const info: ReadInfo = {};

@@ -128,6 +128,11 @@ export type CapabilityId =
   /** Files of 1 MiB and more are listed, fetched and written whole (`read.large`, `write.large`). */
   | "largeFiles"
   /**
+   * (ws mounts) `fetchRange(path, start, end)`: bytes `[start, end)`, clipped at the size, empty
+   * past the end, `EINVAL` for bad offsets (`read.range.*`). Unsupported: the mount has no `fetchRange`.
+   */
+  | "rangedReads"
+  /**
    * The harness forwards `createMount({ pageSize })` to the provider's page-size option, so the
    * listing is checked at page sizes 1, 2, 3, 7 and the declared one (`list.pagination.page-sizes`).
    */

@@ -13,6 +13,7 @@ describeMountConformance(
     conditionalPut: "supported",
     forbidden: "supported",
     listPageSize: "supported",
+    rangedReads: "supported",
   },
   { pageSize: 100 },
 );

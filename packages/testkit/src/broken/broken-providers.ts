@@ -40,6 +40,7 @@ export const LAZY_CAPABILITIES: Capabilities = Object.freeze({
   conditionalPut: "supported",
   forbidden: "supported",
   listPageSize: "supported",
+  rangedReads: "supported",
 });
 
 export const EAGER_CAPABILITIES: Capabilities = Object.freeze({
@@ -161,6 +162,86 @@ export const BROKEN_PROVIDERS: readonly BrokenProvider[] = [
         return bytes.length > 0 ? bytes.slice(0, bytes.length - 1) : bytes;
       },
     })),
+  },
+  {
+    id: "range-inclusive-end",
+    defect: "fetchRange treats end as inclusive, as an HTTP Range header does (one byte too many)",
+    target: "read.range.first-byte",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async fetchRange(relPath: string, start: number, end: number) {
+        return base.fetchRange!(relPath, start, end + 1);
+      },
+    })),
+  },
+  {
+    id: "range-ignores-start",
+    defect: "fetchRange reads end - start bytes from offset 0 (the start offset is dropped)",
+    target: "read.range.last-byte",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async fetchRange(relPath: string, start: number, end: number) {
+        const size = (await base.fetch(relPath)).length;
+        return base.fetchRange!(relPath, 0, Math.max(0, Math.min(end, size) - start));
+      },
+    })),
+  },
+  {
+    id: "range-whole-file",
+    defect: "fetchRange returns the whole file whatever the range (a server that ignores Range)",
+    target: "read.range.large",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async fetchRange(relPath: string, start: number, end: number) {
+        const whole = await base.fetch(relPath);
+        // Small ranges come out right (so only the large case can tell): a cache of the first MiB.
+        return end <= MiB ? whole.slice(start, end) : whole;
+      },
+    })),
+  },
+  {
+    id: "range-open-ended",
+    defect: "fetchRange with end <= start reads to the end of the file (an open-ended Range: bytes=5-)",
+    target: "read.range.empty",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async fetchRange(relPath: string, start: number, end: number) {
+        const whole = await base.fetch(relPath);
+        return end <= start ? whole.slice(start) : base.fetchRange!(relPath, start, end);
+      },
+    })),
+  },
+  {
+    id: "range-past-end-throws",
+    defect: "fetchRange past the end rejects (HTTP 416 passed through) instead of an empty array",
+    target: "read.range.past-end",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async fetchRange(relPath: string, start: number, end: number) {
+        const size = (await base.fetch(relPath)).length;
+        if (start >= size)
+          throw new MountError("EINVAL", `${relPath}: range not satisfiable`, { path: relPath });
+        return base.fetchRange!(relPath, start, end);
+      },
+    })),
+  },
+  {
+    id: "range-negative-offsets",
+    defect: "fetchRange passes offsets to slice() unchecked (-1 reads the last byte)",
+    target: "read.range.errors",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async fetchRange(relPath: string, start: number, end: number) {
+        return (await base.fetch(relPath)).slice(start, end);
+      },
+    })),
+  },
+  {
+    id: "range-undeclared",
+    defect: "has fetchRange but does not declare rangedReads (its ranges are never checked)",
+    target: "read.range.unsupported",
+    capabilities: { ...LAZY_CAPABILITIES, rangedReads: "unsupported" },
+    harness: lazy(() => ({})),
   },
   {
     id: "pooled-view",

@@ -7,6 +7,7 @@ import { fidelityCases } from "./fidelity.js";
 import { listingCases } from "./listing.js";
 import { nameCases } from "./names.js";
 import { optionCases } from "./options.js";
+import { rangeCases } from "./ranges.js";
 import { readingCases } from "./reading.js";
 import { shapeCases } from "./shape.js";
 import { writingCases } from "./writing.js";
@@ -16,6 +17,7 @@ export const CASES: readonly ConformanceCase[] = Object.freeze([
   ...shapeCases,
   ...listingCases,
   ...readingCases,
+  ...rangeCases,
   ...writingCases,
   ...fidelityCases,
   ...deletingCases,

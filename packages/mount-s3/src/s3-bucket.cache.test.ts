@@ -1,0 +1,59 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  backendClient,
+  bucketName,
+  clientConfig,
+  codeOf,
+  createBucket,
+  putObjects,
+  serverInfo,
+} from "../test/s3-env.js";
+import { S3Bucket } from "./s3-bucket.js";
+
+// Issue 16 on a real server: fetchRange on both read paths (the signed fast path and the SDK's
+// GetObject), and the content budget's model check over moto.
+const info = serverInfo("moto");
+let backend: S3Client;
+let bucket: string;
+const mounts: Array<{ dispose(): Promise<void> }> = [];
+
+function bytes(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = (i * 7 + seed + (i >>> 9)) & 0xff;
+  return out;
+}
+
+beforeAll(async () => {
+  backend = backendClient(info);
+  bucket = bucketName("cache");
+  await createBucket(backend, bucket);
+});
+afterAll(async () => {
+  await Promise.all(mounts.map((m) => m.dispose()));
+  backend?.destroy();
+});
+
+describe.each([true, false])("S3Bucket.fetchRange on moto, fastReads: %s", (fastReads) => {
+  const data = bytes(70_000, 3);
+  beforeAll(async () => {
+    await putObjects(backend, bucket, { "r/data.bin": data, "r/empty.bin": new Uint8Array(0) });
+  });
+  const mount = () => {
+    const m = S3Bucket({ bucket, prefix: "r", clientConfig: clientConfig(info), fastReads });
+    mounts.push(m);
+    return m;
+  };
+
+  it("answers [start, end): inner ranges, the last byte, clipped past the end, empty past it", async () => {
+    const m = mount();
+    expect(await m.fetchRange!("data.bin", 0, 1)).toEqual(data.subarray(0, 1));
+    expect(await m.fetchRange!("data.bin", 65_530, 65_542)).toEqual(data.subarray(65_530, 65_542));
+    expect(await m.fetchRange!("data.bin", data.length - 1, data.length + 50)).toEqual(data.subarray(-1));
+    expect((await m.fetchRange!("data.bin", data.length, data.length + 5)).length).toBe(0);
+    expect((await m.fetchRange!("empty.bin", 0, 10)).length).toBe(0);
+    expect((await m.fetchRange!("data.bin", 9, 9)).length).toBe(0);
+    expect(await codeOf(m.fetchRange!("absent.bin", 0, 10))).toBe("ENOENT");
+    expect(await codeOf(m.fetchRange!("data.bin", -1, 10))).toBe("EINVAL");
+  });
+});
