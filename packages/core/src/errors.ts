@@ -7,6 +7,8 @@
 export type MountErrorCode =
   | "EACCES"
   | "EAGAIN"
+  /** (ws mounts) A closed file handle (`ws.fs.open`). */
+  | "EBADF"
   | "EBUSY"
   | "ECANCELED"
   | "EDQUOT"
@@ -31,6 +33,7 @@ export type MountErrorCode =
 const ERRNO: Readonly<Record<MountErrorCode, number>> = {
   EACCES: -13,
   EAGAIN: -11,
+  EBADF: -9,
   EBUSY: -16,
   ECANCELED: -125,
   EDQUOT: -122,
@@ -230,6 +233,7 @@ const FS_TEXT: Partial<Record<MountErrorCode, string>> = {
   ENOTDIR: "not a directory",
   ENOTEMPTY: "directory not empty",
   EBUSY: "resource busy or locked",
+  EBADF: "bad file descriptor",
   EINVAL: "invalid argument",
   ENOTSUP: "operation not supported",
   EACCES: "permission denied",

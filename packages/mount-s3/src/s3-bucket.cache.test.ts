@@ -1,4 +1,6 @@
 import type { S3Client } from "@aws-sdk/client-s3";
+import { cacheBudgetModel } from "@ws/testkit";
+import { Workspace } from "@ws/workspace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   backendClient,
@@ -56,4 +58,50 @@ describe.each([true, false])("S3Bucket.fetchRange on moto, fastReads: %s", (fast
     expect(await codeOf(m.fetchRange!("absent.bin", 0, 10))).toBe("ENOENT");
     expect(await codeOf(m.fetchRange!("data.bin", -1, 10))).toBe("EINVAL");
   });
+
+  it("ws.fs.open reads a part of a large object without fetching it whole", async () => {
+    const large = bytes(3 * 1024 * 1024 + 11, 4);
+    await putObjects(backend, bucket, { "r/large.bin": large });
+    const ws = new Workspace({ mounts: { "/s3": mount() } });
+    const fetched: number[] = [];
+    ws.on("fetch", (e) => fetched.push(e.bytes));
+    const handle = await ws.fs.open("/s3/large.bin");
+    const buffer = new Uint8Array(1000);
+    await handle.read(buffer, 0, 1000, 2 * 1024 * 1024);
+    expect(buffer).toEqual(large.subarray(2 * 1024 * 1024, 2 * 1024 * 1024 + 1000));
+    await handle.close();
+    expect(fetched.reduce((a, b) => a + b, 0)).toBeLessThan(1024 * 1024);
+    await ws.close();
+  });
+});
+
+describe("content budget over moto (model)", () => {
+  for (const seed of [11, 12]) {
+    it(`seed ${seed}: reads equal upstream, dirty files never evicted, resident within budget + largest file`, async () => {
+      const prefix = `model-${seed}`;
+      const result = await cacheBudgetModel({
+        seed,
+        ops: 250,
+        async setup(files) {
+          await putObjects(
+            backend,
+            bucket,
+            Object.fromEntries(Object.entries(files).map(([k, v]) => [`${prefix}/${k}`, v])),
+          );
+          return () => {
+            const m = S3Bucket({
+              bucket,
+              prefix,
+              clientConfig: clientConfig(info),
+              mode: "read-write",
+              writeBack: "manual",
+            });
+            mounts.push(m);
+            return m;
+          };
+        },
+      });
+      expect(result.evictions).toBeGreaterThan(0);
+    }, 120_000);
+  }
 });

@@ -22,6 +22,12 @@ export {
 } from "./assert.js";
 export { binaryBytes, randomBytes, text } from "./bytes.js";
 export {
+  type CacheModelOptions,
+  type CacheModelResult,
+  cacheBudgetModel,
+  seededRandom,
+} from "./cache-model.js";
+export {
   CAPABILITY_IDS,
   DEFAULT_CAPABILITIES,
   isAvailable,

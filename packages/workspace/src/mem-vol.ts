@@ -38,6 +38,8 @@ export interface MemVol {
   writeFileSync(path: string, data: Uint8Array, options?: { mode?: number }): void;
   openSync(path: string, flags: string, mode?: number): number;
   closeSync(fd: number): void;
+  fstatSync(fd: number): FileStats;
+  readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
   mkdirSync(path: string, options?: { recursive?: boolean; mode?: number }): string | undefined;
   readdirSync(path: string, options: { withFileTypes: true }): MemDirent[];
   unlinkSync(path: string): void;

@@ -23,7 +23,7 @@ function dirOf(path: string): string {
  * mtime and mode, and one directory record per directory rather than per file.
  *
  * The table is built once per listing and never grows: a stub leaves it (hydrated, overwritten,
- * deleted) by being marked dead, which keeps its metadata as the "base" version `refreshMount`
+ * deleted) by being marked dead (and an evicted clean file comes back by being marked live), which keeps its metadata as the "base" version `refreshMount`
  * compares upstream against. Files of a directory occupy one contiguous, sorted slot range, so a
  * lookup is a binary search and a directory listing is a slice.
  */
@@ -196,6 +196,26 @@ export class StubTable {
     for (let d = dirOf(this.#paths[slot]!); ; d = dirOf(d)) {
       const info = this.#dirs.get(d);
       if (info) info.live--;
+      if (d === "") break;
+    }
+  }
+
+  /**
+   * (content cache) Makes a dead slot a live stub again: a clean hydrated file evicted from memfs.
+   * `mtime` and `mode` are what the file showed (the stored metadata a fetch applied), so `stat`
+   * does not change across the eviction; the mtime only where it is not what tells versions apart
+   * (a slot without an etag is compared by size and mtime at refresh). Idempotent.
+   */
+  revive(slot: number, mtime: number, mode: number): void {
+    if (this.#live[slot] !== 0) return;
+    this.#live[slot] = 1;
+    this.#liveCount++;
+    this.#liveBytes += this.#sizes[slot]!;
+    if (this.#etags[slot] !== undefined || Number.isNaN(this.#mtimes[slot]!)) this.#mtimes[slot] = mtime;
+    this.#modes[slot] = mode;
+    for (let d = dirOf(this.#paths[slot]!); ; d = dirOf(d)) {
+      const info = this.#dirs.get(d);
+      if (info) info.live++;
       if (d === "") break;
     }
   }

@@ -1,4 +1,6 @@
+import { Readable } from "node:stream";
 import type { VFS } from "@ws/core";
+import { type HandleSource, type ReadStreamOptions, WorkspaceFileHandle } from "./hydrate/file-handle.js";
 import type { FileStats } from "./mem-vol.js";
 import { fsError, toFsError } from "./vfs/fs-errors.js";
 import type { Namespace } from "./vfs/namespace.js";
@@ -20,6 +22,8 @@ export interface FsParts {
   run<T>(fn: () => T | Promise<T>): Promise<T>;
   readonly ns: Namespace;
   readonly posix: Posix;
+  /** What a file handle on `path` reads (ranges of a stub, or a memfs descriptor). */
+  openSource(path: string): Promise<HandleSource>;
 }
 
 const F_OK = 0;
@@ -69,6 +73,43 @@ export class WorkspaceFs implements VFS {
       const encoding = encodingOf(options);
       return encoding ? bytes.toString(encoding) : bytes;
     });
+  }
+
+  /**
+   * Opens a file for reading (`flags` `"r"`, the default; writing goes through `writeFile`). A
+   * handle on a stub of a mount with ranged reads (S3, R2, HTTP) fetches only the ranges read,
+   * with read-ahead for sequential reads, and never hydrates the file.
+   */
+  open(path: string, flags: string | number = "r"): Promise<WorkspaceFileHandle> {
+    return this.#call("open", path, async (p) => {
+      if (flags !== "r" && flags !== 0) {
+        throw fsError(
+          "ENOTSUP",
+          "open",
+          String(path),
+          `flags ${String(flags)}: only "r" handles exist; write with writeFile or appendFile`,
+        );
+      }
+      return new WorkspaceFileHandle(await p.openSource(path));
+    });
+  }
+
+  /**
+   * A stream of the file's bytes `[start, end]` (end inclusive, as `node:fs`), read through a
+   * handle (see `open`): ranges of a stub, never the whole file at once. Errors (a missing file)
+   * arrive as the stream's `"error"`.
+   */
+  createReadStream(path: string, options: ReadStreamOptions = {}): Readable {
+    const open = (): Promise<WorkspaceFileHandle> => this.open(path);
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      const handle = await open();
+      try {
+        for await (const chunk of handle.createReadStream(options)) yield chunk as Uint8Array;
+      } finally {
+        await handle.close();
+      }
+    }
+    return Readable.from(chunks(), { objectMode: false });
   }
 
   writeFile(path: string, data: string | Uint8Array, options?: WriteFileOptions | null): Promise<void> {

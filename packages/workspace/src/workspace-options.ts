@@ -112,6 +112,31 @@ export interface WorkspaceOptions {
    * (`beforeExit`), then let the signal take its course. Default false.
    */
   readonly flushOnExit?: boolean | undefined;
+  /**
+   * The content budget. `maxBytes`: the bytes of files hydrated from lazy mounts kept in memory;
+   * beyond it the least recently used clean files become stubs again (fetched again when read),
+   * and a stub larger than the budget is read through without being kept. Files with local
+   * changes are never evicted. Default: no budget (everything read stays in memory).
+   */
+  readonly cache?: CacheOptions | undefined;
+}
+
+/** `new Workspace({ cache })`. */
+export interface CacheOptions {
+  /** Budget in bytes for hydrated, clean files (a positive integer). */
+  readonly maxBytes?: number | undefined;
+}
+
+/** `ws.cache`: what the content budget holds now. */
+export interface CacheUsage {
+  /** The budget, or undefined when there is none (then nothing is tracked). */
+  readonly maxBytes: number | undefined;
+  /** Bytes of hydrated files counted against the budget. */
+  readonly residentBytes: number;
+  /** Hydrated files counted against the budget. */
+  readonly files: number;
+  readonly evictions: number;
+  readonly evictedBytes: number;
 }
 
 export interface PrefetchProgress {
@@ -262,6 +287,9 @@ export interface WorkspaceStats {
   /** Failed puts/deletes after all retries. */
   writeFailures: number;
   execs: number;
+  /** Clean hydrated files turned back into stubs by the content budget. */
+  evictions: number;
+  evictedBytes: number;
 }
 
 export interface IndexEvent {
@@ -276,6 +304,13 @@ export interface IndexEvent {
 }
 
 export interface FetchEvent {
+  readonly root: string;
+  readonly path: string;
+  readonly bytes: number;
+}
+
+/** A clean hydrated file went back to being a stub (the content budget). */
+export interface EvictEvent {
   readonly root: string;
   readonly path: string;
   readonly bytes: number;
@@ -315,6 +350,8 @@ export interface ErrorEvent {
 export interface WorkspaceEvents {
   index: IndexEvent;
   fetch: FetchEvent;
+  /** The content budget turned a clean hydrated file back into a stub. */
+  evict: EvictEvent;
   put: WriteEvent;
   delete: WriteEvent;
   retry: RetryEvent;

@@ -4,6 +4,7 @@ import { Emitter } from "./emitter.js";
 import { runExec } from "./exec/exec.js";
 import type { ExecHost } from "./exec/exec-host.js";
 import { ExternalChanges } from "./exec/pull-back.js";
+import { ContentCache, cacheBudget } from "./hydrate/content-cache.js";
 import { Hydrator } from "./hydrate/hydrator.js";
 import { Indexer } from "./index/indexer.js";
 import { MemoryIndexStore } from "./index-store.js";
@@ -18,6 +19,7 @@ import { Namespace } from "./vfs/namespace.js";
 import { Posix } from "./vfs/posix.js";
 import { WorkspaceFs } from "./workspace-fs.js";
 import type {
+  CacheUsage,
   ExecOptions,
   ExecResult,
   PrefetchOptions,
@@ -78,6 +80,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
   readonly #ns: Namespace;
   readonly #mirrors = new Map<string, Mirror>();
   readonly #hydrator: Hydrator;
+  readonly #cache: ContentCache;
   readonly #indexer: Indexer;
   readonly #posix: Posix;
   readonly #exec: ExecHost;
@@ -131,6 +134,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       onDiagnostic: (diagnostic) => this.emit("diagnostic", diagnostic),
       onRemove: (record) => {
         this.#ns.removeView(record.root);
+        this.#cache.forget(record.root);
         this.#mirrors.delete(record.root);
       },
       layers: {
@@ -148,8 +152,19 @@ export class Workspace extends Emitter<WorkspaceEvents> {
     });
     this.#ns = new Namespace(vol, this.#registry, ignore);
     const mirror = (root: string): Mirror => this.#mirrors.get(root)!;
-    this.#hydrator = new Hydrator(this.#ctx, this.#ns, vol);
-    this.#indexer = new Indexer({ ctx: this.#ctx, registry: this.#registry, ns: this.#ns, vol, mirror });
+    this.#cache = new ContentCache(
+      { ctx: this.#ctx, ns: this.#ns, vol, mirror: (root) => this.#mirrors.get(root) },
+      cacheBudget(options.cache?.maxBytes),
+    );
+    this.#hydrator = new Hydrator(this.#ctx, this.#ns, vol, this.#cache);
+    this.#indexer = new Indexer({
+      ctx: this.#ctx,
+      registry: this.#registry,
+      ns: this.#ns,
+      vol,
+      mirror,
+      hold: (fn) => this.#cache.hold(fn),
+    });
     this.#posix = new Posix({
       registry: this.#registry,
       ns: this.#ns,
@@ -157,7 +172,12 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       hydrator: this.#hydrator,
       mirror,
     });
-    this.fs = new WorkspaceFs({ run: (fn) => this.#run(fn), ns: this.#ns, posix: this.#posix });
+    this.fs = new WorkspaceFs({
+      run: (fn) => this.#run(fn),
+      ns: this.#ns,
+      posix: this.#posix,
+      openSource: (path) => this.#hydrator.openSource(path),
+    });
     this.#exec = {
       ctx: this.#ctx,
       ns: this.#ns,
@@ -318,10 +338,11 @@ export class Workspace extends Emitter<WorkspaceEvents> {
         new MountError("EIO", "the workspace is closed; create a new Workspace to continue"),
       );
     }
-    const call = (async () => {
+    // Each call is one content-cache scope: what it hydrates stays local until it settles.
+    const call = this.#cache.scope(async () => {
       await this.#ready();
       return fn();
-    })();
+    });
     this.#inflight.add(call);
     void call.then(
       () => this.#inflight.delete(call),
@@ -345,6 +366,11 @@ export class Workspace extends Emitter<WorkspaceEvents> {
   /** Live counters (they only grow). */
   get stats(): Readonly<WorkspaceStats> {
     return this.#ctx.stats;
+  }
+
+  /** What the content budget (`cache.maxBytes`) holds now; counters as in `stats`. */
+  get cache(): CacheUsage {
+    return this.#cache.usage();
   }
 
   /** Mount roots, sorted. */
@@ -438,7 +464,8 @@ export class Workspace extends Emitter<WorkspaceEvents> {
 
   /** Runs a command as a child process over a host copy of the workspace, then pulls its changes back. */
   exec(command: string, args: readonly string[] = [], options: ExecOptions = {}): Promise<ExecResult> {
-    return this.#run(() => runExec(this.#exec, command, args, options));
+    // No evictions while a command runs: it works on a copy of what is local, pulled back after.
+    return this.#run(() => this.#cache.hold(() => runExec(this.#exec, command, args, options)));
   }
 
   async #dispose(record: MountRecord): Promise<void> {

@@ -14,6 +14,8 @@ import type { WorkspaceContext } from "../runtime/context.js";
 import { fsError } from "../vfs/fs-errors.js";
 import type { MountView, Namespace, Resolved } from "../vfs/namespace.js";
 import type { PrefetchOptions, PrefetchResult } from "../workspace-options.js";
+import type { ContentCache } from "./content-cache.js";
+import { type HandleSource, memSource, rangeSource } from "./file-handle.js";
 
 /** Stub → memfs file: one fetch per path shared by concurrent readers, and prefetch. */
 export class Hydrator {
@@ -21,15 +23,21 @@ export class Hydrator {
   readonly #ns: Namespace;
   readonly #vol: MemVol;
   readonly #inflight = new Map<string, Promise<void>>();
+  readonly #cache: ContentCache;
 
-  constructor(ctx: WorkspaceContext, ns: Namespace, vol: MemVol) {
+  constructor(ctx: WorkspaceContext, ns: Namespace, vol: MemVol, cache: ContentCache) {
     this.#ctx = ctx;
     this.#ns = ns;
     this.#vol = vol;
+    this.#cache = cache;
   }
 
-  /** Hydrates a stub (one fetch per path, shared by concurrent readers). */
-  hydrate(view: MountView, slot: number, abs: string): Promise<void> {
+  /**
+   * Hydrates a stub (one fetch per path, shared by concurrent readers). `pin`: the file stays
+   * local until the calling operation settles (see ContentCache); prefetch does not pin.
+   */
+  hydrate(view: MountView, slot: number, abs: string, pin = true): Promise<void> {
+    if (pin) this.#cache.pin(abs);
     const running = this.#inflight.get(abs);
     if (running) {
       this.#ctx.stats.dedupHits++;
@@ -45,6 +53,50 @@ export class Hydrator {
   async #fetch(view: MountView, slot: number, abs: string): Promise<void> {
     const stubs = view.stubs;
     const rel = stubs.path(slot);
+    const { bytes, info } = await this.#download(view, rel, abs);
+    // A write or delete while the fetch was in flight wins over the fetched bytes.
+    if (view.stubs === stubs && stubs.isLive(slot)) {
+      // Metadata stored with the object (mode, mtime) wins over the listing's defaults.
+      const stored = info?.mode;
+      if (stored !== undefined && (stored & S_IFMT) === S_IFLNK && this.#linkAllowed(view, abs, bytes)) {
+        stubs.kill(slot);
+        this.#ns.mkdirp(abs.slice(0, abs.lastIndexOf("/")) || "/");
+        this.#ns.symlinkMem(new TextDecoder().decode(bytes), abs);
+        return;
+      }
+      const mode = stored !== undefined && Number.isInteger(stored) ? stored & 0o7777 : stubs.mode(slot);
+      // The fetch contract gives us a fresh array nobody else holds: memfs adopts it, no copy.
+      // A stub without a mode was shown as 0o644 (the default umask): it stays so once read.
+      this.#ns.writeMem(abs, bytes, mode === 0 ? 0o644 : mode, true);
+      const mtime = info?.mtime !== undefined && Number.isFinite(info.mtime) ? info.mtime : stubs.mtime(slot);
+      if (!Number.isNaN(mtime)) this.#vol.utimesSync(abs, mtime / 1000, mtime / 1000);
+      stubs.kill(slot);
+      this.#cache.added(view, rel, abs);
+    }
+  }
+
+  /**
+   * The bytes of a stub too large for the content budget, handed to the caller as they came from
+   * the provider (one buffer, no copy) and not kept: the file stays a stub. `undefined` when `path`
+   * is not such a stub (the caller reads it the usual way).
+   */
+  async readThrough(path: string): Promise<Buffer | undefined> {
+    if (!this.#cache.enabled) return undefined;
+    const r = this.#ns.resolve(path, true);
+    const k = this.#ns.kind(r, true);
+    if (k?.type !== "stub" || !this.#cache.passThrough(k.view.stubs.size(k.slot))) return undefined;
+    const { bytes, info } = await this.#download(k.view, k.view.stubs.path(k.slot), r.path);
+    // A stored link is tiny and never passes through; if one did, read it the usual way.
+    if (info?.mode !== undefined && (info.mode & S_IFMT) === S_IFLNK) return undefined;
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** One fetch (with the stored metadata when the mount has it); failures as `ws.fs` reports them. */
+  async #download(
+    view: MountView,
+    rel: string,
+    abs: string,
+  ): Promise<{ bytes: Uint8Array; info: FetchResult | undefined }> {
     const mount = view.record.mount;
     let bytes: Uint8Array;
     let info: FetchResult | undefined;
@@ -76,24 +128,7 @@ export class Hydrator {
       if (!fromProvider) this.#ctx.emit("error", { root: view.root, path: abs, op: "fetch", error });
       throw error;
     }
-    // A write or delete while the fetch was in flight wins over the fetched bytes.
-    if (view.stubs === stubs && stubs.isLive(slot)) {
-      // Metadata stored with the object (mode, mtime) wins over the listing's defaults.
-      const stored = info?.mode;
-      if (stored !== undefined && (stored & S_IFMT) === S_IFLNK && this.#linkAllowed(view, abs, bytes)) {
-        stubs.kill(slot);
-        this.#ns.mkdirp(abs.slice(0, abs.lastIndexOf("/")) || "/");
-        this.#ns.symlinkMem(new TextDecoder().decode(bytes), abs);
-        return;
-      }
-      const mode = stored !== undefined && Number.isInteger(stored) ? stored & 0o7777 : stubs.mode(slot);
-      // The fetch contract gives us a fresh array nobody else holds: memfs adopts it, no copy.
-      // A stub without a mode was shown as 0o644 (the default umask): it stays so once read.
-      this.#ns.writeMem(abs, bytes, mode === 0 ? 0o644 : mode, true);
-      const mtime = info?.mtime !== undefined && Number.isFinite(info.mtime) ? info.mtime : stubs.mtime(slot);
-      if (!Number.isNaN(mtime)) this.#vol.utimesSync(abs, mtime / 1000, mtime / 1000);
-      stubs.kill(slot);
-    }
+    return { bytes, info };
   }
 
   /**
@@ -122,9 +157,49 @@ export class Hydrator {
         continue;
       }
       if (k.type === "vdir" || k.type === "directory") throw fsError("EISDIR", syscall, r.path);
+      // The caller reads it next: it stays local until the call settles, and counts as used.
+      this.#cache.pin(r.path);
+      this.#cache.touched(r.path);
       return r;
     }
     return r;
+  }
+
+  /**
+   * What a file handle reads: a stub of a mount with `fetchRange` is read in ranges and never
+   * hydrated; anything else (a memfs file, a stub of a mount without ranges, hydrated first) through
+   * a memfs descriptor of the handle's own.
+   */
+  async openSource(path: string): Promise<HandleSource> {
+    const r = this.#ns.resolve(path, true);
+    const k = this.#ns.kind(r, true);
+    if (k?.type === "stub") {
+      const { view, slot } = k;
+      const mount = view.record.mount;
+      if (mount && !isEagerMount(mount) && typeof mount.fetchRange === "function") {
+        const fetchRange = mount.fetchRange;
+        const rel = view.stubs.path(slot);
+        const abs = r.path;
+        return rangeSource(abs, this.#ns.stat(abs, true), async (start, end) => {
+          try {
+            const bytes = await fetchRange.call(mount, rel, start, end);
+            if (!(bytes instanceof Uint8Array))
+              throw new MountError("EIO", `fetchRange(${rel}) did not return a Uint8Array`);
+            return bytes;
+          } catch (cause) {
+            throw new MountError(
+              toMountError(cause).code,
+              `cannot read ${abs} [${start}, ${end}): fetchRange from mount ${view.root} (${mount.kind}) failed: ${
+                cause instanceof Error ? cause.message : String(cause)
+              }`,
+              { path: abs, root: view.root, syscall: "read", cause },
+            );
+          }
+        });
+      }
+    }
+    const m = await this.materializeFile(path, "open");
+    return memSource(this.#vol, m.path);
   }
 
   /** Hydrates every live stub under a directory of one view, `concurrency` at a time. */
@@ -150,7 +225,8 @@ export class Hydrator {
     await mapConcurrent(jobs, options.concurrency ?? this.#ctx.config.concurrency, async (job) => {
       const size = job.view.stubs.size(job.slot);
       try {
-        if (job.view.stubs.isLive(job.slot)) await this.hydrate(job.view, job.slot, job.abs);
+        // Not pinned: under a content budget a prefetch larger than it keeps the most recent files.
+        if (job.view.stubs.isLive(job.slot)) await this.hydrate(job.view, job.slot, job.abs, false);
         files++;
         bytes += size;
       } catch (error) {

@@ -25,6 +25,8 @@ export interface IndexerParts {
   readonly ns: Namespace;
   readonly vol: MemVol;
   readonly mirror: (root: string) => Mirror;
+  /** Runs a refresh with content-budget evictions stopped (its plan works from what is local). */
+  readonly hold?: (<T>(fn: () => Promise<T>) => Promise<T>) | undefined;
 }
 
 /** Index passes (every pending mount, once, shared by concurrent callers), refresh, and the index store. */
@@ -85,7 +87,8 @@ export class Indexer {
   async refresh(record: MountRecord): Promise<RefreshResult> {
     let result: RefreshResult | undefined;
     try {
-      result = await this.#index(record, true);
+      const index = (): Promise<RefreshResult | undefined> => this.#index(record, true);
+      result = await (this.#p.hold ? this.#p.hold(index) : index());
     } catch (error) {
       throw withRoot(error, record.root);
     }

@@ -38,6 +38,8 @@ export function emptyStats(): WorkspaceStats {
     conflicts: 0,
     writeFailures: 0,
     execs: 0,
+    evictions: 0,
+    evictedBytes: 0,
   };
 }
 

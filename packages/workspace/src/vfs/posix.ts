@@ -82,6 +82,9 @@ export class Posix {
   }
 
   async readFile(path: string): Promise<Buffer> {
+    // A stub larger than the content budget: its bytes as fetched, not kept (no copy, no eviction storm).
+    const through = await this.#p.hydrator.readThrough(path);
+    if (through) return through;
     const r = await this.#p.hydrator.materializeFile(path, "open");
     try {
       return this.#p.vol.readFileSync(r.path);

@@ -1,0 +1,201 @@
+import { type LazyMount, MemoryMount } from "@ws/core";
+import { describe, expect, it } from "vitest";
+import { Workspace } from "../workspace.js";
+import { FIRST_WINDOW, MAX_WINDOW, RangeReader, READ_AHEAD } from "./file-handle.js";
+
+/** Byte equality without vitest's element-by-element diff (slow on megabytes). */
+function expectBytes(got: Uint8Array, want: Uint8Array, what = "bytes"): void {
+  expect(got.length, `${what}: length`).toBe(want.length);
+  const same =
+    Buffer.compare(
+      Buffer.from(got.buffer, got.byteOffset, got.byteLength),
+      Buffer.from(want.buffer, want.byteOffset, want.byteLength),
+    ) === 0;
+  expect(same, `${what}: content differs`).toBe(true);
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+function bytes(size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = (i * 31 + (i >>> 11)) & 0xff;
+  return out;
+}
+
+/** A MemoryMount that records every whole fetch and every range asked of it. */
+function recording(files: Record<string, Uint8Array>, withRanges = true) {
+  const base = MemoryMount({ files });
+  const calls = { fetches: [] as string[], ranges: [] as Array<[string, number, number]> };
+  const { fetchWithInfo: _info, fetchRange: _range, ...plain } = base;
+  const mount: LazyMount = {
+    ...plain,
+    async fetch(path: string) {
+      calls.fetches.push(path);
+      return base.fetch(path);
+    },
+    ...(withRanges
+      ? {
+          async fetchRange(path: string, start: number, end: number) {
+            calls.ranges.push([path, start, end]);
+            return base.fetchRange!(path, start, end);
+          },
+        }
+      : {}),
+  };
+  return { mount, calls };
+}
+
+async function collect(stream: AsyncIterable<unknown>): Promise<Uint8Array> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(chunk as Buffer);
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+describe("ws.fs.open: ranged reads of stubs", () => {
+  it("reads the ranges asked for, never the whole file, and the file stays a stub", async () => {
+    const big = bytes(3 * MiB + 5);
+    const { mount, calls } = recording({ "big.bin": big });
+    const ws = new Workspace({ mounts: { "/m": mount } });
+    const handle = await ws.fs.open("/m/big.bin");
+    const buffer = new Uint8Array(100);
+    const { bytesRead } = await handle.read(buffer, 0, 100, 2 * MiB);
+    expect(bytesRead).toBe(100);
+    expect(buffer).toEqual(big.subarray(2 * MiB, 2 * MiB + 100));
+    expect(calls.fetches).toEqual([]);
+    // A jump away from the start: one first-size window, no read-ahead.
+    expect(calls.ranges).toEqual([["big.bin", 2 * MiB, 2 * MiB + FIRST_WINDOW]]);
+    // The tail: clipped at the end of the file; past the end: nothing.
+    const tail = new Uint8Array(64);
+    expect((await handle.read(tail, 0, 64, big.length - 10)).bytesRead).toBe(10);
+    expect(tail.subarray(0, 10)).toEqual(big.subarray(big.length - 10));
+    expect((await handle.read(tail, 0, 64, big.length + 100)).bytesRead).toBe(0);
+    expect((await handle.stat()).size).toBe(big.length);
+    await handle.close();
+    await expect(handle.read(buffer)).rejects.toMatchObject({ code: "EBADF" });
+    // Nothing was hydrated: a later readFile fetches the whole file once.
+    await ws.fs.readFile("/m/big.bin");
+    expect(calls.fetches).toEqual(["big.bin"]);
+    await ws.close();
+  });
+
+  it("reads sequentially from its own position, with growing windows read ahead", async () => {
+    const big = bytes(5 * MiB);
+    const { mount, calls } = recording({ "big.bin": big });
+    const ws = new Workspace({ mounts: { "/m": mount } });
+    const handle = await ws.fs.open("/m/big.bin");
+    const out = new Uint8Array(big.length);
+    let at = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(out, at, Math.min(100_000, out.length - at));
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    expect(at).toBe(big.length);
+    expectBytes(out, big);
+    const sizes = calls.ranges.map(([, s, e]) => e - s);
+    expect(sizes.slice(0, 4)).toEqual([FIRST_WINDOW, 2 * FIRST_WINDOW, 4 * FIRST_WINDOW, 8 * FIRST_WINDOW]);
+    // Contiguous, no byte fetched twice, nothing fetched whole.
+    let next = 0;
+    for (const [, start, end] of calls.ranges) {
+      expect(start).toBe(next);
+      next = end;
+    }
+    expect(next).toBe(big.length);
+    expect(calls.fetches).toEqual([]);
+    await handle.close();
+    await ws.close();
+  });
+
+  it("createReadStream({ start, end }) streams exactly [start, end] (inclusive), ws.fs.createReadStream too", async () => {
+    const big = bytes(2 * MiB + 3);
+    const { mount, calls } = recording({ "big.bin": big });
+    const ws = new Workspace({ mounts: { "/m": mount } });
+    const handle = await ws.fs.open("/m/big.bin");
+    expectBytes(
+      await collect(handle.createReadStream({ start: 10, end: MiB + 20 })),
+      big.subarray(10, MiB + 21),
+    );
+    await handle.close();
+    expectBytes(await collect(ws.fs.createReadStream("/m/big.bin")), big);
+    expectBytes(
+      await collect(ws.fs.createReadStream("/m/big.bin", { start: big.length - 2 })),
+      big.subarray(big.length - 2),
+    );
+    expect(calls.fetches).toEqual([]);
+    const failed = ws.fs.createReadStream("/m/absent.bin");
+    await expect(collect(failed)).rejects.toMatchObject({ code: "ENOENT" });
+    await ws.close();
+  });
+
+  it("a mount without fetchRange, a hydrated file, a written file: read through memfs", async () => {
+    const content = bytes(100 * KiB);
+    const plain = recording({ "a.bin": content }, false);
+    const ws = new Workspace({
+      mounts: { "/p": plain.mount, "/w": MemoryMount({ mode: "read-write", writeBack: "manual" }) },
+    });
+    const handle = await ws.fs.open("/p/a.bin");
+    const buffer = new Uint8Array(10);
+    await handle.read(buffer, 0, 10, 50_000);
+    expect(buffer).toEqual(content.subarray(50_000, 50_010));
+    expect(plain.calls.fetches).toEqual(["a.bin"]);
+    await handle.close();
+    await ws.fs.writeFile("/w/x.txt", "hello world");
+    const w = await ws.fs.open("/w/x.txt");
+    expect(new TextDecoder().decode(await collect(w.createReadStream({ start: 6 })))).toBe("world");
+    // The handle keeps the file it opened: deleting the path does not take it away.
+    const before = await ws.fs.open("/w/x.txt");
+    await ws.fs.rm("/w/x.txt");
+    const got = new Uint8Array(20);
+    const { bytesRead } = await before.read(got, 0, 20, 0);
+    expect(new TextDecoder().decode(got.subarray(0, bytesRead))).toBe("hello world");
+    await before.close();
+    await w.close();
+    await ws.fs.writeFile("/w/x.txt", "again");
+    await expect(ws.fs.open("/w/x.txt", "w")).rejects.toMatchObject({ code: "ENOTSUP" });
+    await expect(ws.fs.open("/w")).rejects.toMatchObject({ code: "EISDIR" });
+    await expect(ws.fs.open("/w/none")).rejects.toMatchObject({ code: "ENOENT" });
+    await expect(ws.fs.open("/w/x.txt").then((h) => h.read(new Uint8Array(4), 0, 8))).rejects.toMatchObject({
+      code: "EINVAL",
+    });
+    await ws.close();
+  });
+});
+
+describe("RangeReader", () => {
+  it("holds at most 1 + READ_AHEAD windows, capped at MAX_WINDOW, whatever the size", async () => {
+    const size = 200 * MiB;
+    let inFlight = 0;
+    let peak = 0;
+    const reader = new RangeReader(size, async (start, end) => {
+      inFlight++;
+      peak = Math.max(peak, reader.windows.length);
+      await new Promise((r) => setTimeout(r, 0));
+      inFlight--;
+      return new Uint8Array(end - start);
+    });
+    let total = 0;
+    let biggest = 0;
+    for await (const chunk of reader.chunks(0, size)) {
+      total += chunk.length;
+      biggest = Math.max(biggest, chunk.length);
+    }
+    expect(total).toBe(size);
+    expect(biggest).toBe(MAX_WINDOW);
+    expect(peak).toBeLessThanOrEqual(1 + READ_AHEAD);
+    expect(inFlight).toBe(0);
+  });
+
+  it("a failed window rejects the read that needs it, and a later read retries", async () => {
+    let fail = true;
+    const reader = new RangeReader(1000, async (start, end) => {
+      if (fail) throw new Error("boom");
+      return new Uint8Array(end - start).fill(7);
+    });
+    const buffer = new Uint8Array(10);
+    await expect(reader.read(buffer, 0, 10, 500)).rejects.toThrow("boom");
+    fail = false;
+    await expect(reader.read(buffer, 0, 10, 900)).resolves.toBe(10);
+    expect(buffer[0]).toBe(7);
+  });
+});
