@@ -106,7 +106,9 @@ describe("content budget (cache.maxBytes)", () => {
     const ws = new Workspace({ mounts: { "/m": MemoryMount({ files }) }, cache: { maxBytes: 8 * KiB } });
     for (let round = 0; round < 3; round++) {
       const reads = await Promise.all(Object.keys(files).map((name) => ws.fs.readFile(`/m/${name}`)));
-      reads.forEach((got, i) => expectBytes(new Uint8Array(got), files[`f${i}.bin`]!, `f${i}`));
+      reads.forEach((got, i) => {
+        expectBytes(new Uint8Array(got), files[`f${i}.bin`]!, `f${i}`);
+      });
       // After the calls settle, what stays is within the budget.
       expect(ws.cache.residentBytes).toBeLessThanOrEqual(8 * KiB);
     }
