@@ -4,10 +4,14 @@
 //   index:      list 20,000 keys (4 KiB each)
 //   cold read:  read all 20,000 of them
 //   large read: one 256 MiB object
+//   memory:     peak RSS of one process per read (s3-memory.mjs): the 256 MiB object through
+//               readFile (with and without a content budget) and a stream vs rclone copy and
+//               rclone cat; a bucket 8x a budget read end to end with the budget and without
 //
 // moto (single-process Python) is the bottleneck of every small-object number, so the clients are
 // compared with each other as ratios, and client CPU seconds are reported beside wall time.
 // Scale down for a quick try: BENCH_S3_KEYS=2000 BENCH_S3_LARGE_MIB=64 npm run bench -- s3
+// Only the memory rows: BENCH_S3_PHASES=memory (BENCH_S3_BUDGET_MIB sets the budget, default 32).
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,6 +29,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { S3Bucket } from "@ws/mount-s3";
 import { findExecutable, startMoto } from "@ws/test-servers";
 import { Workspace } from "@ws/workspace";
+import { memoryRows } from "./s3-memory.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const run = promisify(execFile);
@@ -128,6 +133,40 @@ const awsEnv = {
 };
 const aws = (...args) => external("aws", [...args, "--endpoint-url", moto.endpoint], awsEnv);
 
+/** The 256 MiB object, written through S3Bucket (multipart), as every row reads it. */
+async function seedLarge() {
+  const seeder = rawClient();
+  await seeder.send(new CreateBucketCommand({ Bucket: "large" }));
+  seeder.destroy();
+  const t = performance.now();
+  // In a function, so the 256 MiB source is garbage by the time the large reads are measured.
+  const writer = S3Bucket({ bucket: "large", mode: "read-write", clientConfig });
+  const large = new Uint8Array(LARGE_SIZE);
+  for (let i = 0; i < large.length; i += 4096) large[i] = i & 0xff;
+  await writer.put("big.bin", large);
+  await writer.dispose();
+  console.log(
+    `seeded ${LARGE_SIZE / MiB} MiB (multipart) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
+}
+
+const memoryOptions = { moto, rcloneEnv, largeBucket: "large", largeKey: "big.bin", largeSize: LARGE_SIZE };
+async function saveMemory(memory) {
+  await writeFile(
+    join(here, "results", "s3-memory.json"),
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, server: "moto", largeObjectBytes: LARGE_SIZE, ...memory }, null, 2)}\n`,
+  );
+}
+if (process.env["BENCH_S3_PHASES"] === "memory") {
+  try {
+    await saveMemory(await memoryRows({ ...memoryOptions, seedLarge }));
+  } finally {
+    await moto.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+
 const results = { index: {}, coldRead: {}, large: {} };
 const lines = (text) => text.split("\n").filter((l) => l.trim() !== "").length;
 function expectCount(label, got, want) {
@@ -138,27 +177,15 @@ try {
   // Seeding is not measured.
   const seeder = rawClient();
   await seeder.send(new CreateBucketCommand({ Bucket: "small" }));
-  await seeder.send(new CreateBucketCommand({ Bucket: "large" }));
   const keys = Array.from(
     { length: KEYS },
     (_, i) => `d${String(i % FOLDERS).padStart(2, "0")}/f${String(i).padStart(6, "0")}.bin`,
   );
   const body = new Uint8Array(SMALL_SIZE).fill(7);
-  let t = performance.now();
+  const t = performance.now();
   await pool(keys, 32, (Key) => seeder.send(new PutObjectCommand({ Bucket: "small", Key, Body: body })));
   console.log(`seeded ${KEYS} x ${SMALL_SIZE} B in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  t = performance.now();
-  {
-    // In a block, so the 256 MiB source is garbage by the time the large reads are measured.
-    const writer = S3Bucket({ bucket: "large", mode: "read-write", clientConfig });
-    const large = new Uint8Array(LARGE_SIZE);
-    for (let i = 0; i < large.length; i += 4096) large[i] = i & 0xff;
-    await writer.put("big.bin", large);
-    await writer.dispose();
-  }
-  console.log(
-    `seeded ${LARGE_SIZE / MiB} MiB (multipart) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
-  );
+  await seedLarge();
 
   // Warm the SDK's code paths (shared by S3Bucket and the raw loop) so neither in-process client
   // pays the JIT for the other; the CLI tools' process start-up is part of their numbers.
@@ -361,6 +388,7 @@ try {
   });
   raw.destroy();
   seeder.destroy();
+  await saveMemory(await memoryRows(memoryOptions));
 } finally {
   await moto.stop();
   await rm(work, { recursive: true, force: true });
