@@ -13,7 +13,7 @@
 // Scale down for a quick try: BENCH_S3_KEYS=2000 BENCH_S3_LARGE_MIB=64 npm run bench -- s3
 // Only the memory rows: BENCH_S3_PHASES=memory (BENCH_S3_BUDGET_MIB sets the budget, default 32).
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -152,6 +152,7 @@ async function seedLarge() {
 
 const memoryOptions = { moto, rcloneEnv, largeBucket: "large", largeKey: "big.bin", largeSize: LARGE_SIZE };
 async function saveMemory(memory) {
+  await mkdir(join(here, "results"), { recursive: true });
   await writeFile(
     join(here, "results", "s3-memory.json"),
     `${JSON.stringify({ date: new Date().toISOString(), node: process.version, server: "moto", largeObjectBytes: LARGE_SIZE, ...memory }, null, 2)}\n`,
