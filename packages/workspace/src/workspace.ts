@@ -338,11 +338,10 @@ export class Workspace extends Emitter<WorkspaceEvents> {
         new MountError("EIO", "the workspace is closed; create a new Workspace to continue"),
       );
     }
-    // Each call is one content-cache scope: what it hydrates stays local until it settles.
-    const call = this.#cache.scope(async () => {
+    const call = (async () => {
       await this.#ready();
       return fn();
-    });
+    })();
     this.#inflight.add(call);
     void call.then(
       () => this.#inflight.delete(call),

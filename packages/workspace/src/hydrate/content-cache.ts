@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { MountError } from "@ws/core";
 import type { MemVol } from "../mem-vol.js";
 import type { Mirror } from "../mirror/mirror.js";
@@ -24,6 +23,13 @@ interface Entry {
   readonly mtimeMs: number;
 }
 
+/** Files an operation is using (see `ContentCache.pins`). */
+export interface PinSet {
+  add(abs: string): void;
+  /** Lets every file added go (idempotent), then evicts what is over the budget. */
+  release(): void;
+}
+
 /** `cache.maxBytes`: a positive integer, or undefined (no budget). */
 export function cacheBudget(value: unknown): number | undefined {
   if (value === undefined) return undefined;
@@ -40,8 +46,9 @@ export function cacheBudget(value: unknown): number | undefined {
  * knows of no local change to it (nothing written, pending, journaled or local-only) and memfs
  * still holds the listed size; anything else is never evicted, only forgotten by the cache.
  *
- * Eviction never takes a file from under an operation that is using it: each public call runs in
- * a scope (AsyncLocalStorage), and the files it hydrated or resolved stay pinned until it settles.
+ * Eviction never takes a file from under an operation that is using it: an operation that hydrates
+ * or resolves a file to use it next holds it in a `PinSet` it releases when done (explicit rather
+ * than an AsyncLocalStorage scope per call, which costs every promise of the process on Node 20).
  * `hold` stops evictions altogether (exec, refresh: they work from a snapshot of what is local).
  * The file just hydrated is never evicted by its own arrival, so what is resident stays within
  * the budget plus the largest single file. Without a budget nothing is tracked and nothing
@@ -55,13 +62,10 @@ export class ContentCache {
   #bytes = 0;
   readonly #pins = new Map<string, number>();
   #holds = 0;
-  /** Only with a budget: an active AsyncLocalStorage costs every promise a little on Node 20. */
-  readonly #scope: AsyncLocalStorage<Set<string>> | undefined;
 
   constructor(parts: ContentCacheParts, maxBytes: number | undefined) {
     this.#p = parts;
     this.maxBytes = maxBytes;
-    this.#scope = maxBytes === undefined ? undefined : new AsyncLocalStorage();
   }
 
   get enabled(): boolean {
@@ -84,30 +88,24 @@ export class ContentCache {
     return this.maxBytes !== undefined && size > this.maxBytes;
   }
 
-  /** Runs one public call in a scope: the files it pins stay local until it settles. */
-  scope<T>(fn: () => Promise<T>): Promise<T> {
-    if (!this.#scope) return fn();
-    const pins = new Set<string>();
-    return this.#scope.run(pins, async () => {
-      try {
-        return await fn();
-      } finally {
-        for (const abs of pins) {
+  /** A set of pins for one operation: what it adds stays local until `release()`. */
+  pins(): PinSet {
+    const held: string[] = [];
+    return {
+      add: (abs) => {
+        if (!this.enabled) return;
+        held.push(abs);
+        this.#pins.set(abs, (this.#pins.get(abs) ?? 0) + 1);
+      },
+      release: () => {
+        for (const abs of held.splice(0)) {
           const n = (this.#pins.get(abs) ?? 1) - 1;
           if (n <= 0) this.#pins.delete(abs);
           else this.#pins.set(abs, n);
         }
         this.#evict(undefined);
-      }
-    });
-  }
-
-  /** Keeps `abs` local until the current call settles (no-op outside a call or without a budget). */
-  pin(abs: string): void {
-    const pins = this.#scope?.getStore();
-    if (!pins || pins.has(abs)) return;
-    pins.add(abs);
-    this.#pins.set(abs, (this.#pins.get(abs) ?? 0) + 1);
+      },
+    };
   }
 
   /** Runs `fn` with evictions stopped (exec, refresh), then evicts what is over the budget. */

@@ -14,7 +14,7 @@ import type { WorkspaceContext } from "../runtime/context.js";
 import { fsError } from "../vfs/fs-errors.js";
 import type { MountView, Namespace, Resolved } from "../vfs/namespace.js";
 import type { PrefetchOptions, PrefetchResult } from "../workspace-options.js";
-import type { ContentCache } from "./content-cache.js";
+import type { ContentCache, PinSet } from "./content-cache.js";
 import { type HandleSource, memSource, rangeSource } from "./file-handle.js";
 
 /** Stub → memfs file: one fetch per path shared by concurrent readers, and prefetch. */
@@ -33,11 +33,11 @@ export class Hydrator {
   }
 
   /**
-   * Hydrates a stub (one fetch per path, shared by concurrent readers). `pin`: the file stays
-   * local until the calling operation settles (see ContentCache); prefetch does not pin.
+   * Hydrates a stub (one fetch per path, shared by concurrent readers). With `pins` the file stays
+   * local until the caller releases them (see ContentCache); prefetch pins nothing.
    */
-  hydrate(view: MountView, slot: number, abs: string, pin = true): Promise<void> {
-    if (pin) this.#cache.pin(abs);
+  hydrate(view: MountView, slot: number, abs: string, pins?: PinSet): Promise<void> {
+    pins?.add(abs);
     const running = this.#inflight.get(abs);
     if (running) {
       this.#ctx.stats.dedupHits++;
@@ -146,19 +146,27 @@ export class Hydrator {
     }
   }
 
-  /** Resolves a path to a memfs file, hydrating a stub first. Throws ENOENT/EISDIR. */
-  async materializeFile(path: string, syscall: string): Promise<Resolved> {
+  /** A pin set for one operation: release it once done with the files it holds. */
+  pins(): PinSet {
+    return this.#cache.pins();
+  }
+
+  /**
+   * Resolves a path to a memfs file, hydrating a stub first. Throws ENOENT/EISDIR. The file is
+   * added to `pins` (the caller reads it next and then releases them).
+   */
+  async materializeFile(path: string, syscall: string, pins: PinSet): Promise<Resolved> {
     const r = this.#ns.resolve(path, true);
     for (let attempt = 0; attempt < 3; attempt++) {
       const k = this.#ns.kind(r, true);
       if (!k) throw fsError("ENOENT", syscall, r.path);
       if (k.type === "stub") {
-        await this.hydrate(k.view, k.slot, r.path);
+        await this.hydrate(k.view, k.slot, r.path, pins);
         continue;
       }
       if (k.type === "vdir" || k.type === "directory") throw fsError("EISDIR", syscall, r.path);
-      // The caller reads it next: it stays local until the call settles, and counts as used.
-      this.#cache.pin(r.path);
+      // The caller reads it next: it stays local until released, and counts as used.
+      pins.add(r.path);
       this.#cache.touched(r.path);
       return r;
     }
@@ -198,15 +206,20 @@ export class Hydrator {
         });
       }
     }
-    const m = await this.materializeFile(path, "open");
-    return memSource(this.#vol, m.path);
+    const pins = this.#cache.pins();
+    try {
+      const m = await this.materializeFile(path, "open", pins);
+      return memSource(this.#vol, m.path);
+    } finally {
+      pins.release();
+    }
   }
 
   /** Hydrates every live stub under a directory of one view, `concurrency` at a time. */
-  async hydrateUnder(view: MountView, relDir: string): Promise<void> {
+  async hydrateUnder(view: MountView, relDir: string, pins: PinSet): Promise<void> {
     const slots = [...view.stubs.liveSlotsUnder(relDir)];
     await mapConcurrent(slots, this.#ctx.config.concurrency, (slot) =>
-      this.hydrate(view, slot, view.absOf(view.stubs.path(slot))),
+      this.hydrate(view, slot, view.absOf(view.stubs.path(slot)), pins),
     );
   }
 
@@ -226,7 +239,7 @@ export class Hydrator {
       const size = job.view.stubs.size(job.slot);
       try {
         // Not pinned: under a content budget a prefetch larger than it keeps the most recent files.
-        if (job.view.stubs.isLive(job.slot)) await this.hydrate(job.view, job.slot, job.abs, false);
+        if (job.view.stubs.isLive(job.slot)) await this.hydrate(job.view, job.slot, job.abs);
         files++;
         bytes += size;
       } catch (error) {

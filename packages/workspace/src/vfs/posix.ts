@@ -1,4 +1,5 @@
 import { MountError, parentPath, readOnly, relativeToRoot } from "@ws/core";
+import type { PinSet } from "../hydrate/content-cache.js";
 import type { Hydrator } from "../hydrate/hydrator.js";
 import type { MemVol } from "../mem-vol.js";
 import type { Mirror } from "../mirror/mirror.js";
@@ -85,11 +86,16 @@ export class Posix {
     // A stub larger than the content budget: its bytes as fetched, not kept (no copy, no eviction storm).
     const through = await this.#p.hydrator.readThrough(path);
     if (through) return through;
-    const r = await this.#p.hydrator.materializeFile(path, "open");
+    const pins = this.#p.hydrator.pins();
     try {
-      return this.#p.vol.readFileSync(r.path);
-    } catch (error) {
-      throw toFsError(error, r.path, "open");
+      const r = await this.#p.hydrator.materializeFile(path, "open", pins);
+      try {
+        return this.#p.vol.readFileSync(r.path);
+      } catch (error) {
+        throw toFsError(error, r.path, "open");
+      }
+    } finally {
+      pins.release();
     }
   }
 
@@ -103,7 +109,12 @@ export class Posix {
   /** Copies bytes and mode. `flags & COPYFILE_EXCL` (1) refuses an existing destination. */
   async copyFile(src: string, dest: string, flags: number): Promise<void> {
     // A missing or unreadable source fails as Node's copyfile, not as an open.
-    await this.#p.hydrator.materializeFile(src, "copyfile");
+    const pins = this.#p.hydrator.pins();
+    try {
+      await this.#p.hydrator.materializeFile(src, "copyfile", pins);
+    } finally {
+      pins.release();
+    }
     const bytes = await this.readFile(src);
     const mode = this.#p.ns.stat(src, true).mode & 0o7777;
     await this.writeFile(dest, bytes, { mode, ...(flags & 1 ? { flag: "wx" } : {}) });
@@ -117,43 +128,49 @@ export class Posix {
     this.assertNotIgnored(r, syscall);
     this.assertWritable(r, syscall);
     let k = ns.kind(r, true);
-    if (k?.type === "stub" && (options.append || options.flag?.startsWith("a"))) {
-      await hydrator.hydrate(k.view, k.slot, r.path);
-      r = ns.resolve(path, true);
-      k = ns.kind(r, true);
-    }
-    if (k && (k.type === "directory" || k.type === "vdir")) throw fsError("EISDIR", syscall, r.path);
-    if (k && options.flag?.includes("x")) throw fsError("EEXIST", syscall, r.path);
-    const bytes = toBytes(data, r.path, options.encoding);
-    const append = options.append || options.flag?.startsWith("a");
-    const oldSize = k ? (k.type === "stub" ? k.view.stubs.size(k.slot) : k.stats.size) : -1;
-    const newSize = append && oldSize >= 0 ? oldSize + bytes.length : bytes.length;
-    this.prepareParent(r, syscall);
-    const view = r.view;
-    if (view) {
-      if (oldSize >= 0) view.quota.replace(oldSize, newSize, r.path);
-      else view.quota.add(newSize, r.path);
-    }
+    // Appending to a stub hydrates it; it is held (content budget) until the append is in.
+    const pins = hydrator.pins();
     try {
-      if (append && k && k.type !== "stub") {
-        const old = vol.readFileSync(r.path);
-        vol.writeFileSync(r.path, Buffer.concat([old, bytes]));
-      } else {
-        // A new file gets 0o644 (0o666 less the default umask, as Node's writeFile on a host), not memfs's 0o666.
-        const mode =
-          options.mode ?? (k?.type === "stub" ? k.view.stubs.mode(k.slot) || 0o644 : k ? undefined : 0o644);
-        vol.writeFileSync(r.path, bytes, mode ? { mode } : {});
+      if (k?.type === "stub" && (options.append || options.flag?.startsWith("a"))) {
+        await hydrator.hydrate(k.view, k.slot, r.path, pins);
+        r = ns.resolve(path, true);
+        k = ns.kind(r, true);
       }
-    } catch (error) {
+      if (k && (k.type === "directory" || k.type === "vdir")) throw fsError("EISDIR", syscall, r.path);
+      if (k && options.flag?.includes("x")) throw fsError("EEXIST", syscall, r.path);
+      const bytes = toBytes(data, r.path, options.encoding);
+      const append = options.append || options.flag?.startsWith("a");
+      const oldSize = k ? (k.type === "stub" ? k.view.stubs.size(k.slot) : k.stats.size) : -1;
+      const newSize = append && oldSize >= 0 ? oldSize + bytes.length : bytes.length;
+      this.prepareParent(r, syscall);
+      const view = r.view;
       if (view) {
-        // Undo the quota reservation: nothing was written.
-        if (oldSize >= 0) view.quota.replace(newSize, oldSize);
-        else view.quota.remove(newSize);
+        if (oldSize >= 0) view.quota.replace(oldSize, newSize, r.path);
+        else view.quota.add(newSize, r.path);
       }
-      throw toFsError(error, r.path, syscall);
+      try {
+        if (append && k && k.type !== "stub") {
+          const old = vol.readFileSync(r.path);
+          vol.writeFileSync(r.path, Buffer.concat([old, bytes]));
+        } else {
+          // A new file gets 0o644 (0o666 less the default umask, as Node's writeFile on a host), not memfs's 0o666.
+          const mode =
+            options.mode ?? (k?.type === "stub" ? k.view.stubs.mode(k.slot) || 0o644 : k ? undefined : 0o644);
+          vol.writeFileSync(r.path, bytes, mode ? { mode } : {});
+        }
+      } catch (error) {
+        if (view) {
+          // Undo the quota reservation: nothing was written.
+          if (oldSize >= 0) view.quota.replace(newSize, oldSize);
+          else view.quota.remove(newSize);
+        }
+        throw toFsError(error, r.path, syscall);
+      }
+      if (k?.type === "stub") k.view.stubs.kill(k.slot);
+      this.changed(view, r.rel);
+    } finally {
+      pins.release();
     }
-    if (k?.type === "stub") k.view.stubs.kill(k.slot);
-    this.changed(view, r.rel);
   }
 
   mkdir(path: string, options: { recursive?: boolean; mode?: number }): string | undefined {
@@ -300,23 +317,33 @@ export class Posix {
   }
 
   async chmod(path: string, mode: number): Promise<void> {
-    const r = await this.#metadataTarget(path, "chmod");
-    this.#p.vol.chmodSync(r.path, mode);
+    const pins = this.#p.hydrator.pins();
+    try {
+      const r = await this.#metadataTarget(path, "chmod", pins);
+      this.#p.vol.chmodSync(r.path, mode);
+    } finally {
+      pins.release();
+    }
   }
 
   async utimes(path: string, atime: number | Date, mtime: number | Date): Promise<void> {
-    const r = await this.#metadataTarget(path, "utime");
-    this.#p.vol.utimesSync(r.path, atime, mtime);
+    const pins = this.#p.hydrator.pins();
+    try {
+      const r = await this.#metadataTarget(path, "utime", pins);
+      this.#p.vol.utimesSync(r.path, atime, mtime);
+    } finally {
+      pins.release();
+    }
   }
 
   /** A writable path made a real memfs node, since metadata lives on memfs nodes, not stubs or virtual dirs. */
-  async #metadataTarget(path: string, syscall: string): Promise<Resolved> {
+  async #metadataTarget(path: string, syscall: string, pins: PinSet): Promise<Resolved> {
     const { ns, hydrator } = this.#p;
     const r = ns.resolve(path, true);
     this.assertWritable(r, syscall);
     const k = ns.kind(r, true);
     if (!k) throw fsError("ENOENT", syscall, r.path);
-    if (k.type === "stub") await hydrator.hydrate(k.view, k.slot, r.path);
+    if (k.type === "stub") await hydrator.hydrate(k.view, k.slot, r.path, pins);
     if (ns.kind(r, true)?.type === "vdir") ns.mkdirp(r.path);
     return r;
   }
