@@ -30,6 +30,9 @@ export interface PinSet {
   release(): void;
 }
 
+/** Without a budget nothing is pinned: one shared set that does nothing, no allocation per call. */
+const NO_PINS: PinSet = Object.freeze({ add: () => undefined, release: () => undefined });
+
 /** `cache.maxBytes`: a positive integer, or undefined (no budget). */
 export function cacheBudget(value: unknown): number | undefined {
   if (value === undefined) return undefined;
@@ -90,10 +93,10 @@ export class ContentCache {
 
   /** A set of pins for one operation: what it adds stays local until `release()`. */
   pins(): PinSet {
+    if (!this.enabled) return NO_PINS;
     const held: string[] = [];
     return {
       add: (abs) => {
-        if (!this.enabled) return;
         held.push(abs);
         this.#pins.set(abs, (this.#pins.get(abs) ?? 0) + 1);
       },

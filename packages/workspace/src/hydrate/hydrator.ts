@@ -75,13 +75,17 @@ export class Hydrator {
     }
   }
 
+  /** True when `readThrough` may apply (there is a budget): callers skip it otherwise. */
+  get readsThrough(): boolean {
+    return this.#cache.enabled;
+  }
+
   /**
    * The bytes of a stub too large for the content budget, handed to the caller as they came from
    * the provider (one buffer, no copy) and not kept: the file stays a stub. `undefined` when `path`
    * is not such a stub (the caller reads it the usual way).
    */
   async readThrough(path: string): Promise<Buffer | undefined> {
-    if (!this.#cache.enabled) return undefined;
     const r = this.#ns.resolve(path, true);
     const k = this.#ns.kind(r, true);
     if (k?.type !== "stub" || !this.#cache.passThrough(k.view.stubs.size(k.slot))) return undefined;

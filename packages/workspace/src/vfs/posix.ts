@@ -84,8 +84,10 @@ export class Posix {
 
   async readFile(path: string): Promise<Buffer> {
     // A stub larger than the content budget: its bytes as fetched, not kept (no copy, no eviction storm).
-    const through = await this.#p.hydrator.readThrough(path);
-    if (through) return through;
+    if (this.#p.hydrator.readsThrough) {
+      const through = await this.#p.hydrator.readThrough(path);
+      if (through) return through;
+    }
     const pins = this.#p.hydrator.pins();
     try {
       const r = await this.#p.hydrator.materializeFile(path, "open", pins);
