@@ -1,4 +1,4 @@
-import { type LazyMount, MemoryMount, MountError } from "@ws/core";
+import { type LazyMount, MemoryMount, MemoryStore, MountError } from "@ws/core";
 import { describe, expect, it } from "vitest";
 import { Workspace } from "../workspace.js";
 
@@ -182,6 +182,24 @@ describe("content budget (cache.maxBytes)", () => {
     got.fill(0);
     expectBytes(new Uint8Array(await ws.fs.readFile("/m/big.bin")), big);
     expect(returned).toHaveLength(2);
+    await ws.close();
+  });
+
+  it("refresh after evictions: an evicted file changed upstream reads the new version, the rest stays", async () => {
+    const store = new MemoryStore({ "a.bin": bytes(10 * KiB, 1), "b.bin": bytes(10 * KiB, 2) });
+    const ws = new Workspace({ mounts: { "/m": MemoryMount({ store }) }, cache: { maxBytes: 15 * KiB } });
+    await ws.fs.readFile("/m/a.bin");
+    await ws.fs.readFile("/m/b.bin"); // a.bin is evicted
+    expect(ws.stats.evictions).toBe(1);
+    const changed = bytes(12 * KiB, 3);
+    store.put("a.bin", changed);
+    store.put("b.bin", bytes(10 * KiB, 4));
+    const result = await ws.refreshMount("/m");
+    expect(result.changed.sort()).toEqual(["/m/a.bin", "/m/b.bin"]);
+    expect(result.conflicts).toEqual([]);
+    expectBytes(new Uint8Array(await ws.fs.readFile("/m/a.bin")), changed);
+    expect((await ws.fs.stat("/m/a.bin")).size).toBe(12 * KiB);
+    expectBytes(new Uint8Array(await ws.fs.readFile("/m/b.bin")), bytes(10 * KiB, 4));
     await ws.close();
   });
 
