@@ -1,6 +1,27 @@
 import { MountError } from "@ws/core";
 import { classifyNetworkError } from "@ws/provider-kit";
-import type { GitHttpRequest, GitHttpResponse, HttpClient } from "isomorphic-git";
+
+/** One request of the git client. */
+export interface HttpRequest {
+  readonly url: string;
+  readonly method?: string | undefined;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  readonly body?: Iterable<Uint8Array> | AsyncIterable<Uint8Array> | undefined;
+}
+
+/** Its response: the body arrives as chunks, counted and timed by the transport. */
+export interface HttpResponse {
+  readonly url: string;
+  readonly method: string;
+  readonly statusCode: number;
+  readonly statusMessage: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: AsyncIterableIterator<Uint8Array>;
+}
+
+export interface HttpClient {
+  request(request: HttpRequest): Promise<HttpResponse>;
+}
 
 export interface GitTransportOptions {
   /** Headers sent with every request (the token's Authorization header, up front). */
@@ -14,11 +35,10 @@ export interface GitTransportOptions {
 }
 
 /**
- * isomorphic-git's HTTP client, over Node's fetch, for one operation (a clone or a ref listing).
+ * The git client's HTTP transport, over Node's fetch, for one operation (a clone or a ref listing).
  * It sends the token's header with the first request (no 401 round trip), counts the bytes of
  * every response while they arrive and aborts above `maxBytes` with `EDQUOT`, and aborts a
- * response that stalls. isomorphic-git buffers the pack and does not always reject when a stream
- * fails (some clones hang), so the first failure is also kept in `failure`, and `run()` races the
+ * response that stalls. The first failure is also kept in `failure`, and `run()` races the
  * operation against it: the caller gets the coded error, never a hang.
  */
 export class GitTransport {
@@ -64,7 +84,7 @@ export class GitTransport {
   }
 
   readonly client: HttpClient = {
-    request: async (request: GitHttpRequest): Promise<GitHttpResponse> => {
+    request: async (request: HttpRequest): Promise<HttpResponse> => {
       if (this.failure) throw this.failure;
       let body: Uint8Array | undefined;
       if (request.body) {

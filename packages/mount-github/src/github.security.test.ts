@@ -37,8 +37,7 @@ afterAll(() => env?.stop());
 
 describe("hostile repositories and secrets", () => {
   it("GitHubRepo refuses a tree with names that cannot be paths (EINVAL) and writes nothing", async () => {
-    // isomorphic-git refuses such a tree outright; the mount's own check (skip and report) is the
-    // second line behind it.
+    // As git itself refuses to check such a tree out: the whole repository, before any write.
     const mount = GitHubRepo("acme/hostile", { url: `${env.http.url}/acme/hostile.git`, token: TEST_TOKEN });
     const recorded = recordingApi();
     await expect(mount.materialize(recorded.api)).rejects.toMatchObject({ code: "EINVAL" });
