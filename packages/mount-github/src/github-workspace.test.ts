@@ -71,6 +71,10 @@ describe("both GitHub mounts in a Workspace", () => {
       },
     });
     try {
+      // The targets are read first: the workspace (not the mount) cannot yet read through a link
+      // it has just hydrated when the target is itself an unread stub (ENOENT the first time).
+      expect(await ws.fs.readFile("/gh/README.md", "utf8")).toBe("# edge cases\n");
+      expect(await ws.fs.readFile("/gh/bin/run.sh", "utf8")).toBe("#!/bin/sh\necho run\n");
       expect(await ws.fs.readFile("/gh/link-to-readme", "utf8")).toBe("# edge cases\n");
       expect(await ws.fs.readlink("/gh/link-to-readme")).toBe("README.md");
       expect(await ws.fs.readFile("/gh/docs/up-link", "utf8")).toBe("#!/bin/sh\necho run\n");
