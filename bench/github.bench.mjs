@@ -1,4 +1,4 @@
-// GitHubRepo (eager, isomorphic-git) and GitHubTree (lazy, REST) vs native `git clone --depth 1`,
+// GitHubRepo (eager, its own smart-HTTP client) and GitHubTree (lazy, REST) vs native `git clone --depth 1`,
 // all against servers started here on 127.0.0.1: git's own http-backend behind a Node wrapper for
 // the clones, and the REST server over the same bare repository (real git) for GitHubTree.
 // Run by `npm run bench -- github` (built packages).
@@ -14,7 +14,7 @@
 // node_modules, committed with git fast-import.
 import { execFile } from "node:child_process";
 import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -107,6 +107,12 @@ const wall = (performance.now() - started) / 1000;
 console.log(JSON.stringify({ wall, files: ${full} ? entries.length : 1, bytes, requests: mount.stats.requests, rss: process.resourceUsage().maxRSS * 1024 }));
 `;
 
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ");
+const loadBefore = load();
+
 try {
   const natives = [];
   const eagers = [];
@@ -130,9 +136,12 @@ try {
   const fmt = (s) => `${s.toFixed(3)} s`;
   const mib = (b) => `${(b / MiB).toFixed(1)} MiB`;
   const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+  const loadAfter = load();
   console.log(
     `repository: ${built.files} files, ${mib(built.bytes)} of content; pack ${mib(packBytes)}; median of ${RUNS} runs`,
   );
+  // The machine is shared: every number below is only as good as how busy it was.
+  console.log(`load average (1, 5, 15 min): ${loadBefore} before, ${loadAfter} after`);
   console.table([
     {
       client: "git clone --depth 1 (native)",
@@ -175,6 +184,7 @@ try {
         contentBytes: built.bytes,
         packBytes,
         runs: RUNS,
+        load: { before: loadBefore, after: loadAfter },
         native,
         eager,
         lazy: { first, full },
