@@ -76,7 +76,10 @@ describe("the git client (smart HTTP) and the pack store, against git http-backe
     });
 
     it(`protocol v${version}: a branch, an annotated tag (peeled to its commit), a missing ref`, async () => {
-      expect((await clone(version, "main")).remote).toMatchObject({ ref: "refs/heads/main", oid: env.edge.commit });
+      expect((await clone(version, "main")).remote).toMatchObject({
+        ref: "refs/heads/main",
+        oid: env.edge.commit,
+      });
       const tag = await clone(version, "v1");
       expect(tag.remote).toMatchObject({ ref: "refs/tags/v1", oid: env.edge.commit });
       expect(PackStore.index(tag.pack ?? new Uint8Array(0)).stat(env.edge.commit)?.type).toBe("commit");
@@ -90,13 +93,27 @@ describe("the git client (smart HTTP) and the pack store, against git http-backe
     const first = await commitTree(dir, { "a.txt": { type: "file", bytes: Buffer.from("one") } });
     await commitTree(dir, { "a.txt": { type: "file", bytes: Buffer.from("two") } });
     const url = `${env.http.url}/acme/deep.git`;
-    const t = new GitTransport({ headers: { authorization: basic }, maxBytes: 1 << 24, idleTimeoutMs: 20_000, displayUrl: url });
+    const t = new GitTransport({
+      headers: { authorization: basic },
+      maxBytes: 1 << 24,
+      idleTimeoutMs: 20_000,
+      displayUrl: url,
+    });
     const client = new GitFetchClient(t.client, url, url);
-    const shallow = PackStore.index(await t.run(client.fetchPack((await client.resolve("main"))?.oid ?? "", 1)));
+    const shallow = PackStore.index(
+      await t.run(client.fetchPack((await client.resolve("main"))?.oid ?? "", 1)),
+    );
     expect(shallow.has(first)).toBe(false);
-    const t2 = new GitTransport({ headers: { authorization: basic }, maxBytes: 1 << 24, idleTimeoutMs: 20_000, displayUrl: url });
+    const t2 = new GitTransport({
+      headers: { authorization: basic },
+      maxBytes: 1 << 24,
+      idleTimeoutMs: 20_000,
+      displayUrl: url,
+    });
     const client2 = new GitFetchClient(t2.client, url, url);
-    const deep = PackStore.index(await t2.run(client2.fetchPack((await client2.resolve("main"))?.oid ?? "", 2)));
+    const deep = PackStore.index(
+      await t2.run(client2.fetchPack((await client2.resolve("main"))?.oid ?? "", 2)),
+    );
     expect(deep.stat(first)?.type).toBe("commit");
   });
 
@@ -112,7 +129,12 @@ describe("the git client (smart HTTP) and the pack store, against git http-backe
     }
     // The same bytes with a recomputed trailer: the checksum passes, the inflate or the size check does not.
     const resummed = flipped.slice();
-    resummed.set(createHash("sha1").update(resummed.subarray(0, resummed.length - 20)).digest(), resummed.length - 20);
+    resummed.set(
+      createHash("sha1")
+        .update(resummed.subarray(0, resummed.length - 20))
+        .digest(),
+      resummed.length - 20,
+    );
     let refused: unknown;
     try {
       const store = PackStore.index(resummed);

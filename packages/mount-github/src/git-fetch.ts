@@ -35,10 +35,14 @@ function httpError(status: number, url: string): Error {
 }
 
 function protocolError(url: string, reason: string): MountError {
-  return new MountError("EIO", `the git server at ${url} answered something this client cannot read (${reason})`, {
-    path: "",
-    transient: true,
-  });
+  return new MountError(
+    "EIO",
+    `the git server at ${url} answered something this client cannot read (${reason})`,
+    {
+      path: "",
+      transient: true,
+    },
+  );
 }
 
 function pkt(line: string): Uint8Array {
@@ -200,7 +204,12 @@ export class GitFetchClient {
       let line = lines[i] as string;
       const nul = line.indexOf("\0");
       if (nul >= 0) {
-        capabilities = new Set(line.slice(nul + 1).split(" ").filter(Boolean));
+        capabilities = new Set(
+          line
+            .slice(nul + 1)
+            .split(" ")
+            .filter(Boolean),
+        );
         for (const c of capabilities) {
           const m = /^symref=([^:]+):(.+)$/.exec(c);
           if (m?.[1] && m[2]) symrefs.set(m[1], m[2]);
@@ -208,7 +217,8 @@ export class GitFetchClient {
         line = line.slice(0, nul);
       }
       const m = /^([0-9a-f]{40}) (.+)$/.exec(line);
-      if (!m?.[1] || !m[2]) throw protocolError(this.#display, `a ref line ${JSON.stringify(line.slice(0, 80))}`);
+      if (!m?.[1] || !m[2])
+        throw protocolError(this.#display, `a ref line ${JSON.stringify(line.slice(0, 80))}`);
       const [, oid, name] = m;
       if (name === "capabilities^{}") continue;
       if (name.endsWith("^{}")) {
@@ -305,7 +315,9 @@ export class GitFetchClient {
       if (!ad.capabilities.has("side-band-64k")) {
         throw protocolError(this.#display, "protocol v0 without side-band-64k");
       }
-      const caps = ["side-band-64k", "ofs-delta", "shallow", "no-progress"].filter((c) => ad.capabilities.has(c));
+      const caps = ["side-band-64k", "ofs-delta", "shallow", "no-progress"].filter((c) =>
+        ad.capabilities.has(c),
+      );
       const body = [pkt(`want ${oid} ${[...caps, `agent=${AGENT}`].join(" ")}\n`)];
       if (ad.capabilities.has("shallow")) body.push(pkt(`deepen ${depth}\n`));
       body.push(FLUSH, pkt("done\n"));
@@ -323,10 +335,11 @@ export class GitFetchClient {
     // Side-band: 1 is pack data, 2 progress, 3 a fatal error.
     for (;;) {
       const p = await readPacket(reader, this.#display);
-      if (p === undefined) throw new MountError("EIO", `the git server at ${this.#display} ended the pack part-way`, {
-        path: "",
-        transient: true,
-      });
+      if (p === undefined)
+        throw new MountError("EIO", `the git server at ${this.#display} ended the pack part-way`, {
+          path: "",
+          transient: true,
+        });
       if (p === "flush" || p === "end") break;
       if (p === "delim") continue;
       const band = p[0];

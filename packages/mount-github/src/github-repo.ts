@@ -171,15 +171,23 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
       throw fail(error, "indexing the pack");
     }
     if (objects.stat(remote.oid)?.type !== "commit") {
-      throw new MountError("EIO", `${url}: the pack does not hold commit ${remote.oid}; nothing was materialised`, {
-        path: "",
-        transient: true,
-      });
+      throw new MountError(
+        "EIO",
+        `${url}: the pack does not hold commit ${remote.oid}; nothing was materialised`,
+        {
+          path: "",
+          transient: true,
+        },
+      );
     }
     return { objects, commit: remote.oid, remoteRef: remote.target ?? remote.ref };
   }
 
-  function readTree(s: Store): { files: TreeFile[]; links: { path: string; oid: string }[]; found: GitDiagnostic[] } {
+  function readTree(s: Store): {
+    files: TreeFile[];
+    links: { path: string; oid: string }[];
+    found: GitDiagnostic[];
+  } {
     const files: TreeFile[] = [];
     const links: { path: string; oid: string }[] = [];
     const found: GitDiagnostic[] = [];

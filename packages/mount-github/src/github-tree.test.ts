@@ -73,7 +73,9 @@ async function crossCheck(repo: string, tooLarge: readonly string[] = []) {
       expect(new TextDecoder().decode(info?.bytes), link.path).toBe(target);
     } else {
       expect(byPath.has(link.path), link.path).toBe(false);
-      expect(mount.diagnostics.find((d) => d.key === link.path)?.code, link.path).toBe("symlink-outside-root");
+      expect(mount.diagnostics.find((d) => d.key === link.path)?.code, link.path).toBe(
+        "symlink-outside-root",
+      );
     }
   }
   // Eight reads at a time, as the workspace's prefetch would: the plugins' queues cost a few ms each.
@@ -127,7 +129,6 @@ describe("GitHubTree against the REST server over real git", () => {
     expect(entries.get("docs/up-link")).toMatchObject({ size: "../bin/run.sh".length, mode: 0o777 });
     expect(new TextDecoder().decode(await top.fetch("docs/dir-link"))).toBe("../bin");
   });
-
 
   it("lists and reads the few-thousand-file repository exactly as native git has it", async () => {
     const mount = await crossCheck("acme/many");

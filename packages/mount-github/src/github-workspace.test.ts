@@ -67,7 +67,12 @@ describe("both GitHub mounts in a Workspace", () => {
   it("GitHubTree: an in-tree link is listed and becomes a link when read; one leaving the mount is not there", async () => {
     const ws = new Workspace({
       mounts: {
-        "/gh": GitHubTree("acme/edge", { token: TEST_TOKEN, baseUrl: env.rest.url, retries: 0, ignore: ["wide"] }),
+        "/gh": GitHubTree("acme/edge", {
+          token: TEST_TOKEN,
+          baseUrl: env.rest.url,
+          retries: 0,
+          ignore: ["wide"],
+        }),
       },
     });
     try {

@@ -9,7 +9,12 @@ const BLOB = 3;
 const TAG = 4;
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
-const TYPE_NAMES: Record<number, string> = { [COMMIT]: "commit", [TREE]: "tree", [BLOB]: "blob", [TAG]: "tag" };
+const TYPE_NAMES: Record<number, string> = {
+  [COMMIT]: "commit",
+  [TREE]: "tree",
+  [BLOB]: "blob",
+  [TAG]: "tag",
+};
 
 export type GitObjectType = "commit" | "tree" | "blob" | "tag";
 
@@ -102,7 +107,9 @@ export class PackStore {
     const version = view.getUint32(4);
     if (version !== 2 && version !== 3) throw damaged(`version ${version}`);
     const trailer = Buffer.from(pack.buffer, pack.byteOffset + pack.length - 20, 20).toString("hex");
-    const sum = createHash("sha1").update(pack.subarray(0, pack.length - 20)).digest("hex");
+    const sum = createHash("sha1")
+      .update(pack.subarray(0, pack.length - 20))
+      .digest("hex");
     if (sum !== trailer) throw damaged("its SHA-1 does not match its trailer");
     const count = view.getUint32(8);
     const store = new PackStore(pack);
@@ -200,7 +207,9 @@ export class PackStore {
       throw damaged(`an object at ${header.dataStart} does not inflate: ${(error as Error).message}`);
     }
     if (result.buffer.length !== header.size) {
-      throw damaged(`an object at ${header.dataStart} inflates to ${result.buffer.length} bytes, not ${header.size}`);
+      throw damaged(
+        `an object at ${header.dataStart} inflates to ${result.buffer.length} bytes, not ${header.size}`,
+      );
     }
     return { data: result.buffer, end: header.dataStart + result.engine.bytesWritten };
   }
@@ -208,7 +217,8 @@ export class PackStore {
   #resolveData(offset: number, header: Header, data: Uint8Array): Resolved {
     if (header.type !== OFS_DELTA && header.type !== REF_DELTA) return { type: header.type, bytes: data };
     const baseOffset =
-      header.baseOffset ?? (header.baseOid === undefined ? undefined : this.#objects.get(header.baseOid)?.offset);
+      header.baseOffset ??
+      (header.baseOid === undefined ? undefined : this.#objects.get(header.baseOid)?.offset);
     if (baseOffset === undefined) throw damaged(`the base of the delta at ${offset} is missing`);
     this.#bases.add(baseOffset);
     const base = this.#at(baseOffset);
@@ -308,10 +318,7 @@ export class PackStore {
 
 /** Git's object id: SHA-1 over `<type> <size>\0` and the bytes. */
 function objectId(type: number, bytes: Uint8Array): string {
-  return createHash("sha1")
-    .update(`${TYPE_NAMES[type]} ${bytes.length}\0`)
-    .update(bytes)
-    .digest("hex");
+  return createHash("sha1").update(`${TYPE_NAMES[type]} ${bytes.length}\0`).update(bytes).digest("hex");
 }
 
 /** Applies a git delta (copy and insert instructions) to its base. */
