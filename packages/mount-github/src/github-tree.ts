@@ -51,7 +51,7 @@ export interface GitHubTreeMount extends DefinedLazyMount {
   readonly repo: string;
   /** The commit of the last listing (`undefined` before the first `list`). */
   readonly commit: string | undefined;
-  /** What the last listing did not list as files (submodules, symlinks, blobs over 100 MB). */
+  /** What the last listing did not list, or cannot read (submodules, links leaving the mount, blobs over 100 MB). */
   readonly diagnostics: readonly GitDiagnostic[];
   /** REST requests sent so far, and how many of them a 304 answered (free of rate limit). */
   readonly stats: { readonly requests: number; readonly notModified: number; readonly cacheHits: number };
