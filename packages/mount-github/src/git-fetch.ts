@@ -90,6 +90,32 @@ class ChunkReader {
     this.#off += n;
     return out;
   }
+
+  /**
+   * `n` bytes handed to `onPiece` as views of the chunks they arrived in, never merged: the pack
+   * data is copied once, into the pack, however the pkt-lines straddle the chunks.
+   */
+  async readPieces(n: number, url: string, onPiece: (piece: Uint8Array) => void): Promise<void> {
+    let left = n;
+    while (left > 0) {
+      if (this.#off >= this.#buf.length) {
+        const { done, value } = await this.#it.next();
+        if (done) {
+          throw new MountError("EIO", `the git server at ${url} ended its answer part-way`, {
+            path: "",
+            transient: true,
+          });
+        }
+        this.#buf = value;
+        this.#off = 0;
+        continue;
+      }
+      const take = Math.min(left, this.#buf.length - this.#off);
+      onPiece(this.#buf.subarray(this.#off, this.#off + take));
+      this.#off += take;
+      left -= take;
+    }
+  }
 }
 
 type Packet = Uint8Array | "flush" | "delim" | "end";
@@ -332,19 +358,29 @@ export class GitFetchClient {
         if (line === "NAK" || line.startsWith("ACK ")) break;
       }
     }
-    // Side-band: 1 is pack data, 2 progress, 3 a fatal error.
+    // Side-band: 1 is pack data, 2 progress, 3 a fatal error. Band 1 is read piecewise (see readPieces).
     for (;;) {
-      const p = await readPacket(reader, this.#display);
-      if (p === undefined)
+      const head = await reader.read(4, this.#display);
+      if (head === undefined) {
         throw new MountError("EIO", `the git server at ${this.#display} ended the pack part-way`, {
           path: "",
           transient: true,
         });
-      if (p === "flush" || p === "end") break;
-      if (p === "delim") continue;
-      const band = p[0];
-      if (band === 1) parts.push(p.subarray(1));
-      else if (band === 3) throw serverError(this.#display, text(p.subarray(1)));
+      }
+      const length = Number.parseInt(decoder.decode(head), 16);
+      if (Number.isNaN(length)) throw protocolError(this.#display, "a side-band pkt-line length");
+      // A flush (or v2's response-end) ends the pack.
+      if (length === 0 || length === 2) break;
+      if (length < 5) throw protocolError(this.#display, `a side-band pkt-line of length ${length}`);
+      const band = (await reader.read(1, this.#display))?.[0];
+      if (band === 1) {
+        await reader.readPieces(length - 5, this.#display, (piece) => {
+          parts.push(piece);
+        });
+        continue;
+      }
+      const payload = (await reader.read(length - 5, this.#display)) ?? new Uint8Array(0);
+      if (band === 3) throw serverError(this.#display, text(payload));
     }
     return concat(parts);
   }
