@@ -113,7 +113,14 @@ export class GitTransport {
         const location = response.headers.location;
         if ([301, 302, 303, 307, 308].includes(status) && location && hop < 5) {
           response.resume();
-          url = new URL(location, url).toString();
+          const next = new URL(location, url);
+          // As fetch does: credentials never follow a redirect to another origin.
+          if (next.origin !== new URL(url).origin) {
+            for (const name of Object.keys(headers)) {
+              if (name.toLowerCase() === "authorization") delete headers[name];
+            }
+          }
+          url = next.toString();
           if (status === 303 || ((status === 301 || status === 302) && method === "POST")) {
             method = "GET";
             payload = undefined;

@@ -1,3 +1,4 @@
+import { createServer } from "node:http";
 import { MountError } from "@ws/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { git, initBareRepo } from "../../test-servers/src/index.js";
@@ -57,6 +58,39 @@ describe("hostile repositories and secrets", () => {
     expect(seen.sort()).toEqual(["..", "sub/.."]);
     await expect(mount.fetch("..")).rejects.toMatchObject({ code: "EINVAL" });
     await expect(mount.fetch("sub/../ok.txt")).rejects.toMatchObject({ code: "EINVAL" });
+  });
+
+  it("GitHubRepo follows a redirect, but never takes the token to another origin", async () => {
+    // A plain HTTP redirector on another port (another origin) in front of git http-backend.
+    const redirector = createServer((req, res) => {
+      req.resume();
+      res.writeHead(301, { location: `${env.http.url}${req.url ?? "/"}` });
+      res.end();
+    });
+    await new Promise<void>((resolve) => redirector.listen(0, "127.0.0.1", resolve));
+    const address = redirector.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    try {
+      const before = env.http.requests.length;
+      const mount = GitHubRepo("acme/edge", {
+        url: `http://127.0.0.1:${port}/acme/edge.git`,
+        token: TEST_TOKEN,
+      });
+      await expect(mount.materialize(recordingApi().api)).rejects.toMatchObject({ code: "EACCES" });
+      const reached = env.http.requests.slice(before);
+      expect(reached.length).toBeGreaterThan(0);
+      expect(reached.every((r) => r.authorization === undefined)).toBe(true);
+    } finally {
+      await new Promise<void>((resolve) => redirector.close(() => resolve()));
+    }
+    // The same origin keeps it: a clone through the server's own URL works.
+    const direct = recordingApi();
+    await GitHubRepo("acme/edge", {
+      url: `${env.http.url}/acme/edge.git`,
+      token: TEST_TOKEN,
+      prefix: "bin",
+    }).materialize(direct.api);
+    expect([...direct.files.keys()].sort()).toEqual(["run.sh", "tool"]);
   });
 
   it("no error of either mount carries the token, even from a dead server", async () => {
