@@ -178,7 +178,7 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
  */
 export class GitFetchClient {
   readonly #http: HttpClient;
-  readonly #url: string;
+  #url: string;
   readonly #display: string;
   #advertisement: Promise<Advertisement> | undefined;
   readonly #version: 0 | 2;
@@ -207,6 +207,11 @@ export class GitFetchClient {
       headers: { accept: "*/*", ...(this.#version === 2 ? { "git-protocol": "version=2" } : {}) },
     });
     const reader = await check(response, this.#display);
+    // As git does (http.followRedirects=initial): a redirect of the first request moves the
+    // repository's base URL for the requests that follow (a renamed repository on GitHub).
+    const suffix = "/info/refs?service=git-upload-pack";
+    if (response.url !== url && response.url.endsWith(suffix))
+      this.#url = response.url.slice(0, -suffix.length);
     const lines: (string | "flush")[] = [];
     for (;;) {
       const p = await readPacket(reader, this.#display);

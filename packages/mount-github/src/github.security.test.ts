@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import { MountError } from "@ws/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { git, initBareRepo } from "../../test-servers/src/index.js";
+import { git, initBareRepo, startGitHttp } from "../../test-servers/src/index.js";
 import { type GitEnv, startGitEnv } from "../test/git-env.js";
 import { TEST_TOKEN } from "../test/git-harness.js";
 import { recordingApi } from "../test/recording.js";
@@ -60,7 +60,7 @@ describe("hostile repositories and secrets", () => {
     await expect(mount.fetch("sub/../ok.txt")).rejects.toMatchObject({ code: "EINVAL" });
   });
 
-  it("GitHubRepo follows a redirect, but never takes the token to another origin", async () => {
+  it("GitHubRepo follows a redirect (the base URL moves, as git does), but never takes the token to another origin", async () => {
     // A plain HTTP redirector on another port (another origin) in front of git http-backend.
     const redirector = createServer((req, res) => {
       req.resume();
