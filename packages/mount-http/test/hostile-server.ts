@@ -41,6 +41,8 @@ function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
+let versionCounter = 0;
+
 function routes(otherOrigin: () => string): Array<[RegExp, Handler]> {
   return [
     // An HTML index whose links try every way out of the tree; one real file.
@@ -215,6 +217,37 @@ function routes(otherOrigin: () => string): Array<[RegExp, Handler]> {
           }
         };
         more();
+      },
+    ],
+    // A file whose every answer carries a new ETag (replaced between ranges), and one that
+    // honours Range for the first range only (a 200 with the whole file for the others).
+    [
+      /^\/versions\/$/,
+      (_req, res) =>
+        send(
+          res,
+          200,
+          JSON.stringify([
+            { name: "v.bin", type: "file", size: 4000 },
+            { name: "mixed.bin", type: "file", size: 4000 },
+          ]),
+          "application/json",
+        ),
+    ],
+    [
+      /^\/versions\/(?:v|mixed)\.bin$/,
+      (req, res) => {
+        const range = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? "");
+        const start = Number(range?.[1] ?? 0);
+        const end = Number(range?.[2] ?? 3999);
+        if ((req.url ?? "").includes("mixed") && start > 0) {
+          return send(res, 200, Buffer.alloc(4000, 5), "application/octet-stream");
+        }
+        versionCounter++;
+        send(res, 206, Buffer.alloc(end - start + 1, 5), "application/octet-stream", {
+          "content-range": `bytes ${start}-${end}/4000`,
+          etag: `"v${versionCounter}"`,
+        });
       },
     ],
     // A 206 that ends where asked but starts one byte late (not listed in /ranges/).
