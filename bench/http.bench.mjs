@@ -96,7 +96,7 @@ const CONCURRENCY = 16; // every client that has a setting for it
 const STREAMS = 4; // rclone's default multi-thread streams
 const ROUNDS = 3; // runs per client; the median is reported
 // The large read's wall time swings 2x from run to run on a busy machine: more runs, same median rule.
-const LARGE_ROUNDS = Number(process.env["BENCH_HTTP_LARGE_ROUNDS"] ?? 5);
+const LARGE_ROUNDS = 5;
 
 for (const tool of ["rclone", "wget", "nginx", "/usr/bin/time"]) {
   if (!(await findExecutable(tool)) && !(await findExecutable(`/usr/sbin/${tool}`))) {
