@@ -9,7 +9,7 @@ const NO_ROOM = new Uint8Array(0);
 
 /**
  * The reading side of one mount: a whole file into one fresh buffer, checked against the listed
- * size and sha256; large files in parallel ranges pinned to one version.
+ * size and sha256; large files in parallel ranges checked to be of one version.
  */
 export function createFileReader(ctx: TreeContext): (key: string) => Promise<Uint8Array> {
   const { base } = ctx;
