@@ -83,14 +83,29 @@ describe("hostile repositories and secrets", () => {
     } finally {
       await new Promise<void>((resolve) => redirector.close(() => resolve()));
     }
-    // The same origin keeps it: a clone through the server's own URL works.
-    const direct = recordingApi();
-    await GitHubRepo("acme/edge", {
-      url: `${env.http.url}/acme/edge.git`,
-      token: TEST_TOKEN,
-      prefix: "bin",
-    }).materialize(direct.api);
-    expect([...direct.files.keys()].sort()).toEqual(["run.sh", "tool"]);
+    // Anonymous access through a redirector to an open server: the clone follows it, and the
+    // pack request (a POST) goes to the new base URL directly, as git's own client does.
+    const open = await startGitHttp({ projectRoot: env.projectRoot });
+    const hop = createServer((req, res) => {
+      req.resume();
+      res.writeHead(301, { location: `${open.url}${req.url ?? "/"}` });
+      res.end();
+    });
+    await new Promise<void>((resolve) => hop.listen(0, "127.0.0.1", resolve));
+    const hopAddress = hop.address();
+    const hopPort = typeof hopAddress === "object" && hopAddress ? hopAddress.port : 0;
+    try {
+      const moved = recordingApi();
+      await GitHubRepo("acme/edge", {
+        url: `http://127.0.0.1:${hopPort}/acme/edge.git`,
+        prefix: "bin",
+      }).materialize(moved.api);
+      expect([...moved.files.keys()].sort()).toEqual(["run.sh", "tool"]);
+      expect(open.requests.some((r) => r.method === "POST" && r.url.endsWith("/git-upload-pack"))).toBe(true);
+    } finally {
+      await new Promise<void>((resolve) => hop.close(() => resolve()));
+      await open.stop();
+    }
   });
 
   it("no error of either mount carries the token, even from a dead server", async () => {
