@@ -1,5 +1,6 @@
 import { type _Object, ListObjectsV2Command, type ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
 import { mapConcurrent, paginate, type RawEntry } from "@ws/provider-kit";
+import { RequestTimer } from "./request-timer.js";
 import type { S3Context } from "./s3-context.js";
 
 /**
@@ -60,6 +61,8 @@ function pagesOf(
   return paginate<RawEntry, string>(
     async (token) => {
       let page: ListObjectsV2CommandOutput;
+      // Bounded by the mount's timeoutMs, whatever the client's own settings (see RequestTimer).
+      const timer = new RequestTimer(ctx.timeoutMs, ctx.where(prefix));
       try {
         page = await ctx.client.send(
           new ListObjectsV2Command({
@@ -71,9 +74,12 @@ function pagesOf(
             // and Swift answers 500 to a plain listing that contains a control character.
             EncodingType: "url",
           }),
+          { abortSignal: timer.signal },
         );
       } catch (error) {
         return ctx.fail(error, { path: "", where: ctx.where(prefix), syscall: "scandir" });
+      } finally {
+        timer.stop();
       }
       const decoded = decodePage(ctx, page);
       folders?.push(...decoded.folders);
