@@ -95,6 +95,13 @@ export interface S3BucketOptions extends MountOptions {
    * S3 console) are always listed as folders, never as files.
    */
   readonly directoryMarkers?: boolean | undefined;
+  /**
+   * Read the mode stored on each directory marker (s3fs's `x-amz-meta-mode`), so a 0o700 or 0o555
+   * folder comes back as it was. Listings carry no metadata: this is one HEAD per marker while
+   * listing (`concurrency` at a time; a bucket without markers pays nothing). Default true;
+   * `false` skips them and folders show 0o755.
+   */
+  readonly folderModes?: boolean | undefined;
 }
 
 /** The mount `S3Bucket` returns: the lazy contract plus conditional-write helpers for locks. */
@@ -232,6 +239,7 @@ export function S3Bucket(
     rangedReadThreshold,
     readStreams,
     parallelList,
+    folderModes: rootType === "directory" && booleanOption("folderModes", options.folderModes, true),
     timeoutMs,
     listedSizes: new Map(),
     onDiagnostic: options.onDiagnostic,

@@ -14,6 +14,8 @@ export interface S3Context {
   readonly rangedReadThreshold: number;
   readonly readStreams: number;
   readonly parallelList: boolean;
+  /** HEAD each listed directory marker for its stored mode. */
+  readonly folderModes: boolean;
   /** The bound on one SDK request (see RequestTimer): no answer or no body byte for this long fails it. */
   readonly timeoutMs: number;
   /**

@@ -175,12 +175,19 @@ export class Indexer {
     const { entries, usage, folders } = prepareListing(record, raw, registry.shadowedIn(record.root), (d) =>
       ctx.emit("diagnostic", d),
     );
-    // Folders the store keeps (directory markers): real directories, known to the mirror.
-    for (const rel of folders) {
-      if (ns.kind(ns.resolve(view.absOf(rel)), false)) continue;
-      ns.mkdirp(view.absOf(rel));
+    // Folders the store keeps (directory markers): real directories, known to the mirror, with
+    // the mode stored on the marker. All are made before any mode is applied (a 0o555 folder
+    // may hold others); a folder with a local change pending keeps its local mode.
+    const modes: Array<[string, number]> = [];
+    for (const { rel, mode } of folders) {
+      const abs = view.absOf(rel);
+      const k = ns.kind(ns.resolve(abs), false);
+      if (k && k.type !== "directory" && k.type !== "vdir") continue;
+      if (!k || k.type === "vdir") ns.mkdirp(abs);
       mirror.knownDirectory(rel);
+      if (mode !== undefined && !mirror.has(rel)) modes.push([abs, mode]);
     }
+    for (const [abs, mode] of modes) ns.chmodMem(abs, mode);
     let result: RefreshResult | undefined;
     if (refresh && record.phase === "ready") {
       result = await refreshLazy({ ctx, ns, vol: this.#p.vol, view, mirror, token }, entries);

@@ -407,7 +407,9 @@ export class Mirror {
         if (!mount?.delete) throw readOnly(path, this.root, "unlink");
         await mount.delete(relPath);
       }
-      if (mount?.mkdir) await mount.mkdir(relPath);
+      // The folder's mode travels with its marker (s3fs's directory objects).
+      if (mount?.mkdir)
+        await mount.mkdir(relPath, state.mode === undefined ? undefined : { mode: state.mode });
       return undefined;
     }
     if (state.exists) {
