@@ -45,7 +45,8 @@ describe("S3Bucket on moto: an agent's round trips", { timeout: 240_000 }, () =>
   });
 
   it("tar: a tree with modes, empty folders and symlinks reads back equal (tar --compare, listing with modes)", async () => {
-    const r = await tarRoundTrip(fresh("tar"));
+    // With a 0700 folder and a 0555 folder holding a file: folder modes are kept on the markers.
+    const r = await tarRoundTrip(fresh("tar"), { folderModes: true });
     expect(r.write.exec.exitCode, r.write.exec.stderr).toBe(0);
     expect(r.write.exec.changes.errors).toEqual([]);
     expect(r.write.closeError).toBeUndefined();
