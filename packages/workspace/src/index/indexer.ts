@@ -9,14 +9,14 @@ import {
 } from "@ws/core";
 import type { IndexKey } from "../index-store.js";
 import type { MemVol } from "../mem-vol.js";
-import type { Mirror } from "../mirror/mirror.js";
+import type { ListingToken, Mirror } from "../mirror/mirror.js";
 import type { WorkspaceContext } from "../runtime/context.js";
 import { type MountRecord, type Registry, withRoot } from "../runtime/registry.js";
 import { StubTable } from "../stub-table.js";
 import type { MountView, Namespace } from "../vfs/namespace.js";
 import type { IndexEvent, RefreshResult } from "../workspace-options.js";
 import { commitStage, type StagedTree, stageEager } from "./eager-stage.js";
-import { prepareListing } from "./listing.js";
+import { type ListedFolder, prepareListing } from "./listing.js";
 import { refreshEager, refreshLazy } from "./refresh.js";
 
 export interface IndexerParts {
@@ -191,6 +191,7 @@ export class Indexer {
     let result: RefreshResult | undefined;
     if (refresh && record.phase === "ready") {
       result = await refreshLazy({ ctx, ns, vol: this.#p.vol, view, mirror, token }, entries);
+      this.#dropGoneFolders(view, mirror, folders, token);
     } else {
       this.#commitStubs(view, entries, usage);
     }
@@ -210,6 +211,31 @@ export class Indexer {
       refresh,
     } satisfies IndexEvent);
     return result;
+  }
+
+  /**
+   * A kept folder whose marker is gone upstream (another writer removed it) goes locally too, when
+   * it is empty, has no local change pending and was not made here after the listing started.
+   * A folder that still holds something stays (its files imply it).
+   */
+  #dropGoneFolders(
+    view: MountView,
+    mirror: Mirror,
+    folders: readonly ListedFolder[],
+    token: ListingToken | undefined,
+  ): void {
+    const listed = new Set(folders.map((f) => f.rel));
+    const { ns, vol } = this.#p;
+    // Deepest first, so a parent emptied by its child's removal can go too.
+    const kept = mirror.keptDirectories().sort((a, b) => b.length - a.length);
+    for (const rel of kept) {
+      if (listed.has(rel) || mirror.has(rel) || (token !== undefined && mirror.ackedSince(token, rel)))
+        continue;
+      const abs = view.absOf(rel);
+      if (ns.kind(ns.resolve(abs), false)?.type !== "directory" || ns.readdir(abs).length > 0) continue;
+      vol.rmdirSync(abs);
+      mirror.forgetDirectory(rel);
+    }
   }
 
   #commitStubs(view: MountView, entries: MountEntry[], usage: QuotaUsage): void {

@@ -67,6 +67,14 @@ describe("folders under a mount with directory markers", () => {
     expect(await ws.fs.readdir("/m/new")).toEqual(["empty"]);
     expect((await ws.fs.stat("/m/new/empty")).isDirectory()).toBe(true);
     expect((await ws.fs.stat("/m/new/empty")).mode & 0o7777).toBe(0o700);
+    // Markers removed upstream: the empty folders go too; one holding a local file stays.
+    await ws.fs.writeFile("/m/plain/mine.txt", "mine");
+    await ws.flushMounts();
+    await other.rmdir?.("new/empty");
+    await other.rmdir?.("plain");
+    await ws.refreshMount("/m");
+    expect(await ws.fs.readdir("/m/new")).toEqual([]);
+    expect(await ws.fs.readdir("/m/plain")).toEqual(["mine.txt"]);
     await ws.close();
   });
 });
