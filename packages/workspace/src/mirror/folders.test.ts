@@ -36,6 +36,23 @@ describe("folders under a mount with directory markers", () => {
     await ws2.close();
   });
 
+  it("a later exec's chmod of an existing folder (made here or known only from stubs) is stored", async () => {
+    const store = new MemoryStore({ "stubs/only/f.txt": "f" });
+    const ws = new Workspace({ mounts: { "/m": mountOver(store) } });
+    expect((await ws.exec("sh", ["-c", "mkdir m/made"])).changes.errors).toEqual([]);
+    await ws.flushMounts();
+    const r = await ws.exec("sh", ["-c", "chmod 700 m/made && chmod 750 m/stubs"]);
+    expect(r.changes.errors).toEqual([]);
+    expect((await ws.fs.stat("/m/made")).mode & 0o7777).toBe(0o700);
+    await ws.close();
+    expect(modeOf(store, "made/")).toBe(0o040700);
+    expect(modeOf(store, "stubs/")).toBe(0o040750);
+    const ws2 = new Workspace({ mounts: { "/m": mountOver(store) } });
+    const back = await ws2.exec("sh", ["-c", "stat -c '%a %n' m/made m/stubs m/stubs/only"]);
+    expect(back.stdout).toBe("700 m/made\n750 m/stubs\n755 m/stubs/only\n");
+    await ws2.close();
+  });
+
   it("ws.fs.mkdir with a mode and ws.fs.chmod of a folder are stored", async () => {
     const store = new MemoryStore();
     const ws = new Workspace({ mounts: { "/m": mountOver(store) } });
