@@ -335,6 +335,15 @@ export class Indexer {
       else if (mirror.isAcked(rel) || slot >= 0)
         entries.push({ path: rel, size: st.size, mtime: st.mtimeMs });
     }
+    // Folders the store keeps (markers): a workspace that loads this index instead of listing
+    // must still have them, with their modes.
+    for (const rel of mirror.keptDirectories()) {
+      if (mirror.has(rel)) continue;
+      const abs = view.absOf(rel);
+      if (ns.kind(ns.resolve(abs), false)?.type !== "directory") continue;
+      const mode = ns.modeOf(abs);
+      entries.push({ path: rel, size: 0, type: "directory", ...(mode === undefined ? {} : { mode }) });
+    }
     await ctx.config.indexStore.save(this.#key(record), { kind: mount.kind, entries, indexedAt: Date.now() });
     mirror.saved();
   }

@@ -1,5 +1,9 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { decodePosixMetadata, MemoryMount, MemoryStore } from "@ws/core";
 import { describe, expect, it } from "vitest";
+import { FileIndexStore } from "../file-index-store.js";
 import { Workspace } from "../workspace.js";
 
 // Issue 17: folders under a mount that keeps them (directory markers) keep their mode; folders
@@ -93,6 +97,26 @@ describe("folders under a mount with directory markers", () => {
     expect(await ws.fs.readdir("/m/new")).toEqual([]);
     expect(await ws.fs.readdir("/m/plain")).toEqual(["mine.txt"]);
     await ws.close();
+  });
+});
+
+describe("folders in a persistent index store", () => {
+  it("a workspace that loads its index from the store (no listing) still has the kept folders, with their modes", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ws-folders-index-"));
+    try {
+      const store = new MemoryStore({ "a.txt": "a" });
+      const ws = new Workspace({ mounts: { "/m": mountOver(store) }, indexStore: new FileIndexStore(dir) });
+      await ws.fs.mkdir("/m/empty", { mode: 0o700 });
+      await ws.fs.writeFile("/m/b.txt", "b");
+      await ws.close();
+      const ws2 = new Workspace({ mounts: { "/m": mountOver(store) }, indexStore: new FileIndexStore(dir) });
+      expect(await ws2.fs.readdir("/m")).toEqual(["a.txt", "b.txt", "empty"]);
+      expect(ws2.stats.listCalls).toBe(0);
+      expect((await ws2.fs.stat("/m/empty")).mode & 0o7777).toBe(0o700);
+      await ws2.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -334,6 +334,15 @@ export class Namespace {
     this.#vol.symlinkSync(target, abs);
   }
 
+  /** A memfs node's permission bits, or undefined when there is none. */
+  modeOf(abs: string): number | undefined {
+    try {
+      return Number(this.#vol.lstatSync(abs).mode) & 0o7777;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Sets a node's permission bits (host access: modes are metadata, never a lock against the host). */
   chmodMem(abs: string, mode: number): void {
     this.#vol.chmodSync(abs, mode & 0o7777);
