@@ -141,7 +141,9 @@ describe("R2Bucket when the binding fails", () => {
     await mount.put("ro/a.txt", text("a"));
     expect((await bucket.head("fm/private/"))?.customMetadata?.["mode"]).toBe(String(0o040700));
     const listed = (await mount.list()).sort((a, b) => (a.path < b.path ? -1 : 1));
-    expect(listed.map((e) => [e.path, e.type ?? "file", e.type === "directory" ? e.mode : undefined])).toEqual([
+    expect(
+      listed.map((e) => [e.path, e.type ?? "file", e.type === "directory" ? e.mode : undefined]),
+    ).toEqual([
       ["plain", "directory", undefined],
       ["private", "directory", 0o700],
       // A marker beside its folder's files is kept when it carries the folder's mode.
