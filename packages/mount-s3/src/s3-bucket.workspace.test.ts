@@ -64,6 +64,7 @@ describe("S3Bucket in a Workspace on moto: refresh, folders and links", () => {
     const head = await mountOf("links").stat("venv/bin/python");
     expect(decodePosixMetadata(head?.meta).mode).toBe(0o120777);
     const ws2 = new Workspace({ mounts: { "/m": mountOf("links") } });
+    expect(await ws2.fs.readlink("/m/venv/bin/python")).toBe("/usr/bin/python3");
     const back = await ws2.exec("sh", ["-c", "readlink m/venv/bin/python"], { hydrate: true });
     expect(back.stdout).toBe("/usr/bin/python3\n");
     await ws2.close();

@@ -133,6 +133,9 @@ describe("ws.fs.symlink under a mount", () => {
     expect(new TextDecoder().decode(store.get("venv/bin/python")?.bytes)).toBe("/usr/bin/python3");
     expect(modeOf(store, "venv/bin/python")).toBe(0o120777);
     const ws2 = new Workspace({ mounts: { "/m": mountOver(store) } });
+    // readlink of what the listing showed as a file: read first, it is a link.
+    expect(await ws2.fs.readlink("/m/tool-link")).toBe("../tool/cli.js");
+    await expect(ws2.fs.readlink("/m/venv")).rejects.toMatchObject({ code: "EINVAL" });
     const back = await ws2.exec("sh", ["-c", "readlink m/venv/bin/python m/tool-link"], { hydrate: true });
     expect(back.stdout).toBe("/usr/bin/python3\n../tool/cli.js\n");
     await ws2.close();

@@ -296,6 +296,20 @@ export class Posix {
     await renameOver(this.#p, this, src, sk, dst);
   }
 
+  /**
+   * `readlink`. Under a mount that stores links, a stub may be one (an object-store listing cannot
+   * tell a link from a file): it is read first, then answered as Node would.
+   */
+  async readlink(path: string): Promise<string> {
+    const { ns, hydrator } = this.#p;
+    const r = ns.resolve(path);
+    const k = ns.kind(r);
+    if (k?.type === "stub" && k.view.record.mount?.symlinks === true) {
+      await hydrator.hydrate(k.view, k.slot, r.path);
+    }
+    return ns.readlink(path);
+  }
+
   async chmod(path: string, mode: number): Promise<void> {
     const r = await this.#metadataTarget(path, "chmod");
     this.#p.vol.chmodSync(r.path, mode);
