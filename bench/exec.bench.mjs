@@ -129,11 +129,11 @@ console.log(
 );
 console.log(`load average before ${results.loadBefore}, after ${results.loadAfter}`);
 console.log("cmd  workspace  requests  mirrored  local");
-results.workspace.runs.forEach((r, i) =>
+for (const [i, r] of results.workspace.runs.entries()) {
   console.log(
     `${String(i).padStart(3)}  ${f(r.ms).padStart(9)}  ${String(r.requests).padStart(8)}  ${String(r.mirrored).padStart(8)}  ${f(results.local.runs[i]).padStart(6)}`,
-  ),
-);
+  );
+}
 console.log(
   `first: ${f(results.workspace.firstMs)}, ${results.workspace.firstRequests} requests (×${results.ratios.firstVsLocal} local)`,
 );
