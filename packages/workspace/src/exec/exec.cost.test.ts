@@ -12,7 +12,7 @@ function bigStore(count: number): MemoryStore {
 }
 
 /** Issue 18.5: deletes of many keys are batched (`deleteMany`). */
-describe("batched deletes", () => {
+describe("batched deletes", { timeout: 60_000 }, () => {
   it("rm -rf of 1,000 files a command saw is one deleteMany request", async () => {
     const store = bigStore(1000);
     const ws = new Workspace({ mounts: { "/m": MemoryMount({ mode: "read-write", store }) } });
@@ -51,7 +51,7 @@ describe("batched deletes", () => {
 });
 
 /** Issue 18.5: partial hydration by path list or glob. */
-describe("hydrate by path or glob", () => {
+describe("hydrate by path or glob", { timeout: 60_000 }, () => {
   it("fetches only the stubs a path or glob names; the rest stay absent", async () => {
     const m = spyMount({
       mode: "read-write",

@@ -21,7 +21,7 @@ function memory() {
   return () => MemoryMount({ mode: "read-write", store, symlinks: true, directoryMarkers: true });
 }
 
-describe("one lasting exec directory per workspace (issue 18.1)", () => {
+describe("one lasting exec directory per workspace (issue 18.1)", { timeout: 60_000 }, () => {
   it("is created at the first exec, the same for every command, and removed at close()", async () => {
     const ws = new Workspace({ mounts: { "/m": spyMount({ mode: "read-write" }) } });
     expect(ws.execDir).toBeUndefined();
@@ -82,6 +82,24 @@ describe("one lasting exec directory per workspace (issue 18.1)", () => {
     await ws.close();
   });
 
+  it("files carry their VFS mtime and exact mode on the command's side (issue 18.2)", async () => {
+    const ws = new Workspace({ mounts: { "/m": spyMount({ mode: "read-write" }) } });
+    await ws.fs.writeFile("/m/key", "k", { mode: 0o600 });
+    await ws.fs.utimes("/m/key", 1_000_000_000, 1_000_000_000);
+    await ws.fs.writeFile("/m/run.sh", "#!/bin/sh\n");
+    await ws.fs.chmod("/m/run.sh", 0o750);
+    const r = await ws.exec("stat", ["-c", "%a %Y %n", "m/key", "m/run.sh"]);
+    const [key, run] = r.stdout.split("\n");
+    expect(key).toBe("600 1000000000 m/key");
+    expect(run).toMatch(/^750 \d+ m\/run\.sh$/);
+    // A chmod through the API reaches the directory; the mtime it carries stays the VFS's.
+    await ws.fs.chmod("/m/key", 0o640);
+    const mtime = Math.floor((await ws.fs.stat("/m/key")).mtimeMs / 1000);
+    const again = await ws.exec("stat", ["-c", "%a %Y", "m/key"]);
+    expect(again.stdout).toBe(`640 ${mtime}\n`);
+    await ws.close();
+  });
+
   it("a change the VFS did not take (keep-local) is replaced by the VFS's version in the directory", async () => {
     const m = spyMount({ mode: "read-write", writeBack: "manual", files: { "data.txt": "d" } });
     const ws = new Workspace({ mounts: { "/m": m }, onMountConflict: () => "keep-local" });
@@ -118,7 +136,7 @@ describe("tools across commands (issue 18.1, 18.2)", { timeout: 120_000 }, () =>
   });
 });
 
-describe("conflicts through the lasting directory (issue 18.3, 18.4)", () => {
+describe("conflicts through the lasting directory (issue 18.3, 18.4)", { timeout: 60_000 }, () => {
   it("an API append acknowledged during a long command is a conflict through the hook", async () => {
     await apiAppendDuringCommand(memory());
   });
