@@ -13,7 +13,7 @@ import {
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { MountError } from "@ws/core";
+import { MountError, toMountError } from "@ws/core";
 import { isRoot } from "../mem-vol.js";
 import type { ExecChanges } from "../workspace-options.js";
 import { mkdirConfined } from "./confine.js";
@@ -93,8 +93,15 @@ export class ExecDir {
       if (given === undefined) dir = await mkdtemp(join(tmpDir ?? tmpdir(), "ws-exec-"));
       else {
         dir = resolve(given);
-        mkdirSync(dir, { recursive: true });
-        if (readdirSync(dir).length > 0) {
+        let entries: string[];
+        try {
+          mkdirSync(dir, { recursive: true });
+          entries = readdirSync(dir);
+        } catch (error) {
+          // A file in the way (ENOTDIR, EEXIST), no permission (EACCES): a MountError with Node's code.
+          throw toMountError(error, { path: dir, syscall: "mkdir" });
+        }
+        if (entries.length > 0) {
           // Whatever is there would look like the first command's output and be pulled back.
           throw new MountError(
             "EEXIST",

@@ -54,6 +54,10 @@ describe("one lasting exec directory per workspace (issue 18.1)", { timeout: 60_
       const busy = new Workspace({ execDir: join(parent, "busy") });
       await expect(busy.exec("true")).rejects.toMatchObject({ code: "EEXIST" });
       await busy.close();
+      writeFileSync(join(parent, "file"), "f");
+      const file = new Workspace({ execDir: join(parent, "file", "exec") });
+      await expect(file.exec("true")).rejects.toMatchObject({ code: "ENOTDIR" });
+      await file.close();
       expect(existsSync(join(parent, "busy", "x"))).toBe(true);
     } finally {
       rmSync(parent, { recursive: true, force: true });
