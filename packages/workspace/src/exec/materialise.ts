@@ -9,6 +9,8 @@ export interface Snap {
   readonly ctimeNs: bigint;
   readonly ino: bigint;
   readonly nlink: bigint;
+  /** Permission bits (a folder's `chmod` changes only these and its ctime). */
+  readonly mode: number;
   /** The VFS version of the path when it was written here (see `vfsVersion`); files and links only. */
   vfs?: string | undefined;
 }
@@ -57,6 +59,7 @@ export function snapOf(hostPath: string): Snap {
     ctimeNs: st.ctimeNs,
     ino: st.ino,
     nlink: st.nlink,
+    mode: Number(st.mode & 0o7777n),
   };
 }
 
