@@ -356,16 +356,22 @@ export class BundleTree {
     return typeof result === "string" ? result : undefined;
   }
 
-  /** Writes the checked tree through a writer taking paths relative to the mount root; call after `finish()`. */
+  /**
+   * Writes the checked tree through a writer taking paths relative to the mount root; call after
+   * `finish()`, once: it empties the tree. Each file leaves the tree as soon as the host has it
+   * (the host keeps its own copy), so the inflated bundle is not held twice until the end.
+   */
   write(writer: TreeWriter): { files: number; bytes: number } {
     let files = 0;
     let bytes = 0;
     // No sorting: the host creates parents as needed and commits the staged tree at once.
     const entries = this.#nodes;
+    this.#byArchiveName = new Map();
     for (const [path, node] of entries) if (node.kind === "directory") writer.mkdir(path, node.mode);
     for (const [path, node] of entries) {
       if (node.kind !== "file") continue;
       writer.writeFile(path, node.bytes, node.mode);
+      entries.delete(path);
       files++;
       bytes += node.bytes.length;
     }
