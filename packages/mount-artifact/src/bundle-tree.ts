@@ -281,7 +281,12 @@ export class BundleTree {
    * passes through, so `a -> .` plus `b -> a/..` is caught although each looks harmless.
    */
   finish(): void {
+    // Directories known to have no file or symlink at or above them: a parent shared by thousands
+    // of members is looked at once.
+    const clear = new Set<string>();
     for (const path of this.#nodes.keys()) {
+      const slash = path.lastIndexOf("/");
+      if (slash < 0 || clear.has(path.slice(0, slash))) continue;
       for (const ancestor of ancestorsOf(path)) {
         const above = this.#nodes.get(ancestor);
         if (above?.kind === "file") {
@@ -298,10 +303,12 @@ export class BundleTree {
             path,
           );
         }
+        clear.add(ancestor);
       }
     }
-    for (const [path, node] of [...this.#nodes]) {
-      if (node.kind !== "symlink") continue;
+    const links: Array<[string, Node & { kind: "symlink" }]> = [];
+    for (const [path, node] of this.#nodes) if (node.kind === "symlink") links.push([path, node]);
+    for (const [path, node] of links) {
       const problem = this.#linkProblem(path, node.target);
       if (problem === undefined) continue;
       if (this.#policy.outsideLinks === "skip") {
