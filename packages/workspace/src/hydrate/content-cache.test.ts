@@ -157,6 +157,30 @@ describe("content budget (cache.maxBytes)", () => {
     await ws.close();
   });
 
+  it("a second exec after evictions: the lasting exec directory and the evicted stubs agree", async () => {
+    const files: Record<string, Uint8Array> = {};
+    for (let i = 0; i < 6; i++) files[`f${i}.txt`] = new TextEncoder().encode(`file ${i}\n`.repeat(200));
+    const ws = new Workspace({
+      mounts: { "/m": MemoryMount({ files, mode: "read-write", writeBack: "manual" }) },
+      cache: { maxBytes: 2000 },
+    });
+    const first = await ws.exec("sh", ["-c", "cat m/f*.txt | wc -l"], { cwd: "/", hydrate: true });
+    expect(first.stdout.trim()).toBe("1200");
+    expect(ws.stats.evictions).toBeGreaterThan(0);
+    const second = await ws.exec("sh", ["-c", "cat m/f*.txt | wc -l; echo two >> m/f5.txt"], {
+      cwd: "/",
+      hydrate: true,
+    });
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout.trim()).toBe("1200");
+    expect(second.changes.conflicts).toEqual([]);
+    expect(second.changes.modified).toEqual(["/m/f5.txt"]);
+    expect(await ws.fs.readdir("/m")).toEqual(["f0.txt", "f1.txt", "f2.txt", "f3.txt", "f4.txt", "f5.txt"]);
+    expect((await ws.fs.readFile("/m/f5.txt", "utf8")).endsWith("two\n")).toBe(true);
+    expect(await ws.fs.readFile("/m/f0.txt", "utf8")).toBe("file 0\n".repeat(200));
+    await ws.close();
+  });
+
   it("a stub larger than the budget is read through: one buffer, the provider's own, never kept", async () => {
     const big = bytes(300 * KiB, 7);
     const base = MemoryMount({ files: { "big.bin": big, "small.bin": bytes(KiB, 8) } });
