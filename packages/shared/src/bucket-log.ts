@@ -68,7 +68,7 @@ export function checkUserPath(path: string): string {
 }
 
 /** Runs the tasks `limit` at a time; the first failure rejects once the running ones settle. */
-async function runLimited(tasks: ReadonlyArray<() => Promise<void>>, limit: number): Promise<void> {
+export async function runLimited(tasks: ReadonlyArray<() => Promise<void>>, limit: number): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const lane = async (): Promise<void> => {
@@ -199,6 +199,7 @@ export class BucketLog implements Engine {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #lastReconcile = 0;
+  #lastCheckpointCheck = 0;
 
   constructor(ctx: EngineContext, options: BucketLogOptions) {
     this.#inner = ctx.inner;
@@ -225,26 +226,32 @@ export class BucketLog implements Engine {
     this.#schedule();
   }
 
-  #schedule(): void {
+  /**
+   * Polls start `pollMs` apart (fixed rate), not `pollMs` after the previous poll ended: the wait
+   * for the next poll is then at most `pollMs`, whatever a request costs, and a poll that took
+   * longer than the interval is followed by the next one at once.
+   */
+  #schedule(startedAt = performance.now()): void {
     if (this.#closed) return;
-    this.#timer = setTimeout(() => void this.#tick(), this.#options.pollMs);
+    const delay = Math.max(0, this.#options.pollMs - (performance.now() - startedAt));
+    this.#timer = setTimeout(() => void this.#tick(), delay);
     this.#timer.unref();
   }
 
   async #tick(): Promise<void> {
+    const startedAt = performance.now();
     try {
       await this.#serial(async () => {
-        let changed = (await this.#catchUp()) > 0;
+        await this.#catchUp();
         const { reconcileMs } = this.#options;
         if (reconcileMs > 0 && Date.now() - this.#lastReconcile >= reconcileMs) {
-          changed = (await this.#reconcile()) || changed;
+          if (await this.#reconcile()) this.#changed();
         }
-        if (changed) this.#changed();
       });
     } catch {
       // A failed poll (server down) is retried at the next tick; commits report their own errors.
     }
-    this.#schedule();
+    this.#schedule(startedAt);
   }
 
   async #loadCheckpoint(): Promise<void> {
@@ -257,19 +264,24 @@ export class BucketLog implements Engine {
     this.#tree.load(decode(bytes, checkpointKey(seq)));
   }
 
-  /** Applies every entry after the tree's head; returns how many. */
+  /**
+   * Applies every entry after the tree's head; returns how many. The change feed fires after each
+   * entry, before the request for the next one: a reader learns of an entry one request sooner, and
+   * a watcher sees every state between entries (each one whole).
+   */
   async #catchUp(): Promise<number> {
     let applied = 0;
     for (;;) {
       const seq = this.#tree.seq + 1;
       const bytes = await getOrUndefined(this.#inner, this.#stats, logKey(seq));
       if (!bytes) {
-        if (applied === 0 && seq > 1 && this.#options.checkpointEvery > 0) {
+        if (applied === 0 && seq > 1 && this.#options.checkpointEvery > 0 && this.#checkpointDue()) {
           // Fell behind entries already dropped? A newer checkpoint says so.
           const before = this.#tree.seq;
-          if (Date.now() - this.#lastReconcile >= this.#options.reconcileMs) await this.#loadCheckpoint();
+          await this.#loadCheckpoint();
           if (this.#tree.seq !== before) {
             applied++;
+            this.#changed();
             continue;
           }
         }
@@ -280,7 +292,20 @@ export class BucketLog implements Engine {
       if (this.#tree.apply(entry)) this.#stats.applied++;
       else this.#stats.fenced++;
       applied++;
+      this.#changed();
     }
+  }
+
+  /**
+   * Whether an idle poll should also read the latest checkpoint (has this reader fallen behind
+   * entries already dropped?): at most once per reconciling interval, or every 10 s without one,
+   * so an idle poll costs one GET, not two.
+   */
+  #checkpointDue(): boolean {
+    const every = this.#options.reconcileMs > 0 ? this.#options.reconcileMs : 10_000;
+    if (Date.now() - this.#lastCheckpointCheck < every) return false;
+    this.#lastCheckpointCheck = Date.now();
+    return true;
   }
 
   /** Picks up other tools' writes: a full listing compared with the tree, older than the grace period. */
@@ -344,7 +369,7 @@ export class BucketLog implements Engine {
     lock: SharedLock | undefined,
   ): Promise<CommitResult> {
     const tree = this.#tree;
-    if ((await this.#catchUp()) > 0) this.#changed();
+    await this.#catchUp();
     const checkFence = (): void => {
       if (!fence) return;
       if (!tree.fenceOk(fence)) {
@@ -364,6 +389,8 @@ export class BucketLog implements Engine {
     checkFence();
     // Every version this commit is based on: a change to any of them before our entry lands is a conflict.
     const bases = new Map<string, FileMeta | undefined>();
+    // The paths under each folder this commit renames or deletes, as they were when it was planned.
+    const spans = new Map<string, Set<string>>();
     const logged: LoggedOp[] = [];
     const afterDeletes: string[] = [];
     const baseOf = (path: string): FileMeta | undefined => {
@@ -399,6 +426,7 @@ export class BucketLog implements Engine {
           logged[slot] = { ...(logged[slot] as LoggedOp & { op: "put" }), etag };
         });
       } else if (op.op === "delete") {
+        spans.set(op.path, new Set(tree.under(op.path)));
         for (const path of tree.under(op.path)) {
           baseOf(path);
           afterDeletes.push(path);
@@ -406,6 +434,8 @@ export class BucketLog implements Engine {
         logged.push({ op: "delete", path: op.path });
       } else {
         const etags: Record<string, string> = {};
+        spans.set(op.from, new Set(tree.under(op.from)));
+        spans.set(op.to, new Set(tree.under(op.to)));
         for (const from of tree.under(op.from)) {
           baseOf(from);
           const to = op.to + from.slice(op.from.length);
@@ -447,11 +477,18 @@ export class BucketLog implements Engine {
       } catch (error) {
         if (codeOf(error) !== "EEXIST" && codeOf(error) !== "ESTALE") throw notSupported(error, "commit");
         this.#stats.retries++;
-        if ((await this.#catchUp()) > 0) this.#changed();
+        await this.#catchUp();
         for (const [path, base] of bases) {
           const now = tree.files.get(path);
           if (now?.etag !== base?.etag || (now === undefined) !== (base === undefined)) {
             throw conflict(path, "another process committed a change to it first");
+          }
+        }
+        // A folder being renamed or deleted that gained a file meanwhile: its bytes were not copied.
+        for (const [dir, paths] of spans) {
+          const nowUnder = tree.under(dir);
+          if (nowUnder.length !== paths.size || nowUnder.some((p) => !paths.has(p))) {
+            throw conflict(dir, "another process changed what is in it first");
           }
         }
         continue;

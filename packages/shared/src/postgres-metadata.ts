@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type LazyMount, MountError } from "@ws/core";
 import pg from "pg";
-import { checkLockName } from "./bucket-log.js";
+import { checkLockName, runLimited } from "./bucket-log.js";
 import { putWithEtag, sleep, toBytes } from "./inner-io.js";
 import type { LogEntry, LoggedOp, SharedTree } from "./tree.js";
 import type {
@@ -375,14 +375,26 @@ class PgEngine implements Engine {
     for (const op of ops) {
       if (op.op === "put") bases.set(op.path, this.#tree.files.get(op.path)?.etag ?? null);
     }
-    // 1. Bytes first, each at a fresh key: nothing visible changes until the transaction commits.
-    const uploaded = new Map<string, { key: string; etag: string; size: number }>();
-    for (const op of ops) {
-      if (op.op !== "put") continue;
+    // 1. Bytes first, each at a fresh key, 8 at a time: nothing visible changes until the
+    // transaction commits.
+    // By the op's index: two puts of one path in a commit stay in the caller's order.
+    const uploaded = new Map<number, { key: string; etag: string; size: number }>();
+    const uploads: Array<() => Promise<void>> = [];
+    ops.forEach((op, index) => {
+      if (op.op !== "put") return;
       const bytes = toBytes(op.bytes);
       const key = `.ws/objects/${randomBytes(12).toString("hex")}`;
-      const etag = await putWithEtag(this.#inner, this.#stats, key, bytes);
-      uploaded.set(op.path, { key, etag, size: bytes.length });
+      uploads.push(async () => {
+        const etag = await putWithEtag(this.#inner, this.#stats, key, bytes);
+        uploaded.set(index, { key, etag, size: bytes.length });
+      });
+    });
+    try {
+      await runLimited(uploads, 8);
+    } catch (error) {
+      // The objects that did land are nobody's: remove them.
+      for (const up of uploaded.values()) void this.#inner.delete?.(up.key).catch(() => undefined);
+      throw error;
     }
     // 2. One transaction: checks, tree changes, log row, notification.
     const replaced: string[] = [];
@@ -415,7 +427,7 @@ class PgEngine implements Engine {
       }
       const logged: LoggedOp[] = [];
       const now = Date.now();
-      for (const op of ops) {
+      for (const [index, op] of ops.entries()) {
         if (op.op === "put") {
           const cur = (
             await client.query<{ etag: string | null; key: string }>(
@@ -438,7 +450,7 @@ class PgEngine implements Engine {
               "another process committed a change to it since this process last saw it",
             );
           }
-          const up = uploaded.get(op.path)!;
+          const up = uploaded.get(index)!;
           if (cur) replaced.push(cur.key);
           await client.query(
             `INSERT INTO ${files} (path, key, size, etag, mtime) VALUES ($1, $2, $3, $4, $5)

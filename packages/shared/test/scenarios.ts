@@ -109,6 +109,27 @@ export function describeScenarios(name: string, fresh: (label: string) => Promis
       PUBLISH_SECONDS > 0 ? 900_000 : Math.max(900_000, PUBLISH_TRIALS * 8000),
     );
 
+    it("the publish check can fail: a folder renamed file by file is seen in part", async () => {
+      const base = await fresh("partial");
+      procs = await startProcs(2, () => base);
+      const [writer, reader] = procs;
+      const watching = reader!.call<{ violationCount: number; complete: number; violations: string[] }>(
+        "watchPublish",
+        { prefix: "pub", files: 50, maxTrials: 2, timeoutMs: 120_000 },
+      );
+      const trials = await writer!.call<number>("publish", {
+        prefix: "pub",
+        files: 50,
+        trials: 2,
+        atomic: false,
+      });
+      await reader!.call("publishDone", { count: trials });
+      const seen = await watching;
+      expect(seen.complete).toBe(2);
+      expect(seen.violationCount).toBeGreaterThan(0);
+      expect(seen.violations[0]).toMatch(/^pub-\d+ had \d+ of 50$/);
+    });
+
     it("locks under contention: never two holders, tokens only grow, no update lost", async () => {
       const base = await fresh("locks");
       procs = await startProcs(N, (i) => ({ ...base, writer: `locker${i}` }));

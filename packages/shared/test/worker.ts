@@ -114,6 +114,7 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
   },
   async publish(a) {
     // Trials until `trials` are done or `seconds` have passed (0: no time limit), at least `minTrials`.
+    // `atomic: false` publishes file by file instead (readers must then see folders in part).
     const prefix = a["prefix"] as string;
     const files = a["files"] as number;
     const trials = a["trials"] as number;
@@ -128,7 +129,9 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
         ops.push({ op: "put", path: `${hidden}/part-${i}.json`, bytes: `{"t":${t},"i":${i}}` });
       // Files land one commit each (as a plain writer would), then the folder is renamed into place.
       for (let i = 0; i < ops.length; i += 10) await shared.commit(ops.slice(i, i + 10));
-      await shared.rename(hidden, `${prefix}-${t}`);
+      if (a["atomic"] !== false) await shared.rename(hidden, `${prefix}-${t}`);
+      // The negative control: file by file, each rename its own entry.
+      else for (let i = 0; i < files; i++) await shared.rename(ops[i]!.path, `${prefix}-${t}/part-${i}.json`);
     }
     return t;
   },
