@@ -9,7 +9,15 @@ import {
   sleep,
   toBytes,
 } from "./inner-io.js";
-import { type FileMeta, type LogEntry, type LoggedOp, type SharedTree, within } from "./tree.js";
+import {
+  type FileMeta,
+  INLINE_ENTRY_BYTES,
+  inlineData,
+  type LogEntry,
+  type LoggedOp,
+  type SharedTree,
+  within,
+} from "./tree.js";
 import type {
   CommitOp,
   CommitOptions,
@@ -415,12 +423,20 @@ export class BucketLog implements Engine {
     }
     // Uploads run 8 at a time; every op's slot in the entry is fixed first so the order is the caller's.
     const uploads: Array<() => Promise<void>> = [];
+    const inlineBudget = { left: INLINE_ENTRY_BYTES };
     for (const op of ops) {
       if (op.op === "put") {
         const base = baseOf(op.path);
         const bytes = toBytes(op.bytes);
         const slot = logged.length;
-        logged.push({ op: "put", path: op.path, size: bytes.length, mtime: Date.now() });
+        const data = inlineData(bytes, inlineBudget);
+        logged.push({
+          op: "put",
+          path: op.path,
+          size: bytes.length,
+          mtime: Date.now(),
+          ...(data === undefined ? {} : { data }),
+        });
         uploads.push(async () => {
           const etag = await this.#upload(op.path, bytes, base);
           logged[slot] = { ...(logged[slot] as LoggedOp & { op: "put" }), etag };
