@@ -405,7 +405,27 @@ export class BucketLog implements Engine {
       if (!bases.has(path)) bases.set(path, tree.files.get(path));
       return bases.get(path);
     };
-    // Validate before any byte is uploaded.
+    // Validate before any byte is uploaded. Every op is planned against the tree as it was before
+    // the commit, so no two ops may touch the same path (or one a folder holding the other's path).
+    const putPaths = new Set<string>();
+    const spanPaths: string[] = [];
+    const twice = (path: string): MountError =>
+      new MountError(
+        "EINVAL",
+        `commit: ${path} is touched by two ops of one commit; on the bucket alone (tier 1) split them into two commits`,
+        { path },
+      );
+    for (const op of ops) {
+      const paths = op.op === "rename" ? [op.from, op.to] : [op.path];
+      for (const path of paths) {
+        if (putPaths.has(path) || spanPaths.some((dir) => within(path, dir) || within(dir, path))) {
+          throw twice(path);
+        }
+        if (op.op !== "put") for (const put of putPaths) if (within(put, path)) throw twice(path);
+      }
+      if (op.op === "put") putPaths.add(op.path);
+      else spanPaths.push(...paths);
+    }
     for (const op of ops) {
       if (op.op === "put") {
         const base = baseOf(op.path);

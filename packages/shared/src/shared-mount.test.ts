@@ -148,6 +148,24 @@ describe("input checks", () => {
       expect(await codeOf(ro.put("x.txt", new Uint8Array(1)))).toBe("EROFS");
       expect(await codeOf(ro.lock("l"))).toBe("EROFS");
       expect(await codeOf(rw.rename("missing", "there"))).toBe("ENOENT");
+      // Tier 1 plans each op against the tree before the commit: one path, one op.
+      expect(
+        await codeOf(
+          rw.commit([
+            { op: "put", path: ".tmp/a", bytes: "x" },
+            { op: "rename", from: ".tmp", to: "pub" },
+          ]),
+        ),
+      ).toBe("EINVAL");
+      expect(
+        await codeOf(
+          rw.commit([
+            { op: "put", path: "a.txt", bytes: "1" },
+            { op: "put", path: "a.txt", bytes: "2" },
+          ]),
+        ),
+      ).toBe("EINVAL");
+      expect(rw.entries()).toEqual([]);
     } finally {
       await rw.dispose();
       await ro.dispose();

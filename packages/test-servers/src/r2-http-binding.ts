@@ -43,8 +43,10 @@ export interface R2HttpObjects {
 export interface R2HttpBinding {
   list(options?: object): Promise<R2HttpObjects>;
   head(key: string): Promise<R2HttpObject | null>;
-  /** `null` when the key does not exist; an object without a body when `onlyIf` did not hold. */
-  get(key: string, options?: object): Promise<R2HttpObjectBody | R2HttpObject | null>;
+  /** As R2's: with `onlyIf`, an object without a body when the condition did not hold. */
+  get(key: string, options: { onlyIf: object }): Promise<R2HttpObjectBody | R2HttpObject | null>;
+  /** `null` when the key does not exist. */
+  get(key: string, options?: object): Promise<R2HttpObjectBody | null>;
   /** `null` when an `onlyIf` precondition did not hold, as on R2. */
   put(
     key: string,
@@ -119,7 +121,7 @@ export function r2HttpBinding(info: R2HttpInfo | string, bucket?: string): R2Htt
     async head(key) {
       return revive((await (await call("head", { key })).json()) as WireObject | null);
     },
-    async get(key, options = {}) {
+    get: (async (key: string, options: object = {}) => {
       const response = await call("get", { key, options });
       const object = revive(fromHeader<WireObject>(response.headers.get("x-r2-object")));
       if (object === null || response.headers.get("x-r2-body") === "none") {
@@ -132,7 +134,8 @@ export function r2HttpBinding(info: R2HttpInfo | string, bucket?: string): R2Htt
         arrayBuffer: async () => bytes.slice(0),
         text: async () => new TextDecoder().decode(bytes),
       };
-    },
+      // One implementation for both overloads: the body is missing only when `onlyIf` failed.
+    }) as R2HttpBinding["get"],
     async put(key, value, options = {}) {
       const body = bodyOf(value);
       const response = await call("put", { key, options, empty: body === undefined }, body);
