@@ -106,6 +106,14 @@ function conflict(path: string, detail: string): MountError {
   );
 }
 
+/** An entry as the notification carries it. */
+interface PushedEntry {
+  readonly seq: number;
+  readonly writer: string;
+  readonly time: number;
+  readonly ops: LoggedOp[];
+}
+
 interface Row {
   path: string;
   key: string;
@@ -336,15 +344,28 @@ class PgEngine implements Engine {
    * one), else its number (read the log). Either way through the same queue, in order.
    */
   #notified(payload: string | undefined): Promise<void> {
-    let pushed: { seq: number; writer: string; time: number; ops: LoggedOp[] } | undefined;
+    if (payload && /^\d+$/.test(payload)) {
+      // Only the number (the entry did not fit): read the log, unless this entry is here already.
+      const seq = Number(payload);
+      return this.#serial(async () => {
+        if (seq > this.#tree.seq) await this.#catchUp();
+      }).catch(() => undefined);
+    }
+    let pushed: PushedEntry | undefined;
     if (payload?.startsWith("{")) {
       try {
-        pushed = JSON.parse(payload) as typeof pushed;
+        pushed = JSON.parse(payload) as PushedEntry;
       } catch {
         pushed = undefined;
       }
     }
+    return this.#applyOrRead(pushed);
+  }
+
+  /** Applies `pushed` when it is the next entry; else reads the log after the tree's head (if behind). */
+  #applyOrRead(pushed: PushedEntry | undefined): Promise<void> {
     return this.#serial(async () => {
+      if (pushed && pushed.seq <= this.#tree.seq) return;
       // Log order is commit order (one advisory lock): the next number cannot have an entry before it.
       if (pushed && Number.isSafeInteger(pushed.seq) && pushed.seq === this.#tree.seq + 1) {
         this.#tree.apply({ v: 1, seq: pushed.seq, writer: pushed.writer, time: pushed.time, ops: pushed.ops });
@@ -430,6 +451,7 @@ class PgEngine implements Engine {
     const client = await this.#connect("commit");
     let committing = false;
     let seq: number;
+    let own: PushedEntry | undefined;
     try {
       await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock($1)", [id]);
@@ -542,7 +564,8 @@ class PgEngine implements Engine {
       seq = Number(inserted.rows[0]!.seq);
       // The entry itself rides on the notification when it fits (NOTIFY's payload limit is 8000
       // bytes): readers apply it, small files' bytes included, without a query or a GET.
-      const entry = JSON.stringify({ seq, writer: this.#writer, time: now, ops: pushed });
+      own = { seq, writer: this.#writer, time: now, ops: pushed };
+      const entry = JSON.stringify(own);
       const payload = Buffer.byteLength(entry) < 7900 ? entry : String(seq);
       await client.query("SELECT pg_notify($1, $2)", [channel, payload]);
       committing = true;
@@ -556,7 +579,8 @@ class PgEngine implements Engine {
     } finally {
       client.release();
     }
-    await this.#follow();
+    // Our own entry, as the notification carries it: no query when nothing came in between.
+    await this.#applyOrRead(own);
     this.#gc(replaced);
     return { seq };
   }
