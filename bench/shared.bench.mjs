@@ -10,7 +10,8 @@
 // between them is only the bucket (and PostgreSQL), exactly as between machines. moto (single-process
 // Python) bounds every commit rate here; compare tiers with each other, not with S3.
 // Scale: BENCH_SHARED_SAMPLES=20 npm run bench -- shared
-// Parts: BENCH_SHARED_PARTS=timeline,visibility (default: every part: timeline, visibility, commits, idle)
+// Parts: `node bench/shared.bench.mjs timeline visibility` (after a build) runs only those; default: every
+// part (timeline, visibility, commits, idle)
 //
 //   timeline:   where the time of one write goes, phase by phase (poll wait, log GET, change feed,
 //               workspace refresh, readdir, readFile's GET), p50 and max over the samples
@@ -27,7 +28,7 @@ import { Workspace } from "@ws/workspace";
 const here = dirname(fileURLToPath(import.meta.url));
 const SAMPLES = Number(process.env["BENCH_SHARED_SAMPLES"] ?? 40);
 const PARTS = new Set(
-  (process.env["BENCH_SHARED_PARTS"] ?? "timeline,visibility,commits,idle").split(",").map((p) => p.trim()),
+  process.argv.length > 2 ? process.argv.slice(2) : ["timeline", "visibility", "commits", "idle"],
 );
 const load = () => loadavg()[0].toFixed(1);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -170,7 +171,8 @@ async function timeline(label, tier, pollMs, samples) {
     const row = {
       "poll wait": found ? found.start - ack : Number.NaN,
       "log read": found ? found.end - found.start : Number.NaN,
-      "next-entry GET before feed": found && after404 && after404.end <= fed ? after404.end - after404.start : 0,
+      "next-entry GET before feed":
+        found && after404 && after404.end <= fed ? after404.end - after404.start : 0,
       "ack → feed": fed - ack,
       "feed → refresh": applied - fed,
       "refresh → readdir": listed - applied,
@@ -265,8 +267,12 @@ try {
     lines.push(await timeline("tier 1, poll 100 ms", 1, 100, Math.max(10, Math.floor(SAMPLES / 2))));
     lines.push(await timeline("tier 2 (PostgreSQL NOTIFY)", 2, 1000, Math.max(10, Math.floor(SAMPLES / 2))));
     for (const tl of lines) {
-      console.log(`\ntimeline of one write, ${tl.label} (ms from the writer's acknowledgement; load ${tl.load})`);
-      console.table(tl.example.map(([what, at, end]) => ({ step: what, at: at.toFixed(1), end: end?.toFixed(1) ?? "" })));
+      console.log(
+        `\ntimeline of one write, ${tl.label} (ms from the writer's acknowledgement; load ${tl.load})`,
+      );
+      console.table(
+        tl.example.map(([what, at, end]) => ({ step: what, at: at.toFixed(1), end: end?.toFixed(1) ?? "" })),
+      );
       console.log(`phases over ${tl.samples} writes (ms)`);
       console.table(
         Object.entries(tl.summary).map(([phase, v]) => ({
@@ -298,7 +304,9 @@ try {
         load: r.load,
       })),
     );
-    console.log(`tier 1 (100 ms) p99 / tier 2 p99: ${(vis[0].readFile_p99 / vis[2].readFile_p99).toFixed(1)}x`);
+    console.log(
+      `tier 1 (100 ms) p99 / tier 2 p99: ${(vis[0].readFile_p99 / vis[2].readFile_p99).toFixed(1)}x`,
+    );
     results.visibility = vis;
   }
 

@@ -368,7 +368,13 @@ class PgEngine implements Engine {
       if (pushed && pushed.seq <= this.#tree.seq) return;
       // Log order is commit order (one advisory lock): the next number cannot have an entry before it.
       if (pushed && Number.isSafeInteger(pushed.seq) && pushed.seq === this.#tree.seq + 1) {
-        this.#tree.apply({ v: 1, seq: pushed.seq, writer: pushed.writer, time: pushed.time, ops: pushed.ops });
+        this.#tree.apply({
+          v: 1,
+          seq: pushed.seq,
+          writer: pushed.writer,
+          time: pushed.time,
+          ops: pushed.ops,
+        });
         this.#stats.applied++;
         this.#changed();
         return;

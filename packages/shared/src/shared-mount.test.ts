@@ -254,7 +254,10 @@ describe.each([1, 2] as const)("tier %i: a small file's bytes travel with its ch
       expect(reader.stats.inlineReads).toBe(3);
       const bigger = new Uint8Array(6000).fill(9);
       await writer.commit([{ op: "put", path: "moved.txt", bytes: bigger }]);
-      await until("the bigger version", () => reader.entries().find((e) => e.path === "moved.txt")?.size === 6000);
+      await until(
+        "the bigger version",
+        () => reader.entries().find((e) => e.path === "moved.txt")?.size === 6000,
+      );
       expect(await reader.fetch("moved.txt")).toEqual(bigger);
       expect(reader.stats.inlineReads).toBe(3);
       await writer.commit([{ op: "put", path: "moved.txt", bytes: "v3" }]);

@@ -46,9 +46,9 @@ export interface LogEntry {
 }
 
 /** Files up to this size travel with their change (`LoggedOp.data`). */
-export const INLINE_FILE_BYTES = 4096;
+export const INLINE_FILE_BYTES: number = 4096;
 /** At most this much inline data in one change, all files together. */
-export const INLINE_ENTRY_BYTES = 64 * 1024;
+export const INLINE_ENTRY_BYTES: number = 64 * 1024;
 /** Inline bytes a reader keeps, oldest dropped first. */
 const INLINE_CACHE_BYTES = 8 * 1024 * 1024;
 

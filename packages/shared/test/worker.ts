@@ -131,7 +131,9 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
       for (let i = 0; i < ops.length; i += 10) await shared.commit(ops.slice(i, i + 10));
       if (a["atomic"] !== false) await shared.rename(hidden, `${prefix}-${t}`);
       // The negative control: file by file, each rename its own entry.
-      else for (let i = 0; i < files; i++) await shared.rename(ops[i]!.path, `${prefix}-${t}/part-${i}.json`);
+      else
+        for (let i = 0; i < files; i++)
+          await shared.rename(`${hidden}/part-${i}.json`, `${prefix}-${t}/part-${i}.json`);
     }
     return t;
   },

@@ -50,6 +50,7 @@ export {
   startPostgres,
 } from "./postgres.js";
 export { findExecutable, freePort, portOpen } from "./process-group.js";
+export { type StartPythonHttpOptions, startPythonHttp } from "./python-http.js";
 export {
   type R2HttpBinding,
   type R2HttpInfo,
@@ -58,7 +59,6 @@ export {
   type R2HttpObjects,
   r2HttpBinding,
 } from "./r2-http-binding.js";
-export { type StartPythonHttpOptions, startPythonHttp } from "./python-http.js";
 export { type StartRcloneServeOptions, startRcloneServe } from "./rclone-serve.js";
 export type { S3ServerInfo, S3ServerQuirks, S3TestServer } from "./s3-server.js";
 export { type StartSwiftOptions, startSwift } from "./swift.js";

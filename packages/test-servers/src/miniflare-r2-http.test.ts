@@ -45,9 +45,7 @@ describe("startMiniflareR2Http: workerd's R2 binding over HTTP, reachable from a
     expect(delimited.objects.map((o) => o.key)).toEqual(["top.txt"]);
     const page = await a.list({ limit: 1 });
     expect(page.truncated).toBe(true);
-    expect((await a.list({ limit: 1, cursor: page.cursor! })).objects[0]!.key).not.toBe(
-      page.objects[0]!.key,
-    );
+    expect((await a.list({ limit: 1, cursor: page.cursor! })).objects[0]!.key).not.toBe(page.objects[0]!.key);
     const range = await a.get("dir/é ü.txt", { range: { offset: 1, length: 3 } });
     expect(await text(range)).toBe("ell");
     await a.delete(["dir/empty", "top.txt"]);
