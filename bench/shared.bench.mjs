@@ -63,9 +63,9 @@ function pct(values, p) {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 }
 
-async function visibility(label, tier, pollMs, samples) {
+async function visibility(label, tier, pollMs, samples, size = 0) {
   const name = await bucket();
-  const table = `bench_${tier}_${pollMs}`;
+  const table = `bench_${tier}_${pollMs}_${size}`;
   const writer = open(name, tier, pollMs, table);
   const readerMount = open(name, tier, pollMs, table);
   const ws = new Workspace({ mounts: { "/shared": readerMount } });
@@ -76,7 +76,8 @@ async function visibility(label, tier, pollMs, samples) {
   for (let i = 0; i < samples; i++) {
     // Start at a random phase of the poll so the delays are spread as they would be.
     await sleep(Math.random() * Math.min(pollMs, 200));
-    const body = `sample ${i} ${Date.now()}`;
+    // Small files travel with their change; a bigger one (size > 4 KiB) costs the reader a GET.
+    const body = `sample ${i} ${Date.now()} `.padEnd(size, "x");
     await writer.commit([{ op: "put", path: `s/${i}.txt`, bytes: body }]);
     const t0 = performance.now();
     while (!(await ws.fs.exists(`/shared/s/${i}.txt`))) await sleep(1);
@@ -290,6 +291,8 @@ try {
     vis.push(await visibility("tier 1, poll 100 ms", 1, 100, SAMPLES));
     vis.push(await visibility("tier 1, poll 1 s", 1, 1000, Math.max(10, Math.floor(SAMPLES / 2))));
     vis.push(await visibility("tier 2 (PostgreSQL NOTIFY)", 2, 1000, SAMPLES));
+    vis.push(await visibility("tier 1, poll 100 ms, 64 KiB file", 1, 100, SAMPLES, 65_536));
+    vis.push(await visibility("tier 2, 64 KiB file", 2, 1000, SAMPLES, 65_536));
     console.log(`\nvisibility delay, acknowledged commit → other process (ms; load ${load()})`);
     console.table(
       vis.map((r) => ({
