@@ -477,9 +477,14 @@ export class BucketLog implements Engine {
           const to = op.to + from.slice(op.from.length);
           const toBase = baseOf(to);
           const key = tree.files.get(from)!.key;
+          // A small file's bytes came with its entry (this exact version): no GET to copy it.
+          const cached = tree.cached(from);
           uploads.push(async () => {
-            this.#stats.gets++;
-            const bytes = await this.#inner.fetch(key);
+            let bytes = cached;
+            if (!bytes) {
+              this.#stats.gets++;
+              bytes = await this.#inner.fetch(key);
+            }
             etags[to] = await this.#upload(to, bytes, toBase);
           });
           afterDeletes.push(from);

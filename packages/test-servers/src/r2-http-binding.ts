@@ -125,7 +125,8 @@ export function r2HttpBinding(info: R2HttpInfo | string, bucket?: string): R2Htt
       const response = await call("get", { key, options });
       const object = revive(fromHeader<WireObject>(response.headers.get("x-r2-object")));
       if (object === null || response.headers.get("x-r2-body") === "none") {
-        await response.body?.cancel();
+        // Read the (empty) body to its end: cancelling it would drop the keep-alive connection.
+        await response.arrayBuffer();
         return object;
       }
       const bytes = await response.arrayBuffer();
