@@ -9,6 +9,12 @@ const shared = openShared(config);
 const locks = new Map<string, SharedLock>();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const started = Date.now();
+/** Long publish runs report every this many trials (stderr), so a run stopped early still tells. */
+const PROGRESS_EVERY = 100;
+const progress = (line: string): void => {
+  process.stderr.write(`[publish ${process.pid} +${((Date.now() - started) / 1000).toFixed(0)} s] ${line}\n`);
+};
 /** How many publish trials the readers wait for; set by `publishDone` once the writer has finished. */
 let publishTarget = Number.POSITIVE_INFINITY;
 
@@ -134,6 +140,7 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
       else
         for (let i = 0; i < files; i++)
           await shared.rename(`${hidden}/part-${i}.json`, `${prefix}-${t}/part-${i}.json`);
+      if ((t + 1) % PROGRESS_EVERY === 0) progress(`writer: ${t + 1} trials published`);
     }
     return t;
   },
@@ -160,8 +167,12 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
         if (complete.has(t)) continue;
         let n = 0;
         for (let i = 0; i < files; i++) if (shared.versionOf(`${prefix}-${t}/part-${i}.json`)) n++;
-        if (n === files) complete.add(t);
-        else if (n > 0) violations.push(`${prefix}-${t} had ${n} of ${files}`);
+        if (n === files) {
+          complete.add(t);
+          if (complete.size % PROGRESS_EVERY === 0) {
+            progress(`tree reader: ${complete.size} folders seen whole, ${violations.length} seen in part`);
+          }
+        } else if (n > 0) violations.push(`${prefix}-${t} had ${n} of ${files}`);
         else empty++;
       }
     };
@@ -202,8 +213,14 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
         if (!all && complete.has(d)) continue;
         const n = (await ws.fs.readdir(`/shared/${d}`)).length;
         checks++;
-        if (n === files) complete.add(d);
-        else violations.push(`${d} had ${n} of ${files}`);
+        if (n === files) {
+          if (!complete.has(d) && (complete.size + 1) % PROGRESS_EVERY === 0) {
+            progress(
+              `workspace reader: ${complete.size + 1} folders seen whole, ${violations.length} seen in part`,
+            );
+          }
+          complete.add(d);
+        } else violations.push(`${d} had ${n} of ${files}`);
       }
     };
     while (complete.size < publishTarget && Date.now() < deadline) {
