@@ -40,6 +40,9 @@ async function report(parts: RefreshParts, planned: Plan): Promise<RefreshResult
       path: abs(c.rel),
       local: c.local,
       remote: c.remote,
+      // The seed's names, as the hook and the event carry them.
+      doRev: c.local,
+      containerRev: c.remote,
     };
     conflicts.push(conflict);
     await ctx.conflict(conflict);
@@ -169,7 +172,7 @@ export async function refreshEager(parts: RefreshParts, tree: StagedTree): Promi
   for (const [rel, action] of planned.actions) {
     if (action === "take-upstream") {
       const file = tree.files.get(rel)!;
-      ns.writeMem(abs(rel), file.bytes, file.mode);
+      ns.writeMem(abs(rel), file.bytes, file.mode, true);
     } else if (action === "delete-local") {
       parts.vol.unlinkSync(abs(rel));
     }
