@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { lstatSync, mkdtempSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gitRoundTrip, npmRoundTrip, tarRoundTrip } from "@ws/testkit";
@@ -6,9 +7,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { HostDir } from "./host-dir.js";
 
 // Issue 17's acceptance, as an agent works: a read-write HostDir changed through exec by one
-// workspace, read back by a new workspace over a fresh HostDir of the same directory. HostDir keeps
-// modes (so git round-trips clean) but has no mkdir/rmdir and stores no links or mtimes yet: the
-// empty folder is lost, and links are refused, said plainly in the exec's result (not silently).
+// workspace, read back by a new workspace over a fresh HostDir of the same directory. A host
+// directory is the user's own disk: modes, mtimes, empty folders and links (whatever their
+// target) all come back, on the disk itself as well as through the second workspace.
 const dirs: string[] = [];
 const fresh = () => {
   const dir = mkdtempSync(join(tmpdir(), "ws-agent-hostdir-"));
@@ -29,35 +30,42 @@ describe("HostDir: an agent's round trips", { timeout: 240_000 }, () => {
     expect(r.write.closeError).toBeUndefined();
     expect(r.log.stdout.trim().split("\n")).toHaveLength(3);
     expect(r.log.stdout).toContain("tag: v1");
+    expect(r.log.stdout).toContain("(feature)");
     expect(r.fsck).toMatchObject({ exitCode: 0, stdout: "" });
     expect(r.status).toMatchObject({ exitCode: 0, stdout: "" });
     expect(r.script).toMatchObject({ exitCode: 0, stdout: "ran\n" });
-    // The empty folder does not survive (HostDir keeps no empty folders yet): stat fails on it.
-    expect(r.modes.stdout).toBe("755 run.sh\n600 key\n");
+    expect(r.modes.stdout).toBe("755 run.sh\n600 key\n755 empty\n");
+    // On the disk itself: git's empty folders exist, and git's read-only objects kept their 0444.
+    const dir = dirs.at(-1)!;
+    expect(statSync(join(dir, "empty")).isDirectory()).toBe(true);
+    expect(statSync(join(dir, ".git/refs/tags")).isDirectory()).toBe(true);
+    const objects = execFileSync("find", [join(dir, ".git/objects"), "-type", "f"], { encoding: "utf8" })
+      .trim()
+      .split("\n");
+    expect(objects.length).toBeGreaterThan(5);
+    for (const object of objects) expect(statSync(object).mode & 0o777).toBe(0o444);
   });
 
-  it("npm install with a bin: the .bin link is reported as not stored (HostDir keeps no links yet)", async () => {
+  it("npm install of a local package with a bin, then npx of it from a new workspace (the .bin link is a link on disk)", async () => {
     const r = await npmRoundTrip(fresh());
     expect(r.write.exec.exitCode, r.write.exec.stderr).toBe(0);
-    // HostDir stores no links yet: npm's .bin link is refused by name, never dropped silently.
-    expect(r.write.exec.changes.errors.map((e) => [e.path, (e.error as { code?: string }).code])).toEqual([
-      ["/repo/app/node_modules/.bin/hello-bin", "ENOTSUP"],
-    ]);
+    expect(r.write.exec.changes.errors).toEqual([]);
     expect(r.write.closeError).toBeUndefined();
-    expect(r.npx.exitCode).not.toBe(0);
+    expect(r.npx).toMatchObject({ exitCode: 0, stdout: "hello from bin\n" });
+    const dir = dirs.at(-1)!;
+    expect(readlinkSync(join(dir, "app/node_modules/.bin/hello-bin"))).toBe("../hello-bin/cli.js");
   });
 
-  it("tar: files come back with their modes and bytes; links are reported as not stored (HostDir keeps no links yet)", async () => {
+  it("tar: a tree with modes, mtimes, empty folders and links (a venv's out of the tree too) reads back equal", async () => {
     const r = await tarRoundTrip(fresh());
     expect(r.write.exec.exitCode, r.write.exec.stderr).toBe(0);
-    // Links are refused by name (HostDir stores none yet); files keep their modes.
-    expect(r.write.exec.changes.errors.map((e) => e.path).sort()).toEqual([
-      "/repo/tree/deep/er/up",
-      "/repo/tree/tool-link",
-      "/repo/tree/venv-python",
-    ]);
+    expect(r.write.exec.changes.errors).toEqual([]);
     expect(r.write.closeError).toBeUndefined();
-    const files = (listing: string) => listing.split("\n").filter((l) => l.includes(" file "));
-    expect(files(r.listingAfter.stdout)).toEqual(files(r.listingBefore));
+    expect(r.listingAfter.stdout).toBe(r.listingBefore);
+    expect(r.compare).toMatchObject({ exitCode: 0, stdout: "" });
+    const dir = dirs.at(-1)!;
+    expect(readlinkSync(join(dir, "tree/venv-python"))).toBe("/usr/bin/python3");
+    expect(readlinkSync(join(dir, "tree/deep/er/up"))).toBe("../deep");
+    expect(lstatSync(join(dir, "tree/README")).mtime.toISOString()).toMatch(/^2021-02-03T/);
   });
 });
