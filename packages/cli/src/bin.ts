@@ -10,6 +10,21 @@ if (!process.argv.includes("-v") && !process.argv.includes("--verbose")) {
   process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
 }
 
+// `ws run` asks bubblewrap once whether it can sandbox here (a spawn of its own): start that now,
+// so it runs while the CLI and its providers load instead of after. Its answer is cached by the
+// sandbox module, where `ws run` reads it. Nothing else starts early.
+const args = process.argv.slice(2);
+if (
+  args[0] === "run" &&
+  !args.includes("--dry-run") &&
+  !/(^|\s)--sandbox(=|\s)none(\s|$)/.test(args.join(" "))
+) {
+  void import("@ws/workspace/sandbox").then(
+    (sandbox) => sandbox.probeSandbox(),
+    () => undefined,
+  );
+}
+
 const { runCli } = await import("./cli.js");
 const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
