@@ -1,15 +1,7 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  findExecutable,
-  freePort,
-  guardCleanup,
-  missingServer,
-  spawnServer,
-  stopServer,
-  waitUntil,
-} from "./process-group.js";
+import { findExecutable, freePort, missingServer, startServerProcess } from "./process-group.js";
 import type { S3ServerInfo, S3TestServer } from "./s3-server.js";
 
 export interface StartMotoOptions {
@@ -35,8 +27,11 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<S3TestS
   const dir = await mkdtemp(join(tmpdir(), "ws-moto-"));
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const server = spawnServer("moto_server", binary, ["-H", "127.0.0.1", "-p", String(port)], {
-    cwd: dir,
+  const { stop } = await startServerProcess({
+    name: "moto_server",
+    binary,
+    args: ["-H", "127.0.0.1", "-p", String(port)],
+    dir,
     env: {
       ...process.env,
       TMPDIR: dir,
@@ -45,28 +40,10 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<S3TestS
       // the IAM calls that create the two users below.
       ...(options.iamAuth ? { INITIAL_NO_AUTH_ACTION_COUNT: String(IAM_SETUP_ACTIONS) } : {}),
     },
+    waitingFor: `moto on ${endpoint}`,
+    ready: async () => (await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) })).ok,
+    readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
   });
-  const release = guardCleanup(server.child.pid === undefined ? [] : [server.child.pid], dir);
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      await stopServer(server);
-      release();
-      await rm(dir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
-  try {
-    await waitUntil(
-      `moto on ${endpoint}`,
-      async () => (await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) })).ok,
-      [server],
-      options.readyTimeoutMs ?? 60_000,
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  }
   let credentials = {
     accessKeyId: "AKIAWSMOUNTSTESTKEY0",
     secretAccessKey: "moto-test-secret-0123456789abcdefghijklmn",

@@ -1,17 +1,8 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HttpTestServer } from "./http-server.js";
-import {
-  findExecutable,
-  freePort,
-  guardCleanup,
-  missingServer,
-  portOpen,
-  spawnServer,
-  stopServer,
-  waitUntil,
-} from "./process-group.js";
+import { findExecutable, freePort, missingServer, portOpen, startServerProcess } from "./process-group.js";
 
 export interface StartNginxOptions {
   /** The directory to serve (default: a fresh temp dir, removed by `stop()`). */
@@ -67,27 +58,17 @@ export async function startNginx(options: StartNginxOptions = {}): Promise<HttpT
   await mkdir(root, { recursive: true });
   const port = await freePort();
   await writeFile(join(dir, "nginx.conf"), config(dir, root, port, format));
-  // -e: without it nginx first opens the compiled-in /var/log/nginx/error.log, which may not be writable.
-  const server = spawnServer("nginx", binary, ["-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], {
-    cwd: dir,
-  });
-  const release = guardCleanup(server.child.pid === undefined ? [] : [server.child.pid], dir);
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      await stopServer(server);
-      release();
-      await rm(dir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
   const url = `http://127.0.0.1:${port}/`;
-  try {
-    await waitUntil(`nginx on ${url}`, () => portOpen(port), [server], options.readyTimeoutMs ?? 30_000);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  // -e: without it nginx first opens the compiled-in /var/log/nginx/error.log, which may not be writable.
+  const { stop } = await startServerProcess({
+    name: "nginx",
+    binary,
+    args: ["-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")],
+    dir,
+    waitingFor: `nginx on ${url}`,
+    ready: () => portOpen(port),
+    readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+  });
   const info = {
     name: `nginx-${format}`,
     url,

@@ -1,17 +1,9 @@
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import {
-  findExecutable,
-  freePort,
-  guardCleanup,
-  missingServer,
-  spawnServer,
-  stopServer,
-  waitUntil,
-} from "./process-group.js";
+import { findExecutable, freePort, missingServer, startServerProcess } from "./process-group.js";
 
 const run = promisify(execFile);
 
@@ -93,31 +85,18 @@ export async function startOciRegistry(options: StartOciRegistryOptions = {}): P
       "",
     ].join("\n"),
   );
-  const server = spawnServer("docker-registry", binary, ["serve", config], { cwd: dir });
-  const release = guardCleanup(server.child.pid === undefined ? [] : [server.child.pid], dir);
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      await stopServer(server);
-      release();
-      await rm(dir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
   const url = `http://${host}`;
-  try {
-    await waitUntil(
-      `docker-registry on ${url}`,
-      // 401 once auth is on: the registry answers, which is all this waits for.
-      async () =>
-        [200, 401].includes((await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) })).status),
-      [server],
-      options.readyTimeoutMs ?? 30_000,
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  const { stop } = await startServerProcess({
+    name: "docker-registry",
+    binary,
+    args: ["serve", config],
+    dir,
+    waitingFor: `docker-registry on ${url}`,
+    // 401 once auth is on: the registry answers, which is all this waits for.
+    ready: async () =>
+      [200, 401].includes((await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) })).status),
+    readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+  });
   return {
     host,
     url,

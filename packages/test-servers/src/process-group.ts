@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
-import { access, constants } from "node:fs/promises";
+import { access, constants, rm } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 import { delimiter, join } from "node:path";
 
@@ -227,6 +227,53 @@ export async function waitUntil(
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** What `startServerProcess` needs to start one server process. */
+export interface ServerProcessSpec {
+  /** The name in messages (`moto_server`, `nginx`). */
+  readonly name: string;
+  readonly binary: string;
+  readonly args: readonly string[];
+  /** The server's own temp folder: its working directory, removed by `stop()`. */
+  readonly dir: string;
+  readonly env?: NodeJS.ProcessEnv | undefined;
+  /** What is being waited for, in the error when it never comes (`moto on http://…`). */
+  readonly waitingFor: string;
+  /** True once the server answers. */
+  readonly ready: () => Promise<boolean>;
+  readonly readyTimeoutMs: number;
+}
+
+/**
+ * Starts one server process in its own group, guarded against a dying test runner, and waits
+ * until `ready` says yes. `stop()` runs once however often it is called: it stops the group and
+ * removes `dir`. A start that fails stops everything before the error is thrown.
+ */
+export async function startServerProcess(
+  spec: ServerProcessSpec,
+): Promise<{ readonly server: ServerProcess; readonly stop: () => Promise<void> }> {
+  const server = spawnServer(spec.name, spec.binary, spec.args, {
+    cwd: spec.dir,
+    ...(spec.env === undefined ? {} : { env: spec.env }),
+  });
+  const release = guardCleanup(server.child.pid === undefined ? [] : [server.child.pid], spec.dir);
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await stopServer(server);
+      release();
+      await rm(spec.dir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+  try {
+    await waitUntil(spec.waitingFor, spec.ready, [server], spec.readyTimeoutMs);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { server, stop };
 }
 
 /** The absolute path of an executable on PATH (or an absolute path that exists), or undefined. */

@@ -1,16 +1,8 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HttpTestServer } from "./http-server.js";
-import {
-  findExecutable,
-  freePort,
-  guardCleanup,
-  missingServer,
-  spawnServer,
-  stopServer,
-  waitUntil,
-} from "./process-group.js";
+import { findExecutable, freePort, missingServer, startServerProcess } from "./process-group.js";
 
 export interface StartPythonHttpOptions {
   /** The directory to serve (default: a fresh temp dir, removed by `stop()`). */
@@ -33,34 +25,16 @@ export async function startPythonHttp(options: StartPythonHttpOptions = {}): Pro
   const root = options.root ?? join(dir, "www");
   await mkdir(root, { recursive: true });
   const port = await freePort();
-  const server = spawnServer(
-    "python3 -m http.server",
-    binary,
-    ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", root],
-    { cwd: dir },
-  );
-  const release = guardCleanup(server.child.pid === undefined ? [] : [server.child.pid], dir);
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      await stopServer(server);
-      release();
-      await rm(dir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
   const url = `http://127.0.0.1:${port}/`;
-  try {
-    await waitUntil(
-      `python3 -m http.server on ${url}`,
-      async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok,
-      [server],
-      options.readyTimeoutMs ?? 30_000,
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  const { stop } = await startServerProcess({
+    name: "python3 -m http.server",
+    binary,
+    args: ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", root],
+    dir,
+    waitingFor: `python3 -m http.server on ${url}`,
+    ready: async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok,
+    readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+  });
   const info = {
     name: "python-http",
     url,

@@ -1,16 +1,8 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HttpTestServer } from "./http-server.js";
-import {
-  findExecutable,
-  freePort,
-  guardCleanup,
-  missingServer,
-  spawnServer,
-  stopServer,
-  waitUntil,
-} from "./process-group.js";
+import { findExecutable, freePort, missingServer, startServerProcess } from "./process-group.js";
 
 export interface StartRcloneServeOptions {
   /** `"http"` (an HTML index, read-only) or `"webdav"` (PROPFIND, PUT, MKCOL, DELETE). */
@@ -39,10 +31,11 @@ export async function startRcloneServe(options: StartRcloneServeOptions): Promis
   const root = options.root ?? join(dir, "www");
   await mkdir(root, { recursive: true });
   const port = await freePort();
-  const server = spawnServer(
-    `rclone serve ${options.protocol}`,
+  const url = `http://127.0.0.1:${port}/`;
+  const { stop } = await startServerProcess({
+    name: `rclone serve ${options.protocol}`,
     binary,
-    [
+    args: [
       "serve",
       options.protocol,
       root,
@@ -56,31 +49,13 @@ export async function startRcloneServe(options: StartRcloneServeOptions): Promis
         ? ["--user", options.credentials.username, "--pass", options.credentials.password]
         : []),
     ],
+    dir,
     // A config file of its own: rclone must not read or write the user's.
-    { cwd: dir, env: { ...process.env, RCLONE_CONFIG: join(dir, "rclone.conf") } },
-  );
-  const release = guardCleanup(server.child.pid === undefined ? [] : [server.child.pid], dir);
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      await stopServer(server);
-      release();
-      await rm(dir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
-  const url = `http://127.0.0.1:${port}/`;
-  try {
-    await waitUntil(
-      `rclone serve ${options.protocol} on ${url}`,
-      async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).status < 500,
-      [server],
-      options.readyTimeoutMs ?? 30_000,
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+    env: { ...process.env, RCLONE_CONFIG: join(dir, "rclone.conf") },
+    waitingFor: `rclone serve ${options.protocol} on ${url}`,
+    ready: async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).status < 500,
+    readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+  });
   const webdav = options.protocol === "webdav";
   const info = {
     name: `rclone-${options.protocol}`,

@@ -32,19 +32,22 @@ export type Interceptor = <T>(
   detail: { readonly bytes?: Uint8Array | undefined },
 ) => Promise<T>;
 
-// How many attempts the call that returned a promise made, keyed by that promise. The retry
-// layer registers its calls; every other layer links its promise to the one inside it, so the
-// observe layer outside all of them can report attempts without any shared call context.
-const attemptsByCall = new WeakMap<Promise<unknown>, () => number>();
+// How many attempts the call that returned a promise made, kept on that promise under a symbol.
+// The retry layer registers its calls; every other layer links its promise to the one inside it,
+// so the observe layer outside all of them can report attempts without any shared call context.
+// A property, not a WeakMap: one WeakMap entry per layer per call made the garbage collector's
+// ephemeron work the largest cost of a cold read through the workspace.
+const ATTEMPTS: unique symbol = Symbol("ws.attempts");
+type Tracked = Promise<unknown> & { [ATTEMPTS]?: () => number };
 
 /** Registers how to read the attempt count of the call that returned `promise`. */
 export function trackAttempts(promise: Promise<unknown>, attempts: () => number): void {
-  attemptsByCall.set(promise, attempts);
+  (promise as Tracked)[ATTEMPTS] = attempts;
 }
 
 /** Attempts made so far by the call that returned `promise` (1 when no retry layer saw it). */
 export function attemptsOf(promise: Promise<unknown>): number {
-  return attemptsByCall.get(promise)?.() ?? 1;
+  return (promise as Tracked)[ATTEMPTS]?.() ?? 1;
 }
 
 /**
@@ -66,7 +69,9 @@ export function interceptMount(mount: Mount, interceptor: Interceptor): Mount {
       },
       detail,
     );
-    if (!attemptsByCall.has(outer)) trackAttempts(outer, () => (inner === undefined ? 1 : attemptsOf(inner)));
+    if (outer !== inner && (outer as Tracked)[ATTEMPTS] === undefined) {
+      trackAttempts(outer, () => (inner === undefined ? 1 : attemptsOf(inner)));
+    }
     return outer;
   };
   const copy = Object.create(Object.getPrototypeOf(mount), Object.getOwnPropertyDescriptors(mount)) as Record<
