@@ -1,6 +1,6 @@
 import { type MiniflareR2Server, startMiniflareR2 } from "@ws/test-servers";
-import { gitRoundTrip, npmRoundTrip, tarRoundTrip } from "@ws/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeAgentRoundTrips } from "@ws/testkit/vitest";
+import { afterAll, beforeAll } from "vitest";
 import type { R2BucketBinding } from "./r2-binding.js";
 import { R2Bucket } from "./r2-bucket.js";
 
@@ -17,39 +17,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const fresh = (prefix: string) => () => R2Bucket(bucket, { prefix, mode: "read-write" });
-
-describe("R2Bucket on Miniflare: an agent's round trips", { timeout: 240_000 }, () => {
-  it("git: init, two commits, a branch and a tag; a new workspace logs, fscks clean, status clean, runs the script", async () => {
-    const r = await gitRoundTrip(fresh("git"));
-    expect(r.write.exec.stderr).toBe("");
-    expect(r.write.exec.exitCode).toBe(0);
-    expect(r.write.exec.changes.errors).toEqual([]);
-    expect(r.write.exec.changes.notMirrored).toEqual([]);
-    expect(r.write.closeError).toBeUndefined();
-    expect(r.log.stdout.trim().split("\n")).toHaveLength(3);
-    expect(r.log.stdout).toContain("tag: v1");
-    expect(r.log.stdout).toContain("(feature)");
-    expect(r.fsck).toMatchObject({ exitCode: 0, stdout: "" });
-    expect(r.status).toMatchObject({ exitCode: 0, stdout: "" });
-    expect(r.script).toMatchObject({ exitCode: 0, stdout: "ran\n" });
-    expect(r.modes.stdout).toBe("755 run.sh\n600 key\n755 empty\n");
-  });
-
-  it("npm install of a local package with a bin, then npx of it from a new workspace", async () => {
-    const r = await npmRoundTrip(fresh("npm"));
-    expect(r.write.exec.exitCode, r.write.exec.stderr).toBe(0);
-    expect(r.write.exec.changes.errors).toEqual([]);
-    expect(r.write.closeError).toBeUndefined();
-    expect(r.npx).toMatchObject({ exitCode: 0, stdout: "hello from bin\n" });
-  });
-
-  it("tar: a tree with modes, empty folders and symlinks reads back equal (tar --compare, listing with modes)", async () => {
-    const r = await tarRoundTrip(fresh("tar"));
-    expect(r.write.exec.exitCode, r.write.exec.stderr).toBe(0);
-    expect(r.write.exec.changes.errors).toEqual([]);
-    expect(r.write.closeError).toBeUndefined();
-    expect(r.listingAfter.stdout).toBe(r.listingBefore);
-    expect(r.compare).toMatchObject({ exitCode: 0, stdout: "" });
-  });
-});
+describeAgentRoundTrips(
+  "R2Bucket on Miniflare",
+  (prefix) => () => R2Bucket(bucket, { prefix, mode: "read-write" }),
+);

@@ -87,4 +87,5 @@ declare module "vitest" {
   }
 }
 
+export { describeAgentRoundTrips } from "./describe-agent-round-trips.js";
 export type { Capabilities, ConformanceHarness, ConformanceOptions } from "./harness.js";
