@@ -46,11 +46,18 @@ export interface HttpSession {
       body?: Uint8Array | string;
       maxBytes?: number;
       place?: ReadIntoOptions["place"];
+      window?: ReadIntoOptions["window"];
     },
   ): Promise<HttpAnswer>;
   getLarge(
     url: URL,
-    init: { headers: Record<string, string>; maxBytes: number; place: NonNullable<ReadIntoOptions["place"]> },
+    init: {
+      headers: Record<string, string>;
+      maxBytes: number;
+      place: NonNullable<ReadIntoOptions["place"]>;
+      /** Passed to the pool's request when the fast path cannot be used (see `ReadIntoOptions`). */
+      window?: ReadIntoOptions["window"];
+    },
   ): Promise<HttpAnswer>;
   statusError(response: HttpAnswer, method: string): MountError;
   checkOk(response: HttpAnswer, method: string): void;
@@ -91,6 +98,7 @@ export function createHttpSession(config: HttpSessionConfig): HttpSession {
       body?: Uint8Array | string;
       maxBytes?: number;
       place?: ReadIntoOptions["place"];
+      window?: ReadIntoOptions["window"];
     } = {},
   ): Promise<HttpAnswer> {
     let current = url;
@@ -106,6 +114,7 @@ export function createHttpSession(config: HttpSessionConfig): HttpSession {
         timeoutMs,
         maxBytes: init.maxBytes,
         place: init.place,
+        window: init.window,
       });
       if (response.status === 423 && locked < LOCK_WAITS) {
         // 423 Locked: WebDAV servers (rclone) lock a resource while another request on it runs.
@@ -192,7 +201,12 @@ export function createHttpSession(config: HttpSessionConfig): HttpSession {
    */
   async function getLarge(
     url: URL,
-    init: { headers: Record<string, string>; maxBytes: number; place: NonNullable<ReadIntoOptions["place"]> },
+    init: {
+      headers: Record<string, string>;
+      maxBytes: number;
+      place: NonNullable<ReadIntoOptions["place"]>;
+      window?: ReadIntoOptions["window"];
+    },
   ): Promise<HttpAnswer> {
     if (url.protocol === "http:" && url.origin === base.origin) {
       try {

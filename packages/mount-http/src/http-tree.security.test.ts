@@ -218,6 +218,24 @@ describe("lying servers", () => {
   });
 });
 
+describe("a file replaced during a ranged read", () => {
+  it("ranges that carry different ETags are a transient EIO, never a mix of versions", async () => {
+    const { mount } = tree("versions/", { rangeThreshold: 0, readStreams: 4 });
+    await mount.list();
+    const error = (await errorOf(mount.fetch("v.bin"))) as MountError & { transient?: boolean };
+    expect(error.code).toBe("EIO");
+    expect(error.message).toMatch(/changed while it was read/);
+    expect(error.transient).toBe(true);
+  });
+
+  it("a server that answers one range with 206 and another with the whole file is EIO", async () => {
+    const { mount } = tree("versions/", { rangeThreshold: 0, readStreams: 4 });
+    await mount.list();
+    const error = await errorOf(mount.fetch("mixed.bin"));
+    expect(error.code).toBe("EIO");
+  });
+});
+
 describe("oversized answers", () => {
   it("a listing that announces more than 256 MiB is EIO before anything is buffered (and nothing is left uncaught)", async () => {
     const { mount } = tree("huge-dav/", { listing: "webdav" });

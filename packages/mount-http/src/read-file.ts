@@ -4,9 +4,12 @@ import { urlOfKey } from "./child-link.js";
 import { contentRange, describe, header } from "./http-session.js";
 import type { TreeContext } from "./tree-context.js";
 
+/** A placement with no room: the first byte of a body that must not be kept fails its request. */
+const NO_ROOM = new Uint8Array(0);
+
 /**
  * The reading side of one mount: a whole file into one fresh buffer, checked against the listed
- * size and sha256; large files in parallel ranges pinned to one version.
+ * size and sha256; large files in parallel ranges checked to be of one version.
  */
 export function createFileReader(ctx: TreeContext): (key: string) => Promise<Uint8Array> {
   const { base } = ctx;
@@ -35,113 +38,88 @@ export function createFileReader(ctx: TreeContext): (key: string) => Promise<Uin
   }
 
   /**
-   * A large file of known size in `readStreams` ranges, written straight into one buffer. The
-   * first range's headers tell whether the server honours Range (206) and which version it is;
-   * the other ranges start then, pinned to that version with If-Match (a strong ETag) or
-   * If-Unmodified-Since. A server that ignores Range sends the whole file to the first request,
-   * which lands in the same buffer.
+   * A large file of known size in `readStreams` ranges, all sent at once, each written straight
+   * into its place in one buffer. Every 206 must be exactly its range of a file of the listed
+   * size, and all must carry the same validators (ETag, Last-Modified): a file replaced during the
+   * read is a transient `EIO`, never a mix of two versions. A server that ignores Range answers
+   * the first request with the whole file, which lands in the same buffer; the other requests'
+   * 200s are refused from their headers (larger than their range) and closed.
+   *
+   * Why not the first range alone, then the rest pinned with If-Match: under load, the wait for
+   * that first answer was a scheduling round trip of its own before three quarters of the file
+   * could start, and comparing validators afterwards detects the same replacement.
    */
   async function fetchRanged(url: URL, size: number): Promise<Uint8Array> {
     const out = new Uint8Array(size);
     const part = Math.ceil(size / readStreams);
-    let rest: Promise<unknown> | undefined;
-    const range = async (start: number, pin: Record<string, string>): Promise<void> => {
+    const starts: number[] = [];
+    for (let at = 0; at < size; at += part) starts.push(at);
+    const one = async (start: number): Promise<{ status: number; version: string }> => {
       const end = Math.min(start + part, size) - 1;
+      const first = start === 0;
       const response = await getLarge(url, {
-        headers: { range: `bytes=${start}-${end}`, ...pin },
-        maxBytes: end - start + 1,
-        // Only a 206 for exactly this range lands in the buffer; anything else is refused below.
+        headers: { range: `bytes=${start}-${end}` },
+        // The first request may get the whole file (Range ignored); the others only their range.
+        maxBytes: first ? size : end - start + 1,
+        // Only a 206 for exactly this range lands in the buffer (a 200 only for the first);
+        // anything else gets no room, so its first byte fails the request.
         place: (status, headers) => {
+          if (status === 200) return { target: first ? out : NO_ROOM, offset: 0 };
           const got = contentRange(headers);
           return status === 206 && got?.start === start && got.end === end && got.total === size
             ? { target: out, offset: start }
-            : undefined;
+            : { target: NO_ROOM, offset: 0 };
         },
       });
-      if (response.status === 412) {
+      checkOk(response, "GET");
+      const received = (response as { received?: number }).received;
+      if (response.status === 200 && first) {
+        if (received !== size) {
+          throw new MountError(
+            "EIO",
+            `GET ${describe(url)}: the server sent ${received} bytes, but the listing says ${size}; refresh the mount`,
+          );
+        }
+        return { status: 200, version: "" };
+      }
+      const got = contentRange(response.headers);
+      if (response.status !== 206 || got === undefined || got.total !== size) {
         throw new MountError(
           "EIO",
-          `GET ${describe(url)}: the file changed while it was read; read it again`,
-          {
-            transient: true,
-          },
+          got !== undefined && got.total !== size
+            ? `GET ${describe(url)}: Content-Range says ${got.total} bytes, the listing says ${size}; refresh the mount`
+            : `GET ${describe(url)}: a range request got HTTP ${response.status}, not 206`,
         );
       }
-      if (response.status !== 206) {
-        checkOk(response, "GET");
+      if (got.start !== start || got.end !== end || received !== end - start + 1) {
         throw new MountError(
           "EIO",
-          `GET ${describe(url)}: a range request got HTTP ${response.status}, not 206`,
-        );
-      }
-      if (response.body !== out || (response as { received?: number }).received !== end - start + 1) {
-        throw new MountError(
-          "EIO",
-          `GET ${describe(url)}: range ${start}-${end} came back as ${header(response, "content-range") ?? "no Content-Range"} with ${(response as { received?: number }).received} bytes`,
+          `GET ${describe(url)}: range ${start}-${end} came back as ${header(response, "content-range") ?? "no Content-Range"} with ${received} bytes`,
           { transient: true },
         );
       }
+      return {
+        status: 206,
+        version: `${header(response, "etag") ?? ""}\n${header(response, "last-modified") ?? ""}`,
+      };
     };
-    const first = await getLarge(url, {
-      headers: { range: `bytes=0-${part - 1}` },
-      maxBytes: size,
-      place: (status, headers) => {
-        const get = (name: string): string | undefined => {
-          const value = headers[name];
-          return Array.isArray(value) ? value[0] : value;
-        };
-        if (status === 200) return { target: out, offset: 0 }; // Range ignored: the whole file comes.
-        const got = contentRange(headers);
-        // Anything but a 206 for exactly the first range is refused below, once the body is in.
-        if (
-          status !== 206 ||
-          got?.start !== 0 ||
-          got.end !== Math.min(part, size) - 1 ||
-          got.total !== size
-        ) {
-          return undefined;
-        }
-        const etag = get("etag");
-        const modified = get("last-modified");
-        const pin: Record<string, string> =
-          etag !== undefined && !etag.startsWith("W/")
-            ? { "if-match": etag }
-            : modified !== undefined
-              ? { "if-unmodified-since": modified }
-              : {};
-        const starts: number[] = [];
-        for (let at = part; at < size; at += part) starts.push(at);
-        rest = Promise.all(starts.map((start) => range(start, pin)));
-        // Nobody awaits `rest` if the first range fails: keep its rejection handled.
-        rest.catch(() => {});
-        return { target: out, offset: 0 };
-      },
-    });
-    if (first.status === 200) {
-      if ((first as { received?: number }).received !== size) {
-        throw new MountError(
-          "EIO",
-          `GET ${describe(url)}: the server sent ${(first as { received?: number }).received} bytes, but the listing says ${size}; refresh the mount`,
-        );
-      }
-      return out;
-    }
-    checkOk(first, "GET");
-    if (first.status !== 206 || rest === undefined || first.body !== out) {
-      const total = /\/(\d+)\s*$/.exec(header(first, "content-range") ?? "")?.[1];
+    // Every request settles before the buffer is returned (or dropped): none may still be
+    // writing into it.
+    const results = await Promise.allSettled(starts.map(one));
+    const head = results[0];
+    if (head?.status === "fulfilled" && head.value.status === 200) return out; // Range ignored
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+    const versions = new Set(
+      results.map((r) => (r as PromiseFulfilledResult<{ version: string }>).value.version),
+    );
+    if (versions.size > 1) {
       throw new MountError(
         "EIO",
-        `GET ${describe(url)}: Content-Range says ${total ?? "nothing"} bytes, the listing says ${size}; refresh the mount`,
-      );
-    }
-    if ((first as { received?: number }).received !== Math.min(part, size)) {
-      throw new MountError(
-        "EIO",
-        `GET ${describe(url)}: the first range came back with ${(first as { received?: number }).received} bytes`,
+        `GET ${describe(url)}: the file changed while it was read (its ranges carry different ETag or Last-Modified); read it again`,
         { transient: true },
       );
     }
-    await rest;
     return out;
   }
 

@@ -26,6 +26,13 @@ export interface ReadIntoOptions {
    * buffer of exactly Content-Length bytes (or grown as chunks arrive when there is none).
    */
   readonly place?: ((status: number, headers: ResponseHeaders) => BodyPlacement | undefined) | undefined;
+  /**
+   * For a ranged GET: a `200` answer (a server that ignored `Range` and sends the whole resource)
+   * keeps only body bytes [start, end), drops the others as they arrive, and stops reading once
+   * `end` bytes have arrived (the connection is closed, not drained). `maxBytes` does not apply
+   * to such an answer: the kept bytes are bounded by the window.
+   */
+  readonly window?: { readonly start: number; readonly end: number } | undefined;
 }
 
 /** Bytes of a non-2xx body read (and dropped) before the request is cut off. */
@@ -69,6 +76,8 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
     let grown: Uint8Array[] | undefined;
     let expected: number | undefined;
     let discard = false;
+    // A 200 to a ranged GET: the body's bytes inside the window are kept, in `grown`.
+    let window: { readonly start: number; readonly end: number } | undefined;
     let settled = false;
     let abortRequest: ((reason: Error) => void) | undefined;
     const finish = (error: unknown, result?: ReadIntoResult): void => {
@@ -78,9 +87,10 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
       if (result) resolve(result);
       else reject(error);
     };
+    // Settle first: undici calls onResponseError synchronously from abort().
     const fail = (error: MountError): void => {
-      abortRequest?.(error);
       finish(error);
+      abortRequest?.(error);
     };
     const timer = setTimeout(() => {
       fail(
@@ -110,6 +120,16 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
           return;
         }
         expected = Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+        if (statusCode === 200 && options.window !== undefined) {
+          window = options.window;
+          grown = [];
+          if (expected !== undefined && expected <= window.start) {
+            // Nothing of the window is in this body: stop before a byte of it is read.
+            finish(undefined, { status, headers, body: new Uint8Array(0), received: 0 });
+            abortRequest?.(new Error("nothing wanted in this body"));
+          }
+          return;
+        }
         if (expected !== undefined && expected > max) {
           fail(
             new MountError(
@@ -141,8 +161,20 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
         if (discard) {
           received = next;
           if (received > ERROR_BODY_LIMIT) {
-            abortRequest?.(new Error("error body too long"));
             finish(undefined, { status, headers, body: new Uint8Array(0), received });
+            abortRequest?.(new Error("error body too long"));
+          }
+          return;
+        }
+        if (window !== undefined) {
+          const from = Math.max(window.start - received, 0);
+          const to = Math.min(window.end - received, chunk.length);
+          if (from < to) (grown as Uint8Array[]).push(new Uint8Array(chunk.subarray(from, to)));
+          received = next;
+          if (received >= window.end) {
+            // The rest of the body is not wanted: close the connection instead of draining it.
+            finish(undefined, { status, headers, body: concat(grown as Uint8Array[]), received });
+            abortRequest?.(new Error("the rest of the body is not wanted"));
           }
           return;
         }
@@ -182,19 +214,17 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
           );
           return;
         }
-        let body = target ?? new Uint8Array(0);
-        if (grown) {
-          body = new Uint8Array(received);
-          let at = 0;
-          for (const chunk of grown) {
-            body.set(chunk, at);
-            at += chunk.length;
-          }
-        }
+        const body = grown ? concat(grown) : (target ?? new Uint8Array(0));
         finish(undefined, { status, headers, body, received });
       },
       onResponseError(_controller, error) {
         if (settled) return;
+        if (discard) {
+          // The status is in and the body was never going to be used: a body cut short (rclone's
+          // 416 announces the file's length and sends a line of text) does not change the answer.
+          finish(undefined, { status, headers, body: new Uint8Array(0), received });
+          return;
+        }
         const c = classifyNetworkError(error);
         const reason = error instanceof Error ? error.message : String(error);
         finish(
@@ -219,4 +249,16 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
       finish(new MountError("EIO", `${what} failed: ${(error as Error).message}`, { cause: error }));
     }
   });
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }

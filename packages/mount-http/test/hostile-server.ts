@@ -41,6 +41,8 @@ function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
+let versionCounter = 0;
+
 function routes(otherOrigin: () => string): Array<[RegExp, Handler]> {
   return [
     // An HTML index whose links try every way out of the tree; one real file.
@@ -195,6 +197,86 @@ function routes(otherOrigin: () => string): Array<[RegExp, Handler]> {
         send(res, 206, Buffer.alloc(100, 7), "application/octet-stream", {
           "content-range": "bytes 0-99/1000",
         }),
+    ],
+    // Ranged reads: a server that ignores Range and sends a body that never ends (no
+    // Content-Length; byte i is i % 251), and one whose 206 lies about the file's size.
+    [
+      /^\/endless\/stream\.bin$/,
+      (_req, res) => {
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        let at = 0;
+        const more = (): void => {
+          while (!res.destroyed) {
+            const piece = Buffer.alloc(64 * 1024);
+            for (let i = 0; i < piece.length; i++) piece[i] = (at + i) % 251;
+            at += piece.length;
+            if (!res.write(piece)) {
+              res.once("drain", more);
+              return;
+            }
+          }
+        };
+        more();
+      },
+    ],
+    // A file whose every answer carries a new ETag (replaced between ranges), and one that
+    // honours Range for the first range only (a 200 with the whole file for the others).
+    [
+      /^\/versions\/$/,
+      (_req, res) =>
+        send(
+          res,
+          200,
+          JSON.stringify([
+            { name: "v.bin", type: "file", size: 4000 },
+            { name: "mixed.bin", type: "file", size: 4000 },
+          ]),
+          "application/json",
+        ),
+    ],
+    [
+      /^\/versions\/(?:v|mixed)\.bin$/,
+      (req, res) => {
+        const range = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? "");
+        const start = Number(range?.[1] ?? 0);
+        const end = Number(range?.[2] ?? 3999);
+        if ((req.url ?? "").includes("mixed") && start > 0) {
+          return send(res, 200, Buffer.alloc(4000, 5), "application/octet-stream");
+        }
+        versionCounter++;
+        send(res, 206, Buffer.alloc(end - start + 1, 5), "application/octet-stream", {
+          "content-range": `bytes ${start}-${end}/4000`,
+          etag: `"v${versionCounter}"`,
+        });
+      },
+    ],
+    // A 206 that ends where asked but starts one byte late (not listed in /ranges/).
+    [
+      /^\/ranges\/shifted\.bin$/,
+      (req, res) => {
+        const range = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? "");
+        const start = Number(range?.[1] ?? 0) + 1;
+        const end = Number(range?.[2] ?? 999);
+        send(res, 206, Buffer.alloc(end - start + 1, 2), "application/octet-stream", {
+          "content-range": `bytes ${start}-${end}/1000`,
+        });
+      },
+    ],
+    [
+      /^\/grown\/$/,
+      (_req, res) =>
+        send(res, 200, JSON.stringify([{ name: "grown.bin", type: "file", size: 1000 }]), "application/json"),
+    ],
+    [
+      /^\/grown\/grown\.bin$/,
+      (req, res) => {
+        const range = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? "");
+        const start = Number(range?.[1] ?? 0);
+        const end = Math.min(Number(range?.[2] ?? 1999), 1999);
+        send(res, 206, Buffer.alloc(end - start + 1, 1), "application/octet-stream", {
+          "content-range": `bytes ${start}-${end}/2000`,
+        });
+      },
     ],
     // Large-read fast path: a chunked answer (not framed by Content-Length) and one cut short.
     [
