@@ -14,17 +14,19 @@ import {
   validateRelativePath,
 } from "./paths.js";
 import { redactError } from "./redact.js";
-import type {
-  EagerMount,
-  FetchResult,
-  LazyMount,
-  Mount,
-  MountDiagnostic,
-  MountEntry,
-  MountOptions,
-  MountWriteApi,
-  PutOptions,
-  PutResult,
+import {
+  type EagerMount,
+  type FetchResult,
+  type LazyMount,
+  type MkdirOptions,
+  type Mount,
+  type MountDiagnostic,
+  type MountEntry,
+  type MountOptions,
+  type MountWriteApi,
+  type PutOptions,
+  type PutResult,
+  S_IFDIR,
 } from "./types.js";
 
 /** The operations of a lazy mount, as layers and events name them. */
@@ -256,7 +258,9 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
           // folders when the mount keeps empty folders, skipped otherwise.
           if (path === "" || path.endsWith("/")) {
             if (entry.size === 0 && path !== "" && listMarkers) {
-              raw.push({ path: path.slice(0, -1), size: 0, type: "directory" });
+              // A marker's stored mode (R2's listing carries it; S3Bucket reads it per marker).
+              const mode = entry.mode === undefined ? {} : { mode: entry.mode & 0o7777 };
+              raw.push({ path: path.slice(0, -1), size: 0, type: "directory", ...mode });
             }
             if (entry.size === 0) continue;
           }
@@ -298,11 +302,17 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
     }
   }
 
-  async function mkdir(relPath: string): Promise<void> {
+  async function mkdir(relPath: string, mkdirOptions: MkdirOptions = {}): Promise<void> {
     if (!writable || !definition.put) throw readOnly(relPath, undefined, "mkdir");
     const key = `${keyOf(relPath)}/`;
+    // The folder's mode travels as the marker's metadata, with S_IFDIR (s3fs's directory objects).
+    const { mode, mtime } = mkdirOptions;
+    const meta: PutOptions = {
+      ...(mode === undefined || !Number.isInteger(mode) ? {} : { mode: S_IFDIR | (mode & 0o7777) }),
+      ...(mtime === undefined ? {} : { mtime }),
+    };
     try {
-      await definition.put(key, new Uint8Array(0), {}, { relPath });
+      await definition.put(key, new Uint8Array(0), meta, { relPath });
     } catch (error) {
       fail(error, { op: "put", key, relPath }, "mkdir");
     }

@@ -62,6 +62,17 @@ describe("sanitizeEntries", () => {
     ]);
   });
 
+  it("drops a folder's own marker beside its entries, unless it carries the folder's mode", () => {
+    const { entries, skipped } = sanitizeEntries([
+      { path: "plain", size: 0, type: "directory" },
+      { path: "plain/a", size: 1 },
+      { path: "private", size: 0, type: "directory", mode: 0o700 },
+      { path: "private/b", size: 1 },
+    ]);
+    expect(entries.map((e) => e.path)).toEqual(["plain/a", "private", "private/b"]);
+    expect(skipped).toEqual([]);
+  });
+
   it("survives garbage from a broken provider", () => {
     const { entries, skipped } = sanitizeEntries([
       null,

@@ -56,9 +56,11 @@ export function sanitizeEntries(entries: Iterable<MountEntry>, root?: string): S
     }
   }
   for (const dir of directories) {
-    // A folder's own marker beside its entries says nothing more: dropped quietly.
-    if (kept.get(dir)?.type === "directory") {
-      kept.delete(dir);
+    // A folder's own marker beside its entries says nothing more (dropped quietly), unless it
+    // carries the folder's mode.
+    const own = kept.get(dir);
+    if (own?.type === "directory") {
+      if (own.mode === undefined) kept.delete(dir);
       continue;
     }
     if (kept.delete(dir)) {

@@ -210,8 +210,20 @@ export function MemoryMount(options: MemoryMountOptions = {}): MemoryMountInstan
           for (const key of page.keys) {
             const object = store.get(key);
             // A key deleted between pages is simply gone, as on a real object store.
-            if (object)
-              items.push({ key, size: object.bytes.length, mtime: object.mtime, etag: object.etag });
+            if (!object) continue;
+            // A folder marker's stored mode is listed (as R2's listing carries metadata; S3Bucket
+            // reads it per marker): folders keep their mode without a fetch.
+            const folderMode =
+              key.endsWith("/") && object.bytes.length === 0
+                ? decodePosixMetadata(object.meta).mode
+                : undefined;
+            items.push({
+              key,
+              size: object.bytes.length,
+              mtime: object.mtime,
+              etag: object.etag,
+              ...(folderMode === undefined ? {} : { mode: folderMode }),
+            });
           }
           return { items, truncated: page.truncated && page.keys.length > 0, cursor: page.keys.at(-1) };
         },

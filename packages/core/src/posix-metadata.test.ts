@@ -8,6 +8,9 @@ describe("POSIX metadata in s3fs's convention", () => {
       mtime: "1612325106",
     });
     expect(encodePosixMetadata({ symlink: "/usr/bin/python3" })).toEqual({ mode: "41471" });
+    // A folder's marker keeps the directory type, as s3fs stores directories (0o040700).
+    expect(encodePosixMetadata({ mode: 0o040700 })).toEqual({ mode: "16832" });
+    expect(decodePosixMetadata({ mode: "16832" }).mode).toBe(0o040700);
     expect(encodePosixMetadata({})).toEqual({});
   });
 

@@ -1,9 +1,7 @@
-import { S_IFLNK, S_IFMT } from "./types.js";
+import { S_IFDIR, S_IFLNK, S_IFMT } from "./types.js";
 
 /** Regular file type bits (`S_IFREG`). */
 const S_IFREG = 0o100000;
-/** Directory type bits (`S_IFDIR`). */
-const S_IFDIR = 0o040000;
 const TYPES = new Set([S_IFREG, S_IFDIR, S_IFLNK]);
 
 /** (ws mounts) A file's POSIX metadata as object stores keep it. */
@@ -29,8 +27,11 @@ export function encodePosixMetadata(options: {
 }): Record<string, string> {
   const out: Record<string, string> = {};
   if (options.symlink !== undefined) out.mode = String(S_IFLNK | 0o777);
-  else if (options.mode !== undefined && Number.isInteger(options.mode) && options.mode >= 0)
-    out.mode = String(S_IFREG | (options.mode & 0o7777));
+  else if (options.mode !== undefined && Number.isInteger(options.mode) && options.mode >= 0) {
+    // A folder's marker (mkdir passes S_IFDIR with its bits) keeps the directory type, as s3fs.
+    const type = (options.mode & S_IFMT) === S_IFDIR ? S_IFDIR : S_IFREG;
+    out.mode = String(type | (options.mode & 0o7777));
+  }
   if (options.mtime !== undefined && Number.isFinite(options.mtime))
     out.mtime = String(Math.floor(options.mtime / 1000));
   return out;

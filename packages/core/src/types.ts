@@ -90,6 +90,8 @@ export interface FetchResult {
 
 /** (ws mounts) File type bits of a symbolic link in a POSIX mode (`S_IFLNK`). */
 export const S_IFLNK = 0o120000;
+/** (ws mounts) File type bits of a directory in a POSIX mode (`S_IFDIR`). */
+export const S_IFDIR = 0o040000;
 /** (ws mounts) Mask of the file type bits in a POSIX mode (`S_IFMT`). */
 export const S_IFMT = 0o170000;
 
@@ -116,6 +118,14 @@ export interface PutOptions {
    * and give it back as a link (`FetchResult.mode` with `S_IFLNK`).
    */
   readonly symlink?: string | undefined;
+}
+
+/** (ws mounts) What `mkdir` keeps with a folder (object stores: as the marker's metadata). */
+export interface MkdirOptions {
+  /** The folder's POSIX permission bits (`0o700`); stored as s3fs does, with `S_IFDIR` type bits. */
+  readonly mode?: number | undefined;
+  /** Last modification, milliseconds since the epoch. */
+  readonly mtime?: number | undefined;
 }
 
 /** (ws mounts) What a `put` may resolve to: the stored object's new version tag, when the backend tells it. */
@@ -147,7 +157,7 @@ export interface MountCommon {
    * calls `mkdir` for a folder made under a read-write mount and `rmdir` when it goes; `list()`
    * reports kept folders as `type: "directory"` entries.
    */
-  mkdir?(relPath: string): Promise<void>;
+  mkdir?(relPath: string, options?: MkdirOptions): Promise<void>;
   /** (ws mounts) Forgets a folder kept by `mkdir` (idempotent). Files under it are deleted one by one. */
   rmdir?(relPath: string): Promise<void>;
   /** (ws mounts) `true`: `put` with `PutOptions.symlink` stores a symbolic link verbatim (see there). */

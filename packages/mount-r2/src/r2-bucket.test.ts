@@ -133,6 +133,25 @@ describe("R2Bucket on Miniflare", () => {
 });
 
 describe("R2Bucket when the binding fails", () => {
+  it("keeps a folder's mode on its marker (s3fs's directory mode) and lists it back from the listing", async () => {
+    const mount = R2Bucket(bucket, { prefix: "fm", mode: "read-write" });
+    await mount.mkdir?.("private", { mode: 0o700 });
+    await mount.mkdir?.("ro", { mode: 0o555 });
+    await mount.mkdir?.("plain");
+    await mount.put("ro/a.txt", text("a"));
+    expect((await bucket.head("fm/private/"))?.customMetadata?.["mode"]).toBe(String(0o040700));
+    const listed = (await mount.list()).sort((a, b) => (a.path < b.path ? -1 : 1));
+    expect(
+      listed.map((e) => [e.path, e.type ?? "file", e.type === "directory" ? e.mode : undefined]),
+    ).toEqual([
+      ["plain", "directory", undefined],
+      ["private", "directory", 0o700],
+      // A marker beside its folder's files is kept when it carries the folder's mode.
+      ["ro", "directory", 0o555],
+      ["ro/a.txt", "file", undefined],
+    ]);
+  });
+
   it("rejects EIO with the cause once Miniflare is gone (no hang)", async () => {
     const own = await startMiniflareR2({ buckets: ["GONE"] });
     const binding = await own.bucket<R2BucketBinding>("GONE");

@@ -1,8 +1,7 @@
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { LazyMount } from "@ws/core";
 import { applyLayers, type ObserveEvent } from "@ws/provider-kit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type FaultProxy, startFaultProxy } from "../test/fault-proxy.js";
 import {
   backendClient,
   bucketName,
@@ -13,77 +12,6 @@ import {
   serverInfo,
 } from "../test/s3-env.js";
 import { S3Bucket, type S3BucketMount } from "./s3-bucket.js";
-
-/**
- * Fault injection in front of the real moto: a pass-through proxy that can answer the next
- * requests itself (503 SlowDown) or swallow them (no answer at all). Everything else is moto's.
- */
-interface FaultProxy {
-  readonly endpoint: string;
-  /** The next `count` requests get 503 SlowDown. */
-  slowDown(count: number): void;
-  /** The next `count` requests are accepted and never answered. */
-  blackHole(count: number): void;
-  readonly seen: { requests: number; sdkRequests: number };
-  close(): Promise<void>;
-}
-
-async function startFaultProxy(target: string): Promise<FaultProxy> {
-  const upstream = new URL(target);
-  let slow = 0;
-  let hole = 0;
-  const seen = { requests: 0, sdkRequests: 0 };
-  const server: Server = createServer((req, res) => {
-    seen.requests++;
-    // The SDK's middleware adds x-amz-user-agent; the fast read path sends no such header.
-    if (req.headers["x-amz-user-agent"] !== undefined) seen.sdkRequests++;
-    if (slow > 0) {
-      slow--;
-      req.resume();
-      res.writeHead(503, { "content-type": "application/xml" });
-      res.end(
-        '<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
-      );
-      return;
-    }
-    if (hole > 0) {
-      hole--;
-      req.resume(); // read the request, never answer
-      return;
-    }
-    const forward = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    forward.on("error", () => res.destroy());
-    req.pipe(forward);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    slowDown: (count) => {
-      slow = count;
-    },
-    blackHole: (count) => {
-      hole = count;
-    },
-    seen,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 describe("S3Bucket under throttling and timeouts (moto behind a fault proxy)", () => {
   const info = serverInfo("moto");

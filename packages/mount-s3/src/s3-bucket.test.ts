@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as diagnostics from "node:diagnostics_channel";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { MountDiagnostic } from "@ws/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -209,6 +209,29 @@ describe.each(SERVER_NAMES)("S3Bucket on %s", (name) => {
     await mount.put("notes.md", text("# changed"));
     expect(new TextDecoder().decode(await getObject(backend, bucket, "single/notes.md"))).toBe("# changed");
     expect(await mountOf({ prefix: "single/absent.md", rootType: "file" }).list()).toEqual([]);
+  });
+
+  it("keeps a folder's mode on its marker (s3fs's directory mode) and lists it back; folderModes: false skips the HEADs", async () => {
+    const mount = mountOf({ prefix: "fm", mode: "read-write" });
+    await mount.mkdir?.("private", { mode: 0o700 });
+    await mount.mkdir?.("ro", { mode: 0o555 });
+    await mount.mkdir?.("plain");
+    await mount.put("ro/a.txt", text("a"));
+    const head = await backend.send(new HeadObjectCommand({ Bucket: bucket, Key: "fm/private/" }));
+    expect(head.Metadata?.["mode"]).toBe(String(0o040700));
+    const listed = (await mount.list()).sort((a, b) => (a.path < b.path ? -1 : 1));
+    expect(listed.map((e) => [e.path, e.type ?? "file", e.mode])).toEqual([
+      ["plain", "directory", undefined],
+      ["private", "directory", 0o700],
+      // A marker beside its folder's files is kept when it carries the folder's mode.
+      ["ro", "directory", 0o555],
+      ["ro/a.txt", "file", undefined],
+    ]);
+    const quick = mountOf({ prefix: "fm", folderModes: false });
+    expect((await quick.list()).filter((e) => e.type === "directory").map((e) => [e.path, e.mode])).toEqual([
+      ["plain", undefined],
+      ["private", undefined],
+    ]);
   });
 
   it("maps a missing bucket to ENOENT", async () => {

@@ -15,6 +15,7 @@ import {
   validateRelativePath,
 } from "@ws/core";
 import { booleanOption, integerOption, retryLayer, stringOption } from "@ws/provider-kit";
+import { requestTimeoutOf } from "./request-timer.js";
 import type { S3Context } from "./s3-context.js";
 import { toMountError } from "./s3-errors.js";
 import { listObjects } from "./s3-list.js";
@@ -65,7 +66,13 @@ export interface S3BucketOptions extends MountOptions {
    * ignore the headers silently, so conditional puts fail `ENOTSUP` without a request.
    */
   readonly conditionalWrites?: boolean | undefined;
-  /** Idle timeout of one request in milliseconds, for the client the mount creates. Default 60 000. */
+  /**
+   * Idle timeout of one request in milliseconds. Default 60 000. For a client the mount creates it
+   * is the socket timeout of every request (and the fast read path's). A `client` passed in keeps
+   * its own handler settings (the SDK's default has no timeout at all), so the mount bounds its
+   * reads, HEADs and listings itself: an abort signal until the answer starts, then the body's
+   * idle time. A stalled server fails that attempt (transient: the retry layer tries again).
+   */
   readonly timeoutMs?: number | undefined;
   /** `"file"` when the prefix names one object: the mount then lists that one object as its only entry. */
   readonly rootType?: "directory" | "file" | undefined;
@@ -88,6 +95,13 @@ export interface S3BucketOptions extends MountOptions {
    * S3 console) are always listed as folders, never as files.
    */
   readonly directoryMarkers?: boolean | undefined;
+  /**
+   * Read the mode stored on each directory marker (s3fs's `x-amz-meta-mode`), so a 0o700 or 0o555
+   * folder comes back as it was. Listings carry no metadata: this is one HEAD per marker while
+   * listing (`concurrency` at a time; a bucket without markers pays nothing). Default true;
+   * `false` skips them and folders show 0o755.
+   */
+  readonly folderModes?: boolean | undefined;
 }
 
 /** The mount `S3Bucket` returns: the lazy contract plus conditional-write helpers for locks. */
@@ -225,6 +239,8 @@ export function S3Bucket(
     rangedReadThreshold,
     readStreams,
     parallelList,
+    folderModes: rootType === "directory" && booleanOption("folderModes", options.folderModes, true),
+    timeoutMs,
     listedSizes: new Map(),
     onDiagnostic: options.onDiagnostic,
     fastPath() {
@@ -237,6 +253,8 @@ export function S3Bucket(
     },
     async fail(error, context) {
       await learnSecrets();
+      // The mount's own timeout (an abort the SDK reports as AbortError): not the client's failure.
+      error = requestTimeoutOf(error) ?? error;
       // A client passed in has retried its own requests already; the fast path has not.
       const viaSdk =
         !(error instanceof S3HttpError) && typeof (error as { $metadata?: unknown })?.$metadata === "object";

@@ -14,6 +14,10 @@ export interface S3Context {
   readonly rangedReadThreshold: number;
   readonly readStreams: number;
   readonly parallelList: boolean;
+  /** HEAD each listed directory marker for its stored mode. */
+  readonly folderModes: boolean;
+  /** The bound on one SDK request (see RequestTimer): no answer or no body byte for this long fails it. */
+  readonly timeoutMs: number;
   /**
    * Sizes from the last listing, by key: they decide whether a read is worth splitting into
    * ranges. Replaced as a whole when a listing completes; kept up to date by puts and deletes.
@@ -31,4 +35,11 @@ export interface S3Context {
 /** The HTTP status of an SDK error, when the server answered at all. */
 export function httpStatusOf(error: unknown): number | undefined {
   return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+/** User metadata with lower-case names (the SDK keeps the case the server sent). */
+export function lowerKeys(meta: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(meta ?? {})) out[name.toLowerCase()] = value;
+  return out;
 }

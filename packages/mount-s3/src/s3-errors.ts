@@ -7,7 +7,12 @@ interface SdkErrorLike {
   readonly Code?: unknown;
   readonly code?: unknown;
   readonly message?: unknown;
-  readonly $metadata?: { readonly httpStatusCode?: number; readonly requestId?: string };
+  readonly $metadata?: {
+    readonly httpStatusCode?: number;
+    readonly requestId?: string;
+    /** The SDK's own count of the attempts it made (its retry strategy sets it). */
+    readonly attempts?: number;
+  };
 }
 
 /** The HTTP status of an SDK error, when the server answered at all. */
@@ -84,6 +89,8 @@ const TRANSIENT_NAMES = new Set([
   "ServiceUnavailable",
   "TimeoutError",
   "TruncatedBody",
+  // The mount's own timeoutMs on a request of a client passed in (see request-timer.ts).
+  "RequestStalled",
   "ECONNRESET",
   "ECONNREFUSED",
   "EPIPE",
@@ -164,9 +171,21 @@ export function toMountError(error: unknown, context: ErrorContext): MountError 
     [...context.secrets],
   );
   const transient = !context.clientRetried && isTransientS3(error);
+  // Say how many attempts were made only when it is known, and then the real count: the retry
+  // layer adds "gave up after N attempts" when it tried more than once; a client passed in counts
+  // its own attempts in $metadata.attempts.
+  const sdkAttempts = (error as SdkErrorLike | undefined)?.$metadata?.attempts;
+  const counted = context.clientRetried && typeof sdkAttempts === "number" && sdkAttempts >= 1;
+  const tried = counted && sdkAttempts > 1 ? ` after ${sdkAttempts} attempts (the client's own retries)` : "";
   return new MountError(
     "EIO",
-    `${context.syscall} ${context.where} failed after retries (${detail}${reason ? `: ${reason}` : ""})`,
-    { path: context.path, syscall: context.syscall, cause, transient },
+    `${context.syscall} ${context.where} failed${tried} (${detail}${reason ? `: ${reason}` : ""})`,
+    {
+      path: context.path,
+      syscall: context.syscall,
+      cause,
+      transient,
+      ...(counted ? { attempts: sdkAttempts } : {}),
+    },
   );
 }

@@ -1,6 +1,9 @@
 import { type _Object, ListObjectsV2Command, type ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
+import { decodePosixMetadata } from "@ws/core";
 import { mapConcurrent, paginate, type RawEntry } from "@ws/provider-kit";
+import { RequestTimer } from "./request-timer.js";
 import type { S3Context } from "./s3-context.js";
+import { headObject } from "./s3-write.js";
 
 /**
  * A key from a listing with `EncodingType: "url"`. AWS writes a space as "+" (and "+" as "%2B"),
@@ -60,6 +63,8 @@ function pagesOf(
   return paginate<RawEntry, string>(
     async (token) => {
       let page: ListObjectsV2CommandOutput;
+      // Bounded by the mount's timeoutMs, whatever the client's own settings (see RequestTimer).
+      const timer = new RequestTimer(ctx.timeoutMs, ctx.where(prefix));
       try {
         page = await ctx.client.send(
           new ListObjectsV2Command({
@@ -71,9 +76,12 @@ function pagesOf(
             // and Swift answers 500 to a plain listing that contains a control character.
             EncodingType: "url",
           }),
+          { abortSignal: timer.signal },
         );
       } catch (error) {
         return ctx.fail(error, { path: "", where: ctx.where(prefix), syscall: "scandir" });
+      } finally {
+        timer.stop();
       }
       const decoded = decodePage(ctx, page);
       folders?.push(...decoded.folders);
@@ -88,6 +96,26 @@ function pagesOf(
 }
 
 /**
+ * The mode stored on each directory marker of a page (a zero-byte `folder/` key): listings carry no
+ * metadata, so one HEAD per marker, `concurrency` at a time. Pages without markers cost nothing.
+ */
+async function withFolderModes(ctx: S3Context, page: RawEntry[]): Promise<RawEntry[]> {
+  const markers = page.filter((e) => e.size === 0 && e.key.endsWith("/"));
+  if (!ctx.folderModes || markers.length === 0) return page;
+  const modes = new Map<string, number>();
+  await mapConcurrent(markers, ctx.concurrency, async (entry) => {
+    const info = await headObject(ctx, entry.key, "");
+    const mode = decodePosixMetadata(info?.meta).mode;
+    if (mode !== undefined) modes.set(entry.key, mode & 0o7777);
+  });
+  if (modes.size === 0) return page;
+  return page.map((e) => {
+    const mode = modes.get(e.key);
+    return mode === undefined ? e : { ...e, mode };
+  });
+}
+
+/**
  * Every object under `prefix`, page by page. With `parallelList`, each top-level folder gets its
  * own paginated listing, `concurrency` at a time. The sizes seen replace `ctx.listedSizes` once
  * the walk completes.
@@ -99,13 +127,14 @@ export async function* listObjects(ctx: S3Context, prefix: string): AsyncGenerat
     return page;
   };
   if (!ctx.parallelList) {
-    for await (const page of pagesOf(ctx, prefix)) yield record(page);
+    for await (const page of pagesOf(ctx, prefix)) yield record(await withFolderModes(ctx, page));
   } else {
     const folders: string[] = [];
-    for await (const page of pagesOf(ctx, prefix, "/", folders)) yield record(page);
+    for await (const page of pagesOf(ctx, prefix, "/", folders))
+      yield record(await withFolderModes(ctx, page));
     const below = await mapConcurrent(folders, ctx.concurrency, async (folder) => {
       const entries: RawEntry[] = [];
-      for await (const page of pagesOf(ctx, folder)) entries.push(...page);
+      for await (const page of pagesOf(ctx, folder)) entries.push(...(await withFolderModes(ctx, page)));
       return entries;
     });
     for (const entries of below) yield record(entries);

@@ -1,7 +1,12 @@
-import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  type GetObjectCommandInput,
+  type GetObjectCommandOutput,
+} from "@aws-sdk/client-s3";
 import { MountError } from "@ws/core";
 import { mapConcurrent } from "@ws/provider-kit";
-import { httpStatusOf, type S3Context } from "./s3-context.js";
+import { RequestTimer } from "./request-timer.js";
+import { httpStatusOf, lowerKeys, type S3Context } from "./s3-context.js";
 import type { ResponseHead, SignedGet } from "./signed-get.js";
 
 /** A body that ended before its announced length: transient (see s3-errors.ts). */
@@ -15,10 +20,12 @@ async function readInto(
   target: Uint8Array,
   offset: number,
   expected: number,
+  timer: RequestTimer,
 ): Promise<number> {
   let written = 0;
   if (!body) return 0;
   for await (const chunk of body as AsyncIterable<Uint8Array>) {
+    timer.touch();
     if (written + chunk.length > expected) {
       throw new Error(`the server sent more than the ${expected} bytes it announced`);
     }
@@ -29,11 +36,12 @@ async function readInto(
 }
 
 /** Reads a body of unknown length into one exact, fresh Uint8Array. */
-async function readAll(body: GetObjectCommandOutput["Body"]): Promise<Uint8Array> {
+async function readAll(body: GetObjectCommandOutput["Body"], timer: RequestTimer): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   if (body) {
     for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      timer.touch();
       chunks.push(chunk);
       total += chunk.length;
     }
@@ -48,11 +56,11 @@ async function readAll(body: GetObjectCommandOutput["Body"]): Promise<Uint8Array
 }
 
 /** A whole (200) response body into one exact buffer, checking it is complete. */
-async function readWhole(response: GetObjectCommandOutput): Promise<Uint8Array> {
+async function readWhole(response: GetObjectCommandOutput, timer: RequestTimer): Promise<Uint8Array> {
   const length = response.ContentLength;
-  if (length === undefined) return readAll(response.Body);
+  if (length === undefined) return readAll(response.Body, timer);
   const out = new Uint8Array(length);
-  const got = await readInto(response.Body, out, 0, length);
+  const got = await readInto(response.Body, out, 0, length, timer);
   if (got !== length) throw new TruncatedBody(`received ${got} of ${length} bytes`);
   return out;
 }
@@ -73,6 +81,26 @@ function changedWhileRead(ctx: S3Context, key: string, relPath: string): MountEr
   );
 }
 
+/**
+ * One SDK GetObject bounded by the mount's `timeoutMs` (a client passed in may have no timeout at
+ * all): the timer aborts the request until it answers, then watches the body's idle time. The
+ * caller reads the body, then stops the timer.
+ */
+async function sdkGet(
+  ctx: S3Context,
+  input: GetObjectCommandInput,
+): Promise<{ response: GetObjectCommandOutput; timer: RequestTimer }> {
+  const timer = new RequestTimer(ctx.timeoutMs, ctx.where(input.Key ?? ""));
+  try {
+    const response = await ctx.client.send(new GetObjectCommand(input), { abortSignal: timer.signal });
+    timer.body(response.Body);
+    return { response, timer };
+  } catch (error) {
+    timer.stop();
+    throw error;
+  }
+}
+
 /** One GET of the whole object (the fast path when available, else the SDK). */
 async function getWhole(ctx: S3Context, key: string, relPath: string, info: ReadInfo): Promise<Uint8Array> {
   const fast = await ctx.fastPath();
@@ -89,18 +117,21 @@ async function getWhole(ctx: S3Context, key: string, relPath: string, info: Read
       return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "open" });
     }
   }
-  let response: GetObjectCommandOutput;
+  let got: { response: GetObjectCommandOutput; timer: RequestTimer };
   try {
-    response = await ctx.client.send(new GetObjectCommand({ Bucket: ctx.bucket, Key: key }));
+    got = await sdkGet(ctx, { Bucket: ctx.bucket, Key: key });
   } catch (error) {
     return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "open" });
   }
+  const { response, timer } = got;
   info.meta = lowerKeys(response.Metadata);
   info.etag = response.ETag;
   try {
-    return await readWhole(response);
+    return await readWhole(response, timer);
   } catch (error) {
     return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "read" });
+  } finally {
+    timer.stop();
   }
 }
 
@@ -124,10 +155,13 @@ async function getRanged(
   const fast = await ctx.fastPath();
   if (fast) return getRangedFast(ctx, fast, key, relPath, expected, rangeSize, info, restarted);
   let first: GetObjectCommandOutput;
+  let firstTimer: RequestTimer;
   try {
-    first = await ctx.client.send(
-      new GetObjectCommand({ Bucket: ctx.bucket, Key: key, Range: `bytes=0-${rangeSize - 1}` }),
-    );
+    ({ response: first, timer: firstTimer } = await sdkGet(ctx, {
+      Bucket: ctx.bucket,
+      Key: key,
+      Range: `bytes=0-${rangeSize - 1}`,
+    }));
   } catch (error) {
     // An empty object has no byte 0: 416. Read it whole instead.
     if (httpStatusOf(error) === 416) return getWhole(ctx, key, relPath, info);
@@ -138,7 +172,7 @@ async function getRanged(
   info.etag = first.ETag;
   try {
     // The server ignored Range and sent everything (200).
-    if (total === undefined || first.ContentRange === undefined) return await readWhole(first);
+    if (total === undefined || first.ContentRange === undefined) return await readWhole(first, firstTimer);
     const out = new Uint8Array(total);
     const firstLength = Math.min(rangeSize, total);
     const ranges: Array<[number, number]> = [];
@@ -146,21 +180,23 @@ async function getRanged(
       ranges.push([start, Math.min(start + rangeSize, total) - 1]);
     }
     const etag = first.ETag;
-    const firstRead = readInto(first.Body, out, 0, firstLength).then((got) => {
+    const firstRead = readInto(first.Body, out, 0, firstLength, firstTimer).then((got) => {
       if (got !== firstLength) throw new TruncatedBody(`range 0: received ${got} of ${firstLength} bytes`);
     });
     const rest = mapConcurrent(ranges, streams, async ([start, end]) => {
-      const part = await ctx.client.send(
-        new GetObjectCommand({
-          Bucket: ctx.bucket,
-          Key: key,
-          Range: `bytes=${start}-${end}`,
-          ...(etag ? { IfMatch: etag } : {}),
-        }),
-      );
-      const length = end - start + 1;
-      const got = await readInto(part.Body, out, start, length);
-      if (got !== length) throw new TruncatedBody(`range ${start}: received ${got} of ${length} bytes`);
+      const { response: part, timer } = await sdkGet(ctx, {
+        Bucket: ctx.bucket,
+        Key: key,
+        Range: `bytes=${start}-${end}`,
+        ...(etag ? { IfMatch: etag } : {}),
+      });
+      try {
+        const length = end - start + 1;
+        const got = await readInto(part.Body, out, start, length, timer);
+        if (got !== length) throw new TruncatedBody(`range ${start}: received ${got} of ${length} bytes`);
+      } finally {
+        timer.stop();
+      }
     });
     await Promise.all([firstRead, rest]);
     return out;
@@ -170,6 +206,8 @@ async function getRanged(
       throw changedWhileRead(ctx, key, relPath);
     }
     return ctx.fail(error, context);
+  } finally {
+    firstTimer.stop();
   }
 }
 
@@ -266,10 +304,4 @@ export function readObject(
 export interface ReadInfo {
   meta?: Record<string, string> | undefined;
   etag?: string | undefined;
-}
-
-function lowerKeys(meta: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(meta ?? {})) out[name.toLowerCase()] = value;
-  return out;
 }

@@ -1,7 +1,8 @@
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { encodePosixMetadata, MountError, type PutOptions } from "@ws/core";
-import { httpStatusOf, type S3Context } from "./s3-context.js";
+import { RequestTimer } from "./request-timer.js";
+import { httpStatusOf, lowerKeys, type S3Context } from "./s3-context.js";
 
 /** S3's limit for one PutObject. */
 const MAX_SINGLE_PUT = 5 * 1024 * 1024 * 1024;
@@ -11,6 +12,8 @@ export interface S3ObjectInfo {
   readonly size: number;
   readonly etag: string | undefined;
   readonly mtime: number | undefined;
+  /** (ws mounts) The object's user metadata (`x-amz-meta-*` without the prefix, names in lower case). */
+  readonly meta: Readonly<Record<string, string>>;
 }
 
 /**
@@ -101,11 +104,21 @@ export async function headObject(
   key: string,
   relPath: string,
 ): Promise<S3ObjectInfo | undefined> {
+  const timer = new RequestTimer(ctx.timeoutMs, ctx.where(key));
   try {
-    const head = await ctx.client.send(new HeadObjectCommand({ Bucket: ctx.bucket, Key: key }));
-    return { size: head.ContentLength ?? 0, etag: head.ETag, mtime: head.LastModified?.getTime() };
+    const head = await ctx.client.send(new HeadObjectCommand({ Bucket: ctx.bucket, Key: key }), {
+      abortSignal: timer.signal,
+    });
+    return {
+      size: head.ContentLength ?? 0,
+      etag: head.ETag,
+      mtime: head.LastModified?.getTime(),
+      meta: lowerKeys(head.Metadata),
+    };
   } catch (error) {
     if (httpStatusOf(error) === 404) return undefined;
     return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "stat" });
+  } finally {
+    timer.stop();
   }
 }

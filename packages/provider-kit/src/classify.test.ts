@@ -50,7 +50,14 @@ describe("classifyHttpStatus", () => {
 describe("classifyNetworkError", () => {
   const withCode = (code: string) => Object.assign(new Error(code), { code });
   it("treats resets, refusals and undici socket errors as transient EIO, timeouts as ETIMEDOUT", () => {
-    for (const code of ["ECONNRESET", "ECONNREFUSED", "EPIPE", "UND_ERR_SOCKET"]) {
+    // A body cut short of its Content-Length (undici's length mismatch) is a cut connection too.
+    for (const code of [
+      "ECONNRESET",
+      "ECONNREFUSED",
+      "EPIPE",
+      "UND_ERR_SOCKET",
+      "UND_ERR_RES_CONTENT_LENGTH_MISMATCH",
+    ]) {
       expect(classifyNetworkError(withCode(code))).toMatchObject({ code: "EIO", transient: true });
     }
     for (const code of [

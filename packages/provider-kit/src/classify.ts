@@ -79,6 +79,8 @@ const NETWORK_TRANSIENT = new Set([
   "UND_ERR_SOCKET",
   "UND_ERR_CLOSED",
   "UND_ERR_CONNECT",
+  // The connection ended before the body reached its Content-Length: a truncated body.
+  "UND_ERR_RES_CONTENT_LENGTH_MISMATCH",
 ]);
 const TIMEOUTS = new Set([
   "ETIMEDOUT",
@@ -108,8 +110,8 @@ function codesOf(error: unknown): { code: string | undefined; name: string | und
 }
 
 /**
- * A network failure as `{ code, transient }`: resets, refusals, broken pipes and undici socket
- * errors are `EIO` (transient); timeouts are `ETIMEDOUT` (transient); an abort asked for by the
+ * A network failure as `{ code, transient }`: resets, refusals, broken pipes, undici socket
+ * errors and bodies cut short of their Content-Length are `EIO` (transient); timeouts are `ETIMEDOUT` (transient); an abort asked for by the
  * caller is `ECANCELED` (not retried). `undefined` when `error` is not a network failure.
  */
 export function classifyNetworkError(error: unknown): Classification | undefined {

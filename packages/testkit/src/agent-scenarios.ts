@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -155,9 +156,13 @@ done`;
  * A tree with modes (0755, 0600, 0444), an empty folder, nested folders and in-tree symlinks
  * (relative, to a file and to a folder) and a venv-style link out of the tree, made on the host and archived with `tar`; extracted with
  * `tar -xp` under the mount; then from a new workspace `tar --compare` and a listing with modes.
- * Folders are 0755 (folder modes are not stored: see the README's limits).
+ * Folders are 0755 unless `folderModes` is set: then the tree also holds a 0700 folder and a
+ * 0555 folder with a file in it (for stores that keep folder modes).
  */
-export async function tarRoundTrip(fresh: FreshMount): Promise<TarRoundTrip> {
+export async function tarRoundTrip(
+  fresh: FreshMount,
+  options: { readonly folderModes?: boolean } = {},
+): Promise<TarRoundTrip> {
   const work = mkdtempSync(join(tmpdir(), "ws-tar-"));
   try {
     const { execFileSync } = await import("node:child_process");
@@ -174,6 +179,14 @@ ln -s ../deep deep/er/up
 ln -s /usr/bin/python3 venv-python
 echo readme > README
 touch -d '2021-02-03 04:05:06' README bin/tool
+${
+  options.folderModes
+    ? `mkdir -p sealed/inside locked
+printf 'kept\\n' > locked/file.txt
+chmod 700 sealed
+chmod 555 locked`
+    : ""
+}
 cd ${src}
 tar -cpf ${work}/tree.tar tree
 cd tree && ${LISTING}`;
@@ -193,6 +206,8 @@ cd tree && ${LISTING}`;
       await ws2.close();
     }
   } finally {
+    // A 0555 folder's files cannot be removed by a user other than root until it is writable.
+    if (options.folderModes) spawnSync("chmod", ["-R", "u+rwX", work]);
     rmSync(work, { recursive: true, force: true });
   }
 }

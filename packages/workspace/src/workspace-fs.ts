@@ -178,7 +178,7 @@ export class WorkspaceFs implements VFS {
   }
 
   readlink(path: string, _options?: unknown): Promise<string> {
-    return this.#call("readlink", path, (p) => p.ns.readlink(path));
+    return this.#call("readlink", path, (p) => p.posix.readlink(path));
   }
 
   /** Symlinks are plain workspace files only: under a mount they throw `ENOTSUP` (or `EROFS`). */

@@ -45,6 +45,10 @@ describe("refreshMount", () => {
     const result = await ws.refreshMount("/m");
     expect(result.kept.sort()).toEqual(["/m/a.txt", "/m/b.txt"]);
     expect(result.conflicts.map((c) => c.path)).toEqual(["/m/a.txt"]);
+    // The result carries the seed's names too, as the hook and the event do.
+    expect(result.conflicts[0]?.doRev).toEqual(result.conflicts[0]?.local);
+    expect(result.conflicts[0]?.containerRev).toEqual(result.conflicts[0]?.remote);
+    expect(result.conflicts[0]?.containerRev).toMatchObject({ exists: true, size: 8 });
     expect(conflicts).toMatchObject([
       { kind: "refresh", path: "/m/a.txt", remote: { exists: true, size: 8 } },
     ]);

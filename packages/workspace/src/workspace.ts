@@ -230,7 +230,14 @@ export class Workspace extends Emitter<WorkspaceEvents> {
                 const target = this.#host.readlinkSync(abs);
                 return { exists: true, bytes: new TextEncoder().encode(target), symlink: target };
               }
-              if (st.isDirectory()) return { exists: true, bytes: new Uint8Array(0), directory: true };
+              if (st.isDirectory())
+                return {
+                  exists: true,
+                  bytes: new Uint8Array(0),
+                  directory: true,
+                  // Kept with the folder's marker; group/other write cleared, as for files.
+                  mode: Number(st.mode) & 0o7777 & ~0o022,
+                };
             } catch (error) {
               // Only "nothing there" is a deletion; any other failure must not become one.
               const code = (error as { code?: unknown } | null)?.code;

@@ -3,6 +3,7 @@ import {
   type FetchResult,
   fetchWithInfoOf,
   type LazyMount,
+  type MkdirOptions,
   type Mount,
   type MountEntry,
   type PutOptions,
@@ -119,8 +120,8 @@ export function interceptMount(mount: Mount, interceptor: Interceptor): Mount {
   // (ws mounts) Folder markers are a put and a delete of `path/` as far as layers are concerned.
   if (typeof mount.mkdir === "function") {
     const mkdir = mount.mkdir;
-    define("mkdir", (path: string) =>
-      intercept("put", `${path}/`, () => mkdir.call(mount, path), { bytes: new Uint8Array(0) }),
+    define("mkdir", (path: string, options?: MkdirOptions) =>
+      intercept("put", `${path}/`, () => mkdir.call(mount, path, options), { bytes: new Uint8Array(0) }),
     );
   }
   if (typeof mount.rmdir === "function") {

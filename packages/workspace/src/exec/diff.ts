@@ -30,6 +30,8 @@ export type Change =
 export interface Diff {
   readonly changes: Change[];
   readonly newDirs: Array<[string, number]>;
+  /** Folders that were there before the command and whose mode it changed (`chmod`). */
+  readonly modeDirs: Array<[string, number]>;
   readonly goneDirs: string[];
   /** Files with more than one name (same inode), each group sorted. */
   readonly hardLinks: string[][];
@@ -71,6 +73,7 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
   const { ns, mem } = host;
   const changes: Change[] = [];
   const newDirs: Array<[string, number]> = [];
+  const modeDirs: Array<[string, number]> = [];
   const seen = new Set<string>();
   const byInode = new Map<bigint, string[]>();
   const skipped: Array<{ path: string; type: SpecialType }> = [];
@@ -96,7 +99,7 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
           newDirs.push([child, Number(lstatSync(hostPath).mode & 0o7777)]);
           // A file (or a stub, absent on this side) replaced by a directory: the file goes first.
           if (before || ns.isFileAt(child)) changes.push({ op: "delete", path: child });
-        }
+        } else if (now.mode !== before.mode) modeDirs.push([child, now.mode]);
         walk(child);
         continue;
       }
@@ -158,6 +161,7 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
   return {
     changes,
     newDirs,
+    modeDirs,
     goneDirs,
     hardLinks,
     skipped,

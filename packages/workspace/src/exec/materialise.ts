@@ -12,6 +12,8 @@ export interface Snap {
   readonly ctimeNs: bigint;
   readonly ino: bigint;
   readonly nlink: bigint;
+  /** Permission bits (a folder's `chmod` changes only these and its ctime). */
+  readonly mode: number;
   /** The VFS version of the path when it was written here (see `vfsVersion`); files and links only. */
   vfs?: string | undefined;
 }
@@ -55,6 +57,7 @@ export function snapOf(hostPath: string): Snap {
     ctimeNs: st.ctimeNs,
     ino: st.ino,
     nlink: st.nlink,
+    mode: Number(st.mode & 0o7777n),
   };
 }
 

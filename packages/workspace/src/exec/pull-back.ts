@@ -86,6 +86,14 @@ export class ExternalChanges {
     this.#vol.chmodSync(r.path, mode);
   }
 
+  /** A folder's new mode (a command's `chmod`); a folder known only from stubs becomes real first. */
+  dirMode(r: Resolved, mode: number): void {
+    const k = this.#ns.kind(r);
+    if (k?.type === "vdir") this.#ns.mkdirp(r.path);
+    else if (k?.type !== "directory") return;
+    this.#vol.chmodSync(r.path, mode);
+  }
+
   symlink(r: Resolved, target: string): void {
     this.#keepRoots(r, "symlink");
     if (this.#ns.kind(r)) this.#vol.rmSync(r.path, { recursive: true, force: true });
@@ -178,6 +186,15 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
     if (r?.view) {
       host.mirror(r.view.root).changedExternally(r.rel);
       toMirror.push({ root: r.view.root, rel: r.rel, path: r.path, op: "put" });
+    }
+  }
+  // Folders whose mode the command changed: the VFS takes it, and the marker where one is kept.
+  for (const [path, mode] of d.modeDirs) {
+    apply.dirMode(ns.resolve(path), mode);
+    const kept = folderOf(path);
+    if (kept?.view) {
+      host.mirror(kept.view.root).changedExternally(kept.rel);
+      toMirror.push({ root: kept.view.root, rel: kept.rel, path: kept.path, op: "put" });
     }
   }
   for (const change of changes.filter((c) => c.op !== "delete")) {

@@ -9,14 +9,14 @@ import {
 } from "@ws/core";
 import type { IndexKey } from "../index-store.js";
 import type { MemVol } from "../mem-vol.js";
-import type { Mirror } from "../mirror/mirror.js";
+import type { ListingToken, Mirror } from "../mirror/mirror.js";
 import type { WorkspaceContext } from "../runtime/context.js";
 import { type MountRecord, type Registry, withRoot } from "../runtime/registry.js";
 import { StubTable } from "../stub-table.js";
 import type { MountView, Namespace } from "../vfs/namespace.js";
 import type { IndexEvent, RefreshResult } from "../workspace-options.js";
 import { commitStage, type StagedTree, stageEager } from "./eager-stage.js";
-import { prepareListing } from "./listing.js";
+import { type ListedFolder, prepareListing } from "./listing.js";
 import { refreshEager, refreshLazy } from "./refresh.js";
 
 export interface IndexerParts {
@@ -175,15 +175,23 @@ export class Indexer {
     const { entries, usage, folders } = prepareListing(record, raw, registry.shadowedIn(record.root), (d) =>
       ctx.emit("diagnostic", d),
     );
-    // Folders the store keeps (directory markers): real directories, known to the mirror.
-    for (const rel of folders) {
-      if (ns.kind(ns.resolve(view.absOf(rel)), false)) continue;
-      ns.mkdirp(view.absOf(rel));
+    // Folders the store keeps (directory markers): real directories, known to the mirror, with
+    // the mode stored on the marker. All are made before any mode is applied (a 0o555 folder
+    // may hold others); a folder with a local change pending keeps its local mode.
+    const modes: Array<[string, number]> = [];
+    for (const { rel, mode } of folders) {
+      const abs = view.absOf(rel);
+      const k = ns.kind(ns.resolve(abs), false);
+      if (k && k.type !== "directory" && k.type !== "vdir") continue;
+      if (!k || k.type === "vdir") ns.mkdirp(abs);
       mirror.knownDirectory(rel);
+      if (mode !== undefined && !mirror.has(rel)) modes.push([abs, mode]);
     }
+    for (const [abs, mode] of modes) ns.chmodMem(abs, mode);
     let result: RefreshResult | undefined;
     if (refresh && record.phase === "ready") {
       result = await refreshLazy({ ctx, ns, vol: this.#p.vol, view, mirror, token }, entries);
+      this.#dropGoneFolders(view, mirror, folders, token);
     } else {
       this.#commitStubs(view, entries, usage);
     }
@@ -203,6 +211,31 @@ export class Indexer {
       refresh,
     } satisfies IndexEvent);
     return result;
+  }
+
+  /**
+   * A kept folder whose marker is gone upstream (another writer removed it) goes locally too, when
+   * it is empty, has no local change pending and was not made here after the listing started.
+   * A folder that still holds something stays (its files imply it).
+   */
+  #dropGoneFolders(
+    view: MountView,
+    mirror: Mirror,
+    folders: readonly ListedFolder[],
+    token: ListingToken | undefined,
+  ): void {
+    const listed = new Set(folders.map((f) => f.rel));
+    const { ns, vol } = this.#p;
+    // Deepest first, so a parent emptied by its child's removal can go too.
+    const kept = mirror.keptDirectories().sort((a, b) => b.length - a.length);
+    for (const rel of kept) {
+      if (listed.has(rel) || mirror.has(rel) || (token !== undefined && mirror.ackedSince(token, rel)))
+        continue;
+      const abs = view.absOf(rel);
+      if (ns.kind(ns.resolve(abs), false)?.type !== "directory" || ns.readdir(abs).length > 0) continue;
+      vol.rmdirSync(abs);
+      mirror.forgetDirectory(rel);
+    }
   }
 
   #commitStubs(view: MountView, entries: MountEntry[], usage: QuotaUsage): void {
@@ -301,6 +334,15 @@ export class Indexer {
       if (slot >= 0 && !mirror.isModified(rel)) entries.push(stubs.entry(slot));
       else if (mirror.isAcked(rel) || slot >= 0)
         entries.push({ path: rel, size: st.size, mtime: st.mtimeMs });
+    }
+    // Folders the store keeps (markers): a workspace that loads this index instead of listing
+    // must still have them, with their modes.
+    for (const rel of mirror.keptDirectories()) {
+      if (mirror.has(rel)) continue;
+      const abs = view.absOf(rel);
+      if (ns.kind(ns.resolve(abs), false)?.type !== "directory") continue;
+      const mode = ns.modeOf(abs);
+      entries.push({ path: rel, size: 0, type: "directory", ...(mode === undefined ? {} : { mode }) });
     }
     await ctx.config.indexStore.save(this.#key(record), { kind: mount.kind, entries, indexedAt: Date.now() });
     mirror.saved();

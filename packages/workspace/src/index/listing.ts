@@ -7,6 +7,12 @@ import {
 } from "@ws/core";
 import type { MountRecord } from "../runtime/registry.js";
 
+/** A folder the store keeps (a directory marker), with the mode stored on it, if any. */
+export interface ListedFolder {
+  readonly rel: string;
+  readonly mode?: number | undefined;
+}
+
 /**
  * A listing made ready to become stubs: sanitised (skipped keys become diagnostics), cut to one
  * entry for a file mount, paths hidden by an inner single-file mount (`shadowed`) and ignored
@@ -17,15 +23,17 @@ export function prepareListing(
   raw: readonly MountEntry[],
   shadowed: readonly string[],
   diagnostic: (diagnostic: MountDiagnostic) => void,
-): { entries: MountEntry[]; usage: QuotaUsage; folders: string[] } {
+): { entries: MountEntry[]; usage: QuotaUsage; folders: ListedFolder[] } {
   const root = record.root;
   const { entries: clean, skipped } = sanitizeEntries(raw, root);
   for (const d of skipped) diagnostic(d);
   // (ws mounts) Kept empty folders (directory markers) become folders, never stubs.
-  const folders: string[] = [];
+  const folders: ListedFolder[] = [];
   let entries = clean.filter((e) => {
     if (e.type !== "directory") return true;
-    if (record.type === "directory" && !record.ignore(e.path)) folders.push(e.path);
+    if (record.type === "directory" && !record.ignore(e.path)) {
+      folders.push(e.mode === undefined ? { rel: e.path } : { rel: e.path, mode: e.mode & 0o7777 });
+    }
     return false;
   });
   if (record.type === "file") {

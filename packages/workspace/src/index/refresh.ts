@@ -40,6 +40,9 @@ async function report(parts: RefreshParts, planned: Plan): Promise<RefreshResult
       path: abs(c.rel),
       local: c.local,
       remote: c.remote,
+      // The seed's names, as the hook and the event carry them.
+      doRev: c.local,
+      containerRev: c.remote,
     };
     conflicts.push(conflict);
     await ctx.conflict(conflict);

@@ -238,6 +238,16 @@ export class Mirror {
     this.#dirs.add(rel);
   }
 
+  /** Folders upstream is known to keep (listed markers, and folders this workspace made). */
+  keptDirectories(): string[] {
+    return [...this.#dirs];
+  }
+
+  /** Upstream no longer keeps `rel` as a folder (its marker is gone). */
+  forgetDirectory(rel: string): void {
+    this.#dirs.delete(rel);
+  }
+
   /** True when the mount keeps empty folders (it has `mkdir`): folder changes are worth scheduling. */
   get keepsFolders(): boolean {
     return typeof this.#record.mount?.mkdir === "function";
@@ -407,7 +417,9 @@ export class Mirror {
         if (!mount?.delete) throw readOnly(path, this.root, "unlink");
         await mount.delete(relPath);
       }
-      if (mount?.mkdir) await mount.mkdir(relPath);
+      // The folder's mode travels with its marker (s3fs's directory objects).
+      if (mount?.mkdir)
+        await mount.mkdir(relPath, state.mode === undefined ? undefined : { mode: state.mode });
       return undefined;
     }
     if (state.exists) {

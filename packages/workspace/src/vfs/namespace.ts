@@ -334,6 +334,20 @@ export class Namespace {
     this.#vol.symlinkSync(target, abs);
   }
 
+  /** A memfs node's permission bits, or undefined when there is none. */
+  modeOf(abs: string): number | undefined {
+    try {
+      return Number(this.#vol.lstatSync(abs).mode) & 0o7777;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Sets a node's permission bits (host access: modes are metadata, never a lock against the host). */
+  chmodMem(abs: string, mode: number): void {
+    this.#vol.chmodSync(abs, mode & 0o7777);
+  }
+
   mkdirp(absDir: string): void {
     if (absDir === "/") return;
     // 0o755: 0o777 less the default umask, as on a host (memfs would make them 0o777).

@@ -296,9 +296,29 @@ export class Posix {
     await renameOver(this.#p, this, src, sk, dst);
   }
 
+  /**
+   * `readlink`. Under a mount that stores links, a stub may be one (an object-store listing cannot
+   * tell a link from a file): it is read first, then answered as Node would.
+   */
+  async readlink(path: string): Promise<string> {
+    const { ns, hydrator } = this.#p;
+    const r = ns.resolve(path);
+    const k = ns.kind(r);
+    if (k?.type === "stub" && k.view.record.mount?.symlinks === true) {
+      await hydrator.hydrate(k.view, k.slot, r.path);
+    }
+    return ns.readlink(path);
+  }
+
   async chmod(path: string, mode: number): Promise<void> {
     const r = await this.#metadataTarget(path, "chmod");
     this.#p.vol.chmodSync(r.path, mode);
+    // The mode is metadata the mount keeps: a file is written back with it, a folder's marker too
+    // (where the mount keeps folders). A link's own mode is not stored (chmod follows the link).
+    const k = this.#p.ns.kind(r, true);
+    if (!r.view || r.rel === "" || !r.view.record.writable) return;
+    if (k?.type === "file") this.changed(r.view, r.rel);
+    else if (k?.type === "directory") this.folderChanged(r);
   }
 
   async utimes(path: string, atime: number | Date, mtime: number | Date): Promise<void> {
@@ -318,21 +338,28 @@ export class Posix {
     return r;
   }
 
+  /**
+   * A link under a read-write mount that stores links (`symlinks: true`) is the user's own data,
+   * as one a command makes: kept verbatim, whatever its target, and mirrored (`PutOptions.symlink`).
+   * Under any other mount: `ENOTSUP`. Ownership is decided on real paths, so the link never leads
+   * a later call around a mount's rules.
+   */
   symlink(target: string, path: string): void {
     const { ns } = this.#p;
     const r = ns.resolve(path);
     this.assertNotIgnored(r, "symlink");
     this.assertWritable(r, "symlink");
-    if (r.view) {
+    if (r.view && r.view.record.mount?.symlinks !== true) {
       throw fsError(
         "ENOTSUP",
         "symlink",
         r.path,
-        `mount ${r.view.root} stores files only; a symlink could not be mirrored to it`,
+        `mount ${r.view.root} (${r.view.record.mount?.kind ?? "?"}) does not store symbolic links; a link could not be mirrored to it`,
       );
     }
     if (ns.kind(r)) throw fsError("EEXIST", "symlink", r.path);
     this.prepareParent(r, "symlink");
     ns.symlinkMem(target, r.path);
+    this.changed(r.view, r.rel);
   }
 }
