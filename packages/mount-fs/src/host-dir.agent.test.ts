@@ -23,7 +23,9 @@ afterAll(() => {
   for (const dir of dirs.values()) rmSync(dir, { recursive: true, force: true });
 });
 
-describeAgentRoundTrips("HostDir", (scenario) => () => HostDir(dirOf(scenario), { mode: "read-write" }));
+describeAgentRoundTrips("HostDir", (scenario) => () => HostDir(dirOf(scenario), { mode: "read-write" }), {
+  folderModes: true,
+});
 
 // After the round trips above (same file, run in order): what they left on the host.
 describe("HostDir: the round trips, on the disk itself", () => {
@@ -47,5 +49,8 @@ describe("HostDir: the round trips, on the disk itself", () => {
     expect(readlinkSync(join(dir, "tree/venv-python"))).toBe("/usr/bin/python3");
     expect(readlinkSync(join(dir, "tree/deep/er/up"))).toBe("../deep");
     expect(lstatSync(join(dir, "tree/README")).mtime.toISOString()).toMatch(/^2021-02-03T/);
+    // Folder modes too (the 0555 folder holds a file, so it is not an empty folder's marker).
+    expect(statSync(join(dir, "tree/sealed")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, "tree/locked")).mode & 0o777).toBe(0o555);
   });
 });

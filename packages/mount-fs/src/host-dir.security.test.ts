@@ -387,6 +387,28 @@ describe("links, folders, modes and mtimes of a read-write mount (the user's own
     expect(statSync(join(root, "kept")).isDirectory()).toBe(true);
   });
 
+  it("keeps folder modes: mkdir's mode is applied (to a folder made or found), and a folder with a mode of its own is listed with it, empty or not", async () => {
+    const mount = HostDir(root, { mode: "read-write" });
+    await mount.mkdir!("sealed", { mode: 0o700 });
+    await mount.put("sealed/f.txt", enc.encode("f"));
+    mkdirSync(join(root, "plain"));
+    writeFileSync(join(root, "plain/x.txt"), "x");
+    await mount.put("plain/y.txt", enc.encode("y"));
+    await mount.mkdir!("plain", { mode: 0o750 });
+    expect(statSync(join(root, "sealed")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(root, "plain")).mode & 0o777).toBe(0o750);
+    const folders = (await HostDir(root).list()).filter((e) => e.type === "directory");
+    expect(folders.map((e) => [e.path, e.mode])).toEqual([
+      ["plain", 0o750],
+      ["sealed", 0o700],
+    ]);
+    // A 0755 folder holding files needs no entry of its own.
+    await mount.mkdir!("plain", { mode: 0o755 });
+    expect((await HostDir(root).list()).filter((e) => e.type === "directory").map((e) => e.path)).toEqual([
+      "sealed",
+    ]);
+  });
+
   it("applies the mode and mtime given to put (never widened), and reports them back", async () => {
     const mount = HostDir(root, { mode: "read-write" });
     const mtime = Date.UTC(2021, 1, 3, 4, 5, 6);

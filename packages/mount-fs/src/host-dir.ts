@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import {
+  chmod,
   chown,
   type FileHandle,
   lchown,
@@ -23,6 +24,7 @@ import {
   type DefinedLazyMount,
   defineLazyMount,
   type FetchResult,
+  type MkdirOptions,
   MountError,
   type MountOptions,
   type PutOptions,
@@ -68,8 +70,11 @@ export interface HostDirMount extends DefinedLazyMount {
   put(relPath: string, bytes: Uint8Array, options?: HostPutOptions): Promise<PutResult>;
   /** The file's bytes with its mode and mtime; a link as `S_IFLNK` with its target as the bytes. */
   fetchWithInfo(relPath: string): Promise<FetchResult>;
-  /** Read-write mounts: makes a folder (and its parents) with `dirMode`; it stays when empty. */
-  mkdir?(relPath: string): Promise<void>;
+  /**
+   * Read-write mounts: makes a folder (and its parents) with `dirMode`, then gives it `mode` when
+   * one is passed (also to a folder already there); it stays when empty.
+   */
+  mkdir?(relPath: string, options?: MkdirOptions): Promise<void>;
   /** Read-write mounts: removes an empty folder (one that still holds files goes when they are deleted). */
   rmdir?(relPath: string): Promise<void>;
 }
@@ -245,8 +250,12 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
     }
   };
 
-  /** Makes `relPath` and its missing parents, each with `dirMode` and the owner; they stay when empty. */
-  const makeDir = async (relPath: string): Promise<void> => {
+  /**
+   * Makes `relPath` and its missing parents, each with `dirMode` and the owner; they stay when
+   * empty. `mode` (the folder's own, from the host's mkdir) is then applied to the folder itself,
+   * made or found, through its pinned descriptor.
+   */
+  const makeDir = async (relPath: string, mode: number | undefined): Promise<void> => {
     spare(relPath);
     for (let at = relPath.length; at > 0; at = relPath.lastIndexOf("/", at - 1)) {
       const folder = relPath.slice(0, at);
@@ -258,7 +267,14 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
       dirMode,
       owner,
     });
-    await folder.close();
+    try {
+      // chmod of /proc/self/fd/N: the folder that was checked, however the paths around it move.
+      if (mode !== undefined) await chmod(folder.path, mode);
+    } catch (error) {
+      throw fsError(error, relPath, hostPath, "chmod");
+    } finally {
+      await folder.close();
+    }
   };
 
   /** rmdir of `relPath` if it is an empty folder: "busy" when it holds something, else "gone". */
@@ -332,7 +348,7 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
       for (const d of diagnostics) options.onDiagnostic?.(d);
       yield entries.map((e) =>
         e.type === "directory"
-          ? { key: `${e.path}/`, size: 0 }
+          ? { key: `${e.path}/`, size: 0, mode: e.mode }
           : { key: e.path, size: e.size, mtime: e.mtime, mode: e.mode },
       );
     },
@@ -344,8 +360,11 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
     fetchWithInfo: (relPath: string): Promise<FetchResult> => read(relPath),
 
     async put(key: string, bytes: Uint8Array, putOptions: HostPutOptions): Promise<void> {
-      // The kit's mkdir: a folder marker `dir/` (the contract's mkdir carries no mode yet).
-      if (key.endsWith("/")) return makeDir(key.slice(0, -1));
+      // The kit's mkdir: a folder marker `dir/`, its mode (if any) with S_IFDIR as s3fs stores it.
+      if (key.endsWith("/")) {
+        const folderMode = putOptions.mode === undefined ? undefined : putOptions.mode & 0o7777;
+        return makeDir(key.slice(0, -1), folderMode);
+      }
       const relPath = key;
       const link = putOptions.symlink;
       if (link !== undefined && (typeof link !== "string" || link === "" || link.includes("\0"))) {

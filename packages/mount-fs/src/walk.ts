@@ -5,8 +5,8 @@ import { isValidRelativePath, type MountDiagnostic, type MountEntry } from "@ws/
 import { errnoOf, isInside } from "./safe-path.js";
 
 /**
- * A listed file (with the link target when the entry is a symbolic link), or an empty folder
- * (`type: "directory"`, size 0).
+ * A listed file (with the link target when the entry is a symbolic link), or a folder
+ * (`type: "directory"`, size 0) that is empty or has a mode other than 0o755.
  */
 export interface HostEntry extends MountEntry {
   /**
@@ -29,6 +29,9 @@ export interface WalkResult {
  */
 export type LinkPolicy = "inside" | "verbatim";
 
+/** The mode a host gives a folder it knows nothing about (and HostDir's default `dirMode`). */
+const DEFAULT_DIR_MODE = 0o755;
+
 function entryOf(path: string, st: Stats): HostEntry {
   return { path, size: st.size, mtime: Math.floor(st.mtimeMs), mode: st.mode & 0o7777 };
 }
@@ -43,7 +46,7 @@ function kindOf(st: Stats | Dirent): string {
 
 /**
  * Walks a host directory: regular files with size, mtime and mode; folders holding nothing that
- * is listed, as `type: "directory"` entries; symbolic links as links, those `links` admits (see
+ * is listed, and folders whose mode is not 0o755, as `type: "directory"` entries (with their mode); symbolic links as links, those `links` admits (see
  * `LinkPolicy`); everything else (links `links` refuses, FIFOs, sockets, devices, names that
  * cannot be paths) skipped with a diagnostic. Links are never followed. Directories are read in
  * parallel, `concurrency` at a time.
@@ -98,7 +101,9 @@ export async function walkHostDir(
   for (const e of entries) hold(e.path);
   for (const f of folders) hold(f.path);
   for (const f of folders) {
-    if (holding.has(f.path)) continue;
+    // A folder with a mode of its own is listed too (as a marker with its mode), empty or not.
+    const ownMode = f.st !== undefined && (f.st.mode & 0o7777) !== DEFAULT_DIR_MODE;
+    if (holding.has(f.path) && !ownMode) continue;
     entries.push({
       path: f.path,
       size: 0,
