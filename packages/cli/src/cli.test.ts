@@ -566,7 +566,7 @@ describe("host directories keep what a file has beside its bytes (issue 17)", ()
     expect(key.mtime.toISOString()).toMatch(/^2021-02-03T/);
   });
 
-  it("ws cp keeps empty folders, links, modes and mtimes; ls shows an empty folder with a trailing /; cat follows links within SRC", async () => {
+  it("ws cp keeps empty folders, folder modes, links, modes and mtimes; ls shows an empty folder with a trailing /; cat follows links within SRC", async () => {
     const src = join(dir, "cp-src");
     mkdirSync(join(src, "empty/deeper"), { recursive: true });
     writeFileSync(join(src, "old.txt"), "old\n", { mode: 0o600 });
@@ -574,8 +574,10 @@ describe("host directories keep what a file has beside its bytes (issue 17)", ()
     symlinkSync("old.txt", join(src, "alias"));
     symlinkSync("../old.txt", join(src, "empty/up"));
     symlinkSync("/etc/hostname", join(src, "leaves")); // read-only source: skipped, by name with -v
+    mkdirSync(join(src, "sealed"), { mode: 0o700 });
+    writeFileSync(join(src, "sealed/in.txt"), "in\n");
     const ls = await ws(["ls", "./cp-src"], { cwd: dir });
-    expect(ls.stdout.toString()).toBe("alias\nempty/deeper/\nempty/up\nold.txt\n");
+    expect(ls.stdout.toString()).toBe("alias\nempty/deeper/\nempty/up\nold.txt\nsealed/\nsealed/in.txt\n");
     const cat = await ws(["cat", "./cp-src", "empty/up", "alias"], { cwd: dir });
     expect(cat.stdout.toString()).toBe("old\nold\n");
     const out = await ws(["cat", "./cp-src", "leaves"], { cwd: dir });
@@ -584,7 +586,8 @@ describe("host directories keep what a file has beside its bytes (issue 17)", ()
     expect(out.stdout.length).toBe(0);
     const r = await ws(["cp", "./cp-src", "./cp-dest"], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/^ws: copied 3 files, /);
+    expect(r.stderr).toMatch(/^ws: copied 4 files, /);
+    expect(statSync(join(dir, "cp-dest/sealed")).mode & 0o777).toBe(0o700);
     expect(readlinkSync(join(dir, "cp-dest/alias"))).toBe("old.txt");
     expect(readlinkSync(join(dir, "cp-dest/empty/up"))).toBe("../old.txt");
     expect(existsSync(join(dir, "cp-dest/leaves"))).toBe(false);

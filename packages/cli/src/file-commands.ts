@@ -241,8 +241,8 @@ export async function cpCommand(
     await pool(entries, options.jobs, async (entry) => {
       try {
         if (entry.type === "directory") {
-          // An empty folder: kept where the destination keeps folders.
-          await mkdir?.(entry.path);
+          // An empty folder, or one with a mode of its own: kept where the destination keeps folders.
+          await mkdir?.(entry.path, entry.mode === undefined ? undefined : { mode: entry.mode });
           return;
         }
         const info = await tree.read(entry.path);
