@@ -8,6 +8,7 @@ export interface GitDiagnostic {
     | "lfs-pointer"
     | "symlink-outside-root"
     | "symlink-unsupported"
+    /** No longer reported: `GitHubTree` lists links that stay inside the mount. */
     | "symlink-lazy"
     | "blob-too-large";
   /** The path in the repository, relative to the mount root. */
@@ -28,8 +29,8 @@ export interface GitHubCommonOptions extends MountOptions {
   readonly prefix?: string | undefined;
   /**
    * What the repository holds that the mount does not show as a plain file, each by name:
-   * submodules, Git LFS pointers, symlinks (leaving the mount, or on a lazy mount), blobs over the
-   * REST limit. Also kept as `mount.diagnostics`. Links leaving the mount are reported through
+   * submodules, Git LFS pointers, symlinks leaving the mount (or, on a host without symlink
+   * support, any), blobs over the REST limit. Also kept as `mount.diagnostics`. Links leaving the mount are reported through
    * `onDiagnostic` too (as `invalid-path`, like any key that cannot be a path).
    */
   readonly onGitDiagnostic?: ((diagnostic: GitDiagnostic) => void) | undefined;

@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commitTree, nativeCatBlob, nativeCatBlobs, nativeLsTree } from "../../test-servers/src/index.js";
 import { type GitEnv, startGitEnv } from "../test/git-env.js";
 import { TEST_TOKEN } from "../test/git-harness.js";
-import { recordingApi } from "../test/recording.js";
+import { ROOT, recordingApi } from "../test/recording.js";
 import type { GitDiagnostic } from "./github-common.js";
 import { GitHubRepo, type GitHubRepoOptions } from "./github-repo.js";
 
@@ -81,6 +83,50 @@ describe("GitHubRepo against git http-backend", () => {
     const { files } = await crossCheck("acme/many");
     expect(files).toBe(env.many?.files);
     expect(files).toBeGreaterThanOrEqual(2000);
+  });
+
+  it("writes as it reads: at the first write the mount holds the pack, not the content (bytes retained after a full GC)", async () => {
+    setFlagsFromString("--expose-gc");
+    const collect = runInNewContext("gc") as () => void;
+    // Twice: array buffers freed by one collection are swept by the next.
+    const gc = (): void => {
+      collect();
+      collect();
+    };
+    // Sweeping also finishes on other threads: settle before the baseline.
+    const mount = repoMount("acme/many");
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 3; i++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    await settle();
+    const base = process.memoryUsage().arrayBuffers;
+    let atFirstWrite: number | undefined;
+    let content = 0;
+    let files = 0;
+    await mount.materialize({
+      root: ROOT,
+      writeFile(_path, bytes) {
+        if (atFirstWrite === undefined) {
+          gc();
+          atFirstWrite = process.memoryUsage().arrayBuffers - base;
+        }
+        content += bytes.length;
+        files++;
+      },
+      mkdir() {},
+      symlink() {},
+    });
+    expect(files).toBe(env.many?.files);
+    // Staging every file before the first write (the old way) holds all the content by then; the
+    // pack of this repository is about a quarter of it.
+    expect(atFirstWrite).toBeGreaterThan(0);
+    expect(atFirstWrite ?? Number.POSITIVE_INFINITY).toBeLessThan(content / 2);
+    // What stays for refresh: the pack and its index, no inflated objects.
+    await settle();
+    expect(process.memoryUsage().arrayBuffers - base).toBeLessThan(content / 2);
   });
 
   it("sends the token up front (no 401 round trip) and never shows it", async () => {

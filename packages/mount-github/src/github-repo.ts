@@ -13,7 +13,7 @@ import {
   integerOption,
   urlOption,
 } from "@ws/provider-kit";
-import git from "isomorphic-git";
+import { GitFetchClient, type RemoteRef } from "./git-fetch.js";
 import { GitTransport } from "./git-transport.js";
 import {
   type GitDiagnostic,
@@ -26,7 +26,7 @@ import {
   resolveRef,
   resolveToken,
 } from "./github-common.js";
-import { MemoryFs } from "./memory-fs.js";
+import { PackStore } from "./pack-store.js";
 
 /** Options of `GitHubRepo`: the common mount options plus where and what to clone. */
 export interface GitHubRepoOptions extends GitHubCommonOptions {
@@ -40,8 +40,8 @@ export interface GitHubRepoOptions extends GitHubCommonOptions {
   readonly depth?: number | undefined;
   /**
    * Cap on the bytes the server may send for one clone (default 256 MiB). Checked while the pack
-   * arrives: above it the download is aborted with `EDQUOT` and nothing is materialised.
-   * isomorphic-git holds the pack in memory (up to about 8x its size at peak while it indexes).
+   * arrives: above it the download is aborted with `EDQUOT` and nothing is materialised. The pack
+   * is held in memory (once) with a small index while the mount lives, for `refresh`.
    */
   readonly maxPackBytes?: number | undefined;
   /** Abort when the server sends nothing for this long (default 60 000 ms): `ETIMEDOUT`, never a hang. */
@@ -70,27 +70,30 @@ export interface GitHubRepoMount extends DefinedEagerMount {
 }
 
 const DEFAULT_MAX_PACK_BYTES = 256 * 1024 * 1024;
-const GITDIR = "/repo.git";
 const VIRTUAL_ROOT = "/mount";
 
 interface Store {
-  readonly fs: MemoryFs;
-  readonly cache: object;
+  /** The pack and its index: every object of the commit, read on demand. */
+  readonly objects: PackStore;
   readonly commit: string;
   /** The full name of the ref the clone followed (`refs/heads/main`), for `refresh`. */
-  readonly remoteRef: string | undefined;
+  readonly remoteRef: string;
 }
 
 interface TreeFile {
   readonly path: string;
   readonly oid: string;
   readonly mode: string;
+  readonly size: number;
+  /** Where the blob sits in the pack: files are read in this order, so delta bases are reused. */
+  readonly offset: number;
 }
 
 /**
- * An eager mount of a git repository: a shallow clone (`depth: 1`, one branch, no tags) into
- * memory with isomorphic-git, then a walk of the commit's tree that writes every file with its
- * mode. Works with GitHub and any smart-HTTP git server (`url`).
+ * An eager mount of a git repository: the pack of one commit (`depth: 1`, one ref, no tags)
+ * fetched over git's smart-HTTP protocol into memory and indexed, then a walk of the commit's tree
+ * that writes every file with its mode, one at a time, straight from the pack. Works with GitHub
+ * and any smart-HTTP git server (`url`). See the README for why this is not isomorphic-git's clone.
  *
  * ```ts
  * mounts: { "/workspace/docs": GitHubRepo("cloudflare/agents", { env, ref: "main", prefix: "/src/content/docs/" }) }
@@ -119,9 +122,9 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
     options.url === undefined
       ? `https://github.com/${owner}/${name}.git`
       : urlOption("url", options.url).toString();
-  const headers: Record<string, string> = { "user-agent": "ws-mounts (isomorphic-git)" };
+  const headers: Record<string, string> = { "user-agent": "ws-mounts" };
   // GitHub takes a token as the password of HTTP Basic with any user; sending it up front saves
-  // the 401 round trip isomorphic-git's onAuth would cost.
+  // the 401 round trip a challenge-driven client would cost.
   const basic = token ? `Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}` : undefined;
   if (basic) headers["authorization"] = basic;
   const secrets = token ? [token, basic, basic?.slice("Basic ".length)] : [];
@@ -133,94 +136,88 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
     new GitTransport({ headers, maxBytes: limit, idleTimeoutMs: timeoutMs, displayUrl: url });
   const fail = (error: unknown, doing: string): MountError => classifyGitError(error, { url, ref, doing });
 
+  /** The ref's commit on the server now (protocol v2 `ls-refs` with the one name; no pack). */
   async function lsRef(): Promise<{ oid: string; remoteRef: string } | undefined> {
     const t = transport(16 * 1024 * 1024);
-    const wanted = store?.remoteRef ?? (ref ? undefined : "HEAD");
-    const prefixes = wanted ? [wanted] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
+    const client = new GitFetchClient(t.client, url, url);
     try {
-      for (const p of prefixes) {
-        const refs = await t.run(
-          git.listServerRefs({
-            http: t.client,
-            url,
-            prefix: p,
-            protocolVersion: 2,
-            peelTags: true,
-            symrefs: p === "HEAD",
-          }),
-        );
-        const hit = refs.find((r) => r.ref === p);
-        if (hit) return { oid: hit.peeled ?? hit.oid, remoteRef: p };
-      }
-      return undefined;
+      const hit = await t.run(client.resolve(ref, store?.remoteRef));
+      return hit ? { oid: hit.oid, remoteRef: hit.target ?? hit.ref } : undefined;
     } catch (error) {
       throw fail(error, "listing the ref");
     }
   }
 
   async function clone(): Promise<Store> {
-    const fs = new MemoryFs();
-    const cache = {};
     const t = transport(maxPackBytes);
+    const client = new GitFetchClient(t.client, url, url);
+    let remote: RemoteRef;
+    let pack: Uint8Array;
     try {
-      await t.run(
-        git.clone({
-          fs,
-          http: t.client,
-          dir: "/work",
-          gitdir: GITDIR,
-          url,
-          ...(ref ? { ref } : {}),
-          singleBranch: true,
-          depth,
-          noTags: true,
-          noCheckout: true,
-          cache,
-        }),
-      );
-      const commit = await git.resolveRef({ fs, gitdir: GITDIR, ref: "HEAD" });
-      const branch = await git.currentBranch({ fs, gitdir: GITDIR, fullname: true });
-      const remoteRef = branch ?? (ref ? `refs/tags/${ref}` : undefined);
-      return { fs, cache, commit, remoteRef };
+      ({ remote, pack } = await t.run(
+        (async () => {
+          const found = await client.resolve(ref);
+          if (!found) throw missingRef(url, ref);
+          return { remote: found, pack: await client.fetchPack(found.oid, depth) };
+        })(),
+      ));
     } catch (error) {
       throw fail(error, "cloning");
     }
+    let objects: PackStore;
+    try {
+      objects = PackStore.index(pack);
+    } catch (error) {
+      throw fail(error, "indexing the pack");
+    }
+    if (objects.stat(remote.oid)?.type !== "commit") {
+      throw new MountError(
+        "EIO",
+        `${url}: the pack does not hold commit ${remote.oid}; nothing was materialised`,
+        {
+          path: "",
+          transient: true,
+        },
+      );
+    }
+    return { objects, commit: remote.oid, remoteRef: remote.target ?? remote.ref };
   }
 
-  async function readTree(
-    s: Store,
-  ): Promise<{ files: TreeFile[]; links: { path: string; oid: string }[]; found: GitDiagnostic[] }> {
+  function readTree(s: Store): {
+    files: TreeFile[];
+    links: { path: string; oid: string }[];
+    found: GitDiagnostic[];
+  } {
     const files: TreeFile[] = [];
     const links: { path: string; oid: string }[] = [];
     const found: GitDiagnostic[] = [];
-    let top: string;
-    try {
-      top = (
-        await git.readTree({
-          fs: s.fs,
-          gitdir: GITDIR,
-          oid: s.commit,
-          ...(prefix === "" ? {} : { filepath: prefix }),
-          cache: s.cache,
-        })
-      ).oid;
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if ((code === "NotFoundError" || code === "ObjectTypeError") && prefix !== "") {
-        throw new MountError(
-          "ENOENT",
-          `prefix ${JSON.stringify(prefix)} is not a folder in ${url} at ${s.commit.slice(0, 12)}`,
-          { cause: error, path: "" },
-        );
+    let top = s.objects.commitTree(s.commit);
+    if (prefix !== "") {
+      for (const segment of prefix.split("/")) {
+        const item = s.objects.tree(top).find((i) => i.name === segment);
+        if (item?.mode !== "040000") {
+          throw new MountError(
+            "ENOENT",
+            `prefix ${JSON.stringify(prefix)} is not a folder in ${url} at ${s.commit.slice(0, 12)}`,
+            { path: "" },
+          );
+        }
+        top = item.oid;
       }
-      throw fail(error, "reading the tree");
     }
-    const walk = async (oid: string, base: string): Promise<void> => {
-      const { tree } = await git.readTree({ fs: s.fs, gitdir: GITDIR, oid, cache: s.cache });
-      for (const entry of tree) {
-        const path = base === "" ? entry.path : `${base}/${entry.path}`;
-        // A hostile server can send any name (git mktree takes ".."); such entries are skipped
-        // and reported, never written (the kit's writer would refuse them too).
+    const walk = (oid: string, base: string): void => {
+      for (const entry of s.objects.tree(oid)) {
+        // git itself refuses to check such a tree out (fsck: "..", ".git", a slash in a name); so
+        // does the mount, whole, before anything is written.
+        if (!isSafeName(entry.name)) {
+          throw new MountError(
+            "EINVAL",
+            `${url}: the commit holds a name that cannot be a path (${JSON.stringify(base === "" ? entry.name : `${base}/${entry.name}`)}); the repository is refused and nothing was written`,
+            { path: "" },
+          );
+        }
+        const path = base === "" ? entry.name : `${base}/${entry.name}`;
+        // Names git allows that cannot be paths here (an over-long segment...): skipped and reported.
         if (!isValidRelativePath(path)) {
           found.push({
             code: "invalid-name",
@@ -229,60 +226,52 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
           });
           continue;
         }
-        if (entry.type === "tree") await walk(entry.oid, path);
-        else if (entry.mode === "160000" || entry.type === "commit") {
+        if (entry.mode === "040000") walk(entry.oid, path);
+        else if (entry.mode === "160000") {
           found.push({
             code: "submodule",
             key: path,
             message: `${path} is a submodule (commit ${entry.oid.slice(0, 12)}); submodules are not cloned`,
           });
-        } else if (entry.mode === "120000") links.push({ path, oid: entry.oid });
-        else files.push({ path, oid: entry.oid, mode: entry.mode });
+        } else {
+          const blob = s.objects.stat(entry.oid);
+          if (blob?.type !== "blob") {
+            throw new MountError(
+              "EIO",
+              `${url}: the pack lacks blob ${entry.oid} (${path}); nothing was materialised`,
+              { path: "", transient: true },
+            );
+          }
+          if (entry.mode === "120000") links.push({ path, oid: entry.oid });
+          else files.push({ path, oid: entry.oid, mode: entry.mode, size: blob.size, offset: blob.offset });
+        }
       }
     };
-    try {
-      await walk(top, "");
-    } catch (error) {
-      throw fail(error, "reading the tree");
-    }
+    walk(top, "");
     return { files, links, found };
   }
 
   async function materializeFrom(s: Store, writer: EagerWriter): Promise<void> {
-    const { files, links, found } = await readTree(s);
-    const limits = options;
-    // The entry count is known before any blob is read; the bytes once they are.
-    quota(
-      files.map(() => 0),
-      { maxEntries: limits.maxEntries },
-    );
-    // Everything is read before the first write: a failure half-way leaves nothing behind.
-    const staged: { path: string; bytes: Uint8Array; mode: number }[] = [];
+    let tree: ReturnType<typeof readTree>;
     try {
-      for (const file of files) {
-        const { blob } = await git.readBlob({ fs: s.fs, gitdir: GITDIR, oid: file.oid, cache: s.cache });
-        if (isLfsPointer(blob)) {
-          found.push({
-            code: "lfs-pointer",
-            key: file.path,
-            message: `${file.path} is a Git LFS pointer; its content is not fetched (the pointer file is materialised as stored)`,
-          });
-        }
-        staged.push({ path: file.path, bytes: blob, mode: modeOf(file.mode) });
-      }
+      tree = readTree(s);
     } catch (error) {
-      throw fail(error, "reading a blob");
+      throw fail(error, "reading the tree");
     }
+    const { files, links, found } = tree;
+    // Every object was inflated and checked against its id when the pack was indexed, and the
+    // index knows every size: the quotas are checked, and every link resolved, before the first
+    // write. Then the files are written one at a time, each read from the pack when its turn
+    // comes and handed over: nothing is staged, so the peak is the pack plus one file.
     quota(
-      staged.map((f) => f.bytes.length),
-      { maxBytes: limits.maxBytes, maxEntries: limits.maxEntries },
+      files.map((f) => f.size),
+      { maxBytes: options.maxBytes, maxEntries: options.maxEntries },
     );
     const stagedLinks: { path: string; target: string }[] = [];
     for (const link of links) {
       let target: string;
       try {
-        const { blob } = await git.readBlob({ fs: s.fs, gitdir: GITDIR, oid: link.oid, cache: s.cache });
-        target = new TextDecoder().decode(blob);
+        target = new TextDecoder().decode(s.objects.read(link.oid, "blob"));
       } catch (error) {
         throw fail(error, "reading a link");
       }
@@ -307,7 +296,24 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
       }
       stagedLinks.push({ path: link.path, target });
     }
-    for (const file of staged) writer.writeFile(file.path, file.bytes, file.mode);
+    files.sort((a, b) => a.offset - b.offset);
+    try {
+      for (const file of files) {
+        const bytes = s.objects.readOwned(file.oid, "blob");
+        if (isLfsPointer(bytes)) {
+          found.push({
+            code: "lfs-pointer",
+            key: file.path,
+            message: `${file.path} is a Git LFS pointer; its content is not fetched (the pointer file is materialised as stored)`,
+          });
+        }
+        writer.writeFile(file.path, bytes, modeOf(file.mode));
+      }
+    } catch (error) {
+      throw fail(error, "reading a blob");
+    } finally {
+      s.objects.trim();
+    }
     for (const link of stagedLinks) writer.symlink?.(link.path, link.target);
     diagnostics = found;
     for (const d of diagnostics) report(options, d);
@@ -338,9 +344,8 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
       }
       next ??= await clone();
       await materializeFrom(next, writer);
-      // Keep the objects for refresh, not the read cache: isomorphic-git caches inflated delta
-      // bases in it (several times the pack on a real repository). The index reloads from .idx.
-      store = { ...next, cache: {} };
+      // The pack and its index stay for refresh (the read cache was dropped).
+      store = next;
     },
     dispose() {
       store = undefined;
@@ -357,6 +362,18 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
       refresh,
     },
   }) as GitHubRepoMount;
+}
+
+/** A tree entry name git would check out: not empty, `.`, `..` or `.git`, no `/` or NUL. */
+function isSafeName(name: string): boolean {
+  return (
+    name !== "" &&
+    name !== "." &&
+    name !== ".." &&
+    name.toLowerCase() !== ".git" &&
+    !name.includes("/") &&
+    !name.includes("\0")
+  );
 }
 
 /** checkQuota, with the error about the whole mount (`path: ""`, the root; the kit adds the root). */
@@ -380,7 +397,7 @@ function missingRef(url: string, ref: string | undefined): MountError {
   });
 }
 
-/** isomorphic-git's failures as MountErrors with a POSIX code (`path` is the mount root, `""`). */
+/** The git client's failures as MountErrors with a POSIX code (`path` is the mount root, `""`). */
 export function classifyGitError(
   error: unknown,
   context: { url: string; ref: string | undefined; doing: string },

@@ -1,3 +1,5 @@
+import { posix } from "node:path";
+import { S_IFLNK } from "@ws/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nativeCatBlobs, nativeLsTree } from "../../test-servers/src/index.js";
 import { type GitEnv, startGitEnv } from "../test/git-env.js";
@@ -27,23 +29,54 @@ async function codeOf(promise: Promise<unknown>): Promise<{ code: unknown; messa
   throw new Error("expected a rejection");
 }
 
-/** Every listed path, size, mode and etag, and every fetched byte, equals native git's view. */
+/** Whether a link's target stays inside the mount (worked out here with path.posix, not the mount's own check). */
+function staysInside(path: string, target: string): boolean {
+  if (target.startsWith("/")) return false;
+  return posix.normalize(posix.join("/m", posix.dirname(path), target)).startsWith("/m/");
+}
+
+/**
+ * Every listed path, size, mode and etag, every fetched byte, and every symbolic link (listed with
+ * its target when it stays inside, reported by name when it leaves) equals native git's view.
+ */
 async function crossCheck(repo: string, tooLarge: readonly string[] = []) {
   const mount = tree(repo);
   const entries = await mount.list();
   const dir = env.repoDir(repo);
-  const native = (await nativeLsTree(dir, "HEAD")).filter((e) => e.mode === "100644" || e.mode === "100755");
-  expect(entries.map((e) => e.path).sort()).toEqual(native.map((e) => e.path).sort());
+  const all = await nativeLsTree(dir, "HEAD");
+  const native = all.filter((e) => e.mode === "100644" || e.mode === "100755");
+  const links = all.filter((e) => e.mode === "120000");
   const blobs = await nativeCatBlobs(
     dir,
-    native.map((e) => e.sha),
+    [...native, ...links].map((e) => e.sha),
   );
+  const targetOf = (sha: string): string => blobs.get(sha)?.toString("utf8") ?? "";
+  const inside = links.filter((l) => staysInside(l.path, targetOf(l.sha)));
+  expect(entries.map((e) => e.path).sort()).toEqual([...native, ...inside].map((e) => e.path).sort());
   const byPath = new Map(entries.map((e) => [e.path, e]));
   for (const n of native) {
     const entry = byPath.get(n.path);
     expect(entry?.etag, n.path).toBe(n.sha);
     expect(entry?.mode, n.path).toBe(n.mode === "100755" ? 0o755 : 0o644);
     expect(entry?.size, n.path).toBe(blobs.get(n.sha)?.length);
+  }
+  for (const link of links) {
+    const target = targetOf(link.sha);
+    if (inside.includes(link)) {
+      expect(byPath.get(link.path), link.path).toMatchObject({
+        size: Buffer.byteLength(target),
+        mode: 0o777,
+        etag: link.sha,
+      });
+      const info = await mount.fetchWithInfo?.(link.path);
+      expect(info?.mode, link.path).toBe(S_IFLNK | 0o777);
+      expect(new TextDecoder().decode(info?.bytes), link.path).toBe(target);
+    } else {
+      expect(byPath.has(link.path), link.path).toBe(false);
+      expect(mount.diagnostics.find((d) => d.key === link.path)?.code, link.path).toBe(
+        "symlink-outside-root",
+      );
+    }
   }
   // Eight reads at a time, as the workspace's prefetch would: the plugins' queues cost a few ms each.
   const queue = [...native];
@@ -74,13 +107,27 @@ describe("GitHubTree against the REST server over real git", () => {
     expect(codes).toEqual(
       [
         "submodule:vendor/lib",
-        "symlink-lazy:docs/dir-link",
-        "symlink-lazy:docs/up-link",
-        "symlink-lazy:escape-absolute",
-        "symlink-lazy:escape-relative",
-        "symlink-lazy:link-to-readme",
+        "symlink-outside-root:escape-absolute",
+        "symlink-outside-root:escape-relative",
       ].sort(),
     );
+  });
+
+  it("links: the mount's root is the boundary, so with a prefix a link into the rest of the repository leaves it", async () => {
+    const seen: string[] = [];
+    const docs = tree("acme/edge", { prefix: "docs", onDiagnostic: (d) => seen.push(d.key) });
+    expect((await docs.list()).map((e) => e.path)).toEqual(["guide.md"]);
+    expect(docs.diagnostics.map((d) => `${d.code}:${d.key}`).sort()).toEqual([
+      "symlink-outside-root:dir-link",
+      "symlink-outside-root:up-link",
+    ]);
+    expect(seen.sort()).toEqual(["dir-link", "up-link"]);
+    expect((await codeOf(docs.fetch("up-link"))).code).toBe("ENOENT");
+    // At the top of the repository the same links stay inside: listed, read as links.
+    const top = tree("acme/edge");
+    const entries = new Map((await top.list()).map((e) => [e.path, e]));
+    expect(entries.get("docs/up-link")).toMatchObject({ size: "../bin/run.sh".length, mode: 0o777 });
+    expect(new TextDecoder().decode(await top.fetch("docs/dir-link"))).toBe("../bin");
   });
 
   it("lists and reads the few-thousand-file repository exactly as native git has it", async () => {
@@ -112,10 +159,14 @@ describe("GitHubTree against the REST server over real git", () => {
     expect(second.buffer).not.toBe(first.buffer);
   });
 
-  it("binary bytes survive (the raw media type is not decoded as text)", async () => {
+  it("binary bytes survive (the raw media type, as GitHub's description names it, is not decoded as text)", async () => {
     const mount = tree("acme/edge");
     await mount.list();
+    const before = env.rest.requests.length;
     expect([...(await mount.fetch("assets/small.bin"))]).toEqual([0, 1, 2, 255, 254, 0, 10, 13]);
+    expect(env.rest.requests.slice(before).map((r) => [r.accept, r.status])).toEqual([
+      ["application/vnd.github.raw+json", 200],
+    ]);
   });
 
   it("prefix lists one folder, relative to it; a missing one is ENOENT", async () => {

@@ -2,13 +2,21 @@ import { createHash } from "node:crypto";
 import { retry } from "@octokit/plugin-retry";
 import { throttling } from "@octokit/plugin-throttling";
 import { Octokit } from "@octokit/rest";
-import { type MountEntry, MountError, type MountErrorCode } from "@ws/core";
+import {
+  type FetchResult,
+  type MountEntry,
+  MountError,
+  type MountErrorCode,
+  resolveLinkWithinRoot,
+  S_IFLNK,
+} from "@ws/core";
 import {
   classifyHttpStatus,
   classifyNetworkError,
   type DefinedLazyMount,
   defineLazyMount,
   integerOption,
+  mapConcurrent,
   type RawEntry,
   urlOption,
 } from "@ws/provider-kit";
@@ -43,7 +51,7 @@ export interface GitHubTreeMount extends DefinedLazyMount {
   readonly repo: string;
   /** The commit of the last listing (`undefined` before the first `list`). */
   readonly commit: string | undefined;
-  /** What the last listing did not list as files (submodules, symlinks, blobs over 100 MB). */
+  /** What the last listing did not list, or cannot read (submodules, links leaving the mount, blobs over 100 MB). */
   readonly diagnostics: readonly GitDiagnostic[];
   /** REST requests sent so far, and how many of them a 304 answered (free of rate limit). */
   readonly stats: { readonly requests: number; readonly notModified: number; readonly cacheHits: number };
@@ -54,6 +62,10 @@ export interface GitHubTreeMount extends DefinedLazyMount {
 export const GITHUB_BLOB_LIMIT: number = 100 * 1024 * 1024;
 
 const ThrottledOctokit = Octokit.plugin(retry, throttling);
+/** A stand-in root for the lexical check of link targets: a link's meaning does not depend on where the mount sits. */
+const VIRTUAL_ROOT = "/mount";
+/** The media type GitHub documents for a blob's raw bytes ("Returns the raw blob data"). */
+const RAW = "application/vnd.github.raw+json";
 type Client = InstanceType<typeof ThrottledOctokit>;
 
 interface TreeItem {
@@ -67,8 +79,8 @@ interface TreeItem {
 interface Listing {
   readonly commit: string;
   readonly entries: RawEntry[];
-  /** Backend key (prefix included) → blob. */
-  readonly byKey: ReadonlyMap<string, { sha: string; size: number }>;
+  /** Backend key (prefix included) → blob (and, for a symbolic link, its target). */
+  readonly byKey: ReadonlyMap<string, { sha: string; size: number; link?: string | undefined }>;
   readonly diagnostics: GitDiagnostic[];
 }
 
@@ -229,9 +241,14 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
     const items: TreeItem[] = [];
     await fullTree(await prefixTree(commit), "", items);
     const raw: RawEntry[] = [];
-    const byKey = new Map<string, { sha: string; size: number }>();
+    const byKey = new Map<string, { sha: string; size: number; link?: string }>();
     const base = prefix === "" ? "" : `${prefix}/`;
     const diagnostics: GitDiagnostic[] = [];
+    // A link is listed only when its target stays inside the mount, so its target is read with
+    // the listing (one small blob each, eight at a time, kept by SHA).
+    const links = items.filter((i) => i.type === "blob" && i.mode === "120000");
+    const targets = await mapConcurrent(links, 8, (item) => linkTarget(item.sha, item.size ?? 0, item.path));
+    const targetOf = new Map(links.map((item, i) => [item.path, targets[i] ?? ""]));
     for (const item of items) {
       if (item.type === "tree") continue;
       if (item.type === "commit" || item.mode === "160000") {
@@ -242,15 +259,25 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
         });
         continue;
       }
+      const size = item.size ?? 0;
       if (item.mode === "120000") {
-        diagnostics.push({
-          code: "symlink-lazy",
-          key: item.path,
-          message: `${item.path} is a symbolic link; lazy mounts list files only (GitHubRepo materialises links)`,
-        });
+        const target = targetOf.get(item.path) ?? "";
+        try {
+          resolveLinkWithinRoot(VIRTUAL_ROOT, `${VIRTUAL_ROOT}/${item.path}`, target);
+        } catch {
+          diagnostics.push({
+            code: "symlink-outside-root",
+            key: item.path,
+            message: `${item.path} links to ${JSON.stringify(target)}, outside the mount; not listed`,
+          });
+          continue;
+        }
+        // Listed with a link's permission bits; fetchWithInfo says it is a link (S_IFLNK) and
+        // gives the target as its bytes, so the workspace makes it a link when it is read.
+        raw.push({ key: base + item.path, size, mode: 0o777, etag: item.sha });
+        byKey.set(base + item.path, { sha: item.sha, size, link: target });
         continue;
       }
-      const size = item.size ?? 0;
       if (size > GITHUB_BLOB_LIMIT) {
         diagnostics.push({
           code: "blob-too-large",
@@ -274,7 +301,51 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
     return listing;
   }
 
-  async function fetchBlob(key: string, relPath: string): Promise<Uint8Array> {
+  /** A blob's bytes by SHA with the raw media type, checked against the SHA; cached (immutable). */
+  async function blob(sha: string, size: number, relPath: string): Promise<Uint8Array> {
+    const cached = blobCache.get(sha);
+    if (cached) {
+      stats.cacheHits++;
+      return cached;
+    }
+    if (size > GITHUB_BLOB_LIMIT) {
+      throw new MountError(
+        "ENOTSUP",
+        `${relPath} is ${size} bytes; GitHub's REST API serves blobs up to 100 MB. Mount the repository with GitHubRepo (a git clone) to read it`,
+        { path: relPath, syscall: "open" },
+      );
+    }
+    const response = await octokit.request("GET /repos/{owner}/{repo}/git/blobs/{file_sha}", {
+      owner,
+      repo: name,
+      file_sha: sha,
+      headers: { accept: RAW },
+      // Without this Octokit decodes the raw body as text, which breaks binary files.
+      request: { parseSuccessResponseBody: false },
+    });
+    const bytes = await readBody(response.data as unknown, size);
+    if (bytes.length !== size || blobSha(bytes) !== sha) {
+      throw new MountError(
+        "EIO",
+        `${relPath}: the blob read back (${bytes.length} bytes) does not match ${sha} (${size} bytes)`,
+        { path: relPath, syscall: "read", transient: true },
+      );
+    }
+    remember(sha, bytes);
+    return bytes;
+  }
+
+  const linkTargets = new Map<string, string>();
+  async function linkTarget(sha: string, size: number, path: string): Promise<string> {
+    let target = linkTargets.get(sha);
+    if (target === undefined) {
+      target = new TextDecoder().decode(await blob(sha, size, path));
+      linkTargets.set(sha, target);
+    }
+    return target;
+  }
+
+  async function fetchEntry(key: string, relPath: string): Promise<FetchResult> {
     const current = listing ?? (await listing$());
     const entry = current.byKey.get(key);
     if (!entry) {
@@ -284,36 +355,12 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
         { path: relPath, syscall: "open" },
       );
     }
-    const cached = blobCache.get(entry.sha);
-    if (cached) {
-      stats.cacheHits++;
-      return cached.slice();
+    if (entry.link !== undefined) {
+      return { bytes: new TextEncoder().encode(entry.link), mode: S_IFLNK | 0o777, etag: entry.sha };
     }
-    if (entry.size > GITHUB_BLOB_LIMIT) {
-      throw new MountError(
-        "ENOTSUP",
-        `${relPath} is ${entry.size} bytes; GitHub's REST API serves blobs up to 100 MB. Mount the repository with GitHubRepo (a git clone) to read it`,
-        { path: relPath, syscall: "open" },
-      );
-    }
-    const response = await octokit.request("GET /repos/{owner}/{repo}/git/blobs/{file_sha}", {
-      owner,
-      repo: name,
-      file_sha: entry.sha,
-      mediaType: { format: "raw" },
-      // Without this Octokit decodes the raw body as text, which breaks binary files.
-      request: { parseSuccessResponseBody: false },
-    });
-    const bytes = await readBody(response.data as unknown);
-    if (bytes.length !== entry.size || blobSha(bytes) !== entry.sha) {
-      throw new MountError(
-        "EIO",
-        `${relPath}: the blob read back (${bytes.length} bytes) does not match ${entry.sha} (${entry.size} bytes)`,
-        { path: relPath, syscall: "read", transient: true },
-      );
-    }
-    remember(entry.sha, bytes);
-    return bytes.slice();
+    // The caller owns what fetch returns: a copy when the array is also in the cache.
+    const bytes = await blob(entry.sha, entry.size, relPath);
+    return { bytes: blobCache.get(entry.sha) === bytes ? bytes.slice() : bytes, etag: entry.sha };
   }
 
   return defineLazyMount({
@@ -336,10 +383,12 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
     async *listPages() {
       yield (await listing$()).entries;
     },
-    fetch: (key, context) => fetchBlob(key, context.relPath),
+    fetch: async (key, context) => (await fetchEntry(key, context.relPath)).bytes,
+    fetchWithInfo: (key, context) => fetchEntry(key, context.relPath),
     refresh: true,
     dispose() {
       blobCache.clear();
+      linkTargets.clear();
       cachedBytes = 0;
       conditional.clear();
     },
@@ -361,27 +410,34 @@ function blobSha(bytes: Uint8Array): string {
   return createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
 }
 
-async function readBody(body: unknown): Promise<Uint8Array> {
+/**
+ * The response body as bytes. `expected` (the listed size) sizes the array up front, so a large
+ * blob is held once, not as chunks plus their concatenation; a body longer than that is cut at
+ * one byte over (the SHA check then fails it).
+ */
+async function readBody(body: unknown, expected: number): Promise<Uint8Array> {
   if (body instanceof ArrayBuffer) return new Uint8Array(body);
   if (body instanceof Uint8Array) return body;
   if (typeof body === "string") return new TextEncoder().encode(body);
   if (body && typeof (body as ReadableStream).getReader === "function") {
     const reader = (body as ReadableStream<Uint8Array>).getReader();
-    const parts: Uint8Array[] = [];
+    const out = new Uint8Array(Math.max(0, expected));
     let length = 0;
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      parts.push(value);
+      if (length + value.length > out.length) {
+        // Longer than listed: keep one byte over, so the size check fails, and stop reading.
+        const over = new Uint8Array(out.length + 1);
+        over.set(out.subarray(0, length));
+        over.set(value.subarray(0, over.length - length), length);
+        await reader.cancel().catch(() => {});
+        return over;
+      }
+      out.set(value, length);
       length += value.length;
     }
-    const out = new Uint8Array(length);
-    let offset = 0;
-    for (const p of parts) {
-      out.set(p, offset);
-      offset += p.length;
-    }
-    return out;
+    return length === out.length ? out : out.subarray(0, length).slice();
   }
   if (body === null || body === undefined) return new Uint8Array(0);
   throw new TypeError(`unexpected response body ${typeof body}`);

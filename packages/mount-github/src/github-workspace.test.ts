@@ -64,6 +64,33 @@ describe("both GitHub mounts in a Workspace", () => {
     }
   });
 
+  it("GitHubTree: an in-tree link is listed and becomes a link when read; one leaving the mount is not there", async () => {
+    const ws = new Workspace({
+      mounts: {
+        "/gh": GitHubTree("acme/edge", {
+          token: TEST_TOKEN,
+          baseUrl: env.rest.url,
+          retries: 0,
+          ignore: ["wide"],
+        }),
+      },
+    });
+    try {
+      // The targets are read first: the workspace (not the mount) cannot yet read through a link
+      // it has just hydrated when the target is itself an unread stub (ENOENT the first time).
+      expect(await ws.fs.readFile("/gh/README.md", "utf8")).toBe("# edge cases\n");
+      expect(await ws.fs.readFile("/gh/bin/run.sh", "utf8")).toBe("#!/bin/sh\necho run\n");
+      expect(await ws.fs.readFile("/gh/link-to-readme", "utf8")).toBe("# edge cases\n");
+      expect(await ws.fs.readlink("/gh/link-to-readme")).toBe("README.md");
+      expect(await ws.fs.readFile("/gh/docs/up-link", "utf8")).toBe("#!/bin/sh\necho run\n");
+      expect(await ws.fs.readlink("/gh/docs/up-link")).toBe("../bin/run.sh");
+      await expect(ws.fs.lstat("/gh/escape-relative")).rejects.toMatchObject({ code: "ENOENT" });
+      await expect(ws.fs.lstat("/gh/escape-absolute")).rejects.toMatchObject({ code: "ENOENT" });
+    } finally {
+      await ws.close();
+    }
+  });
+
   it("GitHubTree lists without reading and fetches a file on first read", async () => {
     const mount = GitHubTree("acme/edge", {
       token: TEST_TOKEN,

@@ -1,6 +1,7 @@
+import { createServer } from "node:http";
 import { MountError } from "@ws/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { git, initBareRepo } from "../../test-servers/src/index.js";
+import { git, initBareRepo, startGitHttp } from "../../test-servers/src/index.js";
 import { type GitEnv, startGitEnv } from "../test/git-env.js";
 import { TEST_TOKEN } from "../test/git-harness.js";
 import { recordingApi } from "../test/recording.js";
@@ -37,8 +38,7 @@ afterAll(() => env?.stop());
 
 describe("hostile repositories and secrets", () => {
   it("GitHubRepo refuses a tree with names that cannot be paths (EINVAL) and writes nothing", async () => {
-    // isomorphic-git refuses such a tree outright; the mount's own check (skip and report) is the
-    // second line behind it.
+    // As git itself refuses to check such a tree out: the whole repository, before any write.
     const mount = GitHubRepo("acme/hostile", { url: `${env.http.url}/acme/hostile.git`, token: TEST_TOKEN });
     const recorded = recordingApi();
     await expect(mount.materialize(recorded.api)).rejects.toMatchObject({ code: "EINVAL" });
@@ -58,6 +58,54 @@ describe("hostile repositories and secrets", () => {
     expect(seen.sort()).toEqual(["..", "sub/.."]);
     await expect(mount.fetch("..")).rejects.toMatchObject({ code: "EINVAL" });
     await expect(mount.fetch("sub/../ok.txt")).rejects.toMatchObject({ code: "EINVAL" });
+  });
+
+  it("GitHubRepo follows a redirect (the base URL moves, as git does), but never takes the token to another origin", async () => {
+    // A plain HTTP redirector on another port (another origin) in front of git http-backend.
+    const redirector = createServer((req, res) => {
+      req.resume();
+      res.writeHead(301, { location: `${env.http.url}${req.url ?? "/"}` });
+      res.end();
+    });
+    await new Promise<void>((resolve) => redirector.listen(0, "127.0.0.1", resolve));
+    const address = redirector.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    try {
+      const before = env.http.requests.length;
+      const mount = GitHubRepo("acme/edge", {
+        url: `http://127.0.0.1:${port}/acme/edge.git`,
+        token: TEST_TOKEN,
+      });
+      await expect(mount.materialize(recordingApi().api)).rejects.toMatchObject({ code: "EACCES" });
+      const reached = env.http.requests.slice(before);
+      expect(reached.length).toBeGreaterThan(0);
+      expect(reached.every((r) => r.authorization === undefined)).toBe(true);
+    } finally {
+      await new Promise<void>((resolve) => redirector.close(() => resolve()));
+    }
+    // Anonymous access through a redirector to an open server: the clone follows it, and the
+    // pack request (a POST) goes to the new base URL directly, as git's own client does.
+    const open = await startGitHttp({ projectRoot: env.projectRoot });
+    const hop = createServer((req, res) => {
+      req.resume();
+      res.writeHead(301, { location: `${open.url}${req.url ?? "/"}` });
+      res.end();
+    });
+    await new Promise<void>((resolve) => hop.listen(0, "127.0.0.1", resolve));
+    const hopAddress = hop.address();
+    const hopPort = typeof hopAddress === "object" && hopAddress ? hopAddress.port : 0;
+    try {
+      const moved = recordingApi();
+      await GitHubRepo("acme/edge", {
+        url: `http://127.0.0.1:${hopPort}/acme/edge.git`,
+        prefix: "bin",
+      }).materialize(moved.api);
+      expect([...moved.files.keys()].sort()).toEqual(["run.sh", "tool"]);
+      expect(open.requests.some((r) => r.method === "POST" && r.url.endsWith("/git-upload-pack"))).toBe(true);
+    } finally {
+      await new Promise<void>((resolve) => hop.close(() => resolve()));
+      await open.stop();
+    }
   });
 
   it("no error of either mount carries the token, even from a dead server", async () => {

@@ -47,7 +47,8 @@ export async function startGitEnv(
     projectRoot,
     token: options.token,
     truncateAt: options.truncateAt ?? 1000,
-    maxBlobBytes: options.maxBlobBytes ?? 2 * 1024 * 1024,
+    // GitHub's own limit unless a test lowers it to reach the too_large path cheaply.
+    maxBlobBytes: options.maxBlobBytes,
   });
   return {
     projectRoot,

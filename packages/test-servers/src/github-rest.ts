@@ -48,10 +48,17 @@ export interface GitHubRestServer {
 const DOCS = "https://docs.github.com/rest";
 const HEX40 = /^[0-9a-f]{40}$/;
 
-/** A long-lived `git cat-file --batch` of one repository: blobs by id without a process each. */
+/**
+ * A long-lived `git cat-file --batch` of one repository: objects by id without a process each.
+ * A body is copied once into an array of its announced size as it arrives (a 100 MB blob costs
+ * its size, not a concatenation per chunk).
+ */
 class CatFile {
   readonly #child: ChildProcessWithoutNullStreams;
-  #buffer: Buffer = Buffer.alloc(0);
+  /** Bytes of an unfinished header line. */
+  #header: Buffer[] = [];
+  /** The body being received: `size` bytes plus git's trailing newline. */
+  #body: { type: string; out: Buffer; filled: number } | undefined;
   readonly #queue: { resolve(v: { type: string; bytes: Buffer } | undefined): void }[] = [];
 
   constructor(binary: string, dir: string) {
@@ -59,35 +66,41 @@ class CatFile {
       cwd: dir,
       env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null" },
     });
-    this.#child.stdout.on("data", (chunk: Buffer) => {
-      this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
-      this.#drain();
-    });
+    this.#child.stdout.on("data", (chunk: Buffer) => this.#push(chunk));
     this.#child.stderr.resume();
     this.#child.stdin.on("error", () => {});
     this.#child.on("error", () => {});
   }
 
-  #drain(): void {
-    for (;;) {
-      const waiter = this.#queue[0];
-      if (!waiter) return;
-      const newline = this.#buffer.indexOf(0x0a);
-      if (newline < 0) return;
-      const header = this.#buffer.subarray(0, newline).toString("utf8");
-      const parts = header.split(" ");
-      if (parts[1] === "missing" || parts.length < 3) {
-        this.#buffer = this.#buffer.subarray(newline + 1);
-        this.#queue.shift();
-        waiter.resolve(undefined);
+  #push(chunk: Buffer): void {
+    let pos = 0;
+    while (pos < chunk.length) {
+      const body = this.#body;
+      if (body) {
+        const n = Math.min(body.out.length - body.filled, chunk.length - pos);
+        chunk.copy(body.out, body.filled, pos, pos + n);
+        body.filled += n;
+        pos += n;
+        if (body.filled === body.out.length) {
+          this.#body = undefined;
+          this.#queue.shift()?.resolve({ type: body.type, bytes: body.out.subarray(0, body.out.length - 1) });
+        }
         continue;
       }
-      const size = Number(parts[2]);
-      if (this.#buffer.length < newline + 1 + size + 1) return;
-      const bytes = Buffer.from(this.#buffer.subarray(newline + 1, newline + 1 + size));
-      this.#buffer = this.#buffer.subarray(newline + 1 + size + 1);
-      this.#queue.shift();
-      waiter.resolve({ type: parts[1] ?? "", bytes });
+      const newline = chunk.indexOf(0x0a, pos);
+      if (newline < 0) {
+        this.#header.push(chunk.subarray(pos));
+        return;
+      }
+      this.#header.push(chunk.subarray(pos, newline));
+      const parts = Buffer.concat(this.#header).toString("utf8").split(" ");
+      this.#header = [];
+      pos = newline + 1;
+      if (parts[1] === "missing" || parts.length < 3) {
+        this.#queue.shift()?.resolve(undefined);
+        continue;
+      }
+      this.#body = { type: parts[1] ?? "", out: Buffer.allocUnsafe(Number(parts[2]) + 1), filled: 0 };
     }
   }
 
@@ -107,7 +120,9 @@ class CatFile {
  * A local server answering the few GitHub REST endpoints the lazy GitHub mount uses, from real
  * bare repositories through real `git`: `GET /repos/{owner}/{repo}/commits/{ref}` (JSON or the
  * `sha` media type), `GET .../git/trees/{tree_sha}` (with `recursive`, truncating above
- * `truncateAt`), `GET .../git/blobs/{file_sha}` (JSON/base64 or raw). It sends ETags and answers
+ * `truncateAt`), `GET .../git/blobs/{file_sha}` (JSON/base64, or the raw bytes for the
+ * `application/vnd.github.raw+json` media type GitHub documents, and the older
+ * `application/vnd.github.v3.raw`; up to `maxBlobBytes`, GitHub's 100 MB). It sends ETags and answers
  * `If-None-Match` with 304, sends GitHub's rate-limit headers and can be told to rate-limit. Every
  * response is validated against GitHub's OpenAPI description before it is sent.
  */

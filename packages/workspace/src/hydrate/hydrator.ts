@@ -113,18 +113,43 @@ export class Hydrator {
 
   /** Resolves a path to a memfs file, hydrating a stub first. Throws ENOENT/EISDIR. */
   async materializeFile(path: string, syscall: string): Promise<Resolved> {
-    const r = this.#ns.resolve(path, true);
-    for (let attempt = 0; attempt < 3; attempt++) {
+    let r = this.#ns.resolve(path, true);
+    // Each round hydrates one stub on the way: the file itself, or a link it leads through (a
+    // listing cannot tell a stored link from a file, so a stub may turn into one), after which
+    // the path is resolved again. A chain of links ends within the host's link limit.
+    for (let round = 0; round < 42; round++) {
       const k = this.#ns.kind(r, true);
-      if (!k) throw fsError("ENOENT", syscall, r.path);
+      if (!k) {
+        const through = this.#stubOnTheWay(r);
+        if (!through) throw fsError("ENOENT", syscall, r.path);
+        await this.hydrate(
+          through.view,
+          through.slot,
+          through.view.absOf(through.view.stubs.path(through.slot)),
+        );
+        r = this.#ns.resolve(path, true);
+        continue;
+      }
       if (k.type === "stub") {
         await this.hydrate(k.view, k.slot, r.path);
+        r = this.#ns.resolve(path, true);
         continue;
       }
       if (k.type === "vdir" || k.type === "directory") throw fsError("EISDIR", syscall, r.path);
       return r;
     }
-    return r;
+    throw fsError("ELOOP", syscall, r.path);
+  }
+
+  /** The live stub of a folder on `r`'s way (`a` of `a/b/c`), on a mount that stores links. */
+  #stubOnTheWay(r: Resolved): { view: MountView; slot: number } | undefined {
+    const view = r.view;
+    if (!view || view.record.type === "file" || view.record.mount?.symlinks !== true) return undefined;
+    for (let cut = r.rel.indexOf("/"); cut > 0; cut = r.rel.indexOf("/", cut + 1)) {
+      const slot = view.stubs.findLive(r.rel.slice(0, cut));
+      if (slot >= 0) return { view, slot };
+    }
+    return undefined;
   }
 
   /** Hydrates every live stub under a directory of one view, `concurrency` at a time. */

@@ -141,6 +141,20 @@ describe("ws.fs.symlink under a mount", () => {
     await ws2.close();
   });
 
+  it("reading through a link that is still a stub fetches the link, then its target", async () => {
+    const store = new MemoryStore();
+    const ws = new Workspace({ mounts: { "/m": mountOver(store) } });
+    await ws.fs.mkdir("/m/docs", { recursive: true });
+    await ws.fs.writeFile("/m/docs/guide.md", "guide");
+    await ws.fs.symlink("docs/guide.md", "/m/latest");
+    await ws.fs.symlink("docs", "/m/d");
+    await ws.close();
+    const ws2 = new Workspace({ mounts: { "/m": mountOver(store) } });
+    expect(await ws2.fs.readFile("/m/latest", "utf8")).toBe("guide");
+    expect(await ws2.fs.readFile("/m/d/guide.md", "utf8")).toBe("guide");
+    await ws2.close();
+  });
+
   it("stays ENOTSUP, with a clear message, under a mount that does not store links; EROFS under a read-only one", async () => {
     const ws = new Workspace({
       mounts: {

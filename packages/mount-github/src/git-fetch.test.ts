@@ -1,0 +1,149 @@
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { commitTree, git, initBareRepo, nativeCatBlobs, nativeLsTree } from "../../test-servers/src/index.js";
+import { type GitEnv, startGitEnv } from "../test/git-env.js";
+import { TEST_TOKEN } from "../test/git-harness.js";
+import { GitFetchClient, type RemoteRef } from "./git-fetch.js";
+import { GitTransport } from "./git-transport.js";
+import { PackStore } from "./pack-store.js";
+
+let env: GitEnv;
+beforeAll(async () => {
+  env = await startGitEnv({ token: TEST_TOKEN });
+  // An annotated tag, so that resolving a tag must peel it to its commit.
+  await git(["tag", "-a", "v1", "-m", "release v1", "main"], { cwd: env.repoDir("acme/edge") });
+});
+afterAll(() => env?.stop());
+
+const basic = `Basic ${Buffer.from(`x-access-token:${TEST_TOKEN}`).toString("base64")}`;
+
+async function clone(
+  version: 0 | 2,
+  ref: string | undefined,
+  repo = "acme/edge",
+): Promise<{ remote: RemoteRef | undefined; pack: Uint8Array | undefined }> {
+  const url = `${env.http.url}/${repo}.git`;
+  const t = new GitTransport({
+    headers: { authorization: basic },
+    maxBytes: 64 * 1024 * 1024,
+    idleTimeoutMs: 20_000,
+    displayUrl: url,
+  });
+  const client = new GitFetchClient(t.client, url, url, version);
+  return t.run(
+    (async () => {
+      const remote = await client.resolve(ref);
+      return { remote, pack: remote ? await client.fetchPack(remote.oid, 1) : undefined };
+    })(),
+  );
+}
+
+const objectId = (type: string, bytes: Uint8Array): string =>
+  createHash("sha1").update(`${type} ${bytes.length}\0`).update(bytes).digest("hex");
+
+describe("the git client (smart HTTP) and the pack store, against git http-backend", () => {
+  for (const version of [2, 0] as const) {
+    it(`protocol v${version}: the pack of one commit holds every tree and blob native git has, byte for byte`, async () => {
+      const before = env.http.requests.length;
+      const { remote, pack } = await clone(version, undefined);
+      const sent = env.http.requests.slice(before);
+      expect(sent.every((r) => (version === 2 ? r.protocol === "version=2" : r.protocol === undefined))).toBe(
+        true,
+      );
+      expect(remote).toMatchObject({ oid: env.edge.commit, ref: "HEAD", target: "refs/heads/main" });
+      const store = PackStore.index(pack ?? new Uint8Array(0));
+      expect(store.stat(env.edge.commit)?.type).toBe("commit");
+      const dir = env.repoDir("acme/edge");
+      const native = (await git(["ls-tree", "-r", "-t", "-z", "main"], { cwd: dir })).stdout
+        .toString("utf8")
+        .split("\0")
+        .filter(Boolean)
+        .map((line) => line.split(/\s+/));
+      const blobs = await nativeCatBlobs(
+        dir,
+        native.filter((n) => n[1] === "blob").map((n) => n[2] ?? ""),
+      );
+      for (const [, type = "", oid = ""] of native) {
+        if (type === "commit") continue; // the submodule's commit lives elsewhere
+        const stat = store.stat(oid);
+        expect(stat?.type, oid).toBe(type);
+        const bytes = store.read(oid);
+        expect(objectId(type, bytes)).toBe(oid);
+        if (type === "blob") expect(Buffer.from(bytes).equals(blobs.get(oid) ?? Buffer.alloc(0))).toBe(true);
+      }
+      // Only the one commit: depth 1.
+      expect(store.stat(env.edge.commit)).toBeDefined();
+    });
+
+    it(`protocol v${version}: a branch, an annotated tag (peeled to its commit), a missing ref`, async () => {
+      expect((await clone(version, "main")).remote).toMatchObject({
+        ref: "refs/heads/main",
+        oid: env.edge.commit,
+      });
+      const tag = await clone(version, "v1");
+      expect(tag.remote).toMatchObject({ ref: "refs/tags/v1", oid: env.edge.commit });
+      expect(PackStore.index(tag.pack ?? new Uint8Array(0)).stat(env.edge.commit)?.type).toBe("commit");
+      expect((await clone(version, "no-such-ref")).remote).toBeUndefined();
+    });
+  }
+
+  it("a deeper clone holds the parent commit too (deepen)", async () => {
+    const dir = env.repoDir("acme/deep");
+    await initBareRepo(dir);
+    const first = await commitTree(dir, { "a.txt": { type: "file", bytes: Buffer.from("one") } });
+    await commitTree(dir, { "a.txt": { type: "file", bytes: Buffer.from("two") } });
+    const url = `${env.http.url}/acme/deep.git`;
+    const t = new GitTransport({
+      headers: { authorization: basic },
+      maxBytes: 1 << 24,
+      idleTimeoutMs: 20_000,
+      displayUrl: url,
+    });
+    const client = new GitFetchClient(t.client, url, url);
+    const shallow = PackStore.index(
+      await t.run(client.fetchPack((await client.resolve("main"))?.oid ?? "", 1)),
+    );
+    expect(shallow.has(first)).toBe(false);
+    const t2 = new GitTransport({
+      headers: { authorization: basic },
+      maxBytes: 1 << 24,
+      idleTimeoutMs: 20_000,
+      displayUrl: url,
+    });
+    const client2 = new GitFetchClient(t2.client, url, url);
+    const deep = PackStore.index(
+      await t2.run(client2.fetchPack((await client2.resolve("main"))?.oid ?? "", 2)),
+    );
+    expect(deep.stat(first)?.type).toBe("commit");
+  });
+
+  it("a damaged pack is refused whole with EIO: a flipped byte, a cut, a wrong trailer", async () => {
+    const { pack = new Uint8Array(0) } = await clone(2, undefined);
+    const flipped = pack.slice();
+    flipped[flipped.length >> 1] = (flipped[flipped.length >> 1] ?? 0) ^ 0xff;
+    const cut = pack.slice(0, pack.length - 100);
+    const trailer = pack.slice();
+    trailer[trailer.length - 1] = (trailer[trailer.length - 1] ?? 0) ^ 1;
+    for (const bad of [flipped, cut, trailer, new Uint8Array(10)]) {
+      expect(() => PackStore.index(bad)).toThrow(expect.objectContaining({ code: "EIO" }));
+    }
+    // The same bytes with a recomputed trailer: the checksum passes, the inflate or the size check does not.
+    const resummed = flipped.slice();
+    resummed.set(
+      createHash("sha1")
+        .update(resummed.subarray(0, resummed.length - 20))
+        .digest(),
+      resummed.length - 20,
+    );
+    let refused: unknown;
+    try {
+      const store = PackStore.index(resummed);
+      // A flip that still inflates changes an object's id: the tree no longer finds it.
+      const native = await nativeLsTree(env.repoDir("acme/edge"), "main");
+      refused = native.some((n) => n.type === "blob" && !store.has(n.sha)) ? "missing" : undefined;
+    } catch (error) {
+      refused = (error as { code?: string }).code;
+    }
+    expect(["EIO", "missing"]).toContain(refused);
+  });
+});

@@ -1,0 +1,392 @@
+import { MountError } from "@ws/core";
+import type { HttpClient, HttpResponse } from "./git-transport.js";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const AGENT = "ws-mounts";
+
+/** A ref as the server advertises it. */
+export interface RemoteRef {
+  /** Full name (`refs/heads/main`), or `HEAD`. */
+  readonly ref: string;
+  /** The commit it points at (an annotated tag peeled). */
+  readonly oid: string;
+  /** For `HEAD`: the branch it points at. */
+  readonly target?: string | undefined;
+}
+
+/** What the first request learnt about the server. */
+interface Advertisement {
+  readonly version: 0 | 2;
+  readonly capabilities: ReadonlySet<string>;
+  /** Protocol v0 only: every ref, with `^{}` peeled tags folded in. */
+  readonly refs: ReadonlyMap<string, RemoteRef>;
+}
+
+/**
+ * An HTTP status as `classifyGitError` reads it (the shape isomorphic-git's HttpError had):
+ * 404 → ENOENT, 401/403 → EACCES, other statuses by the kit's table.
+ */
+function httpError(status: number, url: string): Error {
+  return Object.assign(new Error(`HTTP ${status} from ${url}`), {
+    code: "HttpError",
+    data: { statusCode: status },
+  });
+}
+
+function protocolError(url: string, reason: string): MountError {
+  return new MountError(
+    "EIO",
+    `the git server at ${url} answered something this client cannot read (${reason})`,
+    {
+      path: "",
+      transient: true,
+    },
+  );
+}
+
+function pkt(line: string): Uint8Array {
+  const body = encoder.encode(line);
+  const out = new Uint8Array(body.length + 4);
+  out.set(encoder.encode((body.length + 4).toString(16).padStart(4, "0")));
+  out.set(body, 4);
+  return out;
+}
+const FLUSH = encoder.encode("0000");
+const DELIM = encoder.encode("0001");
+
+/** Reads exactly-sized pieces from a stream of chunks (views when a piece sits in one chunk). */
+class ChunkReader {
+  readonly #it: AsyncIterator<Uint8Array>;
+  #buf: Uint8Array = new Uint8Array(0);
+  #off = 0;
+
+  constructor(source: AsyncIterable<Uint8Array>) {
+    this.#it = source[Symbol.asyncIterator]();
+  }
+
+  /** `n` bytes, or `undefined` at a clean end of the stream (no byte of the piece read). */
+  async read(n: number, url: string): Promise<Uint8Array | undefined> {
+    while (this.#buf.length - this.#off < n) {
+      const { done, value } = await this.#it.next();
+      if (done) {
+        if (this.#buf.length === this.#off) return undefined;
+        throw new MountError("EIO", `the git server at ${url} ended its answer part-way`, {
+          path: "",
+          transient: true,
+        });
+      }
+      const rest = this.#buf.subarray(this.#off);
+      if (rest.length === 0) this.#buf = value;
+      else {
+        const merged = new Uint8Array(rest.length + value.length);
+        merged.set(rest);
+        merged.set(value, rest.length);
+        this.#buf = merged;
+      }
+      this.#off = 0;
+    }
+    const out = this.#buf.subarray(this.#off, this.#off + n);
+    this.#off += n;
+    return out;
+  }
+
+  /**
+   * `n` bytes handed to `onPiece` as views of the chunks they arrived in, never merged: the pack
+   * data is copied once, into the pack, however the pkt-lines straddle the chunks.
+   */
+  async readPieces(n: number, url: string, onPiece: (piece: Uint8Array) => void): Promise<void> {
+    let left = n;
+    while (left > 0) {
+      if (this.#off >= this.#buf.length) {
+        const { done, value } = await this.#it.next();
+        if (done) {
+          throw new MountError("EIO", `the git server at ${url} ended its answer part-way`, {
+            path: "",
+            transient: true,
+          });
+        }
+        this.#buf = value;
+        this.#off = 0;
+        continue;
+      }
+      const take = Math.min(left, this.#buf.length - this.#off);
+      onPiece(this.#buf.subarray(this.#off, this.#off + take));
+      this.#off += take;
+      left -= take;
+    }
+  }
+}
+
+type Packet = Uint8Array | "flush" | "delim" | "end";
+
+/** One pkt-line (`undefined` at the end of the stream). */
+async function readPacket(reader: ChunkReader, url: string): Promise<Packet | undefined> {
+  const head = await reader.read(4, url);
+  if (!head) return undefined;
+  const length = Number.parseInt(decoder.decode(head), 16);
+  if (!/^[0-9a-f]{4}$/i.test(decoder.decode(head)) || Number.isNaN(length)) {
+    throw protocolError(url, `a pkt-line length ${JSON.stringify(decoder.decode(head))}`);
+  }
+  if (length === 0) return "flush";
+  if (length === 1) return "delim";
+  if (length === 2) return "end";
+  if (length < 4) throw protocolError(url, `a pkt-line of length ${length}`);
+  const data = await reader.read(length - 4, url);
+  if (!data) throw protocolError(url, "a truncated pkt-line");
+  return data;
+}
+
+function text(packet: Uint8Array): string {
+  const s = decoder.decode(packet);
+  return s.endsWith("\n") ? s.slice(0, -1) : s;
+}
+
+/**
+ * A refusal from the server, shown as it is: `ERR <message>` before the pack (a want the server
+ * does not have is `ENOENT`), or a fatal message on side-band 3 during it (`EIO`, worth a retry).
+ */
+function serverError(url: string, message: string, beforePack = false): MountError {
+  const missing = beforePack && /not our ref|unknown ref/i.test(message);
+  return new MountError(missing ? "ENOENT" : "EIO", `the git server at ${url} refused: ${message}`, {
+    path: "",
+    transient: !missing,
+  });
+}
+
+async function check(response: HttpResponse, url: string): Promise<ChunkReader> {
+  if (response.statusCode !== 200) throw httpError(response.statusCode, url);
+  return new ChunkReader(response.body);
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/**
+ * A smart-HTTP git client that does the two things a shallow clone of one ref needs, and nothing
+ * else: list refs and fetch one pack. Protocol v2 (`ls-refs`, `fetch`) when the server speaks it,
+ * as GitHub and git's own http-backend do; protocol v0 otherwise.
+ */
+export class GitFetchClient {
+  readonly #http: HttpClient;
+  #url: string;
+  readonly #display: string;
+  #advertisement: Promise<Advertisement> | undefined;
+  readonly #version: 0 | 2;
+  /**
+   * `url`: the repository's smart-HTTP URL; `display`: the same without credentials, for
+   * messages; `version`: 2 asks for protocol v2 (and takes v0 when the server answers so), 0
+   * never asks (for tests of the v0 path).
+   */
+  constructor(http: HttpClient, url: string, display: string, version: 0 | 2 = 2) {
+    this.#http = http;
+    this.#url = url.replace(/\/+$/, "");
+    this.#display = display;
+    this.#version = version;
+  }
+
+  #advertise(): Promise<Advertisement> {
+    this.#advertisement ??= this.#discover();
+    return this.#advertisement;
+  }
+
+  async #discover(): Promise<Advertisement> {
+    const url = `${this.#url}/info/refs?service=git-upload-pack`;
+    const response = await this.#http.request({
+      url,
+      method: "GET",
+      headers: { accept: "*/*", ...(this.#version === 2 ? { "git-protocol": "version=2" } : {}) },
+    });
+    const reader = await check(response, this.#display);
+    // As git does (http.followRedirects=initial): a redirect of the first request moves the
+    // repository's base URL for the requests that follow (a renamed repository on GitHub).
+    const suffix = "/info/refs?service=git-upload-pack";
+    if (response.url !== url && response.url.endsWith(suffix))
+      this.#url = response.url.slice(0, -suffix.length);
+    const lines: (string | "flush")[] = [];
+    for (;;) {
+      const p = await readPacket(reader, this.#display);
+      if (p === undefined) break;
+      if (p === "flush") lines.push("flush");
+      else if (typeof p !== "string") lines.push(text(p));
+    }
+    let i = 0;
+    if (typeof lines[0] === "string" && lines[0].startsWith("# service=")) {
+      i = lines[1] === "flush" ? 2 : 1;
+    }
+    if (lines[i] === "version 2") {
+      const capabilities = new Set<string>();
+      for (i++; i < lines.length && lines[i] !== "flush"; i++) capabilities.add(lines[i] as string);
+      return { version: 2, capabilities, refs: new Map() };
+    }
+    const refs = new Map<string, RemoteRef>();
+    let capabilities = new Set<string>();
+    const symrefs = new Map<string, string>();
+    for (; i < lines.length && lines[i] !== "flush"; i++) {
+      let line = lines[i] as string;
+      const nul = line.indexOf("\0");
+      if (nul >= 0) {
+        capabilities = new Set(
+          line
+            .slice(nul + 1)
+            .split(" ")
+            .filter(Boolean),
+        );
+        for (const c of capabilities) {
+          const m = /^symref=([^:]+):(.+)$/.exec(c);
+          if (m?.[1] && m[2]) symrefs.set(m[1], m[2]);
+        }
+        line = line.slice(0, nul);
+      }
+      const m = /^([0-9a-f]{40}) (.+)$/.exec(line);
+      if (!m?.[1] || !m[2])
+        throw protocolError(this.#display, `a ref line ${JSON.stringify(line.slice(0, 80))}`);
+      const [, oid, name] = m;
+      if (name === "capabilities^{}") continue;
+      if (name.endsWith("^{}")) {
+        const tag = name.slice(0, -3);
+        const known = refs.get(tag);
+        refs.set(tag, { ref: tag, oid, ...(known?.target ? { target: known.target } : {}) });
+      } else if (!refs.has(name) || !name.startsWith("refs/tags/")) {
+        refs.set(name, { ref: name, oid, ...(symrefs.has(name) ? { target: symrefs.get(name) } : {}) });
+      }
+    }
+    return { version: 0, capabilities, refs };
+  }
+
+  async #post(body: Uint8Array[], v2: boolean): Promise<ChunkReader> {
+    const response = await this.#http.request({
+      url: `${this.#url}/git-upload-pack`,
+      method: "POST",
+      headers: {
+        "content-type": "application/x-git-upload-pack-request",
+        accept: "application/x-git-upload-pack-result",
+        ...(v2 ? { "git-protocol": "version=2" } : {}),
+      },
+      body: [concat(body)],
+    });
+    return check(response, this.#display);
+  }
+
+  /**
+   * The ref a clone of `ref` follows: `refs/heads/<ref>`, else `refs/tags/<ref>` (peeled), or
+   * `HEAD` and its branch when `ref` is undefined. `exact`: the full name to ask for (a refresh).
+   */
+  async resolve(ref: string | undefined, exact?: string): Promise<RemoteRef | undefined> {
+    const names = exact ? [exact] : ref ? [`refs/heads/${ref}`, `refs/tags/${ref}`] : ["HEAD"];
+    const ad = await this.#advertise();
+    if (ad.version === 0) {
+      for (const name of names) {
+        const hit = ad.refs.get(name);
+        if (hit) return hit;
+      }
+      return undefined;
+    }
+    const body = [pkt("command=ls-refs\n"), pkt(`agent=${AGENT}\n`), DELIM, pkt("peel\n"), pkt("symrefs\n")];
+    for (const name of names) body.push(pkt(`ref-prefix ${name}\n`));
+    body.push(FLUSH);
+    const reader = await this.#post(body, true);
+    const found = new Map<string, RemoteRef>();
+    for (;;) {
+      const p = await readPacket(reader, this.#display);
+      if (p === undefined || p === "flush") break;
+      if (typeof p === "string") continue;
+      const line = text(p);
+      if (line.startsWith("ERR ")) throw serverError(this.#display, line.slice(4), true);
+      const [oid = "", name = "", ...attributes] = line.split(" ");
+      let peeled: string | undefined;
+      let target: string | undefined;
+      for (const a of attributes) {
+        if (a.startsWith("peeled:")) peeled = a.slice(7);
+        else if (a.startsWith("symref-target:")) target = a.slice(14);
+      }
+      if (!/^[0-9a-f]{40}$/.test(oid)) continue; // unborn HEAD
+      found.set(name, { ref: name, oid: peeled ?? oid, ...(target ? { target } : {}) });
+    }
+    for (const name of names) {
+      const hit = found.get(name);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  /**
+   * Fetches the pack of one commit (`depth` commits of history, no tags, no thin pack) and returns
+   * it whole. The HTTP client enforces the byte cap and the idle timeout while it arrives.
+   */
+  async fetchPack(oid: string, depth: number): Promise<Uint8Array> {
+    const ad = await this.#advertise();
+    const parts: Uint8Array[] = [];
+    let reader: ChunkReader;
+    if (ad.version === 2) {
+      const fetchCaps = [...ad.capabilities].find((c) => c.startsWith("fetch"))?.split(/[= ]/) ?? [];
+      const body = [pkt("command=fetch\n"), pkt(`agent=${AGENT}\n`), DELIM, pkt(`want ${oid}\n`)];
+      if (fetchCaps.includes("shallow")) body.push(pkt(`deepen ${depth}\n`));
+      body.push(pkt("ofs-delta\n"), pkt("no-progress\n"), pkt("done\n"), FLUSH);
+      reader = await this.#post(body, true);
+      // Sections until the packfile: shallow-info, wanted-refs, acknowledgments (none after `done`).
+      for (;;) {
+        const p = await readPacket(reader, this.#display);
+        if (p === undefined || p === "flush") throw protocolError(this.#display, "no packfile section");
+        if (typeof p === "string") continue;
+        const line = text(p);
+        if (line.startsWith("ERR ")) throw serverError(this.#display, line.slice(4), true);
+        if (line === "packfile") break;
+      }
+    } else {
+      if (!ad.capabilities.has("side-band-64k")) {
+        throw protocolError(this.#display, "protocol v0 without side-band-64k");
+      }
+      const caps = ["side-band-64k", "ofs-delta", "shallow", "no-progress"].filter((c) =>
+        ad.capabilities.has(c),
+      );
+      const body = [pkt(`want ${oid} ${[...caps, `agent=${AGENT}`].join(" ")}\n`)];
+      if (ad.capabilities.has("shallow")) body.push(pkt(`deepen ${depth}\n`));
+      body.push(FLUSH, pkt("done\n"));
+      reader = await this.#post(body, false);
+      // shallow/unshallow lines and a flush (when deepening), then NAK (or ACK), then the pack.
+      for (;;) {
+        const p = await readPacket(reader, this.#display);
+        if (p === undefined) throw protocolError(this.#display, "no pack");
+        if (typeof p === "string") continue;
+        const line = text(p);
+        if (line.startsWith("ERR ")) throw serverError(this.#display, line.slice(4), true);
+        if (line === "NAK" || line.startsWith("ACK ")) break;
+      }
+    }
+    // Side-band: 1 is pack data, 2 progress, 3 a fatal error. Band 1 is read piecewise (see readPieces).
+    for (;;) {
+      const head = await reader.read(4, this.#display);
+      if (head === undefined) {
+        throw new MountError("EIO", `the git server at ${this.#display} ended the pack part-way`, {
+          path: "",
+          transient: true,
+        });
+      }
+      const length = Number.parseInt(decoder.decode(head), 16);
+      if (Number.isNaN(length)) throw protocolError(this.#display, "a side-band pkt-line length");
+      // A flush (or v2's response-end) ends the pack.
+      if (length === 0 || length === 2) break;
+      if (length < 5) throw protocolError(this.#display, `a side-band pkt-line of length ${length}`);
+      const band = (await reader.read(1, this.#display))?.[0];
+      if (band === 1) {
+        await reader.readPieces(length - 5, this.#display, (piece) => {
+          parts.push(piece);
+        });
+        continue;
+      }
+      const payload = (await reader.read(length - 5, this.#display)) ?? new Uint8Array(0);
+      if (band === 3) throw serverError(this.#display, text(payload));
+    }
+    return concat(parts);
+  }
+}
