@@ -281,7 +281,12 @@ export class BundleTree {
    * passes through, so `a -> .` plus `b -> a/..` is caught although each looks harmless.
    */
   finish(): void {
+    // Directories known to have no file or symlink at or above them: a parent shared by thousands
+    // of members is looked at once.
+    const clear = new Set<string>();
     for (const path of this.#nodes.keys()) {
+      const slash = path.lastIndexOf("/");
+      if (slash < 0 || clear.has(path.slice(0, slash))) continue;
       for (const ancestor of ancestorsOf(path)) {
         const above = this.#nodes.get(ancestor);
         if (above?.kind === "file") {
@@ -298,10 +303,12 @@ export class BundleTree {
             path,
           );
         }
+        clear.add(ancestor);
       }
     }
-    for (const [path, node] of [...this.#nodes]) {
-      if (node.kind !== "symlink") continue;
+    const links: Array<[string, Node & { kind: "symlink" }]> = [];
+    for (const [path, node] of this.#nodes) if (node.kind === "symlink") links.push([path, node]);
+    for (const [path, node] of links) {
       const problem = this.#linkProblem(path, node.target);
       if (problem === undefined) continue;
       if (this.#policy.outsideLinks === "skip") {
@@ -356,16 +363,22 @@ export class BundleTree {
     return typeof result === "string" ? result : undefined;
   }
 
-  /** Writes the checked tree through a writer taking paths relative to the mount root; call after `finish()`. */
+  /**
+   * Writes the checked tree through a writer taking paths relative to the mount root; call after
+   * `finish()`, once: it empties the tree. Each file leaves the tree as soon as the host has it
+   * (the host keeps its own copy), so the inflated bundle is not held twice until the end.
+   */
   write(writer: TreeWriter): { files: number; bytes: number } {
     let files = 0;
     let bytes = 0;
     // No sorting: the host creates parents as needed and commits the staged tree at once.
     const entries = this.#nodes;
+    this.#byArchiveName = new Map();
     for (const [path, node] of entries) if (node.kind === "directory") writer.mkdir(path, node.mode);
     for (const [path, node] of entries) {
       if (node.kind !== "file") continue;
       writer.writeFile(path, node.bytes, node.mode);
+      entries.delete(path);
       files++;
       bytes += node.bytes.length;
     }

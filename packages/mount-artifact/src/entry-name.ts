@@ -18,8 +18,10 @@ const PLAIN = /^[A-Za-z0-9_+@=,-][A-Za-z0-9._+@=, -]*(?:\/[A-Za-z0-9_+@=,-][A-Za
 const LONGEST_PLAIN_SEGMENT = 255;
 
 export function normalizeEntryName(raw: string, what = "archive entry"): string {
-  if (raw.length <= LONGEST_PLAIN_SEGMENT && PLAIN.test(raw) && !raw.includes("..")) {
-    return raw.endsWith("/") ? raw.slice(0, -1) : raw;
+  // `./` first, as `tar -C dir -cf x.tar .` writes every name.
+  const plain = raw.startsWith("./") ? raw.slice(2) : raw;
+  if (plain.length <= LONGEST_PLAIN_SEGMENT && PLAIN.test(plain) && !plain.includes("..")) {
+    return plain.endsWith("/") ? plain.slice(0, -1) : plain;
   }
   const fail = (why: string): never => {
     throw new MountError("EINVAL", `${what} ${quoteName(raw)} is refused: ${why}`, { path: raw });

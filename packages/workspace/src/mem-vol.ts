@@ -161,6 +161,95 @@ function adoptSupported(): boolean {
 }
 
 /**
+ * Returns a function that writes a new file at an absolute path, like `writeMemFile(..., adopt)`,
+ * but resolves each parent directory once instead of walking the whole path for every file (an
+ * eager commit creates thousands of files in a few directories; the walks, file descriptors and
+ * change events of `openSync` cost more than the file itself). The parent must exist. A path that
+ * already exists, or bytes that cannot be adopted, take `writeMemFile`, so its create-or-truncate
+ * semantics hold for every call. memfs's change events are not emitted for files made directly:
+ * nothing in the workspace subscribes to them.
+ */
+export function memFileCreator(
+  vol: MemVol,
+): (path: string, bytes: Uint8Array, mode: number | undefined) => void {
+  const slow = (path: string, bytes: Uint8Array, mode: number | undefined): void => {
+    writeMemFile(vol, path, bytes, mode, true);
+  };
+  if (!directCreateSupported() || !adoptSupported()) return slow;
+  const core = (vol as unknown as DirectInternals)._core;
+  const dirs = new Map<string, MemfsLink>();
+  return (path, bytes, mode) => {
+    const slash = path.lastIndexOf("/");
+    const name = path.slice(slash + 1);
+    const dir = slash <= 0 ? "/" : path.slice(0, slash);
+    let link = dirs.get(dir);
+    if (!link) {
+      link = core.getResolvedLinkOrThrow(dir, "open");
+      dirs.set(dir, link);
+    }
+    if (name === "" || name === "." || name === ".." || link.children.has(name) || !isExactArray(bytes)) {
+      slow(path, bytes, mode);
+      return;
+    }
+    core
+      .createLink(link, name, false, mode ?? 0o666)
+      .getNode()
+      ._setBuf(asBuffer(bytes));
+  };
+}
+
+/**
+ * What `memFileCreator` adds to the internals above, checked against @jsonjoy.com/fs-core 4.80.1:
+ * `Superblock#getResolvedLinkOrThrow(path)` is the directory's Link (symlinks followed, as `open`
+ * resolves a parent), `Link#children` its entries by name, and `Superblock#createLink(parent,
+ * name, false, perm)` makes a regular file there with that permission (uid and gid of the process,
+ * parent's mtime touched), exactly what `open(path, "w", perm)` does for a new path.
+ */
+interface DirectInternals {
+  readonly _core: {
+    getResolvedLinkOrThrow(path: string, syscall: string): MemfsLink;
+    createLink(parent: MemfsLink, name: string, isDirectory: boolean, mode: number): MemfsLink;
+  };
+}
+
+interface MemfsLink {
+  readonly children: Map<string, unknown>;
+  getNode(): MemfsNode;
+}
+
+let directProbe: boolean | undefined;
+
+/** Whether `memFileCreator`'s internals work as described, checked once on a scratch volume. */
+function directCreateSupported(): boolean {
+  if (directProbe !== undefined) return directProbe;
+  directProbe = false;
+  try {
+    const vol = new Volume();
+    const core = (vol as unknown as Partial<DirectInternals>)._core;
+    if (typeof core?.getResolvedLinkOrThrow !== "function" || typeof core.createLink !== "function")
+      return false;
+    vol.mkdirSync("/d");
+    const link = core.getResolvedLinkOrThrow("/d", "open");
+    if (!(link.children instanceof Map) || link.children.has("f")) return false;
+    core
+      .createLink(link, "f", false, 0o640)
+      .getNode()
+      ._setBuf(Buffer.from(new Uint8Array([1, 2, 3]).buffer));
+    const st = vol.statSync("/d/f");
+    directProbe =
+      Buffer.from([1, 2, 3]).equals(vol.readFileSync("/d/f") as Buffer) &&
+      st.isFile() &&
+      (st.mode & 0o7777) === 0o640 &&
+      st.size === 3 &&
+      link.children.has("f") &&
+      (vol.readdirSync("/d") as unknown[]).includes("f");
+  } catch {
+    directProbe = false;
+  }
+  return directProbe;
+}
+
+/**
  * Permission bits are metadata the workspace carries, not a lock against itself: the host reads
  * what it mirrors, and writes what a command made, whatever the file's or its folder's mode (git
  * writes its objects 0o444; `tar x` creates a 0o555 folder before its files). memfs checks

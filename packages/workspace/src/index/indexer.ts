@@ -8,7 +8,7 @@ import {
   type QuotaUsage,
 } from "@ws/core";
 import type { IndexKey } from "../index-store.js";
-import type { MemVol } from "../mem-vol.js";
+import { type MemVol, memFileCreator } from "../mem-vol.js";
 import type { ListingToken, Mirror } from "../mirror/mirror.js";
 import type { WorkspaceContext } from "../runtime/context.js";
 import { type MountRecord, type Registry, withRoot } from "../runtime/registry.js";
@@ -285,19 +285,30 @@ export class Indexer {
     const view = ns.view(record.root)!;
     const tree: StagedTree = await stageEager(record, mount);
     let result: RefreshResult | undefined;
+    // Under a root that holds no file yet (the usual first index), every file is created by the
+    // commit: its mode is set on creation and the quota is what was staged, so no chmod and no
+    // stat per file. Otherwise (a run-time mount over existing files) a file may be overwritten.
+    let fresh = false;
     if (refresh && record.phase === "ready") {
       result = await refreshEager({ ctx, ns, vol, view, mirror: this.#p.mirror(record.root) }, tree);
     } else {
+      fresh = ns.memFilesUnder(record.root).length === 0;
       commitStage(record, tree, {
         mkdirp: (abs) => ns.mkdirp(abs),
         mkdir: (abs, mode) =>
           vol.mkdirSync(abs, { recursive: true, ...(mode === undefined ? {} : { mode }) }),
-        writeFile: (abs, bytes, mode) => ns.writeMem(abs, bytes, mode),
+        writeFile: fresh ? memFileCreator(vol) : (abs, bytes, mode) => ns.writeMem(abs, bytes, mode, true),
         symlink: (target, abs) => ns.symlinkMem(target, abs),
       });
     }
     view.setStubs(undefined);
-    ns.recount(view);
+    if (fresh) {
+      let bytes = tree.bytes;
+      for (const rel of tree.links.keys()) bytes += vol.lstatSync(view.absOf(rel)).size;
+      view.setQuota({ bytes, entries: tree.files.size + tree.links.size });
+    } else {
+      ns.recount(view);
+    }
     record.indexed(Date.now());
     ctx.emit("index", {
       root: record.root,

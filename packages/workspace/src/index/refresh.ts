@@ -172,7 +172,7 @@ export async function refreshEager(parts: RefreshParts, tree: StagedTree): Promi
   for (const [rel, action] of planned.actions) {
     if (action === "take-upstream") {
       const file = tree.files.get(rel)!;
-      ns.writeMem(abs(rel), file.bytes, file.mode);
+      ns.writeMem(abs(rel), file.bytes, file.mode, true);
     } else if (action === "delete-local") {
       parts.vol.unlinkSync(abs(rel));
     }
