@@ -167,6 +167,14 @@ export interface LazyMountDefinition<Extra extends object = Record<never, never>
   ): Promise<PutResult | void>;
   /** Deletes one object; a missing one is not an error. */
   delete?(key: string, context: OperationContext): Promise<void>;
+  /**
+   * (ws mounts) Deletes several objects in as few requests as the backend allows (at most
+   * `deleteManyLimit` keys per call: the kit splits larger batches); missing ones are not an error.
+   * Rejects when any key could not be deleted.
+   */
+  deleteMany?(keys: readonly string[], context: { readonly relPaths: readonly string[] }): Promise<void>;
+  /** (ws mounts) Most keys one `deleteMany` call takes (S3: 1,000). Default 1,000. */
+  readonly deleteManyLimit?: number | undefined;
   /** `true`: `mount.refresh()` lists again. */
   readonly refresh?: boolean | undefined;
   dispose?(): void | Promise<void>;
@@ -372,6 +380,22 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
     }
   }
 
+  async function removeMany(relPaths: readonly string[]): Promise<void> {
+    if (!writable || !definition.delete) throw readOnly(relPaths[0] ?? "", undefined, "unlink");
+    const keys = relPaths.map(keyOf);
+    const limit = Math.max(1, definition.deleteManyLimit ?? 1000);
+    for (let i = 0; i < keys.length; i += limit) {
+      const batch = keys.slice(i, i + limit);
+      const paths = relPaths.slice(i, i + limit);
+      try {
+        if (definition.deleteMany) await definition.deleteMany(batch, { relPaths: paths });
+        else for (const [j, key] of batch.entries()) await definition.delete(key, { relPath: paths[j]! });
+      } catch (error) {
+        fail(error, { op: "delete", key: batch[0]!, relPath: paths[0]! }, "unlink");
+      }
+    }
+  }
+
   const mount: DefinedLazyMount = {
     kind,
     strategy: "lazy",
@@ -392,6 +416,7 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
   if (definition.directoryMarkers && writable) {
     Object.assign(mount, { mkdir, rmdir });
   }
+  if (definition.deleteMany && writable) Object.assign(mount, { deleteMany: removeMany });
   if (definition.symlinks) Object.assign(mount, { symlinks: true });
   Object.defineProperty(mount, DIAGNOSTIC_LISTENERS, { value: diagnosticListeners, enumerable: false });
   if (definition.refresh) (mount as { refresh?: () => Promise<MountEntry[]> }).refresh = list;

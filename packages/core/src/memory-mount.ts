@@ -279,6 +279,10 @@ export function MemoryMount(options: MemoryMountOptions = {}): MemoryMountInstan
     async delete(key) {
       store.delete(key);
     },
+
+    async deleteMany(keys) {
+      for (const key of keys) store.delete(key);
+    },
   });
   function objectAt(key: string, relPath: string): MemoryObject {
     const object = store.get(key);

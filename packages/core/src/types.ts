@@ -153,6 +153,13 @@ export interface MountCommon {
   /** Delete one file. Deleting a missing path succeeds (idempotent). Read-only mounts throw `EROFS`. */
   delete?(relPath: string): Promise<void>;
   /**
+   * (ws mounts) Deletes several files in as few requests as the backend allows (S3's DeleteObjects:
+   * up to 1,000 keys per request). Same contract as `delete` for each path (missing paths succeed;
+   * read-only mounts throw `EROFS`); it rejects when any path may not be deleted, and the host then
+   * deletes the batch's paths one by one. Hosts without it call `delete` for each path.
+   */
+  deleteMany?(relPaths: readonly string[]): Promise<void>;
+  /**
    * (ws mounts) Keeps empty folders (an object store's zero-byte `dir/` marker). With it the host
    * calls `mkdir` for a folder made under a read-write mount and `rmdir` when it goes; `list()`
    * reports kept folders as `type: "directory"` entries.

@@ -20,7 +20,7 @@ import type { S3Context } from "./s3-context.js";
 import { toMountError } from "./s3-errors.js";
 import { listObjects } from "./s3-list.js";
 import { type ReadInfo, readObject } from "./s3-read.js";
-import { deleteObject, headObject, type S3ObjectInfo, writeObject } from "./s3-write.js";
+import { deleteObject, deleteObjects, headObject, type S3ObjectInfo, writeObject } from "./s3-write.js";
 import { createS3Client } from "./sdk-client.js";
 import { createSignedGet, S3HttpError, type SignedGet } from "./signed-get.js";
 
@@ -311,6 +311,14 @@ export function S3Bucket(
     put: (key, bytes, putOptions, { relPath }) =>
       writeObject(ctx, objectKey(key), relPath, bytes, putOptions),
     delete: (key, { relPath }) => deleteObject(ctx, objectKey(key), relPath),
+    // One DeleteObjects request per 1,000 keys (the mirror's rm -rf of a folder).
+    deleteMany: (keys, { relPaths }) =>
+      deleteObjects(
+        ctx,
+        keys.map((key) => objectKey(key)),
+        relPaths,
+      ),
+    deleteManyLimit: 1000,
     async dispose() {
       const fast = await signedGet;
       signedGet = undefined;

@@ -1,4 +1,9 @@
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { encodePosixMetadata, MountError, type PutOptions } from "@ws/core";
 import { RequestTimer } from "./request-timer.js";
@@ -96,6 +101,44 @@ export async function deleteObject(ctx: S3Context, key: string, relPath: string)
     }
   }
   ctx.listedSizes.delete(key);
+}
+
+/**
+ * Up to 1,000 objects deleted in one DeleteObjects request (quiet: only failures come back). A key
+ * the server could not delete makes the whole call fail, naming it; the host then deletes the
+ * batch one key at a time, so each failure is reported (and retried) on its own.
+ */
+export async function deleteObjects(
+  ctx: S3Context,
+  keys: readonly string[],
+  relPaths: readonly string[],
+): Promise<void> {
+  let failed: Array<{ Key?: string | undefined; Code?: string | undefined; Message?: string | undefined }>;
+  try {
+    const out = await ctx.client.send(
+      new DeleteObjectsCommand({
+        Bucket: ctx.bucket,
+        Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+      }),
+    );
+    failed = out.Errors ?? [];
+  } catch (error) {
+    return ctx.fail(error, { path: relPaths[0] ?? "", where: ctx.where(keys[0] ?? ""), syscall: "unlink" });
+  }
+  const refused = new Set(failed.map((e) => e.Key));
+  for (const key of keys) if (!refused.has(key)) ctx.listedSizes.delete(key);
+  if (failed.length > 0) {
+    const first = failed[0]!;
+    throw new MountError(
+      "EIO",
+      `${failed.length} of ${keys.length} objects were not deleted (first: ${first.Key ?? "?"}: ${first.Code ?? "?"} ${first.Message ?? ""})`.trim(),
+      {
+        path: relPaths[keys.indexOf(first.Key ?? "")] ?? relPaths[0] ?? "",
+        transient: true,
+        syscall: "unlink",
+      },
+    );
+  }
 }
 
 /** HEAD one object; `undefined` when it does not exist. */

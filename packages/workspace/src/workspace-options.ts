@@ -112,6 +112,14 @@ export interface WorkspaceOptions {
    * (`beforeExit`), then let the signal take its course. Default false.
    */
   readonly flushOnExit?: boolean | undefined;
+  /**
+   * The lasting exec directory: every `exec` runs over it (`WS_ROOT`), from the first one until
+   * `close()`, kept in sync with the VFS both ways. Created if missing; must be empty (else `EEXIST`
+   * at the first exec). Default: a new directory under `os.tmpdir()` (or the first exec's `tmpDir`).
+   */
+  readonly execDir?: string | undefined;
+  /** Leave the exec directory in place at `close()` (default: removed). */
+  readonly keepExecDir?: boolean | undefined;
 }
 
 export interface PrefetchProgress {
@@ -153,8 +161,10 @@ export interface ExecOptions {
   /** Environment; default `process.env`. `WS_ROOT` is always set to the host directory. */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
   /**
-   * Hydrate lazy stubs before materialising: `true` for every mount, or a list of roots. By default
-   * stubs are absent on the exec side, as the seed describes (prefetch first to ship them).
+   * Hydrate lazy stubs before the command: `true` for every mount, or a list of mount roots,
+   * workspace paths (a folder: everything below it) and globs (`/m/src/**\/*.py`; a bare name or a
+   * glob without `/`, such as `*.py`, matches at any depth). By default stubs are absent on the
+   * exec side, as the seed describes.
    */
   readonly hydrate?: boolean | readonly string[] | undefined;
   /** Bytes written to the child's stdin. */
@@ -163,9 +173,9 @@ export interface ExecOptions {
   readonly timeoutMs?: number | undefined;
   /** Run through `/bin/sh -c` (the command is then a shell line). Default false. */
   readonly shell?: boolean | undefined;
-  /** Keep the host directory after the run (its path is in the result). Default false. */
+  /** Leave the workspace's exec directory in place at `close()` (as `keepExecDir`). Default false. */
   readonly keepDir?: boolean | undefined;
-  /** Parent of the temporary host directory. Default `os.tmpdir()`. */
+  /** Parent of the exec directory when the first exec creates it (no `execDir` given). Default `os.tmpdir()`. */
   readonly tmpDir?: string | undefined;
   /**
    * Run the command under bubblewrap so it sees every mount at its own path, read-only mounts
@@ -235,7 +245,7 @@ export interface ExecResult {
   readonly stdout: string;
   readonly stderr: string;
   readonly changes: ExecChanges;
-  /** The host directory, when `keepDir` was set. */
+  /** The workspace's lasting exec directory (`WS_ROOT`), the same for every command until `close()`. */
   readonly dir?: string | undefined;
   /** How the command ran. */
   readonly sandbox?: SandboxEvent | undefined;
@@ -255,6 +265,8 @@ export interface WorkspaceStats {
   bytesOut: number;
   puts: number;
   deletes: number;
+  /** Delete calls to providers: a batch (`deleteMany`, one S3 request per 1,000 keys) counts once. */
+  deleteRequests: number;
   /** Writes folded into a later one by the debounce (a burst of N writes adds N - 1). */
   coalescedWrites: number;
   retries: number;

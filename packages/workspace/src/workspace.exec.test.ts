@@ -144,7 +144,7 @@ describe("exec", () => {
     },
   );
 
-  it("plain workspace paths round-trip, cwd and input work, and the host directory is removed", async () => {
+  it("plain workspace paths round-trip, cwd and input work, and the exec directory is removed at close()", async () => {
     const { ws } = setup();
     await ws.fs.mkdir("/home/u", { recursive: true });
     await ws.fs.writeFile("/home/u/in.txt", "hello");
@@ -155,8 +155,10 @@ describe("exec", () => {
     expect(result.stdout).toBe("hello");
     expect(await ws.fs.readFile("/home/u/out.txt", "utf8")).toBe("from stdin");
     const hostRoot = (await ws.fs.readFile("/home/u/root.txt", "utf8")).trim();
-    expect(existsSync(hostRoot)).toBe(false);
+    // The lasting exec directory stays for the next command, and goes with the workspace.
+    expect(existsSync(hostRoot)).toBe(true);
     await ws.close();
+    expect(existsSync(hostRoot)).toBe(false);
   });
 
   it("a file replaced by a directory at the same path lands as delete-file then put-children", async () => {

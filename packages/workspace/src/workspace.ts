@@ -1,7 +1,8 @@
 import { type Mount, MountError, type MountFactory, normalizeAbsolutePath } from "@ws/core";
-import type { ObserveEvent } from "@ws/provider-kit";
+import { mapConcurrent, type ObserveEvent } from "@ws/provider-kit";
 import { Emitter } from "./emitter.js";
 import { runExec } from "./exec/exec.js";
+import { ExecDir } from "./exec/exec-dir.js";
 import type { ExecHost } from "./exec/exec-host.js";
 import { ExternalChanges } from "./exec/pull-back.js";
 import { Hydrator } from "./hydrate/hydrator.js";
@@ -14,7 +15,7 @@ import { WorkspaceContext } from "./runtime/context.js";
 import { closeOnExit } from "./runtime/exit-hooks.js";
 import { type MountRecord, Registry } from "./runtime/registry.js";
 import { toFsError } from "./vfs/fs-errors.js";
-import { Namespace } from "./vfs/namespace.js";
+import { type MountView, Namespace } from "./vfs/namespace.js";
 import { Posix } from "./vfs/posix.js";
 import { WorkspaceFs } from "./workspace-fs.js";
 import type {
@@ -81,6 +82,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
   readonly #indexer: Indexer;
   readonly #posix: Posix;
   readonly #exec: ExecHost;
+  readonly #execDir: ExecDir;
   #closed = false;
   /** Set when close() starts: new calls reject, calls in flight finish first. */
   #closing: Promise<void> | undefined;
@@ -158,6 +160,10 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       mirror,
     });
     this.fs = new WorkspaceFs({ run: (fn) => this.#run(fn), ns: this.#ns, posix: this.#posix });
+    if (options.execDir !== undefined && (typeof options.execDir !== "string" || options.execDir === "")) {
+      throw new MountError("EINVAL", `execDir must be a directory path, got ${String(options.execDir)}`);
+    }
+    this.#execDir = new ExecDir({ path: options.execDir, keep: options.keepExecDir === true });
     this.#exec = {
       ctx: this.#ctx,
       ns: this.#ns,
@@ -166,9 +172,27 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       mirror,
       ready: () => this.#ready(),
       prefetch: (root) => this.#prefetch(root, {}),
+      hydrateMatching: async (match) => {
+        const jobs: Array<readonly [MountView, number, string]> = [];
+        for (const root of this.#registry.roots()) {
+          const view = this.#ns.view(root);
+          if (!view) continue;
+          const stubs = view.stubs;
+          for (let slot = 0; slot < stubs.length; slot++) {
+            if (!stubs.isLive(slot)) continue;
+            const abs = view.absOf(stubs.path(slot));
+            if (match(abs)) jobs.push([view, slot, abs]);
+          }
+        }
+        // As prefetch: a failed fetch leaves the stub (absent for the command), reported by its event.
+        await mapConcurrent(jobs, this.#ctx.config.concurrency, ([view, slot, abs]) =>
+          this.#hydrator.hydrate(view, slot, abs).catch(() => undefined),
+        );
+      },
       refresh: (root) => this.#indexer.refresh(this.#registry.select(root, "refresh")[0]!),
       saveIndex: (root) => this.#save(root),
       apply: new ExternalChanges(this.#ns, vol, mirror),
+      execDir: this.#execDir,
     };
     for (const [root, mount] of Object.entries(options.mounts ?? {})) this.#registry.add(root, mount);
     if (options.flushOnExit) {
@@ -307,7 +331,13 @@ export class Workspace extends Emitter<WorkspaceEvents> {
         return;
       case "delete":
         if (event.error) this.emit("error", { root: event.root, path, op: "delete", error: event.error });
-        else {
+        else if (event.paths && view) {
+          // One deleteMany request: every file it removed counts and gets its event.
+          stats.deleteRequests++;
+          stats.deletes += event.paths.length;
+          for (const p of event.paths) this.emit("delete", { root: event.root, path: view.absOf(p) });
+        } else {
+          stats.deleteRequests++;
           stats.deletes++;
           this.emit("delete", { root: event.root, path });
         }
@@ -443,7 +473,10 @@ export class Workspace extends Emitter<WorkspaceEvents> {
     });
   }
 
-  /** Runs a command as a child process over a host copy of the workspace, then pulls its changes back. */
+  /**
+   * Runs a command as a child process in the workspace's lasting exec directory (synced with the
+   * VFS before the command), then pulls what it changed back.
+   */
   exec(command: string, args: readonly string[] = [], options: ExecOptions = {}): Promise<ExecResult> {
     return this.#run(() => runExec(this.#exec, command, args, options));
   }
@@ -480,9 +513,15 @@ export class Workspace extends Emitter<WorkspaceEvents> {
     }
     this.#closed = true;
     this.#exitHooks?.();
+    await this.#execDir.close().catch((error: unknown) => this.emit("error", { op: "dispose", error }));
     for (const record of this.#registry.records()) await this.#dispose(record);
     this.#journal?.close();
     if (flushError) throw flushError;
+  }
+
+  /** The lasting exec directory (`WS_ROOT` of every command), once the first `exec` created it. */
+  get execDir(): string | undefined {
+    return this.#execDir.path;
   }
 
   /** True once `close()` ran. */

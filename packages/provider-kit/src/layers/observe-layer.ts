@@ -11,6 +11,8 @@ export interface ObserveEvent {
   readonly bytes: number;
   /** Entries a list returned. */
   readonly entries?: number | undefined;
+  /** (ws mounts) Every path of a batched delete (`deleteMany`); `path` is the first of them. */
+  readonly paths?: readonly string[] | undefined;
   /** Wall time of the call, retries and back-off included (of the attempt, for a retry event). */
   readonly ms: number;
   /** Attempts the call took (the failed attempt's number, for a retry event). */
@@ -50,6 +52,7 @@ export function observeLayer(sink: ObserveSink): MountLayer {
                   ? (detail.bytes?.byteLength ?? 0)
                   : 0,
           ...(op === "list" && Array.isArray(result) ? { entries: result.length } : {}),
+          ...(detail.paths === undefined ? {} : { paths: detail.paths }),
           ms: performance.now() - started,
           attempt: attemptsOf(promise),
           ...(error === undefined ? {} : { error: asMountError(error) }),

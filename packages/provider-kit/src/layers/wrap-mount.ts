@@ -30,7 +30,7 @@ export type Interceptor = <T>(
   op: LayeredOperation,
   path: string,
   call: () => Promise<T>,
-  detail: { readonly bytes?: Uint8Array | undefined },
+  detail: { readonly bytes?: Uint8Array | undefined; readonly paths?: readonly string[] | undefined },
 ) => Promise<T>;
 
 // How many attempts the call that returned a promise made, kept on that promise under a symbol.
@@ -131,6 +131,14 @@ export function interceptMount(mount: Mount, interceptor: Interceptor): Mount {
   if (typeof mount.delete === "function") {
     const remove = mount.delete;
     define("delete", (path: string) => intercept("delete", path, () => remove.call(mount, path), {}));
+  }
+  // (ws mounts) A batch of deletes is one call for every layer (one request, one retry budget,
+  // one concurrency slot); `paths` tells the observer which files it removed.
+  if (typeof mount.deleteMany === "function") {
+    const removeMany = mount.deleteMany;
+    define("deleteMany", (paths: readonly string[]) =>
+      intercept("delete", paths[0] ?? "", () => removeMany.call(mount, paths), { paths: [...paths] }),
+    );
   }
   return copy as unknown as Mount;
 }

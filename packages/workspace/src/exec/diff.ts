@@ -37,10 +37,12 @@ export interface Diff {
   readonly hardLinks: string[][];
   /** FIFOs, sockets and devices the command left: never read, never pulled back, reported. */
   readonly skipped: Array<{ path: string; type: SpecialType }>;
-  /** The VFS version of each path when the command started (undefined: no VFS file then). */
+  /** The VFS version of each path at the last sync, which the command started from (undefined: no VFS file then). */
   readonly vfsAtStart: (path: string) => string | undefined;
   /** Folders the command made over a stored file it could not see: not pulled back, reported. */
   readonly unseenDirs: string[];
+  /** Every path the walk saw, as it was just before it was read (the next sync's starting point). */
+  readonly walked: Map<string, Snap>;
 }
 
 /**
@@ -68,7 +70,7 @@ function readRegular(hostPath: string): { bytes: Buffer; mode: number; mtimeMs: 
   }
 }
 
-/** Walks the host directory after the run and lists what differs from the snapshot. */
+/** Walks the exec directory after a run and lists what differs from the last sync (`snapshot`). */
 export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): Diff {
   const { ns, mem } = host;
   const changes: Change[] = [];
@@ -78,6 +80,7 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
   const byInode = new Map<bigint, string[]>();
   const skipped: Array<{ path: string; type: SpecialType }> = [];
   const unseenDirs: string[] = [];
+  const walked = new Map<string, Snap>();
   const isStub = (path: string): boolean => ns.kind(ns.resolve(path))?.type === "stub";
   const walk = (abs: string): void => {
     const hostDir = join(dir, abs);
@@ -89,6 +92,7 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
       const hostPath = join(dir, child);
       const before = snapshot.get(child);
       const now = snapOf(hostPath);
+      walked.set(child, now);
       if (now.type === "directory") {
         if (!before && isStub(child)) {
           // mkdir -p over a stored file the command never saw: a disk would say ENOTDIR.
@@ -166,6 +170,7 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
     hardLinks,
     skipped,
     unseenDirs,
+    walked,
     vfsAtStart: (path) => snapshot.get(path)?.vfs,
   };
 }

@@ -1,14 +1,9 @@
 import { existsSync, readdirSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { normalizeAbsolutePath } from "@ws/core";
+import { compileIgnore, normalizeAbsolutePath } from "@ws/core";
 import type { ExecChanges, ExecOptions, ExecResult, SandboxEvent } from "../workspace-options.js";
 import { mkdirConfined } from "./confine.js";
-import { diff } from "./diff.js";
 import type { ExecHost } from "./exec-host.js";
-import { materialise } from "./materialise.js";
-import { pullBack } from "./pull-back.js";
 import { run } from "./run.js";
 import { decideSandbox, type SandboxBind } from "./sandbox.js";
 
@@ -50,7 +45,10 @@ function bindsOf(host: ExecHost, dir: string, inPlace: Map<string, string>): San
   return binds;
 }
 
-/** The seed's container side, as a child process over a host directory: materialise, run, diff, pull back. */
+/**
+ * The seed's container side, as a child process over the workspace's lasting exec directory: push
+ * what changed in the VFS, run, pull back what the command changed.
+ */
 export async function runExec(
   host: ExecHost,
   command: string,
@@ -69,40 +67,51 @@ export async function runExec(
   if (requested !== "none") host.ctx.emit("sandbox", sandbox);
   const inPlace =
     decision.use === "bwrap" && options.bindHostDirs ? inPlaceRoots(host) : new Map<string, string>();
-  if (options.hydrate) {
-    const roots = options.hydrate === true ? host.roots() : options.hydrate;
-    if (options.hydrate === true && inPlace.size === 0) await host.prefetch(undefined);
-    else for (const root of roots) if (!inPlace.has(root)) await host.prefetch(root);
-  }
-  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), "ws-exec-"));
-  try {
-    const snapshot = materialise(host, dir);
-    const inside = normalizeAbsolutePath(options.cwd ?? "/");
-    // Never through a link the VFS holds (a command may have left one pointing anywhere).
-    const cwd = mkdirConfined(dir, inside);
-    const outcome = await run(command, args, options, {
-      dir,
-      cwd,
-      sandbox:
-        decision.use === "bwrap"
-          ? { bwrap: decision.probe.bwrap, binds: bindsOf(host, dir, inPlace), cwd: inside }
-          : undefined,
-    });
-    let changes: ExecChanges = await pullBack(host, diff(host, dir, snapshot));
-    // A read-write directory bound in place was written directly: list it again so the VFS agrees.
-    for (const root of inPlace.keys()) {
-      if (!host.ns.view(root)?.record.writable) continue;
-      const r = await host.refresh(root);
-      changes = {
-        ...changes,
-        added: [...changes.added, ...r.added],
-        modified: [...changes.modified, ...r.changed],
-        deleted: [...changes.deleted, ...r.deleted],
-        mirrored: [...changes.mirrored, ...r.added, ...r.changed, ...r.deleted],
-      };
+  if (options.hydrate === true) {
+    if (inPlace.size === 0) await host.prefetch(undefined);
+    else for (const root of host.roots()) if (!inPlace.has(root)) await host.prefetch(root);
+  } else if (options.hydrate) {
+    // Mount roots whole; any other entry is a workspace path (a folder: all below it) or a glob.
+    const roots = new Set(host.roots());
+    const selectors: string[] = [];
+    for (const entry of options.hydrate) {
+      const root = roots.has(entry) ? entry : undefined;
+      if (root === undefined) selectors.push(entry);
+      else if (!inPlace.has(root)) await host.prefetch(root);
     }
-    return { ...outcome, changes, sandbox, ...(options.keepDir ? { dir } : {}) };
-  } finally {
-    if (!options.keepDir) await rm(dir, { recursive: true, force: true });
+    if (selectors.length > 0) {
+      const match = compileIgnore(selectors);
+      await host.hydrateMatching((abs) => match(abs.slice(1)));
+    }
   }
+  const execDir = host.execDir;
+  if (options.keepDir) execDir.keep();
+  const dir = await execDir.open(options.tmpDir);
+  // Only what changed in the VFS since the last sync is written (the first exec writes it all).
+  await execDir.locked(() => execDir.push(host));
+  const inside = normalizeAbsolutePath(options.cwd ?? "/");
+  // Never through a link the VFS holds (a command may have left one pointing anywhere).
+  const cwd = mkdirConfined(dir, inside);
+  const outcome = await run(command, args, options, {
+    dir,
+    cwd,
+    sandbox:
+      decision.use === "bwrap"
+        ? { bwrap: decision.probe.bwrap, binds: bindsOf(host, dir, inPlace), cwd: inside }
+        : undefined,
+  });
+  let changes: ExecChanges = await execDir.locked(() => execDir.pull(host));
+  // A read-write directory bound in place was written directly: list it again so the VFS agrees.
+  for (const root of inPlace.keys()) {
+    if (!host.ns.view(root)?.record.writable) continue;
+    const r = await host.refresh(root);
+    changes = {
+      ...changes,
+      added: [...changes.added, ...r.added],
+      modified: [...changes.modified, ...r.changed],
+      deleted: [...changes.deleted, ...r.deleted],
+      mirrored: [...changes.mirrored, ...r.added, ...r.changed, ...r.deleted],
+    };
+  }
+  return { ...outcome, changes, sandbox, dir };
 }

@@ -1,7 +1,4 @@
-import { chmodSync, lstatSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { isRoot } from "../mem-vol.js";
-import { mkdirConfined } from "./confine.js";
+import { lstatSync } from "node:fs";
 import type { ExecHost } from "./exec-host.js";
 
 /** What a path looked like on the host right after materialisation: enough to spot a change without reading. */
@@ -23,10 +20,15 @@ export function vfsVersion(host: ExecHost, path: string): string | undefined {
   try {
     const st = host.mem.lstatSync(path);
     if (st.isDirectory()) return undefined;
-    return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    return versionOf(st);
   } catch {
     return undefined;
   }
+}
+
+/** The version of a VFS file or link from its stats: any write, chmod or utimes changes it. */
+export function versionOf(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 }
 
 /** What exec never reads nor pulls back (issue 9.3): skipped and reported in `changes.skipped`. */
@@ -69,57 +71,4 @@ export function sameSnap(a: Snap, b: Snap): boolean {
     a.ctimeNs === b.ctimeNs &&
     a.ino === b.ino
   );
-}
-
-/** Writes the VFS (memfs nodes only: stubs stay absent) to `dir`, recording each path's snapshot. */
-export function materialise(host: ExecHost, dir: string): Map<string, Snap> {
-  const snapshot = new Map<string, Snap>();
-  const { mem, ns } = host;
-  const walk = (abs: string): void => {
-    for (const d of mem.readdirSync(abs, { withFileTypes: true })) {
-      const child = abs === "/" ? `/${String(d.name)}` : `${abs}/${String(d.name)}`;
-      if (ns.isIgnored(ns.resolve(child))) continue;
-      const hostPath = join(dir, child);
-      const st = mem.lstatSync(child);
-      if (d.isDirectory()) {
-        mkdirSync(hostPath, { recursive: true });
-        walk(child);
-        // Root writes into a 0o555 folder as the kernel lets it: the mode is kept exactly. Any other
-        // user gets owner rwx added, else the command (and the pull-back) could not use the folder.
-        chmodSync(hostPath, isRoot() ? st.mode & 0o7777 : (st.mode & 0o7777) | 0o700);
-      } else if (d.isSymbolicLink()) {
-        symlinkSync(mem.readlinkSync(child), hostPath);
-      } else {
-        writeFileSync(hostPath, mem.readFileSync(child));
-        chmodSync(hostPath, st.mode & 0o7777);
-        // The VFS's mtime, so make, rsync, tar and git see the file as the workspace has it.
-        utimesSync(hostPath, st.mtime, st.mtime);
-      }
-      const snap = snapOf(hostPath);
-      if (!d.isDirectory()) snap.vfs = vfsVersion(host, child);
-      snapshot.set(child, snap);
-    }
-  };
-  walk("/");
-  // Mount roots exist on the exec side even when nothing under them is hydrated yet.
-  for (const root of host.roots()) {
-    if (ns.view(root)?.record.type !== "directory") continue;
-    mkdirConfined(dir, root);
-    // Folders that hold only stubs exist too (empty), so `ls` shows them and a command's `rm -rf`
-    // of one is seen (and reported as "unseen" instead of silently doing nothing).
-    const view = ns.view(root);
-    for (const rel of view?.stubs.liveDirs() ?? []) {
-      const abs = view?.absOf(rel);
-      if (!abs || rel === "" || ns.isIgnored(ns.resolve(abs)) || snapshot.has(abs)) continue;
-      if (ns.isFileAt(abs)) continue;
-      mkdirConfined(dir, abs);
-      for (let p = abs; p !== "/" && !snapshot.has(p); p = p.slice(0, p.lastIndexOf("/")) || "/") {
-        snapshot.set(p, snapOf(join(dir, p)));
-      }
-    }
-    for (let p = root; p !== "/" && !snapshot.has(p); p = p.slice(0, p.lastIndexOf("/")) || "/") {
-      snapshot.set(p, snapOf(join(dir, p)));
-    }
-  }
-  return snapshot;
 }

@@ -1,7 +1,7 @@
 import { MountError, parentPath } from "@ws/core";
 import { mapConcurrent } from "@ws/provider-kit";
 import type { MemVol } from "../mem-vol.js";
-import type { Mirror } from "../mirror/mirror.js";
+import type { Mirror, SyncOutcome } from "../mirror/mirror.js";
 import { fsError } from "../vfs/fs-errors.js";
 import type { MountView, Namespace, Resolved } from "../vfs/namespace.js";
 import type { ConflictSide, ExecChanges, MountConflict } from "../workspace-options.js";
@@ -126,8 +126,15 @@ interface ToMirror {
 
 type Conflicts = Array<MountConflict & { resolution: "accept" | "keep-local" }>;
 
+/** What a pull did, plus the paths whose exec-side state was not applied (the VFS keeps its own). */
+export interface PullOutcome {
+  readonly changes: ExecChanges;
+  /** The exec directory must be brought back to the VFS's state at these paths. */
+  readonly unapplied: string[];
+}
+
 /** Applies the exec side's changes to the VFS, then mirrors those under read-write mounts. */
-export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
+export async function pullBack(host: ExecHost, d: Diff): Promise<PullOutcome> {
   const { ns, apply, ctx } = host;
   const { changes, newDirs, goneDirs } = d;
   const result = {
@@ -143,6 +150,7 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
     hardLinks: d.hardLinks.filter((group) => group.some((p) => ns.resolve(p).view !== undefined)),
   };
   const toMirror: ToMirror[] = [];
+  const unapplied: string[] = d.skipped.map((s) => s.path);
   const reports: Array<Promise<unknown>> = [];
   const record = (path: string, op: "put" | "delete", before: ConflictSide): void => {
     const r = ns.resolve(path);
@@ -166,13 +174,17 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
   for (const change of changes.filter((c) => c.op === "delete")) {
     const r = ns.resolve(change.path);
     try {
-      if (!(await resolveConflict(host, d, change, result.conflicts))) continue;
+      if (!(await resolveConflict(host, d, change, result.conflicts))) {
+        unapplied.push(change.path);
+        continue;
+      }
       const before = ns.localSide(r.path);
       apply.delete(r);
       result.deleted.push(r.path);
       record(r.path, "delete", before);
     } catch (error) {
       result.errors.push({ path: r.path, error });
+      unapplied.push(change.path);
     }
   }
   // Folders under a mount that keeps them (directory markers) are mirrored like files.
@@ -181,7 +193,13 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
     return r.view?.record.writable && r.rel !== "" && host.mirror(r.view.root).keepsFolders ? r : undefined;
   };
   for (const [path, mode] of newDirs.sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    apply.dir(ns.resolve(path), mode);
+    try {
+      apply.dir(ns.resolve(path), mode);
+    } catch (error) {
+      result.errors.push({ path, error });
+      unapplied.push(path);
+      continue;
+    }
     const r = folderOf(path);
     if (r?.view) {
       host.mirror(r.view.root).changedExternally(r.rel);
@@ -200,7 +218,10 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
   for (const change of changes.filter((c) => c.op !== "delete")) {
     const r = ns.resolve(change.path);
     try {
-      if (!(await resolveConflict(host, d, change, result.conflicts))) continue;
+      if (!(await resolveConflict(host, d, change, result.conflicts))) {
+        unapplied.push(change.path);
+        continue;
+      }
       if (change.op === "symlink") {
         if (r.view?.record.writable && r.view.record.mount?.symlinks === true) {
           // The user's own link under a mount that stores links: kept verbatim, whatever its target.
@@ -238,6 +259,7 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
         };
         await ctx.conflict(conflict);
         result.conflicts.push({ ...conflict, resolution: "keep-local" });
+        unapplied.push(change.path);
         const kr = ns.resolve(keptAs);
         apply.file(kr, change.bytes, change.mode, change.mtimeMs);
         result.added.push(kr.path);
@@ -253,9 +275,11 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
       record(r.path, "put", before);
     } catch (error) {
       result.errors.push({ path: r.path, error });
+      unapplied.push(change.path);
     }
   }
   for (const path of d.unseenDirs) {
+    unapplied.push(path);
     const r = ns.resolve(path);
     if (!r.view) continue;
     const conflict: MountConflict = {
@@ -296,7 +320,8 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
     }
     apply.removeEmptyDir(path);
     const r = folderOf(path);
-    if (r?.view && !ns.exists(r.path)) {
+    // Only a folder upstream keeps (a marker) has anything to delete: the others cost no request.
+    if (r?.view && !ns.exists(r.path) && host.mirror(r.view.root).hasFolder(r.rel)) {
       host.mirror(r.view.root).changedExternally(r.rel);
       result.deleted.push(r.path);
       toMirror.push({ root: r.view.root, rel: r.rel, path: r.path, op: "delete" });
@@ -308,23 +333,40 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<ExecChanges> {
   const putPaths = toMirror.filter((m) => m.op === "put").map((m) => m.path);
   const clearsWay = (m: ToMirror): boolean =>
     m.op === "delete" && putPaths.some((p) => p.startsWith(`${m.path}/`) || m.path.startsWith(`${p}/`));
-  const mirror = async (m: ToMirror): Promise<void> => {
-    const outcome = await host.mirror(m.root).syncNow(m.rel);
+  const noteOutcome = (m: ToMirror, outcome: SyncOutcome): void => {
     if (outcome.ok) result.mirrored.push(m.path);
     else {
       result.errors.push({ path: m.path, error: outcome.error });
       result.notMirrored.push(m.path);
     }
   };
+  const mirror = async (m: ToMirror): Promise<void> =>
+    noteOutcome(m, await host.mirror(m.root).syncNow(m.rel));
   const concurrency = ctx.config.concurrency;
-  await mapConcurrent(toMirror.filter(clearsWay), concurrency, mirror);
-  await mapConcurrent(
-    toMirror.filter((m) => !clearsWay(m)),
-    concurrency,
-    mirror,
-  );
+  // Deletions of files go to each mount as batches (`deleteMany`: an rm -rf of 1,000 files is one
+  // request on S3); puts and folder markers one by one, `concurrency` at a time.
+  const phase = async (items: ToMirror[]): Promise<void> => {
+    const deletes = new Map<string, ToMirror[]>();
+    for (const m of items) if (m.op === "delete") deletes.set(m.root, [...(deletes.get(m.root) ?? []), m]);
+    await Promise.all([
+      ...[...deletes].map(async ([root, ms]) => {
+        const outcomes = await host.mirror(root).syncMany(
+          ms.map((m) => m.rel),
+          concurrency,
+        );
+        for (const [i, outcome] of outcomes.entries()) noteOutcome(ms[i]!, outcome);
+      }),
+      mapConcurrent(
+        items.filter((m) => m.op !== "delete"),
+        concurrency,
+        mirror,
+      ),
+    ]);
+  };
+  await phase(toMirror.filter(clearsWay));
+  await phase(toMirror.filter((m) => !clearsWay(m)));
   await Promise.all([...new Set(toMirror.map((m) => m.root))].map((root) => host.saveIndex(root)));
-  return result;
+  return { changes: result, unapplied };
 }
 
 /** `<path>.exec-unseen`, then `<path>.exec-unseen-2`, ...: the first name free in the workspace. */

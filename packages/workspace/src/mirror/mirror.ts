@@ -48,6 +48,8 @@ export interface SyncOutcome {
 interface Pending {
   /** The debounce timer, or the background requeue timer after a failure. */
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Its debounce ran out and it is a delete: it waits (a moment) to go out in one batch with others. */
+  due?: boolean;
 }
 
 // Errors that no retry can fix: the provider refused the write for a reason that will not change.
@@ -57,6 +59,9 @@ const PERMANENT = new Set(["EROFS", "EINVAL", "EDQUOT", "ENOTSUP", "EISDIR", "EN
 function requeueable(error: unknown): boolean {
   return !(MountError.isInstance(error) && PERMANENT.has(error.code));
 }
+
+/** Keys per `deleteMany` call: S3's DeleteObjects limit, so each call is one request there. */
+const DELETE_BATCH = 1000;
 
 /** Background requeue of writes whose retries ran out: first after 0.5–1 s, doubling, capped at a minute. */
 const REQUEUE_BASE_MS = 1000;
@@ -238,6 +243,11 @@ export class Mirror {
     this.#dirs.add(rel);
   }
 
+  /** Upstream keeps `rel` as a folder (a listed marker, or one this workspace made). */
+  hasFolder(rel: string): boolean {
+    return this.#dirs.has(rel);
+  }
+
   /** Folders upstream is known to keep (listed markers, and folders this workspace made). */
   keptDirectories(): string[] {
     return [...this.#dirs];
@@ -281,6 +291,14 @@ export class Mirror {
     if (this.#record.options.writeBack === "debounce") {
       entry.timer = setTimeout(() => {
         if (this.#pending.get(relPath) !== entry) return;
+        if (this.#batchable(relPath)) {
+          // `rm -r` of a folder: its deletes come due together and leave as one batch (still pending
+          // until then, so a flush in between takes them).
+          entry.timer = undefined;
+          entry.due = true;
+          this.#drainSoon();
+          return;
+        }
         this.#pending.delete(relPath);
         void this.#run(relPath);
       }, this.#record.options.writeBackMs);
@@ -303,10 +321,102 @@ export class Mirror {
     return this.#run(relPath);
   }
 
+  /** True when `rel` can go out in a `deleteMany` batch: absent locally, not a kept folder, nothing in flight. */
+  #batchable(rel: string): boolean {
+    if (typeof this.#record.mount?.deleteMany !== "function" || this.#dirs.has(rel) || this.#chains.has(rel))
+      return false;
+    try {
+      return !this.#local.read(rel).exists;
+    } catch {
+      return false;
+    }
+  }
+
+  #draining = false;
+
+  /** Sends every due delete as one batch, once the timers firing now have all fired. */
+  #drainSoon(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    setImmediate(() => {
+      this.#draining = false;
+      if (this.#stopped) return;
+      const due = [...this.#pending].filter(([, e]) => e.due === true).map(([rel]) => rel);
+      if (due.length > 0) void this.syncMany(due, this.#ctx.config.concurrency);
+    });
+  }
+
+  /**
+   * Syncs `rels` now, as `syncNow` each, except that deletions go to the provider in batches
+   * (`deleteMany`: one request per 1,000 keys on S3) when the mount has it. A batch the provider
+   * refuses is retried one path at a time, so each failure is reported and requeued on its own.
+   * Resolves with one outcome per path, in the order given.
+   */
+  async syncMany(rels: readonly string[], concurrency: number): Promise<SyncOutcome[]> {
+    const mount = this.#record.mount;
+    const batch = rels.filter((rel) => this.#batchable(rel));
+    const outcomes = new Map<string, Promise<SyncOutcome>>();
+    if (mount?.deleteMany && batch.length > 1) {
+      const deleteMany = mount.deleteMany.bind(mount);
+      const seqs = new Map(batch.map((rel) => [rel, this.#seq.get(rel)]));
+      for (const rel of batch) this.cancel(rel);
+      const run = (async (): Promise<SyncOutcome[]> => {
+        // Put-new before delete-old, as for a single delete.
+        await Promise.allSettled([...this.#puts]);
+        const out: SyncOutcome[] = [];
+        for (let i = 0; i < batch.length; i += DELETE_BATCH) {
+          const chunk = batch.slice(i, i + DELETE_BATCH);
+          try {
+            await deleteMany(chunk);
+          } catch {
+            for (const rel of chunk) out.push(await this.#attempt(rel, { exists: false }, seqs.get(rel)));
+            continue;
+          }
+          for (const rel of chunk) {
+            this.#landed(rel, { exists: false }, undefined, seqs.get(rel));
+            this.#dirs.delete(rel);
+            out.push({ relPath: rel, op: "delete", ok: true });
+          }
+        }
+        return out;
+      })();
+      batch.forEach((rel, i) => {
+        const chain = run.then((out) => out[i]!);
+        this.#chains.set(rel, chain);
+        outcomes.set(rel, chain);
+        void chain.finally(() => {
+          if (this.#chains.get(rel) === chain) this.#chains.delete(rel);
+        });
+      });
+    }
+    const rest = rels.filter((rel) => !outcomes.has(rel));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < rest.length) {
+        const rel = rest[next++]!;
+        const outcome = this.syncNow(rel);
+        outcomes.set(rel, outcome);
+        await outcome;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, rest.length)) }, worker));
+    return Promise.all(rels.map((rel) => outcomes.get(rel)!));
+  }
+
   /** Syncs every pending path, then waits for syncs in flight. Resolves with the failures. */
   async flush(concurrency: number): Promise<SyncOutcome[]> {
-    const paths = [...this.#pending.keys()];
     const failures: SyncOutcome[] = [];
+    // Deletions leave in batches where the mount has deleteMany (an `rm -r` is one request per 1,000).
+    const batched = new Set<string>();
+    if (typeof this.#record.mount?.deleteMany === "function") {
+      const deletes = [...this.#pending.keys()].filter((rel) => this.#batchable(rel));
+      if (deletes.length > 1) {
+        for (const rel of deletes) batched.add(rel);
+        for (const outcome of await this.syncMany(deletes, concurrency))
+          if (!outcome.ok) failures.push(outcome);
+      }
+    }
+    const paths = [...this.#pending.keys()].filter((rel) => !batched.has(rel));
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < paths.length) {

@@ -33,6 +33,7 @@ export function emptyStats(): WorkspaceStats {
     bytesOut: 0,
     puts: 0,
     deletes: 0,
+    deleteRequests: 0,
     coalescedWrites: 0,
     retries: 0,
     conflicts: 0,
