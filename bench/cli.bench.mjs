@@ -1,13 +1,14 @@
 // The `ws` command against the plain tools, as child processes over a 10,000-file host directory:
 //   1. `find` + `cat` of every file, run directly vs through `ws run` (read-only mount), with the
 //      bubblewrap sandbox (the directory is bound in place) and without it (a copy is made);
-//   2. `ws run -- true` (the fixed cost of ws: node start, index, sandbox) vs `true`;
+//   2. `ws run -- true` (the fixed cost of ws: node start, index, sandbox) vs `true`, and what of
+//      it is node's own start (`node -e 0`) and loading the CLI (`ws --version`);
 //   3. `ws cp DIR DEST` vs `cp -r DIR DEST`.
 // Targets (issue 14): ws run startup overhead under 0.3 s beyond the command's own time; ws cp at
 // most 2x cp -r. Reports medians and ratios, never asserts. Run by `npm run bench -- cli`.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -16,6 +17,7 @@ const WS = join(here, "../packages/cli/dist/bin.js");
 const FILES = Number(process.env.BENCH_CLI_FILES ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 5);
 
+const loadStart = loadavg();
 const work = mkdtempSync(join(tmpdir(), "ws-bench-cli-"));
 const src = join(work, "src");
 let bytes = 0;
@@ -86,6 +88,10 @@ const trueWs = measure("true, ws run (bwrap if available)", () =>
 results.push(trueDirect, trueWs);
 const nodeStart = measure("node -e 0 (node's own start)", () => time(process.execPath, ["-e", "0"]));
 results.push(nodeStart);
+const wsLoad = measure("ws --version (node + loading the CLI)", () =>
+  time(process.execPath, [WS, "--version"]),
+);
+results.push(wsLoad);
 
 const dest = join(work, "dest");
 const clear = () => rmSync(dest, { recursive: true, force: true });
@@ -95,6 +101,7 @@ results.push(cpR, wsCp);
 clear();
 
 const fmt = (ms) => `${(ms / 1000).toFixed(3)} s`;
+console.log(`load average at the start: ${loadStart.map((l) => l.toFixed(2)).join(", ")} (1, 5, 15 min)`);
 console.log(
   `${FILES} files, ${(bytes / 1e6).toFixed(1)} MB, median of ${ROUNDS} (bubblewrap: ${haveBwrap ? "yes" : "no"})`,
 );
@@ -106,7 +113,11 @@ console.log(
 );
 console.log(`ws run overhead without a sandbox (copy in and out): ${fmt(viaCopy.ms - direct.ms)}`);
 console.log(
-  `ws run -- true vs true: ${fmt(trueWs.ms - trueDirect.ms)} (of which node's own start: ${fmt(nodeStart.ms)})`,
+  `ws run -- true vs true: ${fmt(trueWs.ms - trueDirect.ms)} (of which node's own start: ${fmt(nodeStart.ms)}; ws's own on top of node: ${fmt(trueWs.ms - trueDirect.ms - nodeStart.ms)}, of which loading the CLI: ${fmt(wsLoad.ms - nodeStart.ms)})`,
+);
+const [l1, l5] = loadavg();
+console.log(
+  `load average at the end: ${l1.toFixed(2)} (1 min), ${l5.toFixed(2)} (5 min) on ${availableParallelism()} cores`,
 );
 const ratio = wsCp.ms / cpR.ms;
 console.log(`ws cp / cp -r: ${ratio.toFixed(2)}x (target <= 2x) -> ${ratio <= 2 ? "met" : "MISSED"}`);
@@ -115,7 +126,17 @@ mkdirSync(join(here, "results"), { recursive: true });
 writeFileSync(
   join(here, "results", "cli.json"),
   JSON.stringify(
-    { files: FILES, bytes, rounds: ROUNDS, bwrap: haveBwrap, results, overheadMs: overhead, cpRatio: ratio },
+    {
+      files: FILES,
+      bytes,
+      rounds: ROUNDS,
+      bwrap: haveBwrap,
+      loadStart,
+      loadEnd: loadavg(),
+      results,
+      overheadMs: overhead,
+      cpRatio: ratio,
+    },
     null,
     2,
   ),

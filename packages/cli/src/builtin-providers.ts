@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CliError } from "./cli-error.js";
 import { defineProvider, type ProviderDescriptor, schemeOf } from "./provider-registry.js";
+import { githubProvider, githubTreeProvider, httpProvider } from "./remote-providers.js";
 
 function octal(name: string, value: string | number | boolean | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -156,5 +157,15 @@ export const artifactProvider: ProviderDescriptor = defineProvider({
   },
 });
 
-/** What `ws` registers before any `--provider` (bundles before host paths: both take paths). */
-export const BUILTIN_PROVIDERS: readonly ProviderDescriptor[] = [artifactProvider, hostProvider, s3Provider];
+/**
+ * What `ws` registers before any `--provider` (bundles before host paths: both take paths). Each is
+ * metadata only; its package is imported when a mount of its kind is created.
+ */
+export const BUILTIN_PROVIDERS: readonly ProviderDescriptor[] = [
+  artifactProvider,
+  hostProvider,
+  s3Provider,
+  httpProvider,
+  githubProvider,
+  githubTreeProvider,
+];

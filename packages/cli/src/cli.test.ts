@@ -1,6 +1,17 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -523,5 +534,66 @@ describe("the main job (npm run demo)", () => {
       },
     );
     expect(r.stdout.toString()).toBe("hi there");
+  });
+});
+
+describe("host directories keep what a file has beside its bytes (issue 17)", () => {
+  it("ws run --sandbox none over a :rw folder: links (whatever their target), empty folders, modes and mtimes land on the host", async () => {
+    const out = join(dir, "fidelity");
+    mkdirSync(out);
+    const r = await ws(
+      [
+        "run",
+        "-q",
+        "--sandbox",
+        "none",
+        "-m",
+        `${out}:/out:rw`,
+        "--",
+        "sh",
+        "-c",
+        "mkdir -p empty venv/bin && ln -s /usr/bin/python3 venv/bin/python && ln -s ../empty venv/up && printf k > key && chmod 600 key && touch -d '2021-02-03 04:05:06' key",
+      ],
+      { cwd: dir },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(readlinkSync(join(out, "venv/bin/python"))).toBe("/usr/bin/python3");
+    expect(readlinkSync(join(out, "venv/up"))).toBe("../empty");
+    expect(statSync(join(out, "empty")).isDirectory()).toBe(true);
+    const key = statSync(join(out, "key"));
+    expect(key.mode & 0o777).toBe(0o600);
+    expect(key.mtime.toISOString()).toMatch(/^2021-02-03T/);
+  });
+
+  it("ws cp keeps empty folders, folder modes, links, modes and mtimes; ls shows an empty folder with a trailing /; cat follows links within SRC", async () => {
+    const src = join(dir, "cp-src");
+    mkdirSync(join(src, "empty/deeper"), { recursive: true });
+    writeFileSync(join(src, "old.txt"), "old\n", { mode: 0o600 });
+    utimesSync(join(src, "old.txt"), new Date("2021-02-03T04:05:06Z"), new Date("2021-02-03T04:05:06Z"));
+    symlinkSync("old.txt", join(src, "alias"));
+    symlinkSync("../old.txt", join(src, "empty/up"));
+    symlinkSync("/etc/hostname", join(src, "leaves")); // read-only source: skipped, by name with -v
+    mkdirSync(join(src, "sealed"), { mode: 0o700 });
+    writeFileSync(join(src, "sealed/in.txt"), "in\n");
+    const ls = await ws(["ls", "./cp-src"], { cwd: dir });
+    expect(ls.stdout.toString()).toBe("alias\nempty/deeper/\nempty/up\nold.txt\nsealed/\nsealed/in.txt\n");
+    const cat = await ws(["cat", "./cp-src", "empty/up", "alias"], { cwd: dir });
+    expect(cat.stdout.toString()).toBe("old\nold\n");
+    const out = await ws(["cat", "./cp-src", "leaves"], { cwd: dir });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/leaves is a link to \/etc\/hostname, outside \.\/cp-src; not followed/);
+    expect(out.stdout.length).toBe(0);
+    const r = await ws(["cp", "./cp-src", "./cp-dest"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^ws: copied 4 files, /);
+    expect(statSync(join(dir, "cp-dest/sealed")).mode & 0o777).toBe(0o700);
+    expect(readlinkSync(join(dir, "cp-dest/alias"))).toBe("old.txt");
+    expect(readlinkSync(join(dir, "cp-dest/empty/up"))).toBe("../old.txt");
+    expect(existsSync(join(dir, "cp-dest/leaves"))).toBe(false);
+    expect(statSync(join(dir, "cp-dest/empty/deeper")).isDirectory()).toBe(true);
+    const old = statSync(join(dir, "cp-dest/old.txt"));
+    expect(old.mode & 0o777).toBe(0o600);
+    expect(old.mtime.toISOString()).toBe("2021-02-03T04:05:06.000Z");
   });
 });

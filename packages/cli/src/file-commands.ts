@@ -1,5 +1,13 @@
 import { mkdirSync } from "node:fs";
-import { isEagerMount, type LazyMount, type Mount, type MountMode } from "@ws/core";
+import {
+  type FetchResult,
+  isEagerMount,
+  type LazyMount,
+  type Mount,
+  type MountMode,
+  S_IFLNK,
+  S_IFMT,
+} from "@ws/core";
 import { hostPathOf } from "./builtin-providers.js";
 import { CliError, describeFailure, oneLine } from "./cli-error.js";
 import { EXIT } from "./exit-codes.js";
@@ -14,6 +22,8 @@ export interface TreeEntry {
   readonly size: number;
   readonly mode?: number | undefined;
   readonly mtime?: number | undefined;
+  /** `"directory"`: an empty folder the source keeps (a host directory's, an S3 marker). */
+  readonly type?: "file" | "directory" | undefined;
 }
 
 /** A source opened for reading: its files and a way to read one. */
@@ -21,7 +31,8 @@ export interface Tree {
   readonly kind: string;
   readonly mount: Mount;
   entries(): Promise<TreeEntry[]>;
-  read(path: string): Promise<Uint8Array>;
+  /** The bytes with the mode and mtime the source stored; a link as `S_IFLNK` with its target. */
+  read(path: string): Promise<FetchResult>;
   close(): Promise<void>;
 }
 
@@ -57,7 +68,10 @@ export async function openTree(source: string, ctx: RunContext): Promise<Tree> {
       kind: descriptor.kind,
       mount,
       entries: () => lazy.list().catch(fail),
-      read: (path) => lazy.fetch(path),
+      read: async (path) =>
+        typeof lazy.fetchWithInfo === "function"
+          ? lazy.fetchWithInfo(path)
+          : { bytes: await lazy.fetch(path) },
       close: async () => {
         await mount.dispose?.();
       },
@@ -75,13 +89,21 @@ export async function openTree(source: string, ctx: RunContext): Promise<Tree> {
           const abs = `${dir}/${name}`;
           const st = await ws.fs.stat(abs);
           if (st.isDirectory()) await walk(abs);
-          else out.push({ path: abs.slice("/src/".length), size: st.size, mtime: Math.floor(st.mtimeMs) });
+          else {
+            const mode = (st as { mode?: unknown }).mode;
+            out.push({
+              path: abs.slice("/src/".length),
+              size: st.size,
+              mtime: Math.floor(st.mtimeMs),
+              ...(typeof mode === "number" ? { mode: mode & 0o7777 } : {}),
+            });
+          }
         }
       };
       await walk("/src").catch(fail);
       return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     },
-    read: async (path) => new Uint8Array(await ws.fs.readFile(`/src/${path}`)),
+    read: async (path) => ({ bytes: new Uint8Array(await ws.fs.readFile(`/src/${path}`)) }),
     close: () => ws.close(),
   };
 }
@@ -111,10 +133,11 @@ export async function lsCommand(
       throw new CliError(`${prefix}: no such file or directory in ${source}`, { exitCode: EXIT.failed });
     const lines = entries.map((e) => {
       if (options.json) return JSON.stringify(e);
-      if (!options.long) return e.path;
+      const name = e.type === "directory" ? `${e.path}/` : e.path;
+      if (!options.long) return name;
       const mode = e.mode === undefined ? "----" : e.mode.toString(8).padStart(4, "0");
       const when = e.mtime === undefined ? "-" : new Date(e.mtime).toISOString();
-      return `${mode} ${String(e.size).padStart(12)} ${when} ${e.path}`;
+      return `${mode} ${String(e.size).padStart(12)} ${when} ${name}`;
     });
     if (lines.length > 0) await ctx.stdout(`${lines.join("\n")}\n`);
     return EXIT.ok;
@@ -123,7 +146,32 @@ export async function lsCommand(
   }
 }
 
-/** `ws cat SRC PATH...`: the bytes of each file on stdout, in order. */
+const isLink = (info: FetchResult): boolean => info.mode !== undefined && (info.mode & S_IFMT) === S_IFLNK;
+
+/**
+ * A file's bytes, following links as `cat` does, but only within the source: a link whose target
+ * leaves it (absolute, or `..` past its root) is refused by name, never read from the host.
+ */
+async function readFollowing(tree: Tree, path: string, source: string): Promise<Uint8Array> {
+  let at = path;
+  for (let hops = 0; hops < 16; hops++) {
+    const info = await tree.read(at);
+    if (!isLink(info)) return info.bytes;
+    const target = new TextDecoder().decode(info.bytes);
+    const outside = new CliError(`${path} is a link to ${target}, outside ${source}; not followed`);
+    if (target.startsWith("/")) throw outside;
+    const parts = at.split("/").slice(0, -1);
+    for (const segment of target.split("/")) {
+      if (segment === "" || segment === ".") continue;
+      if (segment !== "..") parts.push(segment);
+      else if (parts.pop() === undefined) throw outside;
+    }
+    at = parts.join("/");
+  }
+  throw new CliError(`${path}: too many levels of links in ${source}`);
+}
+
+/** `ws cat SRC PATH...`: the bytes of each file on stdout, in order (links followed within SRC). */
 export async function catCommand(
   source: string,
   paths: readonly string[],
@@ -135,7 +183,7 @@ export async function catCommand(
   try {
     for (const path of paths) {
       try {
-        await ctx.stdout(await tree.read(path.replace(/^\/+/, "")));
+        await ctx.stdout(await readFollowing(tree, path.replace(/^\/+/, ""), source));
       } catch (error) {
         ctx.reporter.error(`${path}: ${describeFailure(error, source)}`, { path });
         code = EXIT.failed;
@@ -172,11 +220,12 @@ export async function cpCommand(
   try {
     const entries = await tree.entries();
     const bytes = entries.reduce((n, e) => n + e.size, 0);
+    const fileCount = entries.filter((e) => e.type !== "directory").length;
     if (options.dryRun) {
       reporter.event(
         "cp",
-        { source, destination, files: entries.length, bytes },
-        `would copy ${plural(entries.length, "file")}, ${formatBytes(bytes)} from ${source} to ${destination}`,
+        { source, destination, files: fileCount, bytes },
+        `would copy ${plural(fileCount, "file")}, ${formatBytes(bytes)} from ${source} to ${destination}`,
       );
       return EXIT.ok;
     }
@@ -187,19 +236,35 @@ export async function cpCommand(
     const dest = await openMount(destination, "read-write", ctx);
     const put = dest.mount.put?.bind(dest.mount);
     if (!put) throw new CliError(`${destination} (${dest.descriptor.kind}) cannot be written to`);
-    const keepModes = dest.descriptor.kind === "fs";
+    const mkdir = dest.mount.mkdir?.bind(dest.mount);
     const done = { files: 0, bytes: 0, failed: 0 };
     await pool(entries, options.jobs, async (entry) => {
       try {
-        const data = await tree.read(entry.path);
-        await (keepModes && entry.mode !== undefined
-          ? (put as (p: string, b: Uint8Array, o: { mode: number }) => Promise<void>)(entry.path, data, {
-              mode: entry.mode,
-            })
-          : put(entry.path, data));
+        if (entry.type === "directory") {
+          // An empty folder, or one with a mode of its own: kept where the destination keeps folders.
+          await mkdir?.(entry.path, entry.mode === undefined ? undefined : { mode: entry.mode });
+          return;
+        }
+        const info = await tree.read(entry.path);
+        const data = info.bytes;
+        // What a file has beside its bytes travels too, as `cp -a` keeps it: its mode and mtime (a
+        // destination that cannot store them ignores them), and a link stays a link (one that
+        // cannot store links refuses it by name).
+        const mode = info.mode ?? entry.mode;
+        const mtime = info.mtime ?? entry.mtime;
+        await put(
+          entry.path,
+          data,
+          isLink(info)
+            ? { symlink: new TextDecoder().decode(data), ...(mtime === undefined ? {} : { mtime }) }
+            : {
+                ...(mode === undefined ? {} : { mode: mode & 0o7777 }),
+                ...(mtime === undefined ? {} : { mtime }),
+              },
+        );
         done.files++;
         done.bytes += data.byteLength;
-        reporter.progress(`ws: copied ${done.files}/${entries.length} files, ${formatBytes(done.bytes)}`);
+        reporter.progress(`ws: copied ${done.files}/${fileCount} files, ${formatBytes(done.bytes)}`);
       } catch (error) {
         done.failed++;
         reporter.error(`${entry.path}: ${describeFailure(error, source)}`, { path: entry.path });
@@ -238,8 +303,9 @@ export async function prefetchCommand(
       const entries = await tree.entries();
       const done = { files: 0, bytes: 0 };
       await pool(entries, options.jobs, async (entry) => {
+        if (entry.type === "directory") return;
         try {
-          const data = await tree.read(entry.path);
+          const data = (await tree.read(entry.path)).bytes;
           done.files++;
           done.bytes += data.byteLength;
           reporter.progress(

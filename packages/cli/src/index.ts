@@ -11,3 +11,9 @@ export {
   ProviderRegistry,
   schemeOf,
 } from "./provider-registry.js";
+export {
+  githubProvider,
+  githubTreeProvider,
+  httpProvider,
+  parseGitHubSource,
+} from "./remote-providers.js";

@@ -14,9 +14,9 @@ describeMountConformance(
     longSegment: "supported",
     workspace: "supported",
     modeRoundTrip: "supported",
-    mtimeRoundTrip: { status: "unsupported", reason: "HostDir does not apply put's mtime yet (issue 17)" },
-    emptyDirectories: { status: "unsupported", reason: "HostDir has no mkdir/rmdir yet (issue 17)" },
-    symlinkRoundTrip: { status: "unsupported", reason: "HostDir does not store links yet (issue 17)" },
+    mtimeRoundTrip: "supported",
+    emptyDirectories: "supported",
+    symlinkRoundTrip: "supported",
     conditionalPut: { status: "unsupported", reason: "a host directory has no versions to compare" },
     forbidden: {
       status: "unsupported",

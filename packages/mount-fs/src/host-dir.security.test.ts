@@ -5,8 +5,10 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -14,7 +16,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type MountDiagnostic, MountError } from "@ws/core";
+import { type MountDiagnostic, MountError, S_IFLNK } from "@ws/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HostDir } from "./host-dir.js";
 
@@ -52,7 +54,7 @@ function outsideFiles(): string[] {
 }
 
 describe("list()", () => {
-  it("reports in-root links to files with their target, and skips the rest with a diagnostic", async () => {
+  it("a read-only mount lists links that stay inside the root as links (never followed), and skips the rest with a diagnostic", async () => {
     mkdirSync(join(root, "dir"));
     writeFileSync(join(root, "dir/real.txt"), "real");
     symlinkSync("real.txt", join(root, "dir/inside-link"));
@@ -69,24 +71,30 @@ describe("list()", () => {
       const mount = HostDir(root, { onDiagnostic: (d) => diagnostics.push(d) });
 
       const entries = await mount.list();
-      expect(entries.map((e) => e.path)).toEqual(["dir/inside-link", "dir/real.txt"]);
-      expect(entries[0]).toMatchObject({ path: "dir/inside-link", size: 4 });
+      expect(entries.map((e) => e.path)).toEqual(["dir-link", "dir/inside-link", "dir/real.txt"]);
+      // The link itself: its size is its target's, and fetchWithInfo says it is a link.
+      expect(entries[1]).toMatchObject({ path: "dir/inside-link", size: "real.txt".length });
       // walk() says what list() cannot: that this entry is a link, and to what.
       const walked = await mount.walk();
-      expect(walked.entries[0]).toMatchObject({ path: "dir/inside-link", size: 4, symlink: "real.txt" });
-      expect(walked.diagnostics).toHaveLength(7);
+      expect(walked.entries.filter((e) => e.symlink).map((e) => [e.path, e.symlink])).toEqual([
+        ["dir-link", "dir"],
+        ["dir/inside-link", "real.txt"],
+      ]);
+      expect(walked.diagnostics).toHaveLength(6);
       const byKey = Object.fromEntries(diagnostics.map((d) => [d.key, d.code]));
       expect(byKey).toEqual({
         leaves: "symlink-skipped",
         "leaves-absolute": "symlink-skipped",
         dangling: "symlink-skipped",
-        "dir-link": "symlink-skipped",
         loop: "symlink-skipped",
         fifo: "special-file",
         sock: "special-file",
       });
       expect(diagnostics.find((d) => d.key === "leaves")?.message).toMatch(/leaves the root/);
-      expect(new TextDecoder().decode(await mount.fetch("dir/inside-link"))).toBe("real");
+      const info = await mount.fetchWithInfo("dir/inside-link");
+      expect(info.mode).toBe(S_IFLNK | 0o777);
+      expect(new TextDecoder().decode(info.bytes)).toBe("real.txt");
+      expect(new TextDecoder().decode(await mount.fetch("dir/inside-link"))).toBe("real.txt");
     } finally {
       server.close();
     }
@@ -101,12 +109,12 @@ describe("list()", () => {
 });
 
 describe("fetch()", () => {
-  it("refuses a link that leaves the root, and a FIFO (without blocking)", async () => {
+  it("reads a link as its target's name, never what it names; refuses a path through a link that leaves the root, and a FIFO (without blocking)", async () => {
     symlinkSync(join(outside, "secret.txt"), join(root, "leaves"));
     symlinkSync(outside, join(root, "outdir"));
     execFileSync("mkfifo", [join(root, "fifo")]);
     const mount = HostDir(root);
-    expect(await codeOf(mount.fetch("leaves"))).toBe("EACCES");
+    expect(new TextDecoder().decode(await mount.fetch("leaves"))).toBe(join(outside, "secret.txt"));
     expect(await codeOf(mount.fetch("outdir/secret.txt"))).toBe("EACCES");
     expect(await codeOf(mount.fetch("fifo"))).toBe("EACCES");
   });
@@ -184,7 +192,9 @@ describe("put()", () => {
     const outcomes = { ok: 0, refused: 0 };
     for (let i = 0; i < 300; i++) {
       try {
-        await mount.put(`race/f${i}.txt`, enc.encode(String(i)));
+        // Files and links alike: a link made in the race is made where a file would be, never through one.
+        if (i % 2 === 0) await mount.put(`race/f${i}.txt`, enc.encode(String(i)));
+        else await mount.put(`race/l${i}`, enc.encode("../outside"), { symlink: "../outside" });
         outcomes.ok++;
       } catch (error) {
         expect(MountError.isInstance(error)).toBe(true);
@@ -262,5 +272,169 @@ describe("delete()", () => {
     await mount.delete("link");
     expect(existsSync(join(root, "link"))).toBe(false);
     expect(readFileSync(join(outside, "secret.txt"), "utf8")).toBe("secret");
+  });
+});
+
+describe("links, folders, modes and mtimes of a read-write mount (the user's own disk)", () => {
+  it("stores links verbatim whatever their target, lists them and reads them back as links, never following", async () => {
+    const mount = HostDir(root, { mode: "read-write" });
+    const links = {
+      "venv/bin/python": "/usr/bin/python3",
+      "node_modules/.bin/tool": "../tool/cli.js",
+      "leaves.txt": "../outside/secret.txt",
+      outdir: outside,
+      dangling: "nowhere/at/all",
+    };
+    for (const [path, target] of Object.entries(links)) {
+      await mount.put(path, enc.encode(target), { symlink: target });
+    }
+    for (const [path, target] of Object.entries(links)) {
+      expect(lstatSync(join(root, path)).isSymbolicLink()).toBe(true);
+      expect(readlinkSync(join(root, path))).toBe(target);
+    }
+    const fresh = HostDir(root, { mode: "read-write" });
+    const walked = await fresh.walk();
+    expect(walked.diagnostics).toEqual([]);
+    expect(Object.fromEntries(walked.entries.map((e) => [e.path, e.symlink]))).toEqual(links);
+    for (const [path, target] of Object.entries(links)) {
+      const info = await fresh.fetchWithInfo(path);
+      expect((info.mode ?? 0) & 0o170000).toBe(S_IFLNK);
+      expect(new TextDecoder().decode(info.bytes)).toBe(target);
+    }
+    // Reading the link to the secret gives its target's name, never the secret.
+    expect(new TextDecoder().decode(await fresh.fetch("leaves.txt"))).toBe("../outside/secret.txt");
+  });
+
+  it("a stored link that leaves the root never makes a later write, mkdir, rmdir or delete escape", async () => {
+    const mount = HostDir(root, { mode: "read-write" });
+    await mount.put("out", enc.encode(outside), { symlink: outside });
+    await mount.put("secret.txt", enc.encode("../outside/secret.txt"), { symlink: "../outside/secret.txt" });
+    expect(await codeOf(mount.put("out/planted.txt", enc.encode("x")))).toBe("EACCES");
+    expect(await codeOf(mount.put("out/l", enc.encode("x"), { symlink: "x" }))).toBe("EACCES");
+    expect(await codeOf(mount.mkdir!("out/new"))).toBe("EACCES");
+    expect(await codeOf(mount.delete("out/secret.txt"))).toBe("EACCES");
+    expect(await codeOf(mount.rmdir!("out/sub"))).toBe("EACCES");
+    await mount.rmdir!("out"); // a link is not a folder: left alone, never what it names
+    expect(readlinkSync(join(root, "out"))).toBe(outside);
+    // Writing a file over the link replaces the link; the secret it names is untouched.
+    await mount.put("secret.txt", enc.encode("mine"));
+    expect(lstatSync(join(root, "secret.txt")).isFile()).toBe(true);
+    await mount.delete("out");
+    expect(existsSync(join(root, "out"))).toBe(false);
+    expect(outsideFiles()).toEqual(["secret.txt"]);
+    expect(readFileSync(join(outside, "secret.txt"), "utf8")).toBe("secret");
+  });
+
+  it("a link replaces a file and a file a link, each atomically; a folder in the way is EISDIR", async () => {
+    const mount = HostDir(root, { mode: "read-write" });
+    await mount.put("x", enc.encode("file"));
+    await mount.put("x", enc.encode("target"), { symlink: "target" });
+    expect(readlinkSync(join(root, "x"))).toBe("target");
+    await mount.put("x", enc.encode("file again"));
+    expect(readFileSync(join(root, "x"), "utf8")).toBe("file again");
+    mkdirSync(join(root, "d"));
+    expect(await codeOf(mount.put("d", enc.encode("t"), { symlink: "t" }))).toBe("EISDIR");
+    expect(await codeOf(mount.put("bad", enc.encode(""), { symlink: "" }))).toBe("EINVAL");
+    expect(readdirSync(root).sort()).toEqual(["d", "x"]);
+  });
+
+  it("keeps empty folders: mkdir makes one, list reports it as a folder, rmdir removes it", async () => {
+    const mount = HostDir(root, { mode: "read-write" });
+    await mount.mkdir!("a/empty");
+    await mount.put("a/file.txt", enc.encode("x"));
+    expect(statSync(join(root, "a/empty")).isDirectory()).toBe(true);
+    const listed = await HostDir(root).list();
+    expect(listed.map((e) => [e.path, e.type ?? "file"])).toEqual([
+      ["a/empty", "directory"],
+      ["a/file.txt", "file"],
+    ]);
+    await mount.rmdir!("a/empty");
+    expect(existsSync(join(root, "a/empty"))).toBe(false);
+    expect((await mount.list()).map((e) => e.path)).toEqual(["a/file.txt"]);
+  });
+
+  it("a folder made only to hold a written file goes with it, as on an object store; one made by mkdir or found on disk stays", async () => {
+    const mount = HostDir(root, { mode: "read-write" });
+    mkdirSync(join(root, "found"));
+    await mount.put("tmp/deep/x.txt", enc.encode("x"));
+    await mount.put("found/y.txt", enc.encode("y"));
+    await mount.mkdir!("made");
+    await mount.put("made/z.txt", enc.encode("z"));
+    for (const path of ["tmp/deep/x.txt", "found/y.txt", "made/z.txt"]) await mount.delete(path);
+    expect(readdirSync(root).sort()).toEqual(["found", "made"]);
+  });
+
+  it("a folder removed while it still holds files goes when the last of them is deleted, not before", async () => {
+    const mount = HostDir(root, { mode: "read-write" });
+    await mount.put("gone/x/1.txt", enc.encode("1"));
+    await mount.put("gone/2.txt", enc.encode("2"));
+    mkdirSync(join(root, "kept")); // found on disk: stays unless removed
+    await mount.put("kept/3.txt", enc.encode("3"));
+    // The host sends these in any order: folders first here, the hard case.
+    await mount.rmdir!("gone");
+    await mount.delete("gone/x"); // a folder at a deleted path (a folder the host never kept)
+    expect(existsSync(join(root, "gone/x/1.txt"))).toBe(true);
+    await mount.delete("gone/x/1.txt");
+    expect(existsSync(join(root, "gone/x"))).toBe(false);
+    expect(existsSync(join(root, "gone"))).toBe(true);
+    await mount.delete("gone/2.txt");
+    expect(existsSync(join(root, "gone"))).toBe(false);
+    // A folder written to again is no longer doomed.
+    await mount.rmdir!("kept");
+    await mount.put("kept/4.txt", enc.encode("4"));
+    await mount.delete("kept/3.txt");
+    await mount.delete("kept/4.txt");
+    expect(statSync(join(root, "kept")).isDirectory()).toBe(true);
+  });
+
+  it("keeps folder modes: mkdir's mode is applied (to a folder made or found), and a folder with a mode of its own is listed with it, empty or not", async () => {
+    const mount = HostDir(root, { mode: "read-write" });
+    await mount.mkdir!("sealed", { mode: 0o700 });
+    await mount.put("sealed/f.txt", enc.encode("f"));
+    mkdirSync(join(root, "plain"));
+    writeFileSync(join(root, "plain/x.txt"), "x");
+    await mount.put("plain/y.txt", enc.encode("y"));
+    await mount.mkdir!("plain", { mode: 0o750 });
+    expect(statSync(join(root, "sealed")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(root, "plain")).mode & 0o777).toBe(0o750);
+    const folders = (await HostDir(root).list()).filter((e) => e.type === "directory");
+    expect(folders.map((e) => [e.path, e.mode])).toEqual([
+      ["plain", 0o750],
+      ["sealed", 0o700],
+    ]);
+    // A 0755 folder holding files needs no entry of its own.
+    await mount.mkdir!("plain", { mode: 0o755 });
+    expect((await HostDir(root).list()).filter((e) => e.type === "directory").map((e) => e.path)).toEqual([
+      "sealed",
+    ]);
+  });
+
+  it("applies the mode and mtime given to put (never widened), and reports them back", async () => {
+    const mount = HostDir(root, { mode: "read-write" });
+    const mtime = Date.UTC(2021, 1, 3, 4, 5, 6);
+    await mount.put("keys/id", enc.encode("k"), { mode: 0o600, mtime });
+    await mount.put("bin/tool", enc.encode("#!/bin/sh\n"), { mode: 0o755, mtime });
+    await mount.put("link", enc.encode("bin/tool"), { symlink: "bin/tool", mtime });
+    expect(statSync(join(root, "keys/id")).mode & 0o7777).toBe(0o600);
+    expect(statSync(join(root, "keys/id")).mtimeMs).toBe(mtime);
+    expect(statSync(join(root, "bin/tool")).mode & 0o7777).toBe(0o755);
+    expect(lstatSync(join(root, "link")).mtimeMs).toBe(mtime);
+    const info = await HostDir(root).fetchWithInfo("keys/id");
+    expect(info).toMatchObject({ mode: 0o600, mtime });
+    const entry = (await HostDir(root).list()).find((e) => e.path === "keys/id");
+    expect(entry).toMatchObject({ mode: 0o600, mtime });
+  });
+
+  it("a read-only mount lists empty folders too, and only the links that stay inside the root", async () => {
+    mkdirSync(join(root, "empty/deeper"), { recursive: true });
+    writeFileSync(join(root, "real.txt"), "real");
+    symlinkSync("real.txt", join(root, "alias.txt"));
+    symlinkSync("/usr/bin/python3", join(root, "python"));
+    const entries = await HostDir(root).list();
+    expect(entries.map((e) => [e.path, e.type ?? "file", e.size])).toEqual([
+      ["alias.txt", "file", "real.txt".length],
+      ["empty/deeper", "directory", 0],
+      ["real.txt", "file", 4],
+    ]);
   });
 });

@@ -1,6 +1,21 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { chown, type FileHandle, lstat, open, realpath, rename, stat, unlink } from "node:fs/promises";
+import {
+  chmod,
+  chown,
+  type FileHandle,
+  lchown,
+  lstat,
+  lutimes,
+  open,
+  readlink,
+  realpath,
+  rename,
+  rmdir,
+  stat,
+  symlink,
+  unlink,
+} from "node:fs/promises";
 import { resolve } from "node:path";
 // defineLazyMount is @ws/provider-kit's entry point, re-exported from @ws/core where it lives:
 // imported from core because the kit's index also loads its HTTP client (undici), and `ws run`
@@ -8,22 +23,17 @@ import { resolve } from "node:path";
 import {
   type DefinedLazyMount,
   defineLazyMount,
+  type FetchResult,
+  type MkdirOptions,
   MountError,
   type MountOptions,
   type PutOptions,
   type PutResult,
   type RawEntry,
+  S_IFLNK,
 } from "@ws/core";
-import {
-  DirCache,
-  errnoOf,
-  escapes,
-  fsError,
-  isInside,
-  openFileNoFollow,
-  type PinnedDir,
-} from "./safe-path.js";
-import { type WalkResult, walkHostDir } from "./walk.js";
+import { DirCache, errnoOf, fsError, openFileNoFollow, type PinnedDir } from "./safe-path.js";
+import { type LinkPolicy, type WalkResult, walkHostDir } from "./walk.js";
 
 export interface HostDirOptions extends MountOptions {
   /** Owner (uid) given to files and directories this mount creates. Default: the process's. */
@@ -32,16 +42,21 @@ export interface HostDirOptions extends MountOptions {
   readonly gid?: number | undefined;
   /** Permission bits of a new file (an existing file keeps its own). Default `0o644`. */
   readonly fileMode?: number | undefined;
-  /** Permission bits of a directory created for a new file. Default `0o755`. */
+  /** Permission bits of a directory this mount makes (for a new file, or by `mkdir`). Default `0o755`. */
   readonly dirMode?: number | undefined;
   /** Directories read in parallel while listing. Default 16. */
   readonly concurrency?: number | undefined;
 }
 
-/** `put` options a host may pass: the contract's preconditions plus the file's permission bits. */
+/**
+ * `put` options a host may pass: the contract's preconditions plus the file's permission bits,
+ * its mtime, and `symlink` (store a symbolic link with that target, verbatim).
+ */
 export interface HostPutOptions extends PutOptions {
   /** Permission bits for the written file; default: the existing file's, else `fileMode`. */
   readonly mode?: number | undefined;
+  /** The written file's (or link's) modification time, ms since the epoch; default: now. */
+  readonly mtime?: number | undefined;
 }
 
 export interface HostDirMount extends DefinedLazyMount {
@@ -53,6 +68,15 @@ export interface HostDirMount extends DefinedLazyMount {
    */
   walk(): Promise<WalkResult>;
   put(relPath: string, bytes: Uint8Array, options?: HostPutOptions): Promise<PutResult>;
+  /** The file's bytes with its mode and mtime; a link as `S_IFLNK` with its target as the bytes. */
+  fetchWithInfo(relPath: string): Promise<FetchResult>;
+  /**
+   * Read-write mounts: makes a folder (and its parents) with `dirMode`, then gives it `mode` when
+   * one is passed (also to a folder already there); it stays when empty.
+   */
+  mkdir?(relPath: string, options?: MkdirOptions): Promise<void>;
+  /** Read-write mounts: removes an empty folder (one that still holds files goes when they are deleted). */
+  rmdir?(relPath: string): Promise<void>;
 }
 
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -150,7 +174,160 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
   };
 
   const dirs = new DirCache();
-  const walk = async (): Promise<WalkResult> => walkHostDir(await rootReal(), hostPath, concurrency);
+  // Links are listed as links. A read-write mount is the user's own disk written through: every
+  // link is kept, whatever it names. A read-only one lists only links that stay inside the root.
+  const links: LinkPolicy = options.mode === "read-write" ? "verbatim" : "inside";
+  const walk = async (): Promise<WalkResult> => walkHostDir(await rootReal(), hostPath, concurrency, links);
+  // Folders asked to go (rmdir, or a delete of a folder's path) while files were still in them:
+  // each goes as soon as the last of those is deleted through this mount.
+  const doomed = new Set<string>();
+  // Folders this mount made only to hold a file it wrote (not by mkdir): like an object store's
+  // prefixes, they go with their last file. Folders made by mkdir, or found on disk, stay.
+  const implicit = new Set<string>();
+  // Folders made or kept by mkdir: never implicit, even when a concurrent put made them first.
+  const explicit = new Set<string>();
+  const spare = (relPath: string): void => {
+    if (doomed.size === 0) return;
+    for (let at = relPath.length; at > 0; at = relPath.lastIndexOf("/", at - 1)) {
+      doomed.delete(relPath.slice(0, at));
+    }
+  };
+
+  /** Reads a file (or a link itself) through its pinned parent. */
+  const read = async (relPath: string): Promise<FetchResult> => {
+    const real = await rootReal();
+    const { dir, name } = split(relPath);
+    const parent = await dirs.acquire(real, dir, relPath, hostPath, { create: false });
+    let handle: FileHandle;
+    try {
+      try {
+        handle = await openFileNoFollow(`${parent.path}/${name}`);
+      } catch (error) {
+        if (errnoOf(error) !== "ELOOP") throw fsError(error, relPath, hostPath, "open");
+        // The last component is a link: the link itself, never what it names (its target is the
+        // content, with S_IFLNK). `list()` only admits, on a read-only mount, links that stay
+        // inside the root; reading one's target string is safe whatever it names.
+        const at = `${parent.path}/${name}`;
+        const [target, st] = await Promise.all([readlink(at), lstat(at)]).catch((e: unknown) => {
+          throw fsError(e, relPath, hostPath, "readlink");
+        });
+        return {
+          bytes: new TextEncoder().encode(target),
+          mode: S_IFLNK | 0o777,
+          mtime: Math.floor(st.mtimeMs),
+        };
+      }
+    } finally {
+      await parent.close();
+    }
+    try {
+      const st = await handle.stat();
+      if (st.isDirectory()) {
+        throw new MountError("EISDIR", `${relPath} is a directory in host directory ${hostPath}`, {
+          path: relPath,
+          root: hostPath,
+          syscall: "read",
+        });
+      }
+      if (!st.isFile()) {
+        throw new MountError(
+          "EACCES",
+          `${relPath} is not a regular file in host directory ${hostPath}; not read`,
+          { path: relPath, root: hostPath, syscall: "read" },
+        );
+      }
+      const buffer = await handle.readFile();
+      // An exact, unshared Uint8Array (the host keeps it as the file's bytes without copying).
+      const bytes =
+        buffer.byteOffset === 0 && buffer.buffer.byteLength === buffer.byteLength
+          ? new Uint8Array(buffer.buffer, 0, buffer.byteLength)
+          : new Uint8Array(buffer);
+      return { bytes, mode: st.mode & 0o7777, mtime: Math.floor(st.mtimeMs) };
+    } catch (error) {
+      throw fsError(error, relPath, hostPath, "read");
+    } finally {
+      await handle.close();
+    }
+  };
+
+  /**
+   * Makes `relPath` and its missing parents, each with `dirMode` and the owner; they stay when
+   * empty. `mode` (the folder's own, from the host's mkdir) is then applied to the folder itself,
+   * made or found, through its pinned descriptor.
+   */
+  const makeDir = async (relPath: string, mode: number | undefined): Promise<void> => {
+    spare(relPath);
+    for (let at = relPath.length; at > 0; at = relPath.lastIndexOf("/", at - 1)) {
+      const folder = relPath.slice(0, at);
+      implicit.delete(folder);
+      explicit.add(folder);
+    }
+    const folder = await dirs.acquire(await rootReal(), relPath, relPath, hostPath, {
+      create: true,
+      dirMode,
+      owner,
+    });
+    try {
+      // chmod of /proc/self/fd/N: the folder that was checked, however the paths around it move.
+      if (mode !== undefined) await chmod(folder.path, mode);
+    } catch (error) {
+      throw fsError(error, relPath, hostPath, "chmod");
+    } finally {
+      await folder.close();
+    }
+  };
+
+  /** rmdir of `relPath` if it is an empty folder: "busy" when it holds something, else "gone". */
+  const tryRmdir = async (relPath: string): Promise<"gone" | "busy"> => {
+    const real = await rootReal();
+    const { dir, name } = split(relPath);
+    let parent: PinnedDir;
+    try {
+      parent = await dirs.acquire(real, dir, relPath, hostPath, { create: false });
+    } catch (error) {
+      if (MountError.hasCode(error, "ENOENT") || MountError.hasCode(error, "ENOTDIR")) return "gone";
+      throw error;
+    }
+    try {
+      // rmdir never follows a link: a link at that path is ENOTDIR, left alone like a file.
+      await rmdir(`${parent.path}/${name}`);
+      return "gone";
+    } catch (error) {
+      const errno = errnoOf(error);
+      if (errno === "ENOENT" || errno === "ENOTDIR") return "gone";
+      if (errno === "ENOTEMPTY" || errno === "EEXIST") return "busy";
+      throw fsError(error, relPath, hostPath, "rmdir");
+    } finally {
+      await parent.close();
+    }
+  };
+
+  /**
+   * Removes the folder `relPath` when it is empty; one still holding files is doomed, and goes when
+   * the last of them is deleted (the host deletes a folder's files and the folder in any order).
+   */
+  const removeDir = async (relPath: string): Promise<void> => {
+    if ((await tryRmdir(relPath)) === "busy") {
+      doomed.add(relPath);
+      return;
+    }
+    doomed.delete(relPath);
+    implicit.delete(relPath);
+    explicit.delete(relPath);
+    await sweep(relPath);
+  };
+
+  /** After `relPath` went: its doomed or implicit parent folders that are now empty go too. */
+  const sweep = async (relPath: string): Promise<void> => {
+    for (let at = relPath.lastIndexOf("/"); at > 0; at = relPath.lastIndexOf("/", at - 1)) {
+      const folder = relPath.slice(0, at);
+      if (!doomed.has(folder) && !implicit.has(folder)) return;
+      if ((await tryRmdir(folder)) === "busy") return;
+      doomed.delete(folder);
+      implicit.delete(folder);
+      explicit.delete(folder);
+    }
+  };
 
   return defineLazyMount({
     kind: "fs",
@@ -158,75 +335,74 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
     // Nothing to compare a version against: ifMatch / ifNoneMatch fail ENOTSUP before any I/O.
     conditionalWrites: false,
     refresh: true,
+    // Folders are real folders here: the kit's marker calls (`mkdir` puts `dir/`, `rmdir` deletes
+    // it) land in put and delete below, and empty folders are listed as `dir/` markers.
+    directoryMarkers: true,
+    listDirectoryMarkers: true,
+    symlinks: true,
     extra: { hostPath, walk },
     dispose: () => dirs.clear(),
 
     async *listPages(): AsyncIterable<readonly RawEntry[]> {
       const { entries, diagnostics } = await walk();
       for (const d of diagnostics) options.onDiagnostic?.(d);
-      yield entries.map((e) => ({ key: e.path, size: e.size, mtime: e.mtime, mode: e.mode }));
+      yield entries.map((e) =>
+        e.type === "directory"
+          ? { key: `${e.path}/`, size: 0, mode: e.mode }
+          : { key: e.path, size: e.size, mtime: e.mtime, mode: e.mode },
+      );
     },
 
     async fetch(relPath: string): Promise<Uint8Array> {
-      const real = await rootReal();
-      const { dir, name } = split(relPath);
-      const parent = await dirs.acquire(real, dir, relPath, hostPath, { create: false });
-      let handle: FileHandle;
-      try {
-        try {
-          handle = await openFileNoFollow(`${parent.path}/${name}`);
-        } catch (error) {
-          if (errnoOf(error) !== "ELOOP") throw fsError(error, relPath, hostPath, "open");
-          // The last component is a link: follow it only to a file inside the root, as list() reported it.
-          const linked = await realpath(`${parent.path}/${name}`).catch((e: unknown) => {
-            throw fsError(e, relPath, hostPath, "realpath");
-          });
-          if (!isInside(real, linked)) throw escapes(relPath, hostPath, "the symbolic link");
-          handle = await openFileNoFollow(linked).catch((e: unknown) => {
-            throw fsError(e, relPath, hostPath, "open");
-          });
-        }
-      } finally {
-        await parent.close();
-      }
-      try {
-        const st = await handle.stat();
-        if (st.isDirectory()) {
-          throw new MountError("EISDIR", `${relPath} is a directory in host directory ${hostPath}`, {
-            path: relPath,
-            root: hostPath,
-            syscall: "read",
-          });
-        }
-        if (!st.isFile()) {
-          throw new MountError(
-            "EACCES",
-            `${relPath} is not a regular file in host directory ${hostPath}; not read`,
-            { path: relPath, root: hostPath, syscall: "read" },
-          );
-        }
-        const buffer = await handle.readFile();
-        // An exact, unshared Uint8Array (the host keeps it as the file's bytes without copying).
-        if (buffer.byteOffset === 0 && buffer.buffer.byteLength === buffer.byteLength) {
-          return new Uint8Array(buffer.buffer, 0, buffer.byteLength);
-        }
-        return new Uint8Array(buffer);
-      } catch (error) {
-        throw fsError(error, relPath, hostPath, "read");
-      } finally {
-        await handle.close();
-      }
+      return (await read(relPath)).bytes;
     },
 
-    async put(relPath: string, bytes: Uint8Array, putOptions: HostPutOptions): Promise<void> {
+    fetchWithInfo: (relPath: string): Promise<FetchResult> => read(relPath),
+
+    async put(key: string, bytes: Uint8Array, putOptions: HostPutOptions): Promise<void> {
+      // The kit's mkdir: a folder marker `dir/`, its mode (if any) with S_IFDIR as s3fs stores it.
+      if (key.endsWith("/")) {
+        const folderMode = putOptions.mode === undefined ? undefined : putOptions.mode & 0o7777;
+        return makeDir(key.slice(0, -1), folderMode);
+      }
+      const relPath = key;
+      const link = putOptions.symlink;
+      if (link !== undefined && (typeof link !== "string" || link === "" || link.includes("\0"))) {
+        throw new MountError(
+          "EINVAL",
+          `put ${relPath}: a link target must be a non-empty string without NUL`,
+          {
+            path: relPath,
+            root: hostPath,
+            syscall: "symlink",
+          },
+        );
+      }
+      const mtime = putOptions.mtime;
+      if (mtime !== undefined && !Number.isFinite(mtime)) {
+        throw new MountError("EINVAL", `put ${relPath}: mtime must be milliseconds since the epoch`, {
+          path: relPath,
+          root: hostPath,
+          syscall: "utime",
+        });
+      }
       let mode = putOptions.mode === undefined ? undefined : bits("mode", putOptions.mode, fileMode);
+      spare(relPath);
       const real = await rootReal();
       const { dir, name } = split(relPath);
-      const parent = await dirs.acquire(real, dir, relPath, hostPath, { create: true, dirMode, owner });
+      const parent = await dirs.acquire(real, dir, relPath, hostPath, {
+        create: true,
+        dirMode,
+        owner,
+        created: (folder) => {
+          if (!explicit.has(folder)) implicit.add(folder);
+        },
+      });
       const target = `${parent.path}/${name}`;
       // A short name: the file's own name may already be 255 bytes long.
       const temp = `${parent.path}/.ws-${randomBytes(8).toString("hex")}.tmp`;
       let handle: FileHandle | undefined;
+      let made = false;
       try {
         try {
           const existing = await lstat(target);
@@ -243,29 +419,43 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
           if (MountError.isInstance(error)) throw error;
           if (errnoOf(error) !== "ENOENT") throw fsError(error, relPath, hostPath, "lstat");
         }
-        mode ??= fileMode;
-        handle = await open(temp, WRITE_FLAGS, 0o600);
-        let offset = 0;
-        while (offset < bytes.byteLength) {
-          const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
-          offset += bytesWritten;
+        if (link !== undefined) {
+          // The link as given, whatever it names: it is made beside the target and renamed over
+          // it, so nothing is ever written through it (or through what was there before).
+          await symlink(link, temp);
+          made = true;
+          if (uid !== undefined || gid !== undefined) await lchown(temp, uid ?? -1, gid ?? -1);
+          if (mtime !== undefined) await lutimes(temp, mtime / 1000, mtime / 1000);
+        } else {
+          mode ??= fileMode;
+          handle = await open(temp, WRITE_FLAGS, 0o600);
+          made = true;
+          let offset = 0;
+          while (offset < bytes.byteLength) {
+            const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
+            offset += bytesWritten;
+          }
+          // chmod after the write: the umask applies to open's mode, not to fchmod.
+          await handle.chmod(mode);
+          if (uid !== undefined || gid !== undefined) await handle.chown(uid ?? -1, gid ?? -1);
+          // The mtime last: nothing written to the file after it.
+          if (mtime !== undefined) await handle.utimes(mtime / 1000, mtime / 1000);
+          await handle.close();
+          handle = undefined;
         }
-        // chmod after the write: the umask applies to open's mode, not to fchmod.
-        await handle.chmod(mode);
-        if (uid !== undefined || gid !== undefined) await handle.chown(uid ?? -1, gid ?? -1);
-        await handle.close();
-        handle = undefined;
         await rename(temp, target);
       } catch (error) {
         await handle?.close().catch(() => {});
-        await unlink(temp).catch(() => {});
-        throw fsError(error, relPath, hostPath, "write");
+        if (made) await unlink(temp).catch(() => {});
+        throw fsError(error, relPath, hostPath, link === undefined ? "write" : "symlink");
       } finally {
         await parent.close();
       }
     },
 
-    async delete(relPath: string): Promise<void> {
+    async delete(key: string): Promise<void> {
+      if (key.endsWith("/")) return removeDir(key.slice(0, -1));
+      const relPath = key;
       const real = await rootReal();
       const { dir, name } = split(relPath);
       let parent: PinnedDir;
@@ -276,17 +466,19 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
         throw error;
       }
       const target = `${parent.path}/${name}`;
+      let folder = false;
       try {
         const st = await lstat(target);
-        // A directory is not a file of this mount: there is nothing to delete at that path.
-        if (st.isDirectory()) return;
-        await unlink(target); // removes a link itself, never what it points at
+        // A folder at a file's path: nothing is there for the workspace, so the folder goes once empty.
+        if (st.isDirectory()) folder = true;
+        else await unlink(target); // removes a link itself, never what it points at
       } catch (error) {
-        if (errnoOf(error) === "ENOENT") return;
-        throw fsError(error, relPath, hostPath, "unlink");
+        if (errnoOf(error) !== "ENOENT") throw fsError(error, relPath, hostPath, "unlink");
       } finally {
         await parent.close();
       }
+      if (folder) await removeDir(relPath);
+      else await sweep(relPath);
     },
   }) as HostDirMount;
 }

@@ -98,6 +98,8 @@ export interface OpenDirOptions {
   readonly create: boolean;
   readonly dirMode?: number | undefined;
   readonly owner?: ((path: string) => Promise<void>) | undefined;
+  /** Told each directory this call made (relative to the root), after it was made. */
+  readonly created?: ((relDir: string) => void) | undefined;
 }
 
 /**
@@ -118,7 +120,9 @@ export async function openDirIn(
   });
   if (relDir === "") return { handle, where: rootReal };
   try {
+    let walked = "";
     for (const segment of relDir.split("/")) {
+      walked = walked === "" ? segment : `${walked}/${segment}`;
       const at = `/proc/self/fd/${handle.fd}/${segment}`;
       let next: FileHandle;
       try {
@@ -128,6 +132,7 @@ export async function openDirIn(
         if (errno === "ENOENT" && options.create) {
           try {
             await mkdir(at, { mode: options.dirMode ?? 0o755 });
+            options.created?.(walked);
             if (options.owner) await options.owner(at);
           } catch (e) {
             if (errnoOf(e) !== "EEXIST") throw fsError(e, relPath, root, "mkdir");

@@ -9,7 +9,15 @@ import {
   sleep,
   toBytes,
 } from "./inner-io.js";
-import { type FileMeta, type LogEntry, type LoggedOp, type SharedTree, within } from "./tree.js";
+import {
+  type FileMeta,
+  INLINE_ENTRY_BYTES,
+  inlineData,
+  type LogEntry,
+  type LoggedOp,
+  type SharedTree,
+  within,
+} from "./tree.js";
 import type {
   CommitOp,
   CommitOptions,
@@ -68,7 +76,7 @@ export function checkUserPath(path: string): string {
 }
 
 /** Runs the tasks `limit` at a time; the first failure rejects once the running ones settle. */
-async function runLimited(tasks: ReadonlyArray<() => Promise<void>>, limit: number): Promise<void> {
+export async function runLimited(tasks: ReadonlyArray<() => Promise<void>>, limit: number): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const lane = async (): Promise<void> => {
@@ -199,6 +207,7 @@ export class BucketLog implements Engine {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #lastReconcile = 0;
+  #lastCheckpointCheck = 0;
 
   constructor(ctx: EngineContext, options: BucketLogOptions) {
     this.#inner = ctx.inner;
@@ -225,26 +234,32 @@ export class BucketLog implements Engine {
     this.#schedule();
   }
 
-  #schedule(): void {
+  /**
+   * Polls start `pollMs` apart (fixed rate), not `pollMs` after the previous poll ended: the wait
+   * for the next poll is then at most `pollMs`, whatever a request costs, and a poll that took
+   * longer than the interval is followed by the next one at once.
+   */
+  #schedule(startedAt = performance.now()): void {
     if (this.#closed) return;
-    this.#timer = setTimeout(() => void this.#tick(), this.#options.pollMs);
+    const delay = Math.max(0, this.#options.pollMs - (performance.now() - startedAt));
+    this.#timer = setTimeout(() => void this.#tick(), delay);
     this.#timer.unref();
   }
 
   async #tick(): Promise<void> {
+    const startedAt = performance.now();
     try {
       await this.#serial(async () => {
-        let changed = (await this.#catchUp()) > 0;
+        await this.#catchUp();
         const { reconcileMs } = this.#options;
         if (reconcileMs > 0 && Date.now() - this.#lastReconcile >= reconcileMs) {
-          changed = (await this.#reconcile()) || changed;
+          if (await this.#reconcile()) this.#changed();
         }
-        if (changed) this.#changed();
       });
     } catch {
       // A failed poll (server down) is retried at the next tick; commits report their own errors.
     }
-    this.#schedule();
+    this.#schedule(startedAt);
   }
 
   async #loadCheckpoint(): Promise<void> {
@@ -257,19 +272,24 @@ export class BucketLog implements Engine {
     this.#tree.load(decode(bytes, checkpointKey(seq)));
   }
 
-  /** Applies every entry after the tree's head; returns how many. */
+  /**
+   * Applies every entry after the tree's head; returns how many. The change feed fires after each
+   * entry, before the request for the next one: a reader learns of an entry one request sooner, and
+   * a watcher sees every state between entries (each one whole).
+   */
   async #catchUp(): Promise<number> {
     let applied = 0;
     for (;;) {
       const seq = this.#tree.seq + 1;
       const bytes = await getOrUndefined(this.#inner, this.#stats, logKey(seq));
       if (!bytes) {
-        if (applied === 0 && seq > 1 && this.#options.checkpointEvery > 0) {
+        if (applied === 0 && seq > 1 && this.#options.checkpointEvery > 0 && this.#checkpointDue()) {
           // Fell behind entries already dropped? A newer checkpoint says so.
           const before = this.#tree.seq;
-          if (Date.now() - this.#lastReconcile >= this.#options.reconcileMs) await this.#loadCheckpoint();
+          await this.#loadCheckpoint();
           if (this.#tree.seq !== before) {
             applied++;
+            this.#changed();
             continue;
           }
         }
@@ -280,7 +300,20 @@ export class BucketLog implements Engine {
       if (this.#tree.apply(entry)) this.#stats.applied++;
       else this.#stats.fenced++;
       applied++;
+      this.#changed();
     }
+  }
+
+  /**
+   * Whether an idle poll should also read the latest checkpoint (has this reader fallen behind
+   * entries already dropped?): at most once per reconciling interval, or every 10 s without one,
+   * so an idle poll costs one GET, not two.
+   */
+  #checkpointDue(): boolean {
+    const every = this.#options.reconcileMs > 0 ? this.#options.reconcileMs : 10_000;
+    if (Date.now() - this.#lastCheckpointCheck < every) return false;
+    this.#lastCheckpointCheck = Date.now();
+    return true;
   }
 
   /** Picks up other tools' writes: a full listing compared with the tree, older than the grace period. */
@@ -344,7 +377,7 @@ export class BucketLog implements Engine {
     lock: SharedLock | undefined,
   ): Promise<CommitResult> {
     const tree = this.#tree;
-    if ((await this.#catchUp()) > 0) this.#changed();
+    await this.#catchUp();
     const checkFence = (): void => {
       if (!fence) return;
       if (!tree.fenceOk(fence)) {
@@ -364,13 +397,35 @@ export class BucketLog implements Engine {
     checkFence();
     // Every version this commit is based on: a change to any of them before our entry lands is a conflict.
     const bases = new Map<string, FileMeta | undefined>();
+    // The paths under each folder this commit renames or deletes, as they were when it was planned.
+    const spans = new Map<string, Set<string>>();
     const logged: LoggedOp[] = [];
     const afterDeletes: string[] = [];
     const baseOf = (path: string): FileMeta | undefined => {
       if (!bases.has(path)) bases.set(path, tree.files.get(path));
       return bases.get(path);
     };
-    // Validate before any byte is uploaded.
+    // Validate before any byte is uploaded. Every op is planned against the tree as it was before
+    // the commit, so no two ops may touch the same path (or one a folder holding the other's path).
+    const putPaths = new Set<string>();
+    const spanPaths: string[] = [];
+    const twice = (path: string): MountError =>
+      new MountError(
+        "EINVAL",
+        `commit: ${path} is touched by two ops of one commit; on the bucket alone (tier 1) split them into two commits`,
+        { path },
+      );
+    for (const op of ops) {
+      const paths = op.op === "rename" ? [op.from, op.to] : [op.path];
+      for (const path of paths) {
+        if (putPaths.has(path) || spanPaths.some((dir) => within(path, dir) || within(dir, path))) {
+          throw twice(path);
+        }
+        if (op.op !== "put") for (const put of putPaths) if (within(put, path)) throw twice(path);
+      }
+      if (op.op === "put") putPaths.add(op.path);
+      else spanPaths.push(...paths);
+    }
     for (const op of ops) {
       if (op.op === "put") {
         const base = baseOf(op.path);
@@ -388,17 +443,26 @@ export class BucketLog implements Engine {
     }
     // Uploads run 8 at a time; every op's slot in the entry is fixed first so the order is the caller's.
     const uploads: Array<() => Promise<void>> = [];
+    const inlineBudget = { left: INLINE_ENTRY_BYTES };
     for (const op of ops) {
       if (op.op === "put") {
         const base = baseOf(op.path);
         const bytes = toBytes(op.bytes);
         const slot = logged.length;
-        logged.push({ op: "put", path: op.path, size: bytes.length, mtime: Date.now() });
+        const data = inlineData(bytes, inlineBudget);
+        logged.push({
+          op: "put",
+          path: op.path,
+          size: bytes.length,
+          mtime: Date.now(),
+          ...(data === undefined ? {} : { data }),
+        });
         uploads.push(async () => {
           const etag = await this.#upload(op.path, bytes, base);
           logged[slot] = { ...(logged[slot] as LoggedOp & { op: "put" }), etag };
         });
       } else if (op.op === "delete") {
+        spans.set(op.path, new Set(tree.under(op.path)));
         for (const path of tree.under(op.path)) {
           baseOf(path);
           afterDeletes.push(path);
@@ -406,14 +470,21 @@ export class BucketLog implements Engine {
         logged.push({ op: "delete", path: op.path });
       } else {
         const etags: Record<string, string> = {};
+        spans.set(op.from, new Set(tree.under(op.from)));
+        spans.set(op.to, new Set(tree.under(op.to)));
         for (const from of tree.under(op.from)) {
           baseOf(from);
           const to = op.to + from.slice(op.from.length);
           const toBase = baseOf(to);
           const key = tree.files.get(from)!.key;
+          // A small file's bytes came with its entry (this exact version): no GET to copy it.
+          const cached = tree.cached(from);
           uploads.push(async () => {
-            this.#stats.gets++;
-            const bytes = await this.#inner.fetch(key);
+            let bytes = cached;
+            if (!bytes) {
+              this.#stats.gets++;
+              bytes = await this.#inner.fetch(key);
+            }
             etags[to] = await this.#upload(to, bytes, toBase);
           });
           afterDeletes.push(from);
@@ -447,11 +518,18 @@ export class BucketLog implements Engine {
       } catch (error) {
         if (codeOf(error) !== "EEXIST" && codeOf(error) !== "ESTALE") throw notSupported(error, "commit");
         this.#stats.retries++;
-        if ((await this.#catchUp()) > 0) this.#changed();
+        await this.#catchUp();
         for (const [path, base] of bases) {
           const now = tree.files.get(path);
           if (now?.etag !== base?.etag || (now === undefined) !== (base === undefined)) {
             throw conflict(path, "another process committed a change to it first");
+          }
+        }
+        // A folder being renamed or deleted that gained a file meanwhile: its bytes were not copied.
+        for (const [dir, paths] of spans) {
+          const nowUnder = tree.under(dir);
+          if (nowUnder.length !== paths.size || nowUnder.some((p) => !paths.has(p))) {
+            throw conflict(dir, "another process changed what is in it first");
           }
         }
         continue;

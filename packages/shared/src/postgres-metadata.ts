@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { type LazyMount, MountError } from "@ws/core";
 import pg from "pg";
-import { checkLockName } from "./bucket-log.js";
+import { checkLockName, runLimited } from "./bucket-log.js";
 import { putWithEtag, sleep, toBytes } from "./inner-io.js";
-import type { LogEntry, LoggedOp, SharedTree } from "./tree.js";
+import { INLINE_ENTRY_BYTES, inlineData, type LogEntry, type LoggedOp, type SharedTree } from "./tree.js";
 import type {
   CommitOp,
   CommitOptions,
@@ -104,6 +104,14 @@ function conflict(path: string, detail: string): MountError {
     `conflict on ${path}: ${detail}; nothing of this commit was published (read it again, then retry)`,
     { path },
   );
+}
+
+/** An entry as the notification carries it. */
+interface PushedEntry {
+  readonly seq: number;
+  readonly writer: string;
+  readonly time: number;
+  readonly ops: LoggedOp[];
 }
 
 interface Row {
@@ -269,7 +277,7 @@ class PgEngine implements Engine {
   /** LISTEN on a dedicated connection; on its loss, re-connect, re-LISTEN, then re-read what was missed. */
   async #listen(): Promise<void> {
     const client = new pg.Client(this.#clientConfig());
-    client.on("notification", () => void this.#follow());
+    client.on("notification", (message) => void this.#notified(message.payload));
     const lost = (): void => {
       if (this.#listener !== client) return;
       this.#listener = undefined;
@@ -331,9 +339,53 @@ class PgEngine implements Engine {
     }
   }
 
+  /**
+   * A notification: the entry itself when it fits in the payload (applied at once if it is the next
+   * one), else its number (read the log). Either way through the same queue, in order.
+   */
+  #notified(payload: string | undefined): Promise<void> {
+    if (payload && /^\d+$/.test(payload)) {
+      // Only the number (the entry did not fit): read the log, unless this entry is here already.
+      const seq = Number(payload);
+      return this.#serial(async () => {
+        if (seq > this.#tree.seq) await this.#catchUp();
+      }).catch(() => undefined);
+    }
+    let pushed: PushedEntry | undefined;
+    if (payload?.startsWith("{")) {
+      try {
+        pushed = JSON.parse(payload) as PushedEntry;
+      } catch {
+        pushed = undefined;
+      }
+    }
+    return this.#applyOrRead(pushed);
+  }
+
+  /** Applies `pushed` when it is the next entry; else reads the log after the tree's head (if behind). */
+  #applyOrRead(pushed: PushedEntry | undefined): Promise<void> {
+    return this.#serial(async () => {
+      if (pushed && pushed.seq <= this.#tree.seq) return;
+      // Log order is commit order (one advisory lock): the next number cannot have an entry before it.
+      if (pushed && Number.isSafeInteger(pushed.seq) && pushed.seq === this.#tree.seq + 1) {
+        this.#tree.apply({
+          v: 1,
+          seq: pushed.seq,
+          writer: pushed.writer,
+          time: pushed.time,
+          ops: pushed.ops,
+        });
+        this.#stats.applied++;
+        this.#changed();
+        return;
+      }
+      await this.#catchUp();
+    }).catch(() => undefined);
+  }
+
   #follow(): Promise<void> {
     return this.#serial(async () => {
-      if ((await this.#catchUp()) > 0) this.#changed();
+      await this.#catchUp();
     }).catch(() => undefined);
   }
 
@@ -358,6 +410,7 @@ class PgEngine implements Engine {
         this.#tree.apply(entry);
         this.#stats.applied++;
         applied++;
+        this.#changed();
       }
     }
   }
@@ -375,14 +428,28 @@ class PgEngine implements Engine {
     for (const op of ops) {
       if (op.op === "put") bases.set(op.path, this.#tree.files.get(op.path)?.etag ?? null);
     }
-    // 1. Bytes first, each at a fresh key: nothing visible changes until the transaction commits.
-    const uploaded = new Map<string, { key: string; etag: string; size: number }>();
-    for (const op of ops) {
-      if (op.op !== "put") continue;
+    // 1. Bytes first, each at a fresh key, 8 at a time: nothing visible changes until the
+    // transaction commits.
+    // By the op's index: two puts of one path in a commit stay in the caller's order.
+    const uploaded = new Map<number, { key: string; etag: string; size: number; data?: string }>();
+    const uploads: Array<() => Promise<void>> = [];
+    const inlineBudget = { left: INLINE_ENTRY_BYTES };
+    ops.forEach((op, index) => {
+      if (op.op !== "put") return;
       const bytes = toBytes(op.bytes);
       const key = `.ws/objects/${randomBytes(12).toString("hex")}`;
-      const etag = await putWithEtag(this.#inner, this.#stats, key, bytes);
-      uploaded.set(op.path, { key, etag, size: bytes.length });
+      const data = inlineData(bytes, inlineBudget);
+      uploads.push(async () => {
+        const etag = await putWithEtag(this.#inner, this.#stats, key, bytes);
+        uploaded.set(index, { key, etag, size: bytes.length, ...(data === undefined ? {} : { data }) });
+      });
+    });
+    try {
+      await runLimited(uploads, 8);
+    } catch (error) {
+      // The objects that did land are nobody's: remove them.
+      for (const up of uploaded.values()) void this.#inner.delete?.(up.key).catch(() => undefined);
+      throw error;
     }
     // 2. One transaction: checks, tree changes, log row, notification.
     const replaced: string[] = [];
@@ -390,6 +457,7 @@ class PgEngine implements Engine {
     const client = await this.#connect("commit");
     let committing = false;
     let seq: number;
+    let own: PushedEntry | undefined;
     try {
       await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock($1)", [id]);
@@ -414,8 +482,10 @@ class PgEngine implements Engine {
         }
       }
       const logged: LoggedOp[] = [];
+      // The same ops with small files' bytes: only for the notification, never stored in the log.
+      const pushed: LoggedOp[] = [];
       const now = Date.now();
-      for (const op of ops) {
+      for (const [index, op] of ops.entries()) {
         if (op.op === "put") {
           const cur = (
             await client.query<{ etag: string | null; key: string }>(
@@ -438,14 +508,23 @@ class PgEngine implements Engine {
               "another process committed a change to it since this process last saw it",
             );
           }
-          const up = uploaded.get(op.path)!;
+          const up = uploaded.get(index)!;
           if (cur) replaced.push(cur.key);
           await client.query(
             `INSERT INTO ${files} (path, key, size, etag, mtime) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (path) DO UPDATE SET key = excluded.key, size = excluded.size, etag = excluded.etag, mtime = excluded.mtime`,
             [op.path, up.key, up.size, up.etag, now],
           );
-          logged.push({ op: "put", path: op.path, size: up.size, mtime: now, etag: up.etag, key: up.key });
+          const put: LoggedOp = {
+            op: "put",
+            path: op.path,
+            size: up.size,
+            mtime: now,
+            etag: up.etag,
+            key: up.key,
+          };
+          logged.push(put);
+          pushed.push(up.data === undefined ? put : { ...put, data: up.data });
         } else if (op.op === "delete") {
           const gone = await client.query<{ key: string }>(
             `DELETE FROM ${files} WHERE path = $1 OR left(path, length($1) + 1) = $1 || '/' RETURNING key`,
@@ -453,6 +532,7 @@ class PgEngine implements Engine {
           );
           replaced.push(...gone.rows.map((r) => r.key));
           logged.push({ op: "delete", path: op.path });
+          pushed.push(logged[logged.length - 1]!);
         } else {
           const found = await client.query(
             `SELECT 1 FROM ${files} WHERE path = $1 OR left(path, length($1) + 1) = $1 || '/' LIMIT 1`,
@@ -475,6 +555,7 @@ class PgEngine implements Engine {
             [op.from, op.to],
           );
           logged.push({ op: "rename", from: op.from, to: op.to });
+          pushed.push(logged[logged.length - 1]!);
         }
       }
       const inserted = await client.query<{ seq: string }>(
@@ -487,7 +568,12 @@ class PgEngine implements Engine {
         ],
       );
       seq = Number(inserted.rows[0]!.seq);
-      await client.query("SELECT pg_notify($1, $2)", [channel, String(seq)]);
+      // The entry itself rides on the notification when it fits (NOTIFY's payload limit is 8000
+      // bytes): readers apply it, small files' bytes included, without a query or a GET.
+      own = { seq, writer: this.#writer, time: now, ops: pushed };
+      const entry = JSON.stringify(own);
+      const payload = Buffer.byteLength(entry) < 7900 ? entry : String(seq);
+      await client.query("SELECT pg_notify($1, $2)", [channel, payload]);
       committing = true;
       await client.query("COMMIT");
       this.#stats.queries += 4 + ops.length;
@@ -499,7 +585,8 @@ class PgEngine implements Engine {
     } finally {
       client.release();
     }
-    await this.#follow();
+    // Our own entry, as the notification carries it: no query when nothing came in between.
+    await this.#applyOrRead(own);
     this.#gc(replaced);
     return { seq };
   }
@@ -536,7 +623,7 @@ class PgEngine implements Engine {
         const held = new PgLock(this, name, Number(rows[0].token), ttl, options);
         // Everything committed before the lock was taken (the previous holder's writes) is read now,
         // so the holder decides on the latest tree.
-        await this.#serial(() => this.#catchUp().then((n) => (n > 0 ? this.#changed() : undefined)));
+        await this.#serial(() => this.#catchUp());
         return held;
       }
       if (Date.now() >= deadline) throw new MountError("EBUSY", `lock ${name} is held by another process`);

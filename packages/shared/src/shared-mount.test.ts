@@ -33,7 +33,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
   }
 }
 
-describe("tier 1 on Miniflare's R2 binding (several mounts in one process: the binding cannot cross processes)", () => {
+describe("tier 1 on Miniflare's R2 binding, four mounts in one process (src/bucket-log.r2.multiprocess.test.ts runs them as processes)", () => {
   let server: MiniflareR2Server;
   let binding: Parameters<typeof R2Bucket>[0];
   const mounts: SharedMountInstance[] = [];
@@ -148,6 +148,24 @@ describe("input checks", () => {
       expect(await codeOf(ro.put("x.txt", new Uint8Array(1)))).toBe("EROFS");
       expect(await codeOf(ro.lock("l"))).toBe("EROFS");
       expect(await codeOf(rw.rename("missing", "there"))).toBe("ENOENT");
+      // Tier 1 plans each op against the tree before the commit: one path, one op.
+      expect(
+        await codeOf(
+          rw.commit([
+            { op: "put", path: ".tmp/a", bytes: "x" },
+            { op: "rename", from: ".tmp", to: "pub" },
+          ]),
+        ),
+      ).toBe("EINVAL");
+      expect(
+        await codeOf(
+          rw.commit([
+            { op: "put", path: "a.txt", bytes: "1" },
+            { op: "put", path: "a.txt", bytes: "2" },
+          ]),
+        ),
+      ).toBe("EINVAL");
+      expect(rw.entries()).toEqual([]);
     } finally {
       await rw.dispose();
       await ro.dispose();
@@ -183,6 +201,72 @@ describe("a Workspace applies the change feed by itself", () => {
     } finally {
       await ws.close();
       await other.dispose();
+    }
+  });
+});
+
+describe.each([1, 2] as const)("tier %i: a small file's bytes travel with its change", (tier) => {
+  it("the next read needs no request; a bigger version is read from the bucket, never an old one", async () => {
+    const { moto, postgres } = inject("shared");
+    const bucket = await createBucket(moto, `inline${tier}`);
+    const config = {
+      tier,
+      s3: moto,
+      bucket,
+      pollMs: 30,
+      ...(tier === 2 ? { postgres, table: `inline_${Math.random().toString(16).slice(2, 8)}` } : {}),
+    };
+    const writer = openShared(config);
+    const reader = openShared(config);
+    try {
+      await Promise.all([writer.ready(), reader.ready()]);
+      const queries = reader.stats.queries;
+      const big = new Uint8Array(5000).fill(7);
+      await writer.commit([
+        { op: "put", path: "small.txt", bytes: "small" },
+        { op: "put", path: "big.bin", bytes: big },
+      ]);
+      await until("both on the reader", () => reader.entries().length === 2);
+      // Tier 2: the notification carried the entry; the reader sent no query for it.
+      if (tier === 2) expect(reader.stats.queries).toBe(queries);
+      const first = await reader.fetch("small.txt");
+      expect(text(first)).toBe("small");
+      expect(reader.stats.inlineReads).toBe(1);
+      first.fill(0); // the caller's copy
+      expect(text(await reader.fetch("small.txt"))).toBe("small");
+      expect(await reader.fetch("big.bin")).toEqual(big);
+      expect(reader.stats.inlineReads).toBe(2);
+      // A reader that starts later: tier 1 replays the log, whose entry carries the bytes; tier 2
+      // loads the tree from the database and GETs the object.
+      const fresh = openShared(config);
+      expect(text(await fresh.fetch("small.txt"))).toBe("small");
+      expect(fresh.stats.inlineReads).toBe(tier === 1 ? 1 : 0);
+      await fresh.dispose();
+      if (tier === 1) {
+        // Keys stay one-to-one with files: other tools read the bytes at the path.
+        const raw = S3Bucket({ bucket, clientConfig: s3ClientConfig(moto) });
+        expect(text(await raw.fetch("small.txt"))).toBe("small");
+      }
+      // A rename keeps them; a bigger version replaces them; a small one brings its own.
+      await writer.rename("small.txt", "moved.txt");
+      await until("the rename", () => reader.entries().some((e) => e.path === "moved.txt"));
+      expect(text(await reader.fetch("moved.txt"))).toBe("small");
+      expect(reader.stats.inlineReads).toBe(3);
+      const bigger = new Uint8Array(6000).fill(9);
+      await writer.commit([{ op: "put", path: "moved.txt", bytes: bigger }]);
+      await until(
+        "the bigger version",
+        () => reader.entries().find((e) => e.path === "moved.txt")?.size === 6000,
+      );
+      expect(await reader.fetch("moved.txt")).toEqual(bigger);
+      expect(reader.stats.inlineReads).toBe(3);
+      await writer.commit([{ op: "put", path: "moved.txt", bytes: "v3" }]);
+      await until("v3", () => reader.entries().find((e) => e.path === "moved.txt")?.size === 2);
+      expect(text(await reader.fetch("moved.txt"))).toBe("v3");
+      expect(reader.stats.inlineReads).toBe(4);
+    } finally {
+      await writer.dispose();
+      await reader.dispose();
     }
   });
 });

@@ -81,6 +81,7 @@ export function SharedMount(mount: LazyMount, options: SharedMountOptions = {}):
     deletes: 0,
     queries: 0,
     applied: 0,
+    inlineReads: 0,
     fenced: 0,
     retries: 0,
   };
@@ -162,6 +163,12 @@ export function SharedMount(mount: LazyMount, options: SharedMountOptions = {}):
       const meta = tree.files.get(relPath);
       if (!meta)
         throw new MountError("ENOENT", `${relPath}: no such file in the shared tree`, { path: relPath });
+      // A small file's bytes came with its change: no request (a copy: the caller may keep it).
+      const cached = tree.cached(relPath);
+      if (cached) {
+        stats.inlineReads++;
+        return cached.slice();
+      }
       return engine.fetch(relPath);
     },
     watch(onChange: () => void) {

@@ -58,6 +58,8 @@ export interface SharedStats {
   queries: number;
   /** Log entries applied (own and others'). */
   applied: number;
+  /** Reads served from bytes that came with their change (small files), without a request. */
+  inlineReads: number;
   /** Log entries that were void because their fence token was superseded. */
   fenced: number;
   /** Commits that lost the race for a log slot and retried. */

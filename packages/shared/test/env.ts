@@ -1,13 +1,18 @@
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { R2Bucket } from "@ws/mount-r2";
 import { S3Bucket } from "@ws/mount-s3";
-import type { PostgresInfo, S3ServerInfo } from "@ws/test-servers";
+import { type PostgresInfo, type R2HttpInfo, r2HttpBinding, type S3ServerInfo } from "@ws/test-servers";
 import { PostgresMetadata } from "../src/postgres-metadata.js";
 import { SharedMount, type SharedMountInstance } from "../src/shared-mount.js";
 
 /** Everything a process needs to open the same shared mount (crosses the fork boundary as JSON). */
 export interface MountConfig {
   readonly tier: 1 | 2;
-  readonly s3: S3ServerInfo;
+  /** The bucket: an S3 server (moto, Swift)... */
+  readonly s3?: S3ServerInfo | undefined;
+  /** ...or Miniflare's R2 over the HTTP bridge, reachable from every process. */
+  readonly r2?: R2HttpInfo | undefined;
+  /** The S3 bucket, or the key prefix in the R2 bucket (one per test). */
   readonly bucket: string;
   readonly postgres?: PostgresInfo | undefined;
   readonly table?: string | undefined;
@@ -43,12 +48,19 @@ export async function createBucket(info: S3ServerInfo, label: string): Promise<s
   return name;
 }
 
+/** A fresh key prefix in the bridge's R2 bucket: the R2 counterpart of `createBucket`. */
+export function r2Prefix(label: string): string {
+  return `ws-${label}-${Math.random().toString(16).slice(2, 10)}`;
+}
+
 export function openShared(config: MountConfig): SharedMountInstance {
-  const inner = S3Bucket({
-    bucket: config.bucket,
-    clientConfig: s3ClientConfig(config.s3),
-    mode: "read-write",
-  });
+  const inner = config.r2
+    ? R2Bucket(r2HttpBinding(config.r2), { mode: "read-write", prefix: config.bucket })
+    : S3Bucket({
+        bucket: config.bucket,
+        clientConfig: s3ClientConfig(config.s3!),
+        mode: "read-write",
+      });
   return SharedMount(inner, {
     mode: config.readOnly ? "read-only" : "read-write",
     pollMs: config.pollMs ?? 50,

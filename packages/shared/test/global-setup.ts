@@ -1,22 +1,28 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { PostgresInfo, S3ServerInfo } from "@ws/test-servers";
+import type { PostgresInfo, R2HttpInfo, S3ServerInfo } from "@ws/test-servers";
 import { build } from "rolldown";
 import type { TestProject } from "vitest/node";
 // Vitest loads global setup files without the "@ws/source" condition: import the sources directly.
-import { startMoto, startPostgres, startSwift } from "../../test-servers/src/index.js";
+import { startMiniflareR2Http, startMoto, startPostgres, startSwift } from "../../test-servers/src/index.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
-    shared: { moto: S3ServerInfo; swift: S3ServerInfo; postgres: PostgresInfo; worker: string };
+    shared: {
+      moto: S3ServerInfo;
+      swift: S3ServerInfo;
+      postgres: PostgresInfo;
+      r2: R2HttpInfo;
+      worker: string;
+    };
   }
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 /**
- * Starts moto, Swift and PostgreSQL once for the run, and bundles test/worker.ts (with the
+ * Starts moto, Swift, PostgreSQL and Miniflare (R2 served over HTTP, so forked workers reach it) once for the run, and bundles test/worker.ts (with the
  * @ws/* sources) into one .mjs the tests fork as real processes. A server that cannot start fails the run.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -32,7 +38,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     output: { file: worker, format: "esm" },
     logLevel: "silent",
   });
-  const results = await Promise.allSettled([startMoto(), startSwift(), startPostgres()]);
+  const results = await Promise.allSettled([
+    startMoto(),
+    startSwift(),
+    startPostgres(),
+    startMiniflareR2Http({ buckets: ["BUCKET"] }),
+  ]);
   const stop = async (): Promise<void> => {
     await Promise.all(results.map((r) => (r.status === "fulfilled" ? r.value.stop() : undefined)));
     await rm(out, { recursive: true, force: true });
@@ -42,11 +53,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await stop();
     throw (failed as PromiseRejectedResult).reason;
   }
-  const [moto, swift, postgres] = results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+  const [moto, swift, postgres, r2] = results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
     Awaited<ReturnType<typeof startMoto>>,
     Awaited<ReturnType<typeof startSwift>>,
     Awaited<ReturnType<typeof startPostgres>>,
+    Awaited<ReturnType<typeof startMiniflareR2Http>>,
   ];
-  project.provide("shared", { moto: moto.info(), swift: swift.info(), postgres: postgres.info(), worker });
+  project.provide("shared", {
+    moto: moto.info(),
+    swift: swift.info(),
+    postgres: postgres.info(),
+    r2: r2.info(),
+    worker,
+  });
   return stop;
 }

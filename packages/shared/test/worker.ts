@@ -9,6 +9,14 @@ const shared = openShared(config);
 const locks = new Map<string, SharedLock>();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const started = Date.now();
+/** Long publish runs report every this many trials (stderr), so a run stopped early still tells. */
+const PROGRESS_EVERY = 100;
+const progress = (line: string): void => {
+  process.stderr.write(`[publish ${process.pid} +${((Date.now() - started) / 1000).toFixed(0)} s] ${line}\n`);
+};
+/** How many publish trials the readers wait for; set by `publishDone` once the writer has finished. */
+let publishTarget = Number.POSITIVE_INFINITY;
 
 function dirsOf(
   paths: string[],
@@ -111,73 +119,123 @@ const commands: Record<string, (a: Args) => Promise<unknown>> = {
     return { reads, bad };
   },
   async publish(a) {
+    // Trials until `trials` are done or `seconds` have passed (0: no time limit), at least `minTrials`.
+    // `atomic: false` publishes file by file instead (readers must then see folders in part).
     const prefix = a["prefix"] as string;
     const files = a["files"] as number;
-    for (let t = 0; t < (a["trials"] as number); t++) {
+    const trials = a["trials"] as number;
+    const seconds = (a["seconds"] as number) ?? 0;
+    const minTrials = (a["minTrials"] as number) ?? 1;
+    const stopAt = seconds > 0 ? Date.now() + seconds * 1000 : Number.POSITIVE_INFINITY;
+    let t = 0;
+    for (; t < trials && (t < minTrials || Date.now() < stopAt); t++) {
       const hidden = `.tmp-${prefix}-${t}`;
       const ops: CommitOp[] = [];
       for (let i = 0; i < files; i++)
         ops.push({ op: "put", path: `${hidden}/part-${i}.json`, bytes: `{"t":${t},"i":${i}}` });
       // Files land one commit each (as a plain writer would), then the folder is renamed into place.
       for (let i = 0; i < ops.length; i += 10) await shared.commit(ops.slice(i, i + 10));
-      await shared.rename(hidden, `${prefix}-${t}`);
+      if (a["atomic"] !== false) await shared.rename(hidden, `${prefix}-${t}`);
+      // The negative control: file by file, each rename its own entry.
+      else
+        for (let i = 0; i < files; i++)
+          await shared.rename(`${hidden}/part-${i}.json`, `${prefix}-${t}/part-${i}.json`);
+      if ((t + 1) % PROGRESS_EVERY === 0) progress(`writer: ${t + 1} trials published`);
     }
+    return t;
+  },
+  async publishDone(a) {
+    publishTarget = a["count"] as number;
     return true;
   },
   async watchPublish(a) {
+    // Checked on every change the feed reports (each applied entry) and every 20 ms: every trial's
+    // folder has all of its files or none. A folder seen whole is not checked again until the end
+    // (nothing touches it after its publish), so a check costs little even with 1,000 folders.
     const prefix = a["prefix"] as string;
     const files = a["files"] as number;
-    const expected = a["expected"] as number;
+    const maxTrials = a["maxTrials"] as number;
     const violations: string[] = [];
     let checks = 0;
-    let complete = new Set<string>();
+    const complete = new Set<number>();
     const check = () => {
       checks++;
-      const r = dirsOf(
-        shared.entries().map((e) => e.path),
-        prefix,
-        files,
-      );
-      violations.push(...r.violations);
-      complete = r.complete;
+      // Trials publish in order: past two folders with no file at all there is nothing yet (the
+      // final listing below checks every folder, wherever it is).
+      let empty = 0;
+      for (let t = 0; t < maxTrials && empty < 2; t++) {
+        if (complete.has(t)) continue;
+        let n = 0;
+        for (let i = 0; i < files; i++) if (shared.versionOf(`${prefix}-${t}/part-${i}.json`)) n++;
+        if (n === files) {
+          complete.add(t);
+          if (complete.size % PROGRESS_EVERY === 0) {
+            progress(`tree reader: ${complete.size} folders seen whole, ${violations.length} seen in part`);
+          }
+        } else if (n > 0) violations.push(`${prefix}-${t} had ${n} of ${files}`);
+        else empty++;
+      }
     };
     const stop = shared.watch!(check);
     const deadline = Date.now() + ((a["timeoutMs"] as number) ?? 100_000);
-    while (complete.size < expected && Date.now() < deadline) {
+    while (complete.size < publishTarget && Date.now() < deadline) {
       check();
       await sleep(20);
     }
     stop();
+    // The whole tree once more, listed: exactly the published folders, each whole, nothing else.
+    const final = dirsOf(
+      shared.entries().map((e) => e.path),
+      prefix,
+      files,
+    );
+    violations.push(...final.violations);
     return {
       checks,
       violations: violations.slice(0, 10),
       violationCount: violations.length,
       complete: complete.size,
+      listedComplete: final.complete.size,
     };
   },
   async workspacePublish(a) {
     // The same check through a Workspace: the mount's change feed is applied by the workspace itself.
     const prefix = a["prefix"] as string;
     const files = a["files"] as number;
-    const expected = a["expected"] as number;
     const ws = new Workspace({ mounts: { "/shared": shared } });
     const violations: string[] = [];
     let checks = 0;
-    let done = 0;
+    const complete = new Set<string>();
     const deadline = Date.now() + ((a["timeoutMs"] as number) ?? 100_000);
-    while (done < expected && Date.now() < deadline) {
+    const pass = async (all: boolean): Promise<void> => {
       const dirs = (await ws.fs.readdir("/shared")).filter((d) => d.startsWith(`${prefix}-`));
-      done = 0;
       for (const d of dirs) {
+        if (!all && complete.has(d)) continue;
         const n = (await ws.fs.readdir(`/shared/${d}`)).length;
         checks++;
-        if (n === files) done++;
-        else violations.push(`${d} had ${n} of ${files}`);
+        if (n === files) {
+          if (!complete.has(d) && (complete.size + 1) % PROGRESS_EVERY === 0) {
+            progress(
+              `workspace reader: ${complete.size + 1} folders seen whole, ${violations.length} seen in part`,
+            );
+          }
+          complete.add(d);
+        } else violations.push(`${d} had ${n} of ${files}`);
       }
+    };
+    while (complete.size < publishTarget && Date.now() < deadline) {
+      await pass(false);
       await sleep(10);
     }
+    await pass(true);
     await ws.close();
-    return { checks, violations: violations.slice(0, 10), violationCount: violations.length, complete: done };
+    return {
+      checks,
+      violations: violations.slice(0, 10),
+      violationCount: violations.length,
+      complete: complete.size,
+      listedComplete: complete.size,
+    };
   },
   async lockLoop(a) {
     const name = a["name"] as string;
