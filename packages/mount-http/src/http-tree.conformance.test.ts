@@ -14,6 +14,7 @@ describeMountConformance(
     write: { status: "unsupported", reason: READ_ONLY_SERVER },
     delete: { status: "unsupported", reason: READ_ONLY_SERVER },
     forbidden: { status: "unsupported", reason: NO_AUTH },
+    rangedReads: "supported",
   },
   { server: "nginx-json", knownFailures: { "names.leading-dot": NGINX_DOTFILES } },
 );
@@ -26,6 +27,7 @@ describeMountConformance(
     write: { status: "unsupported", reason: READ_ONLY_SERVER },
     delete: { status: "unsupported", reason: READ_ONLY_SERVER },
     forbidden: { status: "unsupported", reason: NO_AUTH },
+    rangedReads: "supported",
   },
   { server: "nginx-html", knownFailures: { "names.leading-dot": NGINX_DOTFILES } },
 );
@@ -38,6 +40,7 @@ describeMountConformance(
     write: { status: "unsupported", reason: READ_ONLY_SERVER },
     delete: { status: "unsupported", reason: READ_ONLY_SERVER },
     forbidden: { status: "unsupported", reason: NO_AUTH },
+    rangedReads: "supported",
   },
   { server: "rclone-http" },
 );
@@ -55,6 +58,7 @@ describeMountConformance(
       reason: "rclone serve webdav 1.60 ignores If-Match / If-None-Match on PUT",
     },
     forbidden: "supported",
+    rangedReads: "supported",
   },
   { server: "rclone-webdav" },
 );
@@ -68,6 +72,7 @@ describeMountConformance(
     write: { status: "unsupported", reason: READ_ONLY_SERVER },
     delete: { status: "unsupported", reason: READ_ONLY_SERVER },
     forbidden: { status: "unsupported", reason: NO_AUTH },
+    rangedReads: "supported",
   },
   { server: "python-http" },
 );

@@ -1,4 +1,4 @@
-import { MountError, type MountOptions, redactError, validateRelativePath, withErrorContext } from "@ws/core";
+import { MountError, type MountOptions } from "@ws/core";
 import {
   booleanOption,
   type ClassifyContext,
@@ -198,25 +198,13 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
     classify,
     listPages,
     fetch,
+    fetchRange: readRange,
     put,
     delete: remove,
     refresh: true,
     extra: {
       get listingFormat(): Exclude<HttpListing, "auto"> | undefined {
         return ctx.state.format;
-      },
-      // Not part of the kit's definition (yet): the path check, classification, context and
-      // redaction the kit gives `fetch` are done here the same way.
-      async fetchRange(relPath: string, start: number, end: number): Promise<Uint8Array> {
-        try {
-          const key = validateRelativePath(relPath);
-          return await readRange(key, start, end);
-        } catch (error) {
-          const mountError = MountError.isInstance(error)
-            ? error
-            : classify(error, { op: "fetch", key: relPath, relPath });
-          throw redactError(withErrorContext(mountError, { path: relPath, syscall: "read" }), secrets);
-        }
       },
     },
   });
