@@ -1,4 +1,5 @@
 import { MountError } from "@ws/core";
+import { concatBytes } from "@ws/provider-kit";
 import type { HttpClient, HttpResponse } from "./git-transport.js";
 
 const encoder = new TextEncoder();
@@ -159,18 +160,6 @@ async function check(response: HttpResponse, url: string): Promise<ChunkReader> 
   return new ChunkReader(response.body);
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
-
 /**
  * A smart-HTTP git client that does the two things a shallow clone of one ref needs, and nothing
  * else: list refs and fetch one pack. Protocol v2 (`ls-refs`, `fetch`) when the server speaks it,
@@ -272,7 +261,7 @@ export class GitFetchClient {
         accept: "application/x-git-upload-pack-result",
         ...(v2 ? { "git-protocol": "version=2" } : {}),
       },
-      body: [concat(body)],
+      body: [concatBytes(body)],
     });
     return check(response, this.#display);
   }
@@ -387,6 +376,6 @@ export class GitFetchClient {
       const payload = (await reader.read(length - 5, this.#display)) ?? new Uint8Array(0);
       if (band === 3) throw serverError(this.#display, text(payload));
     }
-    return concat(parts);
+    return concatBytes(parts);
   }
 }

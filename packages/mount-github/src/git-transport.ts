@@ -1,7 +1,7 @@
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { MountError } from "@ws/core";
-import { classifyNetworkError } from "@ws/provider-kit";
+import { classifyNetworkError, concatBytes } from "@ws/provider-kit";
 
 /** One request of the git client. */
 export interface HttpRequest {
@@ -100,7 +100,7 @@ export class GitTransport {
       if (request.body) {
         const parts: Uint8Array[] = [];
         for await (const part of request.body) parts.push(part);
-        body = concat(parts);
+        body = concatBytes(parts);
       }
       const headers: Record<string, string> = { ...request.headers, ...this.#options.headers };
       let url = request.url;
@@ -265,17 +265,4 @@ function networkError(displayUrl: string, error: unknown, received?: number): Mo
     `the connection to the git server at ${displayUrl} failed${after} (${reason})`,
     { cause: error, transient: c?.transient ?? true },
   );
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1 && parts[0]) return parts[0];
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }

@@ -1,5 +1,5 @@
 import { MountError } from "@ws/core";
-import { classifyNetworkError } from "@ws/provider-kit";
+import { classifyNetworkError, concatBytes } from "@ws/provider-kit";
 import type { Dispatcher } from "undici";
 
 /** Where a response body goes: at `offset` of `target`. */
@@ -173,7 +173,7 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
           received = next;
           if (received >= window.end) {
             // The rest of the body is not wanted: close the connection instead of draining it.
-            finish(undefined, { status, headers, body: concat(grown as Uint8Array[]), received });
+            finish(undefined, { status, headers, body: concatBytes(grown as Uint8Array[]), received });
             abortRequest?.(new Error("the rest of the body is not wanted"));
           }
           return;
@@ -214,7 +214,7 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
           );
           return;
         }
-        const body = grown ? concat(grown) : (target ?? new Uint8Array(0));
+        const body = grown ? concatBytes(grown) : (target ?? new Uint8Array(0));
         finish(undefined, { status, headers, body, received });
       },
       onResponseError(_controller, error) {
@@ -249,16 +249,4 @@ export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): 
       finish(new MountError("EIO", `${what} failed: ${(error as Error).message}`, { cause: error }));
     }
   });
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }

@@ -21,6 +21,7 @@ export {
   type RetryOwner,
 } from "@ws/core";
 export { type BackoffOptions, backoffDelay, parseRetryAfter } from "./backoff.js";
+export { concatBytes } from "./bytes.js";
 export {
   type Classification,
   type ClassifyHttpOptions,
