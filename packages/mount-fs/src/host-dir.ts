@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, readFileSync } from "node:fs";
 import {
   chmod,
   chown,
@@ -77,6 +77,54 @@ export interface HostDirMount extends DefinedLazyMount {
   mkdir?(relPath: string, options?: MkdirOptions): Promise<void>;
   /** Read-write mounts: removes an empty folder (one that still holds files goes when they are deleted). */
   rmdir?(relPath: string): Promise<void>;
+}
+
+/**
+ * The file's bytes, read from an open handle whose `fstat` gave `size`: one `read` of exactly
+ * that, then one more to see the end (a file that grew meanwhile is read to its end, as
+ * `readFile` would), instead of `readFile`'s second `fstat` and its reads. The result is an
+ * exact, unshared Uint8Array (the host keeps it as the file's bytes without copying).
+ */
+async function readAll(handle: FileHandle, size: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(size);
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await handle.read(bytes, filled, size - filled, null);
+    if (bytesRead === 0) return bytes.slice(0, filled); // shrank meanwhile
+    filled += bytesRead;
+  }
+  // The end: a read that returns nothing, unless the file grew meanwhile (then read on to its end).
+  const chunks: Uint8Array[] = [bytes];
+  let total = size;
+  for (;;) {
+    // A small probe first (almost always answered with 0 bytes), larger chunks once it grows.
+    const chunk = new Uint8Array(chunks.length === 1 ? 256 : Math.max(65536, total >>> 2));
+    const { bytesRead } = await handle.read(chunk, 0, chunk.byteLength, null);
+    if (bytesRead === 0) break;
+    chunks.push(chunk.subarray(0, bytesRead));
+    total += bytesRead;
+  }
+  if (chunks.length === 1) return bytes;
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return all;
+}
+
+/**
+ * The process's umask (Linux: /proc/self/status), or undefined when it cannot be read.
+ * `process.umask()` cannot read it without setting it (and is deprecated for that reason).
+ */
+function readUmask(): number | undefined {
+  try {
+    const line = /^Umask:\s*([0-7]+)$/m.exec(readFileSync("/proc/self/status", "latin1"));
+    return line ? Number.parseInt(line[1]!, 8) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -174,6 +222,8 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
   };
 
   const dirs = new DirCache();
+  // The umask, read at the first write (-1: unknown, so every file gets an fchmod).
+  let umask: number | undefined;
   // Links are listed as links. A read-write mount is the user's own disk written through: every
   // link is kept, whatever it names. A read-only one lists only links that stay inside the root.
   const links: LinkPolicy = options.mode === "read-write" ? "verbatim" : "inside";
@@ -236,12 +286,7 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
           { path: relPath, root: hostPath, syscall: "read" },
         );
       }
-      const buffer = await handle.readFile();
-      // An exact, unshared Uint8Array (the host keeps it as the file's bytes without copying).
-      const bytes =
-        buffer.byteOffset === 0 && buffer.buffer.byteLength === buffer.byteLength
-          ? new Uint8Array(buffer.buffer, 0, buffer.byteLength)
-          : new Uint8Array(buffer);
+      const bytes = await readAll(handle, st.size);
       return { bytes, mode: st.mode & 0o7777, mtime: Math.floor(st.mtimeMs) };
     } catch (error) {
       throw fsError(error, relPath, hostPath, "read");
@@ -403,21 +448,25 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
       const temp = `${parent.path}/.ws-${randomBytes(8).toString("hex")}.tmp`;
       let handle: FileHandle | undefined;
       let made = false;
+      const inTheWay = (): MountError =>
+        new MountError("EISDIR", `put ${relPath}: a directory is in the way in host directory ${hostPath}`, {
+          path: relPath,
+          root: hostPath,
+          syscall: "rename",
+        });
       try {
-        try {
-          const existing = await lstat(target);
-          if (existing.isDirectory()) {
-            throw new MountError(
-              "EISDIR",
-              `put ${relPath}: a directory is in the way in host directory ${hostPath}`,
-              { path: relPath, root: hostPath, syscall: "rename" },
-            );
+        // What is at the target matters only when no mode was given (a file there keeps its own).
+        // A directory in the way is refused by the rename itself (EISDIR), whether or not we look.
+        if (mode === undefined && link === undefined) {
+          try {
+            const existing = await lstat(target);
+            if (existing.isDirectory()) throw inTheWay();
+            // A link in the way is replaced by the file (rename never writes through it); a file keeps its mode.
+            if (existing.isFile()) mode = existing.mode & 0o7777;
+          } catch (error) {
+            if (MountError.isInstance(error)) throw error;
+            if (errnoOf(error) !== "ENOENT") throw fsError(error, relPath, hostPath, "lstat");
           }
-          // A link in the way is replaced by the file (rename never writes through it); a file keeps its mode.
-          if (existing.isFile()) mode ??= existing.mode & 0o7777;
-        } catch (error) {
-          if (MountError.isInstance(error)) throw error;
-          if (errnoOf(error) !== "ENOENT") throw fsError(error, relPath, hostPath, "lstat");
         }
         if (link !== undefined) {
           // The link as given, whatever it names: it is made beside the target and renamed over
@@ -428,22 +477,31 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
           if (mtime !== undefined) await lutimes(temp, mtime / 1000, mtime / 1000);
         } else {
           mode ??= fileMode;
-          handle = await open(temp, WRITE_FLAGS, 0o600);
+          const chown = uid !== undefined || gid !== undefined;
+          // The temp file is made with its final mode when open can give it exactly: plain
+          // permission bits the umask leaves alone, and no owner to change (the file then stays
+          // 0600 until it has its owner). Otherwise 0600, and an fchmod after the write (the
+          // umask applies to open's mode, not to fchmod).
+          umask ??= readUmask() ?? -1;
+          const exact = !chown && umask !== -1 && (mode & ~0o777) === 0 && (mode & umask) === 0;
+          handle = await open(temp, WRITE_FLAGS, exact ? mode : 0o600);
           made = true;
           let offset = 0;
           while (offset < bytes.byteLength) {
             const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
             offset += bytesWritten;
           }
-          // chmod after the write: the umask applies to open's mode, not to fchmod.
-          await handle.chmod(mode);
-          if (uid !== undefined || gid !== undefined) await handle.chown(uid ?? -1, gid ?? -1);
+          if (chown) await handle.chown(uid ?? -1, gid ?? -1);
+          // After the chown: a chown clears the set-user-ID and set-group-ID bits.
+          if (!exact) await handle.chmod(mode);
           // The mtime last: nothing written to the file after it.
           if (mtime !== undefined) await handle.utimes(mtime / 1000, mtime / 1000);
           await handle.close();
           handle = undefined;
         }
-        await rename(temp, target);
+        await rename(temp, target).catch((error: unknown) => {
+          throw errnoOf(error) === "EISDIR" ? inTheWay() : error;
+        });
       } catch (error) {
         await handle?.close().catch(() => {});
         if (made) await unlink(temp).catch(() => {});
