@@ -487,14 +487,18 @@ describe("the per-file shortcuts of put and fetch keep every mode, owner and byt
     expect(readdirSync(join(root, "empty"))).toEqual([]);
   });
 
-  it("reads a file whose size is not what fstat said to its end (a file that grows while read)", async () => {
-    // /proc files report size 0 and hold more: the read past the size is what finds the rest.
+  it("reads a file whose fstat size is 0 (a /proc file) to its end, and an ordinary file in a buffer of its own", async () => {
+    // /proc files report size 0 and hold more: read until the end, as readFile does.
     const bytes = await HostDir("/proc/self").fetch("status");
     const text = new TextDecoder().decode(bytes);
     expect(text.startsWith("Name:")).toBe(true);
     expect(text).toMatch(/^Umask:\s+[0-7]+$/m);
     expect(text.endsWith("\n")).toBe(true);
     expect(bytes.byteLength).toBeGreaterThan(256);
+    // An ordinary file: exactly its bytes, in a buffer of its own.
+    writeFileSync(join(root, "plain.bin"), Buffer.alloc(100_000, 7));
+    const plain = await HostDir(root).fetch("plain.bin");
+    expect([plain.byteLength, plain.buffer.byteLength, plain.every((b) => b === 7)]).toEqual([100_000, 100_000, true]);
   });
 
   it("concurrent writes into new folders make each folder once and all land; a delete racing them never fails them", async () => {

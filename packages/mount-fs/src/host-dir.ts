@@ -80,31 +80,32 @@ export interface HostDirMount extends DefinedLazyMount {
 }
 
 /**
- * The file's bytes, read from an open handle whose `fstat` gave `size`: one `read` of exactly
- * that, then one more to see the end (a file that grew meanwhile is read to its end, as
- * `readFile` would), instead of `readFile`'s second `fstat` and its reads. The result is an
- * exact, unshared Uint8Array (the host keeps it as the file's bytes without copying).
+ * The file's bytes, read from an open handle whose `fstat` gave `size`, as `readFile` reads them
+ * (up to that size; to the end when it is 0, as for /proc files) without `readFile`'s second
+ * `fstat`. The result is an exact, unshared Uint8Array (the host keeps it as the file's bytes
+ * without copying).
  */
 async function readAll(handle: FileHandle, size: number): Promise<Uint8Array> {
-  const bytes = new Uint8Array(size);
-  let filled = 0;
-  while (filled < size) {
-    const { bytesRead } = await handle.read(bytes, filled, size - filled, null);
-    if (bytesRead === 0) return bytes.slice(0, filled); // shrank meanwhile
-    filled += bytesRead;
+  if (size > 0) {
+    const bytes = new Uint8Array(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(bytes, filled, size - filled, null);
+      if (bytesRead === 0) return bytes.slice(0, filled); // shrank meanwhile
+      filled += bytesRead;
+    }
+    return bytes;
   }
-  // The end: a read that returns nothing, unless the file grew meanwhile (then read on to its end).
-  const chunks: Uint8Array[] = [bytes];
-  let total = size;
+  // Size unknown (0): read until the end.
+  const chunks: Uint8Array[] = [];
+  let total = 0;
   for (;;) {
-    // A small probe first (almost always answered with 0 bytes), larger chunks once it grows.
-    const chunk = new Uint8Array(chunks.length === 1 ? 256 : Math.max(65536, total >>> 2));
+    const chunk = new Uint8Array(65536);
     const { bytesRead } = await handle.read(chunk, 0, chunk.byteLength, null);
     if (bytesRead === 0) break;
     chunks.push(chunk.subarray(0, bytesRead));
     total += bytesRead;
   }
-  if (chunks.length === 1) return bytes;
   const all = new Uint8Array(total);
   let at = 0;
   for (const c of chunks) {
