@@ -498,7 +498,11 @@ describe("the per-file shortcuts of put and fetch keep every mode, owner and byt
     // An ordinary file: exactly its bytes, in a buffer of its own.
     writeFileSync(join(root, "plain.bin"), Buffer.alloc(100_000, 7));
     const plain = await HostDir(root).fetch("plain.bin");
-    expect([plain.byteLength, plain.buffer.byteLength, plain.every((b) => b === 7)]).toEqual([100_000, 100_000, true]);
+    expect([plain.byteLength, plain.buffer.byteLength, plain.every((b) => b === 7)]).toEqual([
+      100_000,
+      100_000,
+      true,
+    ]);
   });
 
   it("concurrent writes into new folders make each folder once and all land; a delete racing them never fails them", async () => {

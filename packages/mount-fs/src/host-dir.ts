@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { constants, readFileSync } from "node:fs";
 import {
   chmod,
@@ -446,7 +446,8 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
       });
       const target = `${parent.path}/${name}`;
       // A short name: the file's own name may already be 255 bytes long.
-      const temp = `${parent.path}/.ws-${randomBytes(8).toString("hex")}.tmp`;
+      // randomUUID draws from a cached pool of entropy: no call into OpenSSL per file.
+      const temp = `${parent.path}/.ws-${randomUUID()}.tmp`;
       let handle: FileHandle | undefined;
       let made = false;
       const inTheWay = (): MountError =>
