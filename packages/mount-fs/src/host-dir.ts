@@ -3,18 +3,14 @@ import { constants, readFileSync } from "node:fs";
 import {
   chmod,
   chown,
-  type FileHandle,
   lchown,
   lstat,
   lutimes,
-  open,
   readlink,
   realpath,
-  rename,
   rmdir,
   stat,
   symlink,
-  unlink,
 } from "node:fs/promises";
 import { resolve } from "node:path";
 // defineLazyMount is @ws/provider-kit's entry point, re-exported from @ws/core where it lives:
@@ -32,7 +28,20 @@ import {
   type RawEntry,
   S_IFLNK,
 } from "@ws/core";
-import { DirCache, errnoOf, fsError, openFileNoFollow, type PinnedDir } from "./safe-path.js";
+import {
+  closeFd,
+  fchmodFd,
+  fchownFd,
+  fstatFd,
+  futimesFd,
+  lstatPath,
+  openFd,
+  readFd,
+  renamePath,
+  unlinkPath,
+  writeAllFd,
+} from "./fd-io.js";
+import { DirCache, errnoOf, fsError, type PinnedDir } from "./safe-path.js";
 import { type LinkPolicy, type WalkResult, walkHostDir } from "./walk.js";
 
 export interface HostDirOptions extends MountOptions {
@@ -80,17 +89,17 @@ export interface HostDirMount extends DefinedLazyMount {
 }
 
 /**
- * The file's bytes, read from an open handle whose `fstat` gave `size`, as `readFile` reads them
+ * The file's bytes, read from a descriptor whose `fstat` gave `size`, as `readFile` reads them
  * (up to that size; to the end when it is 0, as for /proc files) without `readFile`'s second
  * `fstat`. The result is an exact, unshared Uint8Array (the host keeps it as the file's bytes
  * without copying).
  */
-async function readAll(handle: FileHandle, size: number): Promise<Uint8Array> {
+async function readAll(fd: number, size: number): Promise<Uint8Array> {
   if (size > 0) {
     const bytes = new Uint8Array(size);
     let filled = 0;
     while (filled < size) {
-      const { bytesRead } = await handle.read(bytes, filled, size - filled, null);
+      const bytesRead = await readFd(fd, bytes, filled, size - filled);
       if (bytesRead === 0) return bytes.slice(0, filled); // shrank meanwhile
       filled += bytesRead;
     }
@@ -101,7 +110,7 @@ async function readAll(handle: FileHandle, size: number): Promise<Uint8Array> {
   let total = 0;
   for (;;) {
     const chunk = new Uint8Array(65536);
-    const { bytesRead } = await handle.read(chunk, 0, chunk.byteLength, null);
+    const bytesRead = await readFd(fd, chunk, 0, chunk.byteLength);
     if (bytesRead === 0) break;
     chunks.push(chunk.subarray(0, bytesRead));
     total += bytesRead;
@@ -128,6 +137,7 @@ function readUmask(): number | undefined {
   }
 }
 
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 function bits(name: string, value: number | undefined, fallback: number): number {
@@ -249,10 +259,10 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
     const real = await rootReal();
     const { dir, name } = split(relPath);
     const parent = await dirs.acquire(real, dir, relPath, hostPath, { create: false });
-    let handle: FileHandle;
+    let fd: number;
     try {
       try {
-        handle = await openFileNoFollow(`${parent.path}/${name}`);
+        fd = await openFd(`${parent.path}/${name}`, READ_FLAGS);
       } catch (error) {
         if (errnoOf(error) !== "ELOOP") throw fsError(error, relPath, hostPath, "open");
         // The last component is a link: the link itself, never what it names (its target is the
@@ -272,7 +282,7 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
       await parent.close();
     }
     try {
-      const st = await handle.stat();
+      const st = await fstatFd(fd);
       if (st.isDirectory()) {
         throw new MountError("EISDIR", `${relPath} is a directory in host directory ${hostPath}`, {
           path: relPath,
@@ -287,12 +297,12 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
           { path: relPath, root: hostPath, syscall: "read" },
         );
       }
-      const bytes = await readAll(handle, st.size);
+      const bytes = await readAll(fd, st.size);
       return { bytes, mode: st.mode & 0o7777, mtime: Math.floor(st.mtimeMs) };
     } catch (error) {
       throw fsError(error, relPath, hostPath, "read");
     } finally {
-      await handle.close();
+      await closeFd(fd).catch(() => {});
     }
   };
 
@@ -448,7 +458,7 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
       // A short name: the file's own name may already be 255 bytes long.
       // randomUUID draws from a cached pool of entropy: no call into OpenSSL per file.
       const temp = `${parent.path}/.ws-${randomUUID()}.tmp`;
-      let handle: FileHandle | undefined;
+      let fd: number | undefined;
       let made = false;
       const inTheWay = (): MountError =>
         new MountError("EISDIR", `put ${relPath}: a directory is in the way in host directory ${hostPath}`, {
@@ -461,7 +471,7 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
         // A directory in the way is refused by the rename itself (EISDIR), whether or not we look.
         if (mode === undefined && link === undefined) {
           try {
-            const existing = await lstat(target);
+            const existing = await lstatPath(target);
             if (existing.isDirectory()) throw inTheWay();
             // A link in the way is replaced by the file (rename never writes through it); a file keeps its mode.
             if (existing.isFile()) mode = existing.mode & 0o7777;
@@ -486,27 +496,24 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
           // umask applies to open's mode, not to fchmod).
           umask ??= readUmask() ?? -1;
           const exact = !chown && umask !== -1 && (mode & ~0o777) === 0 && (mode & umask) === 0;
-          handle = await open(temp, WRITE_FLAGS, exact ? mode : 0o600);
+          fd = await openFd(temp, WRITE_FLAGS, exact ? mode : 0o600);
           made = true;
-          let offset = 0;
-          while (offset < bytes.byteLength) {
-            const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
-            offset += bytesWritten;
-          }
-          if (chown) await handle.chown(uid ?? -1, gid ?? -1);
+          await writeAllFd(fd, bytes);
+          if (chown) await fchownFd(fd, uid ?? -1, gid ?? -1);
           // After the chown: a chown clears the set-user-ID and set-group-ID bits.
-          if (!exact) await handle.chmod(mode);
+          if (!exact) await fchmodFd(fd, mode);
           // The mtime last: nothing written to the file after it.
-          if (mtime !== undefined) await handle.utimes(mtime / 1000, mtime / 1000);
-          await handle.close();
-          handle = undefined;
+          if (mtime !== undefined) await futimesFd(fd, mtime / 1000, mtime / 1000);
+          const closing = fd;
+          fd = undefined;
+          await closeFd(closing);
         }
-        await rename(temp, target).catch((error: unknown) => {
+        await renamePath(temp, target).catch((error: unknown) => {
           throw errnoOf(error) === "EISDIR" ? inTheWay() : error;
         });
       } catch (error) {
-        await handle?.close().catch(() => {});
-        if (made) await unlink(temp).catch(() => {});
+        if (fd !== undefined) await closeFd(fd).catch(() => {});
+        if (made) await unlinkPath(temp).catch(() => {});
         throw fsError(error, relPath, hostPath, link === undefined ? "write" : "symlink");
       } finally {
         await parent.close();
@@ -528,10 +535,10 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
       const target = `${parent.path}/${name}`;
       let folder = false;
       try {
-        const st = await lstat(target);
+        const st = await lstatPath(target);
         // A folder at a file's path: nothing is there for the workspace, so the folder goes once empty.
         if (st.isDirectory()) folder = true;
-        else await unlink(target); // removes a link itself, never what it points at
+        else await unlinkPath(target); // removes a link itself, never what it points at
       } catch (error) {
         if (errnoOf(error) !== "ENOENT") throw fsError(error, relPath, hostPath, "unlink");
       } finally {

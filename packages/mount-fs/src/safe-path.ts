@@ -178,11 +178,6 @@ export async function openDirIn(
   }
 }
 
-/** Opens a file for reading without following a link in its last component (nor blocking on a FIFO). */
-export function openFileNoFollow(path: string): Promise<FileHandle> {
-  return open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-}
-
 /**
  * Open directories kept for the next operation in the same folder (a `cp` of 10,000 files opens
  * each folder once, not once per file). Before each reuse, the descriptor's current real path is
