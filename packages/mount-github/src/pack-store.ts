@@ -118,6 +118,7 @@ export class PackStore {
   readonly #results: Uint8Array[] = [EMPTY, EMPTY];
   #deltaBuffer: Uint8Array = EMPTY;
   readonly #inflater: Inflater;
+  #deltas = 0;
 
   private constructor(pack: Uint8Array, options: PackStoreOptions) {
     this.#pack = pack;
@@ -137,6 +138,11 @@ export class PackStore {
   /** Number of objects. */
   get size(): number {
     return this.#objects.size;
+  }
+
+  /** Number of objects stored as deltas. */
+  get deltas(): number {
+    return this.#deltas;
   }
 
   /**
@@ -168,8 +174,10 @@ export class PackStore {
           // Its base comes later in the pack: resolved once the pass is over.
           pos = store.#inflate(header, store.#room("delta", header.size), 0, undefined);
           deferred.push({ offset, end: pos, baseOid: header.baseOid });
+          store.#deltas++;
           continue;
         }
+        if (header.type === OFS_DELTA || header.type === REF_DELTA) store.#deltas++;
         const resolved = store.#resolve(offset, header, undefined);
         pos = resolved.end;
         store.#add(offset, resolved.end, resolved);
