@@ -62,6 +62,41 @@ export interface GitHubTreeMount extends DefinedLazyMount {
 export const GITHUB_BLOB_LIMIT: number = 100 * 1024 * 1024;
 
 const ThrottledOctokit = Octokit.plugin(retry, throttling);
+
+/**
+ * `fetch` for Octokit that keeps a response's body readable however long the caller takes.
+ *
+ * With `parseSuccessResponseBody: false` (blobs, trees), Octokit hands over `response.body` and
+ * drops the `Response`. Node's fetch (undici) cancels the body of a `Response` the collector
+ * frees while its stream is neither locked nor read, so a collection between Octokit's return and
+ * the first read made a blob come back empty (0 bytes: EIO after the SHA check), about one full
+ * read of 3,000 files in ten. Here the body is locked at once, by a reader that a stream of our
+ * own pulls from: undici never cancels it, and it is freed with that stream.
+ */
+export async function keepBodyFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  const response = await fetch(input, init);
+  const source = response.body;
+  if (!source) return response;
+  const reader = source.getReader();
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+  const kept = new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  Object.defineProperty(kept, "url", { value: response.url });
+  return kept;
+}
 /** A stand-in root for the lexical check of link targets: a link's meaning does not depend on where the mount sits. */
 const VIRTUAL_ROOT = "/mount";
 /** The media type GitHub documents for a blob's raw bytes ("Returns the raw blob data"). */
@@ -126,6 +161,7 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
     baseUrl,
     userAgent: "ws-mounts",
     log: { debug() {}, info() {}, warn() {}, error() {} },
+    request: { fetch: keepBodyFetch },
     throttle: {
       // Wait out a rate limit once when it resets soon enough; otherwise fail with EAGAIN.
       onRateLimit: (retryAfter: number, _o: unknown, _k: unknown, retryCount: number) =>
