@@ -114,16 +114,16 @@ export async function readTar(
       entry.on("end", () => {
         if (failed) return;
         try {
-          // A single chunk is passed on as a view: the host copies every file into its own exact
-          // array anyway, and the chunk is released with the tree.
-          const data =
-            type !== "file" ? undefined : parts.length === 1 ? (parts[0] as Buffer) : concat(parts, got);
+          // Chunks are views into gunzip's 1 MiB output buffers (or into the archive itself): the
+          // one copy of a member's bytes is into an array of exactly its size, which the tree can
+          // hand to the host as the file's content (no copy there) and which keeps no chunk alive.
           const member: ArchiveMember = {
             name: header.name,
             type,
             mode: header.mode,
             linkname: header.linkname ?? undefined,
-            data,
+            data: type === "file" ? concat(parts, got) : undefined,
+            owned: type === "file",
             rawType: header.type ?? "unknown typeflag",
           };
           tree.add(member);
@@ -152,8 +152,10 @@ function* chunks(bytes: Uint8Array): Generator<Uint8Array> {
   for (let i = 0; i < bytes.length; i += FEED_CHUNK) yield bytes.subarray(i, i + FEED_CHUNK);
 }
 
+/** A fresh array of exactly `length` bytes holding `parts`: its own ArrayBuffer, no pool slab. */
 function concat(parts: Buffer[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
+  // Not zeroed first: every byte is written below.
+  const out: Uint8Array = Buffer.allocUnsafeSlow(length);
   let offset = 0;
   for (const part of parts) {
     out.set(part, offset);

@@ -182,6 +182,12 @@ function locate(
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+function ownedCopy(data: Uint8Array): Uint8Array {
+  const out: Uint8Array = Buffer.allocUnsafeSlow(data.length);
+  out.set(data);
+  return out;
+}
+
 /**
  * The entry's name. Without the UTF-8 flag and without a Unicode Path extra field, yauzl decodes
  * names as CP437, as the zip specification says; but Info-ZIP's zip on Linux stores UTF-8 bytes
@@ -289,5 +295,8 @@ async function member(
   }
   if (type === "symlink")
     return { name, type, mode, linkname: new TextDecoder("utf-8", { fatal: false }).decode(data) };
-  return { name, type, mode, data };
+  // A stored entry is a view into the archive and an inflated one a slice of zlib's buffer (one
+  // byte longer, to see a liar): the one copy is into an array of exactly the entry's size, which
+  // the host keeps as the file's content and which keeps neither the archive nor zlib's buffer alive.
+  return { name, type, mode, data: ownedCopy(data), owned: true };
 }
