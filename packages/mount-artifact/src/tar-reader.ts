@@ -114,15 +114,12 @@ export async function readTar(
       entry.on("end", () => {
         if (failed) return;
         try {
-          // Chunks are views into gunzip's 1 MiB output buffers (or into the archive itself): the
-          // one copy of a member's bytes is into an array of exactly its size, which the tree can
-          // hand to the host as the file's content (no copy there) and which keeps no chunk alive.
           const member: ArchiveMember = {
             name: header.name,
             type,
             mode: header.mode,
             linkname: header.linkname ?? undefined,
-            data: type === "file" ? concat(parts, got) : undefined,
+            data: type === "file" ? memberBytes(parts, got, gzip) : undefined,
             owned: type === "file",
             rawType: header.type ?? "unknown typeflag",
           };
@@ -150,6 +147,18 @@ export async function readTar(
 
 function* chunks(bytes: Uint8Array): Generator<Uint8Array> {
   for (let i = 0; i < bytes.length; i += FEED_CHUNK) yield bytes.subarray(i, i + FEED_CHUNK);
+}
+
+/**
+ * A member's bytes as an array the tree may give away. Chunks out of gunzip are views into its
+ * output buffers, which nothing else holds or writes again: a member inside one chunk is handed
+ * over as that view, without a copy (the buffer stays alive while any file in it does, and the
+ * files of one bundle live and go together). A member spanning chunks, and every member of a
+ * plain tar (views into the caller's archive bytes), is copied once into an array of its own.
+ */
+function memberBytes(parts: Buffer[], length: number, gunzipped: boolean): Uint8Array {
+  if (gunzipped && parts.length === 1) return parts[0] as Buffer;
+  return concat(parts, length);
 }
 
 /** A fresh array of exactly `length` bytes holding `parts`: its own ArrayBuffer, no pool slab. */

@@ -48,12 +48,15 @@ describe("eager commit: the workspace owns the bytes it committed", () => {
 
   it("adoptFile: the provider's array becomes the file's content without a copy; ignore and quota still apply", async () => {
     const given = text("adopted!");
-    const view = text("xxview").subarray(2);
+    // Two files given as views into one buffer (an archive reader's inflated chunk): each is
+    // exactly its own range.
+    const slab = text("xxviewtwo!");
+    const view = slab.subarray(2, 6);
     const mount = eager(
       (api) => {
         api.adoptFile?.("/e/a.txt", given, 0o640);
-        // Not a whole ArrayBuffer: kept correct by a copy at commit.
         api.adoptFile?.("/e/v.txt", view);
+        api.adoptFile?.("/e/w.txt", slab.subarray(6));
         api.adoptFile?.("/e/skip.log", text("ignored"));
       },
       false,
@@ -64,9 +67,14 @@ describe("eager commit: the workspace owns the bytes it committed", () => {
     expect(await ws.fs.readFile("/e/v.txt", "utf8")).toBe("view");
     expect(((await ws.fs.stat("/e/a.txt")).mode & 0o777).toString(8)).toBe("640");
     expect(await ws.fs.exists("/e/skip.log")).toBe(false);
+    expect(await ws.fs.readFile("/e/w.txt", "utf8")).toBe("two!");
     // Breaking the contract on purpose, to see that no copy was made: the array is the content.
     given.set(text("CHANGED!"));
     expect(await ws.fs.readFile("/e/a.txt", "utf8")).toBe("CHANGED!");
+    slab.set(text("VIEW"), 2);
+    expect(await ws.fs.readFile("/e/v.txt", "utf8")).toBe("VIEW");
+    expect(await ws.fs.readFile("/e/w.txt", "utf8")).toBe("two!");
+    expect((await ws.fs.stat("/e/v.txt")).size).toBe(4);
     await ws.close();
 
     const over = new Workspace({
