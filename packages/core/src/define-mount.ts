@@ -470,6 +470,12 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
  */
 export interface EagerWriter {
   writeFile(relPath: string, bytes: Uint8Array, mode?: number): void;
+  /**
+   * `writeFile` for an array the provider hands over for good: it must not read, write or pass it
+   * on afterwards (not even to a second path). The host may then keep it without a copy; a host
+   * without `adoptFile` gets a `writeFile`.
+   */
+  adoptFile(relPath: string, bytes: Uint8Array, mode?: number): void;
   mkdir(relPath: string, mode?: number): void;
   /** `undefined` when the host has no symlink support. */
   readonly symlink: ((relPath: string, target: string) => void) | undefined;
@@ -531,15 +537,24 @@ export function defineEagerMount<Extra extends object = Record<never, never>>(
     const symlink = api.symlink;
     // A file mount's one file is the root itself: written as "".
     const fileRoot = definition.rootType === "file";
+    const checkBytes = (relPath: string, bytes: unknown, method: string): void => {
+      if (!(bytes instanceof Uint8Array)) {
+        throw invalid(`${kind} wrote ${relPath} with ${typeof bytes}; ${method} takes a Uint8Array`, {
+          path: relPath,
+          root,
+        });
+      }
+    };
+    const adopt = api.adoptFile;
     const writer: EagerWriter = {
       writeFile: (relPath, bytes, mode) => {
-        if (!(bytes instanceof Uint8Array)) {
-          throw invalid(`${kind} wrote ${relPath} with ${typeof bytes}; writeFile takes a Uint8Array`, {
-            path: relPath,
-            root,
-          });
-        }
+        checkBytes(relPath, bytes, "writeFile");
         api.writeFile(abs(relPath, fileRoot, "write"), bytes, mode);
+      },
+      adoptFile: (relPath, bytes, mode) => {
+        checkBytes(relPath, bytes, "adoptFile");
+        if (adopt) adopt.call(api, abs(relPath, fileRoot, "write"), bytes, mode);
+        else api.writeFile(abs(relPath, fileRoot, "write"), bytes, mode);
       },
       mkdir: (relPath, mode) => api.mkdir(abs(relPath, true, "mkdir"), mode),
       symlink: symlink

@@ -229,6 +229,15 @@ export interface MountWriteApi {
    */
   readonly root?: string | undefined;
   writeFile(absPath: string, bytes: Uint8Array, mode?: number): void;
+  /**
+   * (ws mounts) Like `writeFile`, but `bytes` become the host's: the caller never reads, writes or
+   * passes them anywhere again, so the host may keep them as the file's content instead of copying
+   * them. For a provider that made a fresh array per file (an archive member as it is inflated).
+   * `bytes` may be a view into a larger buffer whose other ranges nobody writes (other files of
+   * the same bundle): the host may keep the view, and the buffer with it while the file exists.
+   * Optional: `defineEagerMount`'s writer falls back to `writeFile` on a host without it.
+   */
+  adoptFile?(absPath: string, bytes: Uint8Array, mode?: number): void;
   mkdir(absPath: string, mode?: number): void;
   /**
    * (ws mounts) A symbolic link. The host rejects targets that resolve outside the mount root
