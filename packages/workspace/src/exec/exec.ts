@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { compileIgnore, normalizeAbsolutePath } from "@ws/core";
+import { compileIgnore, MountError, normalizeAbsolutePath } from "@ws/core";
 import type { ExecChanges, ExecOptions, ExecResult, SandboxEvent } from "../workspace-options.js";
 import { mkdirConfined } from "./confine.js";
 import type { ExecHost } from "./exec-host.js";
@@ -45,6 +45,20 @@ function bindsOf(host: ExecHost, dir: string, inPlace: Map<string, string>): San
   return binds;
 }
 
+/** Files of this size or more go from the exec directory to their mount part by part (`streamBytes`). */
+export const DEFAULT_STREAM_BYTES: number = 8 * 1024 * 1024;
+
+function streamBytesOf(value: unknown): number {
+  if (value === undefined) return DEFAULT_STREAM_BYTES;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new MountError(
+      "EINVAL",
+      `exec streamBytes must be a positive integer (bytes), got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
 /**
  * The seed's container side, as a child process over the workspace's lasting exec directory: push
  * what changed in the VFS, run, pull back what the command changed.
@@ -55,6 +69,7 @@ export async function runExec(
   args: readonly string[],
   options: ExecOptions,
 ): Promise<ExecResult> {
+  const streamBytes = streamBytesOf(options.streamBytes);
   await host.ready();
   host.ctx.stats.execs++;
   const requested = options.sandbox ?? "none";
@@ -100,7 +115,7 @@ export async function runExec(
         ? { bwrap: decision.probe.bwrap, binds: bindsOf(host, dir, inPlace), cwd: inside }
         : undefined,
   });
-  let changes: ExecChanges = await execDir.locked(() => execDir.pull(host));
+  let changes: ExecChanges = await execDir.locked(() => execDir.pull(host, streamBytes));
   // A read-write directory bound in place was written directly: list it again so the VFS agrees.
   for (const root of inPlace.keys()) {
     if (!host.ns.view(root)?.record.writable) continue;
