@@ -101,11 +101,16 @@ export async function writeObject(
 
 /** Chunks read from a streamed source at a time (the SDK gathers them into parts). */
 const STREAM_CHUNK = 1024 * 1024;
+/**
+ * Parts of a streamed upload in flight at once (rclone's default upload concurrency): memory is
+ * about twice this many parts (the SDK copies each part once), whatever the file's size.
+ */
+const STREAM_PARTS = 4;
 
 /**
  * One object written from a source read part by part: below the multipart threshold it is read
  * whole (at most that many bytes in memory) and written as `writeObject` does; above it, a
- * multipart upload that holds `queueSize` parts at a time, or, with a precondition, one streamed
+ * multipart upload with `STREAM_PARTS` parts in flight, or, with a precondition, one streamed
  * PutObject (up to 5 GiB, as for bytes). Holes of a sparse source are sent as zeros, never read.
  */
 export async function writeObjectStream(
@@ -156,7 +161,7 @@ export async function writeObjectStream(
       client: ctx.client,
       params: { Bucket: ctx.bucket, Key: key, Body: body(), ContentLength: source.size, ...meta },
       partSize: ctx.partSize,
-      queueSize: ctx.concurrency,
+      queueSize: Math.min(ctx.concurrency, STREAM_PARTS),
       leavePartsOnError: false,
     });
     const result = await upload.done();
