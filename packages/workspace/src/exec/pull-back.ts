@@ -26,7 +26,8 @@ export class ExternalChanges {
   }
 
   /**
-   * Applies a file the exec side wrote. Returns the paths of stubs that disappeared because the
+   * Applies a file the exec side wrote (`bytes` becomes the file's content: the caller must not
+   * use it again). Returns the paths of stubs that disappeared because the
    * file replaced a directory holding them: they were absent on the exec side, but the directory
    * they lived in is gone, so the caller must delete them from the provider as well.
    */
@@ -62,7 +63,8 @@ export class ExternalChanges {
       this.#mirror(v.root).changedExternally(rel);
       removed.push(v.absOf(rel));
     }
-    this.#ns.writeMem(r.path, bytes, mode);
+    // The bytes were read for this file alone (diff, readHostFile): memfs keeps them, no copy.
+    this.#ns.writeMem(r.path, bytes, mode, true);
     if (mtimeMs !== undefined) this.#vol.utimesSync(r.path, mtimeMs / 1000, mtimeMs / 1000);
     if (k?.type === "stub") k.view.stubs.kill(k.slot);
     if (view) this.#mirror(view.root).changedExternally(r.rel);
