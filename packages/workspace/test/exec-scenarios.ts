@@ -255,7 +255,7 @@ export async function largeFileStreamed(fresh: FreshMount, size: number, streamB
   const puts: Array<{ path: string; bytes: number }> = [];
   const seen: MountConflict[] = [];
   const ws = new Workspace({ mounts: { "/m": fresh() }, onMountConflict: (c) => void seen.push(c) });
-  ws.on("put", (e: { path: string; bytes: number }) => void puts.push({ path: e.path, bytes: e.bytes }));
+  ws.on("put", (e) => void puts.push({ path: e.path, bytes: e.bytes ?? -1 }));
   const write = await ws.exec(
     "sh",
     ["-c", `head -c ${size} /dev/urandom > m/big.bin && sha256sum < m/big.bin && echo small > m/small.txt`],
