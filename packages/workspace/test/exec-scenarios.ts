@@ -268,8 +268,15 @@ export async function largeFileStreamed(fresh: FreshMount, size: number, streamB
   expect(write.changes.errors).toEqual([]);
   expect(puts.find((p) => p.path === "/m/big.bin")?.bytes).toBe(size);
   expect((await ws.fs.stat("/m/big.bin")).size).toBe(size);
-  // The VFS holds a stub, not the bytes: reading it is a fetch from the mount.
+  // `hydrate: true` does not fetch it: the exec directory already holds that version.
   const fetchesBefore = ws.stats.fetches;
+  const hydrated = await ws.exec("sh", ["-c", "sha256sum < m/big.bin"], { hydrate: true, streamBytes });
+  expect([hydrated.exitCode, hydrated.stdout.split(" ")[0], ws.stats.fetches]).toEqual([
+    0,
+    sum,
+    fetchesBefore,
+  ]);
+  // The VFS holds a stub, not the bytes: reading it is a fetch from the mount.
   const read = await ws.fs.readFile("/m/big.bin");
   expect(ws.stats.fetches).toBeGreaterThan(fetchesBefore);
   expect(createHash("sha256").update(read).digest("hex")).toBe(sum);

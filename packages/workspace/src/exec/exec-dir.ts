@@ -127,6 +127,15 @@ export class ExecDir {
     return this.#opening;
   }
 
+  /** Paths whose exec-side copy is the version of the stub the VFS holds (large files streamed to their mount). */
+  heldStubs(host: ExecHost): Set<string> {
+    const out = new Set<string>();
+    for (const [path, snap] of this.#snapshot) {
+      if (snap.vfs?.startsWith("s:") && stubVersion(host, path) === snap.vfs) out.add(path);
+    }
+    return out;
+  }
+
   /** Runs `fn` when no other push or pull runs (commands themselves run in parallel). */
   locked<T>(fn: () => T | Promise<T>): Promise<T> {
     const run = this.#lock.then(fn, fn);

@@ -82,9 +82,18 @@ export async function runExec(
   if (requested !== "none") host.ctx.emit("sandbox", sandbox);
   const inPlace =
     decision.use === "bwrap" && options.bindHostDirs ? inPlaceRoots(host) : new Map<string, string>();
+  // Large files a command wrote are stubs whose exec-side copy is already that version: never
+  // hydrated for a command (they would cost their size in memory for nothing).
+  const held = host.execDir.heldStubs(host);
+  const prefetch = (root: string | undefined): Promise<unknown> =>
+    held.size === 0
+      ? host.prefetch(root)
+      : host.hydrateMatching(
+          (abs) => !held.has(abs) && (root === undefined || abs === root || abs.startsWith(`${root}/`)),
+        );
   if (options.hydrate === true) {
-    if (inPlace.size === 0) await host.prefetch(undefined);
-    else for (const root of host.roots()) if (!inPlace.has(root)) await host.prefetch(root);
+    if (inPlace.size === 0) await prefetch(undefined);
+    else for (const root of host.roots()) if (!inPlace.has(root)) await prefetch(root);
   } else if (options.hydrate) {
     // Mount roots whole; any other entry is a workspace path (a folder: all below it) or a glob.
     const roots = new Set(host.roots());
@@ -92,11 +101,11 @@ export async function runExec(
     for (const entry of options.hydrate) {
       const root = roots.has(entry) ? entry : undefined;
       if (root === undefined) selectors.push(entry);
-      else if (!inPlace.has(root)) await host.prefetch(root);
+      else if (!inPlace.has(root)) await prefetch(root);
     }
     if (selectors.length > 0) {
       const match = compileIgnore(selectors);
-      await host.hydrateMatching((abs) => match(abs.slice(1)));
+      await host.hydrateMatching((abs) => !held.has(abs) && match(abs.slice(1)));
     }
   }
   const execDir = host.execDir;
