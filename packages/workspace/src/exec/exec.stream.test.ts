@@ -15,6 +15,26 @@ describe("large files a command writes are streamed, not held (issue 18.5)", { t
     await largeFileStreamed(memory(), 3 * MiB + 5, MiB);
   });
 
+  it("a ws.fs write made while the large file uploads is newer: it stays and reaches the exec side", async () => {
+    const inner = MemoryMount({ mode: "read-write" });
+    let ws: Workspace | undefined;
+    const putStream = inner.putStream!;
+    const mount = Object.assign(Object.create(Object.getPrototypeOf(inner)), inner, {
+      async putStream(...args: Parameters<typeof putStream>) {
+        await ws!.fs.writeFile("/m/big.bin", "api write");
+        return putStream.apply(inner, args);
+      },
+    });
+    ws = new Workspace({ mounts: { "/m": mount } });
+    const r = await ws.exec("sh", ["-c", "head -c 3000000 /dev/zero > m/big.bin"], { streamBytes: MiB });
+    expect([r.exitCode, r.changes.errors]).toEqual([0, []]);
+    expect(await ws.fs.readFile("/m/big.bin", "utf8")).toBe("api write");
+    const next = await ws.exec("cat", ["m/big.bin"]);
+    expect(next.stdout).toBe("api write");
+    await ws.close();
+    expect(Buffer.from(inner.store.get("big.bin")!.bytes).toString()).toBe("api write");
+  });
+
   it("a mount without putStream, or no mount, still gets the file whole", async () => {
     const plain = MemoryMount({ mode: "read-write" });
     const { putStream: _, ...withoutStream } = plain;

@@ -303,7 +303,7 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<PullOutcome> {
         unapplied.push(change.path);
         const kr = ns.resolve(keptAs);
         if (change.large && apply.canStream(kr, change.size)) {
-          streams.push({ r: kr, change, before: { exists: false } });
+          streams.push({ r: kr, change });
           result.added.push(kr.path);
           continue;
         }
@@ -318,7 +318,7 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<PullOutcome> {
         // A large file goes from the exec directory to its mount part by part, below, and stays a
         // stub in the VFS; where the mount cannot take it so, it is read whole as before.
         if (apply.canStream(r, change.size)) {
-          streams.push({ r, change, before });
+          streams.push({ r, change });
           (change.isNew ? result.added : result.modified).push(r.path);
           continue;
         }
@@ -433,6 +433,7 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<PullOutcome> {
       const outcome = await streamFile(host, st);
       if (outcome.ok) {
         result.mirrored.push(r.path);
+        if (outcome.superseded) unapplied.push(r.path);
         continue;
       }
       if (MountError.hasCode(outcome.error, "ESTALE")) {
@@ -470,7 +471,6 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<PullOutcome> {
 interface Streamed {
   readonly r: Resolved;
   readonly change: Change & { readonly op: "file" };
-  readonly before: ConflictSide;
 }
 
 /**
@@ -478,12 +478,14 @@ interface Streamed {
  * it landed, makes the VFS hold it as a stub of the stored version: its bytes are never in memory
  * beyond the parts in flight.
  */
-async function streamFile(host: ExecHost, st: Streamed): Promise<SyncOutcome> {
+async function streamFile(host: ExecHost, st: Streamed): Promise<SyncOutcome & { superseded?: boolean }> {
   const { r, change } = st;
   const view = r.view!;
   const mirror = host.mirror(view.root);
   const source = await openHostSource(change.large!);
   const mtime = Math.floor(change.mtimeMs);
+  // What the VFS holds now: a `ws.fs` write made while the file uploads is newer and must stay.
+  const at = syncedVersion(host, r.path);
   let outcome: SyncOutcome;
   try {
     // The mode as the in-memory path sends it: group and other write cleared (see Workspace's mirror).
@@ -496,6 +498,11 @@ async function streamFile(host: ExecHost, st: Streamed): Promise<SyncOutcome> {
     });
   } finally {
     await source.close();
+  }
+  if (outcome.ok && syncedVersion(host, r.path) !== at) {
+    // Superseded by a `ws.fs` write made meanwhile: it stays (pending, based on the version just
+    // stored), and the exec directory gets it at the next sync.
+    return { ...outcome, superseded: true };
   }
   if (outcome.ok) {
     const etag = mirror.ackedVersion(r.rel)?.etag;
