@@ -84,7 +84,7 @@ try {
   await ws("sparse, streamed", "sparse");
   await ws("memory (streamBytes above it)", "memory");
   if (process.env["WS_MAIN_PACKAGES"])
-    await ws("memory, other build", "stream", { WS_PACKAGES: process.env["WS_MAIN_PACKAGES"] });
+    await ws("main build (WS_MAIN_PACKAGES)", "stream", { WS_PACKAGES: process.env["WS_MAIN_PACKAGES"] });
   // The peer: rclone uploading the same bytes from local disk (multipart, 4 transfers).
   const file = join(work, "big.bin");
   await run("sh", ["-c", `head -c ${MIB}M /dev/zero > ${file}`]);
@@ -112,7 +112,7 @@ try {
     "stream (default)",
     "sparse, streamed",
     "memory (streamBytes above it)",
-    "memory, other build",
+    "main build (WS_MAIN_PACKAGES)",
   ]) {
     const row = by(label);
     if (!row) continue;
