@@ -212,6 +212,8 @@ export interface DefinedLazyMount extends LazyMount {
   /** The normalised key prefix (`""` for none). */
   readonly prefix: string;
   put(relPath: string, bytes: Uint8Array, options?: PutOptions): Promise<PutResult>;
+  /** Present when the provider defined `putStream`. */
+  putStream?(relPath: string, source: PutSource, options?: PutOptions): Promise<PutResult>;
   delete(relPath: string): Promise<void>;
 }
 
