@@ -89,23 +89,28 @@ describe.each(SERVER_NAMES)("S3Bucket.putStream on %s", (name) => {
     expect(sha256((await getObject(backend, bucket, "small.bin"))!)).toBe(sha256(source.whole()));
   });
 
-  it.runIf(name === "moto")(
-    "streams a conditional write as one PutObject and refuses a stale one",
-    async () => {
-      const mount = mountOf({ partSize: 5 * MiB, multipartThreshold: 5 * MiB });
-      const first = await mount.putStream!("cond.bin", sparseSource(6 * MiB, [[0, 6 * MiB]]), {
-        ifNoneMatch: "*",
-      });
-      expect(first.etag).toBeDefined();
+  it("streams a conditional write as one PutObject and refuses a stale one (Swift: ENOTSUP)", async () => {
+    const mount = mountOf({ partSize: 5 * MiB, multipartThreshold: 5 * MiB });
+    if (name === "swift") {
+      // Swift's s3api answers 501 to conditional PUTs: refused by name, nothing written.
       expect(
         await codeOf(mount.putStream!("cond.bin", sparseSource(6 * MiB, [[0, 10]]), { ifNoneMatch: "*" })),
-      ).toBe("EEXIST");
-      const second = sparseSource(6 * MiB, [[5, 50]]);
-      await mount.putStream!("cond.bin", second, { ifMatch: first.etag! });
-      expect(sha256((await getObject(backend, bucket, "cond.bin"))!)).toBe(sha256(second.whole()));
-      expect(await codeOf(mount.putStream!("cond.bin", second, { ifMatch: first.etag! }))).toBe("ESTALE");
-    },
-  );
+      ).toBe("ENOTSUP");
+      expect(await getObject(backend, bucket, "cond.bin")).toBeUndefined();
+      return;
+    }
+    const first = await mount.putStream!("cond.bin", sparseSource(6 * MiB, [[0, 6 * MiB]]), {
+      ifNoneMatch: "*",
+    });
+    expect(first.etag).toBeDefined();
+    expect(
+      await codeOf(mount.putStream!("cond.bin", sparseSource(6 * MiB, [[0, 10]]), { ifNoneMatch: "*" })),
+    ).toBe("EEXIST");
+    const second = sparseSource(6 * MiB, [[5, 50]]);
+    await mount.putStream!("cond.bin", second, { ifMatch: first.etag! });
+    expect(sha256((await getObject(backend, bucket, "cond.bin"))!)).toBe(sha256(second.whole()));
+    expect(await codeOf(mount.putStream!("cond.bin", second, { ifMatch: first.etag! }))).toBe("ESTALE");
+  });
 
   it("refuses a source whose extents leave the file, before any request", async () => {
     const mount = mountOf();
