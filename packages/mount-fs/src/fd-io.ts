@@ -3,6 +3,7 @@ import {
   fchmod,
   fchown,
   fstat,
+  ftruncate,
   futimes,
   lstat,
   open,
@@ -52,14 +53,18 @@ export function readFd(fd: number, into: Uint8Array, offset: number, length: num
   return new Promise((resolve, reject) => read(fd, into, offset, length, null, settle(resolve, reject)));
 }
 
-/** Writes every byte of `bytes`, at the descriptor's position. */
-export async function writeAllFd(fd: number, bytes: Uint8Array): Promise<void> {
+/** Writes every byte of `bytes` at `position` in the file (a write may take fewer bytes than asked). */
+export async function writeAllFd(fd: number, bytes: Uint8Array, position: number): Promise<void> {
   let offset = 0;
   while (offset < bytes.byteLength) {
     offset += await new Promise<number>((resolve, reject) =>
-      write(fd, bytes, offset, bytes.byteLength - offset, null, settle(resolve, reject)),
+      write(fd, bytes, offset, bytes.byteLength - offset, position + offset, settle(resolve, reject)),
     );
   }
+}
+
+export function ftruncateFd(fd: number, length: number): Promise<void> {
+  return new Promise((resolve, reject) => ftruncate(fd, length, done(resolve, reject)));
 }
 
 export function fchmodFd(fd: number, mode: number): Promise<void> {

@@ -25,6 +25,7 @@ import {
   type MountOptions,
   type PutOptions,
   type PutResult,
+  type PutSource,
   type RawEntry,
   S_IFLNK,
 } from "@ws/core";
@@ -33,6 +34,7 @@ import {
   fchmodFd,
   fchownFd,
   fstatFd,
+  ftruncateFd,
   futimesFd,
   lstatPath,
   openFd,
@@ -136,6 +138,9 @@ function readUmask(): number | undefined {
     return undefined;
   }
 }
+
+/** Bytes of a streamed source read and written at a time. */
+const STREAM_CHUNK = 1024 * 1024;
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -385,6 +390,121 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
     }
   };
 
+  /** Writes one file (or a marker, or a link) beside its target and renames it into place. */
+  async function store(
+    key: string,
+    content: Uint8Array | PutSource,
+    putOptions: HostPutOptions,
+  ): Promise<void> {
+    // The kit's mkdir: a folder marker `dir/`, its mode (if any) with S_IFDIR as s3fs stores it.
+    if (key.endsWith("/")) {
+      const folderMode = putOptions.mode === undefined ? undefined : putOptions.mode & 0o7777;
+      return makeDir(key.slice(0, -1), folderMode);
+    }
+    const relPath = key;
+    const link = putOptions.symlink;
+    if (link !== undefined && (typeof link !== "string" || link === "" || link.includes("\0"))) {
+      throw new MountError("EINVAL", `put ${relPath}: a link target must be a non-empty string without NUL`, {
+        path: relPath,
+        root: hostPath,
+        syscall: "symlink",
+      });
+    }
+    const mtime = putOptions.mtime;
+    if (mtime !== undefined && !Number.isFinite(mtime)) {
+      throw new MountError("EINVAL", `put ${relPath}: mtime must be milliseconds since the epoch`, {
+        path: relPath,
+        root: hostPath,
+        syscall: "utime",
+      });
+    }
+    let mode = putOptions.mode === undefined ? undefined : bits("mode", putOptions.mode, fileMode);
+    spare(relPath);
+    const real = await rootReal();
+    const { dir, name } = split(relPath);
+    const parent = await dirs.acquire(real, dir, relPath, hostPath, {
+      create: true,
+      dirMode,
+      owner,
+      created: (folder) => {
+        if (!explicit.has(folder)) implicit.add(folder);
+      },
+    });
+    const target = `${parent.path}/${name}`;
+    // A short name: the file's own name may already be 255 bytes long.
+    // randomUUID draws from a cached pool of entropy: no call into OpenSSL per file.
+    const temp = `${parent.path}/.ws-${randomUUID()}.tmp`;
+    let fd: number | undefined;
+    let made = false;
+    const inTheWay = (): MountError =>
+      new MountError("EISDIR", `put ${relPath}: a directory is in the way in host directory ${hostPath}`, {
+        path: relPath,
+        root: hostPath,
+        syscall: "rename",
+      });
+    try {
+      // What is at the target matters only when no mode was given (a file there keeps its own).
+      // A directory in the way is refused by the rename itself (EISDIR), whether or not we look.
+      if (mode === undefined && link === undefined) {
+        try {
+          const existing = await lstatPath(target);
+          if (existing.isDirectory()) throw inTheWay();
+          // A link in the way is replaced by the file (rename never writes through it); a file keeps its mode.
+          if (existing.isFile()) mode = existing.mode & 0o7777;
+        } catch (error) {
+          if (MountError.isInstance(error)) throw error;
+          if (errnoOf(error) !== "ENOENT") throw fsError(error, relPath, hostPath, "lstat");
+        }
+      }
+      if (link !== undefined) {
+        // The link as given, whatever it names: it is made beside the target and renamed over
+        // it, so nothing is ever written through it (or through what was there before).
+        await symlink(link, temp);
+        made = true;
+        if (uid !== undefined || gid !== undefined) await lchown(temp, uid ?? -1, gid ?? -1);
+        if (mtime !== undefined) await lutimes(temp, mtime / 1000, mtime / 1000);
+      } else {
+        mode ??= fileMode;
+        const chown = uid !== undefined || gid !== undefined;
+        // The temp file is made with its final mode when open can give it exactly: plain
+        // permission bits the umask leaves alone, and no owner to change (the file then stays
+        // 0600 until it has its owner). Otherwise 0600, and an fchmod after the write (the
+        // umask applies to open's mode, not to fchmod).
+        umask ??= readUmask() ?? -1;
+        const exact = !chown && umask !== -1 && (mode & ~0o777) === 0 && (mode & umask) === 0;
+        fd = await openFd(temp, WRITE_FLAGS, exact ? mode : 0o600);
+        made = true;
+        if (content instanceof Uint8Array) await writeAllFd(fd, content, 0);
+        else {
+          for (const [start, end] of content.extents ?? [[0, content.size] as const]) {
+            for (let at = start; at < end; at += STREAM_CHUNK) {
+              const stop = Math.min(end, at + STREAM_CHUNK);
+              await writeAllFd(fd, await content.read(at, stop), at);
+            }
+          }
+          await ftruncateFd(fd, content.size);
+        }
+        if (chown) await fchownFd(fd, uid ?? -1, gid ?? -1);
+        // After the chown: a chown clears the set-user-ID and set-group-ID bits.
+        if (!exact) await fchmodFd(fd, mode);
+        // The mtime last: nothing written to the file after it.
+        if (mtime !== undefined) await futimesFd(fd, mtime / 1000, mtime / 1000);
+        const closing = fd;
+        fd = undefined;
+        await closeFd(closing);
+      }
+      await renamePath(temp, target).catch((error: unknown) => {
+        throw errnoOf(error) === "EISDIR" ? inTheWay() : error;
+      });
+    } catch (error) {
+      if (fd !== undefined) await closeFd(fd).catch(() => {});
+      if (made) await unlinkPath(temp).catch(() => {});
+      throw fsError(error, relPath, hostPath, link === undefined ? "write" : "symlink");
+    } finally {
+      await parent.close();
+    }
+  }
+
   return defineLazyMount({
     kind: "fs",
     options,
@@ -415,110 +535,13 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
 
     fetchWithInfo: (relPath: string): Promise<FetchResult> => read(relPath),
 
-    async put(key: string, bytes: Uint8Array, putOptions: HostPutOptions): Promise<void> {
-      // The kit's mkdir: a folder marker `dir/`, its mode (if any) with S_IFDIR as s3fs stores it.
-      if (key.endsWith("/")) {
-        const folderMode = putOptions.mode === undefined ? undefined : putOptions.mode & 0o7777;
-        return makeDir(key.slice(0, -1), folderMode);
-      }
-      const relPath = key;
-      const link = putOptions.symlink;
-      if (link !== undefined && (typeof link !== "string" || link === "" || link.includes("\0"))) {
-        throw new MountError(
-          "EINVAL",
-          `put ${relPath}: a link target must be a non-empty string without NUL`,
-          {
-            path: relPath,
-            root: hostPath,
-            syscall: "symlink",
-          },
-        );
-      }
-      const mtime = putOptions.mtime;
-      if (mtime !== undefined && !Number.isFinite(mtime)) {
-        throw new MountError("EINVAL", `put ${relPath}: mtime must be milliseconds since the epoch`, {
-          path: relPath,
-          root: hostPath,
-          syscall: "utime",
-        });
-      }
-      let mode = putOptions.mode === undefined ? undefined : bits("mode", putOptions.mode, fileMode);
-      spare(relPath);
-      const real = await rootReal();
-      const { dir, name } = split(relPath);
-      const parent = await dirs.acquire(real, dir, relPath, hostPath, {
-        create: true,
-        dirMode,
-        owner,
-        created: (folder) => {
-          if (!explicit.has(folder)) implicit.add(folder);
-        },
-      });
-      const target = `${parent.path}/${name}`;
-      // A short name: the file's own name may already be 255 bytes long.
-      // randomUUID draws from a cached pool of entropy: no call into OpenSSL per file.
-      const temp = `${parent.path}/.ws-${randomUUID()}.tmp`;
-      let fd: number | undefined;
-      let made = false;
-      const inTheWay = (): MountError =>
-        new MountError("EISDIR", `put ${relPath}: a directory is in the way in host directory ${hostPath}`, {
-          path: relPath,
-          root: hostPath,
-          syscall: "rename",
-        });
-      try {
-        // What is at the target matters only when no mode was given (a file there keeps its own).
-        // A directory in the way is refused by the rename itself (EISDIR), whether or not we look.
-        if (mode === undefined && link === undefined) {
-          try {
-            const existing = await lstatPath(target);
-            if (existing.isDirectory()) throw inTheWay();
-            // A link in the way is replaced by the file (rename never writes through it); a file keeps its mode.
-            if (existing.isFile()) mode = existing.mode & 0o7777;
-          } catch (error) {
-            if (MountError.isInstance(error)) throw error;
-            if (errnoOf(error) !== "ENOENT") throw fsError(error, relPath, hostPath, "lstat");
-          }
-        }
-        if (link !== undefined) {
-          // The link as given, whatever it names: it is made beside the target and renamed over
-          // it, so nothing is ever written through it (or through what was there before).
-          await symlink(link, temp);
-          made = true;
-          if (uid !== undefined || gid !== undefined) await lchown(temp, uid ?? -1, gid ?? -1);
-          if (mtime !== undefined) await lutimes(temp, mtime / 1000, mtime / 1000);
-        } else {
-          mode ??= fileMode;
-          const chown = uid !== undefined || gid !== undefined;
-          // The temp file is made with its final mode when open can give it exactly: plain
-          // permission bits the umask leaves alone, and no owner to change (the file then stays
-          // 0600 until it has its owner). Otherwise 0600, and an fchmod after the write (the
-          // umask applies to open's mode, not to fchmod).
-          umask ??= readUmask() ?? -1;
-          const exact = !chown && umask !== -1 && (mode & ~0o777) === 0 && (mode & umask) === 0;
-          fd = await openFd(temp, WRITE_FLAGS, exact ? mode : 0o600);
-          made = true;
-          await writeAllFd(fd, bytes);
-          if (chown) await fchownFd(fd, uid ?? -1, gid ?? -1);
-          // After the chown: a chown clears the set-user-ID and set-group-ID bits.
-          if (!exact) await fchmodFd(fd, mode);
-          // The mtime last: nothing written to the file after it.
-          if (mtime !== undefined) await futimesFd(fd, mtime / 1000, mtime / 1000);
-          const closing = fd;
-          fd = undefined;
-          await closeFd(closing);
-        }
-        await renamePath(temp, target).catch((error: unknown) => {
-          throw errnoOf(error) === "EISDIR" ? inTheWay() : error;
-        });
-      } catch (error) {
-        if (fd !== undefined) await closeFd(fd).catch(() => {});
-        if (made) await unlinkPath(temp).catch(() => {});
-        throw fsError(error, relPath, hostPath, link === undefined ? "write" : "symlink");
-      } finally {
-        await parent.close();
-      }
-    },
+    put: (key: string, bytes: Uint8Array, putOptions: HostPutOptions): Promise<void> =>
+      store(key, bytes, putOptions),
+
+    // Only the source's data is written, at its offsets, and the file is then cut to its size: the
+    // holes of a sparse file stay holes here (never read, never written), as `cp --sparse` leaves them.
+    putStream: (key: string, source: PutSource, putOptions: HostPutOptions): Promise<void> =>
+      store(key, source, putOptions),
 
     async delete(key: string): Promise<void> {
       if (key.endsWith("/")) return removeDir(key.slice(0, -1));

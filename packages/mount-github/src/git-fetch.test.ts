@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commitTree, git, initBareRepo, nativeCatBlobs, nativeLsTree } from "../../test-servers/src/index.js";
 import { type GitEnv, startGitEnv } from "../test/git-env.js";
 import { TEST_TOKEN } from "../test/git-harness.js";
-import { GitFetchClient, type RemoteRef } from "./git-fetch.js";
+import { GitFetchClient, PackSink, type RemoteRef } from "./git-fetch.js";
 import { GitTransport } from "./git-transport.js";
 import { PackStore } from "./pack-store.js";
 
@@ -33,7 +33,7 @@ async function clone(
   return t.run(
     (async () => {
       const remote = await client.resolve(ref);
-      return { remote, pack: remote ? await client.fetchPack(remote.oid, 1) : undefined };
+      return { remote, pack: remote ? await client.fetchPack(remote.oid, 1, 64 * 1024 * 1024) : undefined };
     })(),
   );
 }
@@ -101,7 +101,7 @@ describe("the git client (smart HTTP) and the pack store, against git http-backe
     });
     const client = new GitFetchClient(t.client, url, url);
     const shallow = PackStore.index(
-      await t.run(client.fetchPack((await client.resolve("main"))?.oid ?? "", 1)),
+      await t.run(client.fetchPack((await client.resolve("main"))?.oid ?? "", 1, 1 << 24)),
     );
     expect(shallow.has(first)).toBe(false);
     const t2 = new GitTransport({
@@ -112,9 +112,65 @@ describe("the git client (smart HTTP) and the pack store, against git http-backe
     });
     const client2 = new GitFetchClient(t2.client, url, url);
     const deep = PackStore.index(
-      await t2.run(client2.fetchPack((await client2.resolve("main"))?.oid ?? "", 2)),
+      await t2.run(client2.fetchPack((await client2.resolve("main"))?.oid ?? "", 2, 1 << 24)),
     );
     expect(deep.stat(first)?.type).toBe("commit");
+  });
+
+  it("deltas read back exactly through a delta-base cache far smaller than the pack, with either inflater", async () => {
+    // Sixty similar files: git stores most of them as deltas, in chains. A cache of 32 KiB holds
+    // about five of them, so the ring wraps and forgets bases all the time.
+    const dir = env.repoDir("acme/deltas");
+    await initBareRepo(dir);
+    const base = Array.from({ length: 300 }, (_, i) => `line ${i} of a text that repeats itself\n`).join("");
+    const files: Record<string, { type: "file"; bytes: Buffer }> = {};
+    for (let i = 0; i < 60; i++) {
+      files[`f${i}.txt`] = {
+        type: "file",
+        bytes: Buffer.from(`${base.slice(0, i * 97)}change ${i}\n${base.slice(i * 97)}`),
+      };
+    }
+    await commitTree(dir, files);
+    const { pack = new Uint8Array(0) } = await clone(2, undefined, "acme/deltas");
+    const native = await nativeLsTree(dir, "main");
+    const blobs = await nativeCatBlobs(
+      dir,
+      native.map((n) => n.sha),
+    );
+    for (const options of [{ cacheBytes: 32 * 1024 }, { cacheBytes: 32 * 1024, nativeInflate: false }, {}]) {
+      const store = PackStore.index(pack, options);
+      expect(store.deltas, JSON.stringify(options)).toBeGreaterThan(30);
+      // Twice, in two orders: the second pass reads through whatever the first left in the ring.
+      for (const order of [native, [...native].reverse()]) {
+        for (const n of order) {
+          expect(
+            Buffer.from(store.readOwned(n.sha, "blob")).equals(blobs.get(n.sha) ?? Buffer.alloc(0)),
+            n.path,
+          ).toBe(true);
+        }
+      }
+    }
+  });
+
+  it("the pack sink holds the bytes exactly, resizable or in blocks, and refuses more than its cap", () => {
+    const bytes = new Uint8Array(3 * 1024 * 1024 + 12345);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
+    for (const resizable of [true, false]) {
+      const sink = new PackSink(bytes.length, { resizable });
+      for (let at = 0; at < bytes.length; ) {
+        const n = Math.min(bytes.length - at, 1 + ((at * 7919) % 70000));
+        sink.append(bytes.subarray(at, at + n), "test");
+        at += n;
+      }
+      const out = sink.finish();
+      expect(out.length).toBe(bytes.length);
+      expect(Buffer.from(out).equals(Buffer.from(bytes)), `resizable: ${resizable}`).toBe(true);
+      const small = new PackSink(10, { resizable });
+      small.append(new Uint8Array(10), "test");
+      expect(() => small.append(new Uint8Array(1), "test")).toThrow(
+        expect.objectContaining({ code: "EDQUOT" }),
+      );
+    }
   });
 
   it("a damaged pack is refused whole with EIO: a flipped byte, a cut, a wrong trailer", async () => {

@@ -54,41 +54,64 @@ function pkt(line: string): Uint8Array {
   return out;
 }
 const FLUSH = encoder.encode("0000");
+const EMPTY = new Uint8Array(0);
 const DELIM = encoder.encode("0001");
 
 /** Reads exactly-sized pieces from a stream of chunks (views when a piece sits in one chunk). */
 class ChunkReader {
   readonly #it: AsyncIterator<Uint8Array>;
-  #buf: Uint8Array = new Uint8Array(0);
+  #buf: Uint8Array = EMPTY;
   #off = 0;
 
   constructor(source: AsyncIterable<Uint8Array>) {
     this.#it = source[Symbol.asyncIterator]();
   }
 
-  /** `n` bytes, or `undefined` at a clean end of the stream (no byte of the piece read). */
+  /**
+   * `n` bytes, or `undefined` at a clean end of the stream (no byte of the piece read). A view
+   * of the chunk when the piece sits in one; otherwise the piece alone is copied out (never the
+   * chunks it straddles, which were a copy of the pack's size over a clone).
+   */
   async read(n: number, url: string): Promise<Uint8Array | undefined> {
-    while (this.#buf.length - this.#off < n) {
+    const have = this.#buf.length - this.#off;
+    if (have >= n) {
+      const out = this.#buf.subarray(this.#off, this.#off + n);
+      this.#off += n;
+      return out;
+    }
+    let out: Uint8Array | undefined;
+    let filled = 0;
+    if (have > 0) {
+      out = new Uint8Array(n);
+      out.set(this.#buf.subarray(this.#off));
+      filled = have;
+    }
+    this.#buf = EMPTY;
+    this.#off = 0;
+    while (filled < n) {
       const { done, value } = await this.#it.next();
       if (done) {
-        if (this.#buf.length === this.#off) return undefined;
+        if (filled === 0) return undefined;
         throw new MountError("EIO", `the git server at ${url} ended its answer part-way`, {
           path: "",
           transient: true,
         });
       }
-      const rest = this.#buf.subarray(this.#off);
-      if (rest.length === 0) this.#buf = value;
-      else {
-        const merged = new Uint8Array(rest.length + value.length);
-        merged.set(rest);
-        merged.set(value, rest.length);
-        this.#buf = merged;
+      if (filled === 0 && value.length >= n) {
+        // The whole piece in this chunk: a view, the rest kept for the next read.
+        this.#buf = value;
+        this.#off = n;
+        return value.subarray(0, n);
       }
-      this.#off = 0;
+      out ??= new Uint8Array(n);
+      const take = Math.min(n - filled, value.length);
+      out.set(value.subarray(0, take), filled);
+      filled += take;
+      if (take < value.length) {
+        this.#buf = value;
+        this.#off = take;
+      }
     }
-    const out = this.#buf.subarray(this.#off, this.#off + n);
-    this.#off += n;
     return out;
   }
 
@@ -312,9 +335,9 @@ export class GitFetchClient {
    * Fetches the pack of one commit (`depth` commits of history, no tags, no thin pack) and returns
    * it whole. The HTTP client enforces the byte cap and the idle timeout while it arrives.
    */
-  async fetchPack(oid: string, depth: number): Promise<Uint8Array> {
+  async fetchPack(oid: string, depth: number, maxBytes: number): Promise<Uint8Array> {
     const ad = await this.#advertise();
-    const parts: Uint8Array[] = [];
+    const sink = new PackSink(maxBytes);
     let reader: ChunkReader;
     if (ad.version === 2) {
       const fetchCaps = [...ad.capabilities].find((c) => c.startsWith("fetch"))?.split(/[= ]/) ?? [];
@@ -369,13 +392,97 @@ export class GitFetchClient {
       const band = (await reader.read(1, this.#display))?.[0];
       if (band === 1) {
         await reader.readPieces(length - 5, this.#display, (piece) => {
-          parts.push(piece);
+          sink.append(piece, this.#display);
         });
         continue;
       }
       const payload = (await reader.read(length - 5, this.#display)) ?? new Uint8Array(0);
       if (band === 3) throw serverError(this.#display, text(payload));
     }
-    return concatBytes(parts);
+    return sink.finish();
   }
 }
+
+/**
+ * Where the pack's bytes go as they arrive: one resizable ArrayBuffer that reserves `maxBytes`
+ * of address space and commits memory only as it grows, so the pack is held once, with no
+ * doubling buffer or chunk list to copy it out of (those cost one to four times the pack again
+ * on top of it, measured). When the runtime cannot reserve it, chunks of 1 MiB joined at the end.
+ */
+export class PackSink {
+  readonly #resizable: ResizableArrayBuffer | undefined;
+  readonly #maxBytes: number;
+  #view: Uint8Array = EMPTY;
+  #length = 0;
+  readonly #blocks: Uint8Array[] = [];
+
+  /** `resizable: false` takes the fallback (for its tests). */
+  constructor(maxBytes: number, options: { resizable?: boolean } = {}) {
+    this.#maxBytes = maxBytes;
+    if (options.resizable === false) {
+      this.#resizable = undefined;
+      return;
+    }
+    try {
+      const buffer = new (ArrayBuffer as unknown as ResizableArrayBufferConstructor)(0, {
+        maxByteLength: maxBytes,
+      });
+      this.#resizable = buffer.resizable ? buffer : undefined;
+    } catch {
+      this.#resizable = undefined;
+    }
+  }
+
+  append(piece: Uint8Array, url: string): void {
+    const end = this.#length + piece.length;
+    if (end > this.#maxBytes) {
+      throw new MountError("EDQUOT", `the pack from ${url} exceeds maxPackBytes (${this.#maxBytes} bytes)`);
+    }
+    const buffer = this.#resizable;
+    if (buffer) {
+      if (end > buffer.byteLength) {
+        buffer.resize(Math.min(this.#maxBytes, Math.max(end, buffer.byteLength + BLOCK)));
+        this.#view = new Uint8Array(buffer);
+      }
+      this.#view.set(piece, this.#length);
+    } else {
+      for (let at = 0; at < piece.length; ) {
+        const pos = this.#length + at;
+        const index = Math.floor(pos / BLOCK);
+        const block = this.#blocks[index] ?? new Uint8Array(BLOCK);
+        this.#blocks[index] = block;
+        const take = Math.min(BLOCK - (pos % BLOCK), piece.length - at);
+        block.set(piece.subarray(at, at + take), pos % BLOCK);
+        at += take;
+      }
+    }
+    this.#length = end;
+  }
+
+  /** The pack, exactly its length. */
+  finish(): Uint8Array {
+    const buffer = this.#resizable;
+    if (buffer) {
+      buffer.resize(this.#length);
+      return new Uint8Array(buffer, 0, this.#length);
+    }
+    const out = new Uint8Array(this.#length);
+    this.#blocks.forEach((block, i) => {
+      out.set(block.subarray(0, Math.min(BLOCK, this.#length - i * BLOCK)), i * BLOCK);
+    });
+    this.#blocks.length = 0;
+    return out;
+  }
+}
+
+const BLOCK = 1024 * 1024;
+
+/** ES2024's resizable ArrayBuffer (Node 20 has it; the project's TypeScript lib predates it). */
+interface ResizableArrayBuffer extends ArrayBuffer {
+  readonly resizable: boolean;
+  resize(length: number): void;
+}
+type ResizableArrayBufferConstructor = new (
+  length: number,
+  options: { maxByteLength: number },
+) => ResizableArrayBuffer;

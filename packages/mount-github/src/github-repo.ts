@@ -158,7 +158,7 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
         (async () => {
           const found = await client.resolve(ref);
           if (!found) throw missingRef(url, ref);
-          return { remote: found, pack: await client.fetchPack(found.oid, depth) };
+          return { remote: found, pack: await client.fetchPack(found.oid, depth, maxPackBytes) };
         })(),
       ));
     } catch (error) {

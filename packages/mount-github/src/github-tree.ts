@@ -62,6 +62,41 @@ export interface GitHubTreeMount extends DefinedLazyMount {
 export const GITHUB_BLOB_LIMIT: number = 100 * 1024 * 1024;
 
 const ThrottledOctokit = Octokit.plugin(retry, throttling);
+
+/**
+ * `fetch` for Octokit that keeps a response's body readable however long the caller takes.
+ *
+ * With `parseSuccessResponseBody: false` (blobs, trees), Octokit hands over `response.body` and
+ * drops the `Response`. Node's fetch (undici) cancels the body of a `Response` the collector
+ * frees while its stream is neither locked nor read, so a collection between Octokit's return and
+ * the first read made a blob come back empty (0 bytes: EIO after the SHA check), about one full
+ * read of 3,000 files in ten. Here the body is locked at once, by a reader that a stream of our
+ * own pulls from: undici never cancels it, and it is freed with that stream.
+ */
+export async function keepBodyFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  const response = await fetch(input, init);
+  const source = response.body;
+  if (!source) return response;
+  const reader = source.getReader();
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+  const kept = new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  Object.defineProperty(kept, "url", { value: response.url });
+  return kept;
+}
 /** A stand-in root for the lexical check of link targets: a link's meaning does not depend on where the mount sits. */
 const VIRTUAL_ROOT = "/mount";
 /** The media type GitHub documents for a blob's raw bytes ("Returns the raw blob data"). */
@@ -126,6 +161,7 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
     baseUrl,
     userAgent: "ws-mounts",
     log: { debug() {}, info() {}, warn() {}, error() {} },
+    request: { fetch: keepBodyFetch },
     throttle: {
       // Wait out a rate limit once when it resets soon enough; otherwise fail with EAGAIN.
       onRateLimit: (retryAfter: number, _o: unknown, _k: unknown, retryCount: number) =>
@@ -141,20 +177,28 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
 
   // Conditional requests: the last ETag and answer per URL. A 304 costs no rate limit.
   const conditional = new Map<string, { etag: string; data: unknown }>();
+  /**
+   * `json`: the body is read and parsed here with JSON.parse rather than by Octokit, whose parser
+   * (json-with-bigint, for ids past 2^53) took most of the client's time on a recursive tree of
+   * 3,000 entries (1 MB of JSON); a tree holds no such number.
+   */
   async function get<T>(
     route: string,
     params: Record<string, unknown>,
     cacheKey: string,
+    json = false,
   ): Promise<{ data: T; fresh: boolean }> {
     const known = conditional.get(cacheKey);
     try {
       const response = await octokit.request(route, {
         ...params,
         ...(known ? { headers: { "if-none-match": known.etag } } : {}),
+        ...(json ? { request: { parseSuccessResponseBody: false } } : {}),
       });
+      const data: unknown = json ? await readJson(response.data) : response.data;
       const etag = response.headers.etag;
-      if (etag) conditional.set(cacheKey, { etag, data: response.data });
-      return { data: response.data as T, fresh: true };
+      if (etag) conditional.set(cacheKey, { etag, data });
+      return { data: data as T, fresh: true };
     } catch (error) {
       if ((error as { status?: number }).status === 304 && known) {
         stats.notModified++;
@@ -185,6 +229,7 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
       "GET /repos/{owner}/{repo}/git/trees/{tree_sha}",
       { owner, repo: name, tree_sha: sha, ...(recursive ? { recursive: "1" } : {}) },
       `tree:${sha}:${recursive}`,
+      true,
     );
     return data;
   }
@@ -440,6 +485,25 @@ async function readBody(body: unknown, expected: number): Promise<Uint8Array> {
     return length === out.length ? out : out.subarray(0, length).slice();
   }
   if (body === null || body === undefined) return new Uint8Array(0);
+  throw new TypeError(`unexpected response body ${typeof body}`);
+}
+
+/** A JSON response body (a web stream, as Octokit hands it over unparsed), parsed. */
+async function readJson(body: unknown): Promise<unknown> {
+  if (typeof body === "string") return JSON.parse(body);
+  if (body && typeof (body as ReadableStream).getReader === "function") {
+    const reader = (body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    return JSON.parse(text + decoder.decode());
+  }
+  if (body instanceof ArrayBuffer || body instanceof Uint8Array)
+    return JSON.parse(new TextDecoder().decode(body));
   throw new TypeError(`unexpected response body ${typeof body}`);
 }
 
