@@ -7,7 +7,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { encodePosixMetadata, MountError, type PutOptions } from "@ws/core";
 import { RequestTimer } from "./request-timer.js";
-import { httpStatusOf, lowerKeys, type S3Context } from "./s3-context.js";
+import { httpStatusOf, lowerKeys, noteSize, type S3Context } from "./s3-context.js";
 
 /** S3's limit for one PutObject. */
 const MAX_SINGLE_PUT = 5 * 1024 * 1024 * 1024;
@@ -71,7 +71,7 @@ export async function writeObject(
         leavePartsOnError: false,
       });
       const result = await upload.done();
-      ctx.listedSizes.set(key, bytes.length);
+      noteSize(ctx, key, bytes.length);
       return { etag: (result as { ETag?: string }).ETag };
     }
     const result = await ctx.client.send(
@@ -84,7 +84,7 @@ export async function writeObject(
         ...conditions,
       }),
     );
-    ctx.listedSizes.set(key, bytes.length);
+    noteSize(ctx, key, bytes.length);
     return { etag: result.ETag };
   } catch (error) {
     return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "write", precondition });

@@ -1,4 +1,5 @@
 import type { MountEntry } from "@ws/core";
+import { EtagColumn } from "./etag-column.js";
 
 /** Identifies one mount's index: the same session, root and provider kind. */
 export interface IndexKey {
@@ -39,7 +40,7 @@ interface Columns {
   readonly sizes: Float64Array;
   readonly mtimes: Float64Array;
   readonly modes: Uint16Array;
-  readonly etags: Array<string | undefined>;
+  readonly etags: EtagColumn;
 }
 
 /** The default store: compact columns in this process. Share one instance between workspaces to reuse indexes. */
@@ -60,7 +61,7 @@ export class MemoryIndexStore implements IndexStore {
         size: c.sizes[i]!,
       };
       if (!Number.isNaN(c.mtimes[i]!)) e.mtime = c.mtimes[i]!;
-      const etag = c.etags[i];
+      const etag = c.etags.get(i);
       if (etag !== undefined) e.etag = etag;
       if (c.modes[i] !== 0) e.mode = c.modes[i]!;
       entries[i] = e;
@@ -77,7 +78,7 @@ export class MemoryIndexStore implements IndexStore {
       sizes: new Float64Array(n),
       mtimes: new Float64Array(n),
       modes: new Uint16Array(n),
-      etags: new Array<string | undefined>(n),
+      etags: new EtagColumn(n),
     };
     for (let i = 0; i < n; i++) {
       const e = index.entries[i]!;
@@ -85,7 +86,7 @@ export class MemoryIndexStore implements IndexStore {
       c.sizes[i] = e.size;
       c.mtimes[i] = e.mtime ?? Number.NaN;
       c.modes[i] = e.mode ?? 0;
-      if (e.etag !== undefined) c.etags[i] = e.etag;
+      if (e.etag !== undefined) c.etags.set(i, e.etag);
     }
     this.#map.set(keyString(key), c);
   }

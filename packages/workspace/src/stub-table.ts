@@ -1,4 +1,5 @@
 import type { MountEntry } from "@ws/core";
+import { EtagColumn } from "./etag-column.js";
 
 interface DirInfo {
   /** Slots of the files directly in this directory: `[start, end)`, sorted by path. */
@@ -32,7 +33,7 @@ export class StubTable {
   readonly #sizes: Float64Array;
   readonly #mtimes: Float64Array;
   readonly #modes: Uint16Array;
-  readonly #etags: Array<string | undefined>;
+  readonly #etags: EtagColumn;
   readonly #live: Uint8Array;
   readonly #dirs = new Map<string, DirInfo>();
   #liveCount: number;
@@ -64,7 +65,7 @@ export class StubTable {
     this.#sizes = new Float64Array(n);
     this.#mtimes = new Float64Array(n);
     this.#modes = new Uint16Array(n);
-    this.#etags = new Array<string | undefined>(n);
+    this.#etags = new EtagColumn(n);
     this.#live = new Uint8Array(n).fill(1);
     let slot = 0;
     const ranges = new Map<string, [number, number]>();
@@ -90,7 +91,7 @@ export class StubTable {
         this.#sizes[slot] = e.size;
         this.#mtimes[slot] = e.mtime ?? Number.NaN;
         this.#modes[slot] = e.mode ?? 0;
-        if (e.etag !== undefined) this.#etags[slot] = e.etag;
+        if (e.etag !== undefined) this.#etags.set(slot, e.etag);
         this.#liveBytes += e.size;
         slot++;
       }
@@ -170,7 +171,7 @@ export class StubTable {
   }
 
   etag(slot: number): string | undefined {
-    return this.#etags[slot];
+    return this.#etags.get(slot);
   }
 
   entry(slot: number): MountEntry {
@@ -180,7 +181,7 @@ export class StubTable {
     };
     const mtime = this.#mtimes[slot]!;
     if (!Number.isNaN(mtime)) e.mtime = mtime;
-    const etag = this.#etags[slot];
+    const etag = this.#etags.get(slot);
     if (etag !== undefined) e.etag = etag;
     const mode = this.#modes[slot]!;
     if (mode !== 0) e.mode = mode;
@@ -211,7 +212,7 @@ export class StubTable {
     this.#live[slot] = 1;
     this.#liveCount++;
     this.#liveBytes += this.#sizes[slot]!;
-    if (this.#etags[slot] !== undefined || Number.isNaN(this.#mtimes[slot]!)) this.#mtimes[slot] = mtime;
+    if (this.#etags.has(slot) || Number.isNaN(this.#mtimes[slot]!)) this.#mtimes[slot] = mtime;
     this.#modes[slot] = mode;
     for (let d = dirOf(this.#paths[slot]!); ; d = dirOf(d)) {
       const info = this.#dirs.get(d);
