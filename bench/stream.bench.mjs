@@ -63,24 +63,24 @@ const work = await mkdtemp(join(tmpdir(), "ws-stream-bench-"));
 let nginx;
 let nginxHtml;
 
-/** Wall seconds and peak RSS (MiB) of one command under GNU time. */
+/** Wall seconds, CPU seconds (user + sys) and peak RSS (MiB) of one command under GNU time. */
 async function measured(command, args, env = process.env) {
   const timing = join(work, "time.txt");
   const start = performance.now();
-  const { stdout } = await run("/usr/bin/time", ["-f", "%M", "-o", timing, command, ...args], {
+  const { stdout } = await run("/usr/bin/time", ["-f", "%U %S %M", "-o", timing, command, ...args], {
     env,
     maxBuffer: MiB,
     timeout: 900_000,
   });
   const wall = (performance.now() - start) / 1000;
-  const kib = Number((await readFile(timing, "utf8")).trim().split(/\s+/).at(-1));
+  const [user, sys, kib] = (await readFile(timing, "utf8")).trim().split(/\s+/).slice(-3).map(Number);
   let inner;
   try {
     inner = JSON.parse(stdout.trim().split("\n").at(-1));
   } catch {
     inner = undefined;
   }
-  return { wall: inner?.wall ?? wall, rssMiB: kib / 1024, load: loadavg()[0] };
+  return { wall: inner?.wall ?? wall, cpu: user + sys, rssMiB: kib / 1024, load: loadavg()[0] };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -125,7 +125,7 @@ try {
       const r = await once();
       runs[name].push(r);
       console.log(
-        `${name}: ${r.wall.toFixed(2)} s, peak RSS ${r.rssMiB.toFixed(0)} MiB (load ${r.load.toFixed(2)})`,
+        `${name}: ${r.wall.toFixed(2)} s, ${r.cpu.toFixed(2)} s CPU, peak RSS ${r.rssMiB.toFixed(0)} MiB (load ${r.load.toFixed(2)})`,
       );
     }
   }
@@ -133,6 +133,7 @@ try {
   const table = Object.entries(runs).map(([row, list]) => ({
     row,
     "wall s (median)": Number(median(list.map((r) => r.wall)).toFixed(2)),
+    "CPU s (median, whole process)": Number(median(list.map((r) => r.cpu)).toFixed(2)),
     "peak RSS MiB (median)": Math.round(median(list.map((r) => r.rssMiB))),
     "peak RSS MiB (all runs)": list.map((r) => Math.round(r.rssMiB)).join(" / "),
     "above baseline MiB": Math.round(median(list.map((r) => r.rssMiB)) - base),
@@ -149,6 +150,9 @@ try {
     ),
     "createReadStream wall / rclone cat wall": Number(
       (median(stream.map((r) => r.wall)) / median(rclone.map((r) => r.wall))).toFixed(2),
+    ),
+    "createReadStream CPU (whole process) / rclone cat CPU": Number(
+      (median(stream.map((r) => r.cpu)) / median(rclone.map((r) => r.cpu))).toFixed(2),
     ),
   };
   console.table(Object.entries(ratios).map(([ratio, value]) => ({ ratio, value })));
