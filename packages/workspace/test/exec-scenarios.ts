@@ -116,9 +116,22 @@ export async function makeRebuilds(fresh: FreshMount): Promise<void> {
   expect(built(afterApi.stdout)).toBe(true);
   expect(await ws.fs.readFile("/m/out.txt", "utf8")).toBe("v2\n");
   expect(built((await make()).stdout)).toBe(false);
-  await ws.exec("sh", ["-c", "echo v3 > m/in.txt"]);
+  const edit = await ws.exec("sh", ["-c", "echo v3 > m/in.txt"]);
+  expect([edit.exitCode, edit.stderr, edit.changes.errors, edit.changes.modified]).toEqual([
+    0,
+    "",
+    [],
+    ["/m/in.txt"],
+  ]);
   const afterCommand = await make();
-  expect(built(afterCommand.stdout)).toBe(true);
+  if (!built(afterCommand.stdout)) {
+    // Say what make saw (the host copy's bytes and nanosecond mtimes), so a failure can be explained.
+    const seen = await ws.exec("sh", ["-c", "stat -c '%n %.9Y %s' m/in.txt m/out.txt; cat m/in.txt"]);
+    const { exitCode, stdout, stderr, changes } = afterCommand;
+    expect.fail(
+      `make did not rebuild: ${JSON.stringify({ exitCode, stdout, stderr, changes, seen: seen.stdout, edit: edit.changes })}`,
+    );
+  }
   expect(await ws.fs.readFile("/m/out.txt", "utf8")).toBe("v3\n");
   expect(built((await make()).stdout)).toBe(false);
   await ws.close();
