@@ -1,5 +1,6 @@
 import type { MountEntry } from "@ws/core";
 import { EtagColumn } from "./etag-column.js";
+import { NumberColumn } from "./number-column.js";
 
 /** Identifies one mount's index: the same session, root and provider kind. */
 export interface IndexKey {
@@ -37,8 +38,8 @@ interface Columns {
   readonly kind: string;
   readonly indexedAt: number;
   readonly paths: string[];
-  readonly sizes: Float64Array;
-  readonly mtimes: Float64Array;
+  readonly sizes: NumberColumn;
+  readonly mtimes: NumberColumn;
   readonly modes: Uint16Array;
   readonly etags: EtagColumn;
 }
@@ -58,9 +59,10 @@ export class MemoryIndexStore implements IndexStore {
     for (let i = 0; i < c.paths.length; i++) {
       const e: { path: string; size: number; mtime?: number; etag?: string; mode?: number } = {
         path: c.paths[i]!,
-        size: c.sizes[i]!,
+        size: c.sizes.get(i),
       };
-      if (!Number.isNaN(c.mtimes[i]!)) e.mtime = c.mtimes[i]!;
+      const mtime = c.mtimes.get(i);
+      if (!Number.isNaN(mtime)) e.mtime = mtime;
       const etag = c.etags.get(i);
       if (etag !== undefined) e.etag = etag;
       if (c.modes[i] !== 0) e.mode = c.modes[i]!;
@@ -75,16 +77,16 @@ export class MemoryIndexStore implements IndexStore {
       kind: index.kind,
       indexedAt: index.indexedAt,
       paths: new Array<string>(n),
-      sizes: new Float64Array(n),
-      mtimes: new Float64Array(n),
+      sizes: new NumberColumn(n, "size"),
+      mtimes: new NumberColumn(n, "mtime"),
       modes: new Uint16Array(n),
       etags: new EtagColumn(n),
     };
     for (let i = 0; i < n; i++) {
       const e = index.entries[i]!;
       c.paths[i] = e.path;
-      c.sizes[i] = e.size;
-      c.mtimes[i] = e.mtime ?? Number.NaN;
+      c.sizes.set(i, e.size);
+      c.mtimes.set(i, e.mtime ?? Number.NaN);
       c.modes[i] = e.mode ?? 0;
       if (e.etag !== undefined) c.etags.set(i, e.etag);
     }
