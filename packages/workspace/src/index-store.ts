@@ -97,3 +97,16 @@ export class MemoryIndexStore implements IndexStore {
     this.#map.delete(keyString(key));
   }
 }
+
+/**
+ * The default when no `indexStore` is given: keeps nothing. A store private to one workspace
+ * would only ever be read by that workspace mounting the same root again, and would give it the
+ * old listing; meanwhile it held a second copy of every listing (about a third of what a stub
+ * costs). A workspace without a store lists when it indexes; pass a `MemoryIndexStore` (shared
+ * between workspaces of this process) or a `FileIndexStore` to reuse listings.
+ */
+export const NO_INDEX_STORE: IndexStore = Object.freeze({
+  load: async (): Promise<StoredIndex | undefined> => undefined,
+  save: async (): Promise<void> => undefined,
+  delete: async (): Promise<void> => undefined,
+});
