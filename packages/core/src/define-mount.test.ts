@@ -185,6 +185,46 @@ describe("defineEagerMount", () => {
     expect(mount).toMatchObject({ kind: "tree", strategy: "eager", writable: false });
   });
 
+  it("adoptFile reaches the host's adoptFile, or its writeFile when it has none; paths are checked alike", async () => {
+    const given = new Uint8Array([1, 2]);
+    const mount = defineEagerMount({
+      kind: "tree",
+      async materialize(w) {
+        w.adoptFile("d/a.bin", given, 0o600);
+      },
+    });
+    const adopted: [string, Uint8Array, number | undefined][] = [];
+    const { api, writes } = host("/w/t");
+    await mount.materialize({ ...api, adoptFile: (p, b, m) => adopted.push([p, b, m]) });
+    expect(writes).toEqual([]);
+    expect(adopted).toEqual([["/w/t/d/a.bin", given, 0o600]]);
+    expect(adopted[0]?.[1]).toBe(given);
+
+    const plain = host("/w/t");
+    await mount.materialize(plain.api);
+    expect(plain.writes).toEqual(["file /w/t/d/a.bin"]);
+
+    for (const bad of ["/etc/x", "a/../../x"]) {
+      const escaping = defineEagerMount({
+        kind: "tree",
+        materialize: async (w) => w.adoptFile(bad, new Uint8Array(1)),
+      });
+      const seen: string[] = [];
+      const error = await errorOf(
+        escaping.materialize({ ...host("/w/t").api, adoptFile: (p) => seen.push(p) }),
+      );
+      expect(error.code).toBe("EINVAL");
+      expect(seen).toEqual([]);
+    }
+    const notBytes = defineEagerMount({
+      kind: "tree",
+      materialize: async (w) => w.adoptFile("x", "text" as never),
+    });
+    expect((await errorOf(notBytes.materialize(host("/w/t").api))).message).toMatch(
+      /adoptFile takes a Uint8Array/,
+    );
+  });
+
   it("refuses absolute paths, .. segments and links leaving the root", async () => {
     for (const bad of [
       (w: Parameters<Parameters<typeof defineEagerMount>[0]["materialize"]>[0]) =>

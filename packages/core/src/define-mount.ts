@@ -13,6 +13,7 @@ import {
   resolveLinkWithinRoot,
   validateRelativePath,
 } from "./paths.js";
+import { checkPutSource } from "./put-source.js";
 import { redactError } from "./redact.js";
 import {
   type EagerMount,
@@ -26,6 +27,7 @@ import {
   type MountWriteApi,
   type PutOptions,
   type PutResult,
+  type PutSource,
   S_IFDIR,
 } from "./types.js";
 
@@ -172,6 +174,18 @@ export interface LazyMountDefinition<Extra extends object = Record<never, never>
     context: OperationContext,
     // biome-ignore lint/suspicious/noConfusingVoidType: a put that learns no etag may simply return.
   ): Promise<PutResult | void>;
+  /**
+   * (ws mounts) Writes one object read part by part from `source` (see `PutSource`): with it the
+   * mount has `putStream`. The kit has made the same checks as for `put`, and checked the source's
+   * shape. A retry calls it again: read the source again from the start.
+   */
+  putStream?(
+    key: string,
+    source: PutSource,
+    options: PutOptions,
+    context: OperationContext,
+    // biome-ignore lint/suspicious/noConfusingVoidType: a put that learns no etag may simply return.
+  ): Promise<PutResult | void>;
   /** Deletes one object; a missing one is not an error. */
   delete?(key: string, context: OperationContext): Promise<void>;
   /**
@@ -198,6 +212,8 @@ export interface DefinedLazyMount extends LazyMount {
   /** The normalised key prefix (`""` for none). */
   readonly prefix: string;
   put(relPath: string, bytes: Uint8Array, options?: PutOptions): Promise<PutResult>;
+  /** Present when the provider defined `putStream`. */
+  putStream?(relPath: string, source: PutSource, options?: PutOptions): Promise<PutResult>;
   delete(relPath: string): Promise<void>;
 }
 
@@ -373,6 +389,36 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
     if (!(bytes instanceof Uint8Array)) {
       throw invalid(`put ${relPath}: bytes must be a Uint8Array`, { path: relPath, syscall: "write" });
     }
+    const precondition = checkPut(relPath, key, putOptions);
+    try {
+      return (await definition.put(key, bytes, putOptions, { relPath })) ?? {};
+    } catch (error) {
+      return fail(error, { op: "put", key, relPath, precondition }, "write");
+    }
+  }
+
+  async function putStream(
+    relPath: string,
+    source: PutSource,
+    putOptions: PutOptions = {},
+  ): Promise<PutResult> {
+    if (!writable || !definition.putStream) throw readOnly(relPath, undefined, "write");
+    const key = keyOf(relPath);
+    checkPutSource(source, relPath);
+    const precondition = checkPut(relPath, key, putOptions);
+    try {
+      return (await definition.putStream(key, source, putOptions, { relPath })) ?? {};
+    } catch (error) {
+      return fail(error, { op: "put", key, relPath, precondition }, "write");
+    }
+  }
+
+  /** The checks `put` and `putStream` share; returns the precondition the write carries. */
+  function checkPut(
+    relPath: string,
+    key: string,
+    putOptions: PutOptions,
+  ): "ifMatch" | "ifNoneMatch" | undefined {
     if (putOptions.ifNoneMatch !== undefined && putOptions.ifNoneMatch !== "*") {
       throw invalid(`put ${relPath}: ifNoneMatch only accepts "*"`, { path: relPath, syscall: "write" });
     }
@@ -394,11 +440,7 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
         { path: relPath, syscall: "write" },
       );
     }
-    try {
-      return (await definition.put(key, bytes, putOptions, { relPath })) ?? {};
-    } catch (error) {
-      return fail(error, { op: "put", key, relPath, precondition }, "write");
-    }
+    return precondition;
   }
 
   async function remove(relPath: string): Promise<void> {
@@ -451,6 +493,7 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
     Object.assign(mount, { mkdir, rmdir });
   }
   if (definition.deleteMany && writable) Object.assign(mount, { deleteMany: removeMany });
+  if (definition.putStream) Object.assign(mount, { putStream });
   if (definition.symlinks) Object.assign(mount, { symlinks: true });
   Object.defineProperty(mount, DIAGNOSTIC_LISTENERS, { value: diagnosticListeners, enumerable: false });
   if (definition.refresh) (mount as { refresh?: () => Promise<MountEntry[]> }).refresh = list;
@@ -470,6 +513,12 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
  */
 export interface EagerWriter {
   writeFile(relPath: string, bytes: Uint8Array, mode?: number): void;
+  /**
+   * `writeFile` for an array the provider hands over for good: it must not read, write or pass it
+   * on afterwards (not even to a second path). The host may then keep it without a copy; a host
+   * without `adoptFile` gets a `writeFile`.
+   */
+  adoptFile(relPath: string, bytes: Uint8Array, mode?: number): void;
   mkdir(relPath: string, mode?: number): void;
   /** `undefined` when the host has no symlink support. */
   readonly symlink: ((relPath: string, target: string) => void) | undefined;
@@ -531,15 +580,24 @@ export function defineEagerMount<Extra extends object = Record<never, never>>(
     const symlink = api.symlink;
     // A file mount's one file is the root itself: written as "".
     const fileRoot = definition.rootType === "file";
+    const checkBytes = (relPath: string, bytes: unknown, method: string): void => {
+      if (!(bytes instanceof Uint8Array)) {
+        throw invalid(`${kind} wrote ${relPath} with ${typeof bytes}; ${method} takes a Uint8Array`, {
+          path: relPath,
+          root,
+        });
+      }
+    };
+    const adopt = api.adoptFile;
     const writer: EagerWriter = {
       writeFile: (relPath, bytes, mode) => {
-        if (!(bytes instanceof Uint8Array)) {
-          throw invalid(`${kind} wrote ${relPath} with ${typeof bytes}; writeFile takes a Uint8Array`, {
-            path: relPath,
-            root,
-          });
-        }
+        checkBytes(relPath, bytes, "writeFile");
         api.writeFile(abs(relPath, fileRoot, "write"), bytes, mode);
+      },
+      adoptFile: (relPath, bytes, mode) => {
+        checkBytes(relPath, bytes, "adoptFile");
+        if (adopt) adopt.call(api, abs(relPath, fileRoot, "write"), bytes, mode);
+        else api.writeFile(abs(relPath, fileRoot, "write"), bytes, mode);
       },
       mkdir: (relPath, mode) => api.mkdir(abs(relPath, true, "mkdir"), mode),
       symlink: symlink

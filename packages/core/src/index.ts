@@ -76,6 +76,7 @@ export {
   validateRelativePath,
 } from "./paths.js";
 export { decodePosixMetadata, encodePosixMetadata, type PosixMetadata } from "./posix-metadata.js";
+export { bytesSource, checkPutSource, readSource, sourceChunks } from "./put-source.js";
 export { checkQuota, QuotaCounter, type QuotaLimits, type QuotaUsage, quotaExceeded } from "./quota.js";
 export { redact, redactError } from "./redact.js";
 export {
@@ -96,6 +97,7 @@ export {
   type MountWriteApi,
   type PutOptions,
   type PutResult,
+  type PutSource,
   S_IFDIR,
   S_IFLNK,
   S_IFMT,

@@ -3,7 +3,8 @@ import { invalid, MountError, notFound } from "./errors.js";
 import { paginate } from "./paginate.js";
 import { ancestorsOf, normalizeKeyPrefix } from "./paths.js";
 import { decodePosixMetadata, encodePosixMetadata } from "./posix-metadata.js";
-import type { MountOptions } from "./types.js";
+import { readSource } from "./put-source.js";
+import type { MountOptions, PutOptions } from "./types.js";
 
 /** One stored object. `bytes` is owned by the store: never hand it out without copying. */
 export interface MemoryObject {
@@ -252,33 +253,10 @@ export function MemoryMount(options: MemoryMountOptions = {}): MemoryMountInstan
     directoryMarkers: options.directoryMarkers === true,
     symlinks: options.symlinks === true,
 
-    async put(key, bytes, putOptions, { relPath }) {
-      if (store.hasChildren(key)) {
-        throw new MountError("EISDIR", `cannot write ${relPath}: it is a directory`, { syscall: "write" });
-      }
-      for (const ancestor of ancestorsOf(relPath)) {
-        if (store.has(base + ancestor)) {
-          throw new MountError("ENOTDIR", `cannot write ${relPath}: ${ancestor} is a file`, {
-            syscall: "write",
-          });
-        }
-      }
-      const current = store.get(key);
-      if (putOptions.ifNoneMatch === "*" && current) {
-        throw new MountError("EEXIST", `${relPath} already exists (ifNoneMatch: "*")`, { syscall: "write" });
-      }
-      if (putOptions.ifMatch !== undefined && current?.etag !== putOptions.ifMatch) {
-        throw new MountError(
-          "ESTALE",
-          `${relPath} changed since etag ${putOptions.ifMatch} (ifMatch failed)`,
-          {
-            syscall: "write",
-          },
-        );
-      }
-      // store.put copies: the caller may reuse its buffer once this resolves.
-      return { etag: store.put(key, bytes, encodePosixMetadata(putOptions)).etag };
-    },
+    put: (key, bytes, putOptions, { relPath }) => write(key, bytes, putOptions, relPath),
+    // The store holds bytes, so a streamed file is read whole (a check of the host's streaming path).
+    putStream: async (key, source, putOptions, { relPath }) =>
+      write(key, await readSource(source), putOptions, relPath),
 
     async delete(key) {
       store.delete(key);
@@ -288,6 +266,34 @@ export function MemoryMount(options: MemoryMountOptions = {}): MemoryMountInstan
       for (const key of keys) store.delete(key);
     },
   });
+  async function write(
+    key: string,
+    bytes: Uint8Array,
+    putOptions: PutOptions,
+    relPath: string,
+  ): Promise<{ etag: string }> {
+    if (store.hasChildren(key)) {
+      throw new MountError("EISDIR", `cannot write ${relPath}: it is a directory`, { syscall: "write" });
+    }
+    for (const ancestor of ancestorsOf(relPath)) {
+      if (store.has(base + ancestor)) {
+        throw new MountError("ENOTDIR", `cannot write ${relPath}: ${ancestor} is a file`, {
+          syscall: "write",
+        });
+      }
+    }
+    const current = store.get(key);
+    if (putOptions.ifNoneMatch === "*" && current) {
+      throw new MountError("EEXIST", `${relPath} already exists (ifNoneMatch: "*")`, { syscall: "write" });
+    }
+    if (putOptions.ifMatch !== undefined && current?.etag !== putOptions.ifMatch) {
+      throw new MountError("ESTALE", `${relPath} changed since etag ${putOptions.ifMatch} (ifMatch failed)`, {
+        syscall: "write",
+      });
+    }
+    // store.put copies: the caller may reuse its buffer once this resolves.
+    return { etag: store.put(key, bytes, encodePosixMetadata(putOptions)).etag };
+  }
   function objectAt(key: string, relPath: string): MemoryObject {
     const object = store.get(key);
     if (!object) {

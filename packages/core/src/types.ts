@@ -120,6 +120,25 @@ export interface PutOptions {
   readonly symlink?: string | undefined;
 }
 
+/**
+ * (ws mounts) The bytes of a file too large to hold in memory at once, read part by part: what
+ * `putStream` uploads. A provider may read any range, in any order, and the same range again (a
+ * retried part); each `read` resolves with a fresh array of exactly `end - start` bytes.
+ */
+export interface PutSource {
+  /** Exact byte length of the file. */
+  readonly size: number;
+  /** Bytes `[start, end)`, `0 <= start <= end <= size`. */
+  read(start: number, end: number): Promise<Uint8Array>;
+  /**
+   * Where the data is, for a sparse file: sorted, non-overlapping `[start, end)` ranges; every byte
+   * outside them is zero (a hole). A provider that keeps holes (a host directory) writes only
+   * these; the others send zeros for the holes without reading them (`sourceChunks`). Absent: the
+   * whole file is data.
+   */
+  readonly extents?: ReadonlyArray<readonly [start: number, end: number]> | undefined;
+}
+
 /** (ws mounts) What `mkdir` keeps with a folder (object stores: as the marker's metadata). */
 export interface MkdirOptions {
   /** The folder's POSIX permission bits (`0o700`); stored as s3fs does, with `S_IFDIR` type bits. */
@@ -150,6 +169,14 @@ export interface MountCommon {
   /** Write one file. Read-only mounts must throw `EROFS` rather than accept the write. */
   // biome-ignore lint/suspicious/noConfusingVoidType: a seed-shaped put returning Promise<void> must still type-check.
   put?(relPath: string, bytes: Uint8Array, options?: PutOptions): Promise<void | PutResult>;
+  /**
+   * (ws mounts) `put` for a file read part by part from `source` (see `PutSource`), so a host can
+   * write a file larger than its memory (S3: a multipart upload, one part in memory per upload
+   * stream). Same contract as `put` otherwise (preconditions, metadata, `EROFS`). Hosts without it
+   * read the file whole and call `put`.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: same shape as put.
+  putStream?(relPath: string, source: PutSource, options?: PutOptions): Promise<void | PutResult>;
   /** Delete one file. Deleting a missing path succeeds (idempotent). Read-only mounts throw `EROFS`. */
   delete?(relPath: string): Promise<void>;
   /**
@@ -229,6 +256,15 @@ export interface MountWriteApi {
    */
   readonly root?: string | undefined;
   writeFile(absPath: string, bytes: Uint8Array, mode?: number): void;
+  /**
+   * (ws mounts) Like `writeFile`, but `bytes` become the host's: the caller never reads, writes or
+   * passes them anywhere again, so the host may keep them as the file's content instead of copying
+   * them. For a provider that made a fresh array per file (an archive member as it is inflated).
+   * `bytes` may be a view into a larger buffer whose other ranges nobody writes (other files of
+   * the same bundle): the host may keep the view, and the buffer with it while the file exists.
+   * Optional: `defineEagerMount`'s writer falls back to `writeFile` on a host without it.
+   */
+  adoptFile?(absPath: string, bytes: Uint8Array, mode?: number): void;
   mkdir(absPath: string, mode?: number): void;
   /**
    * (ws mounts) A symbolic link. The host rejects targets that resolve outside the mount root

@@ -105,6 +105,69 @@ describe("what is kept", () => {
     });
   });
 
+  test("each member's bytes are handed over once and are nobody else's; hard-linked bytes are copied", async () => {
+    // A host with adoptFile keeps the array it is given as the file's content. So an adopted array
+    // must be nobody else's: no view into the caller's archive or a pool slab, no memory shared
+    // with another file, given for one path only. Members of a tar.gz may be views into gunzip's
+    // output (which nothing else holds); the others are whole arrays of their own. A hard link
+    // shares its target's bytes, so both paths go through writeFile, which copies.
+    const big = new Uint8Array(3 * MiB).map((_, i) => (i * 31) % 251);
+    const archive2 = tar([
+      { name: "a.txt", data: "a" },
+      { name: "b.txt", type: "1", linkname: "a.txt" },
+      { name: "big.bin", data: big },
+      { name: "c.txt", data: "see" },
+      { name: "empty", data: "" },
+    ]);
+    for (const [label, source] of [
+      ["tar", archive2],
+      ["tar.gz", gzip(archive2)],
+      [
+        "zip",
+        zip([
+          { name: "a.txt", data: "a" },
+          { name: "big.bin", data: big },
+          { name: "stored.txt", data: "kept as stored", method: 0 },
+        ]),
+      ],
+    ] as const) {
+      const adopted = new Map<string, Uint8Array>();
+      const written = new Map<string, Uint8Array>();
+      await ArtifactBundle(source).materialize({
+        root: ROOT,
+        writeFile: (path, bytes) => written.set(path.slice(ROOT.length + 1), bytes),
+        adoptFile: (path, bytes) => adopted.set(path.slice(ROOT.length + 1), bytes),
+        mkdir() {},
+        symlink() {},
+      });
+      const arrays = [...adopted.values(), ...written.values()];
+      for (const [path, bytes] of adopted) {
+        expect(bytes.buffer, `${label} ${path}`).not.toBe(source.buffer);
+        if (label !== "tar.gz") {
+          expect(bytes.byteOffset, `${label} ${path}`).toBe(0);
+          expect(bytes.byteLength, `${label} ${path}`).toBe(bytes.buffer.byteLength);
+        }
+        const overlapping = arrays.filter(
+          (a) =>
+            a.buffer === bytes.buffer &&
+            a.byteOffset < bytes.byteOffset + Math.max(1, bytes.byteLength) &&
+            bytes.byteOffset < a.byteOffset + Math.max(1, a.byteLength),
+        );
+        expect(overlapping.length, `${label} ${path}`).toBe(1);
+        expect(overlapping[0] === bytes, `${label} ${path}`).toBe(true);
+      }
+      if (label === "zip") {
+        expect([...adopted.keys()].sort()).toEqual(["a.txt", "big.bin", "stored.txt"]);
+        expect(new TextDecoder().decode(adopted.get("stored.txt"))).toBe("kept as stored");
+      } else {
+        expect([...adopted.keys()].sort()).toEqual(["big.bin", "c.txt", "empty"]);
+        expect([...written.keys()].sort()).toEqual(["a.txt", "b.txt"]);
+        expect(written.get("a.txt")).toBe(written.get("b.txt"));
+      }
+      expect(Buffer.compare(adopted.get("big.bin") as Uint8Array, big), label).toBe(0);
+    }
+  });
+
   test("stripComponents drops leading segments; hard links still resolve by their archive name", async () => {
     const out = summary(await materialize(archive, { stripComponents: 1 }));
     expect(out["lib/b.txt"]).toBe("644 a");

@@ -24,6 +24,11 @@ export interface ArchiveMember {
   readonly linkname?: string | undefined;
   /** Content of a regular file (or a zip symlink's target bytes, already decoded into `linkname`). */
   readonly data?: Uint8Array | undefined;
+  /**
+   * `data` is a fresh array that the reader holds nowhere else and that is no view into a larger
+   * buffer: it can be handed to the host for good (`adoptFile`), without a copy.
+   */
+  readonly owned?: boolean | undefined;
   /** The format's own name for an unknown type (a tar typeflag), for messages. */
   readonly rawType?: string | undefined;
 }
@@ -43,7 +48,14 @@ export interface MemberPolicy {
 }
 
 type Node =
-  | { readonly kind: "file"; readonly bytes: Uint8Array; readonly mode: number | undefined; layer: number }
+  | {
+      readonly kind: "file";
+      readonly bytes: Uint8Array;
+      readonly mode: number | undefined;
+      layer: number;
+      /** The bytes may go to the host without a copy: owned by the tree, at no other path. */
+      adoptable: boolean;
+    }
   | { readonly kind: "directory"; mode: number | undefined; layer: number }
   | { readonly kind: "symlink"; readonly target: string; layer: number };
 
@@ -169,7 +181,13 @@ export class BundleTree {
     }
     let node: Node;
     if (member.type === "file") {
-      node = { kind: "file", bytes: member.data ?? new Uint8Array(0), mode, layer: this.#layer };
+      node = {
+        kind: "file",
+        bytes: member.data ?? new Uint8Array(0),
+        mode,
+        layer: this.#layer,
+        adoptable: member.owned === true,
+      };
       if (archivePath !== "") this.#byArchiveName.set(archivePath, node);
     } else if (member.type === "directory") {
       node = { kind: "directory", mode, layer: this.#layer };
@@ -189,7 +207,15 @@ export class BundleTree {
         );
       }
       this.#budget.addBytes(target.bytes.length, member.name);
-      node = { kind: "file", bytes: target.bytes, mode: mode ?? target.mode, layer: this.#layer };
+      // Both paths share one array, so neither may give it away: each is written as a copy.
+      target.adoptable = false;
+      node = {
+        kind: "file",
+        bytes: target.bytes,
+        mode: mode ?? target.mode,
+        layer: this.#layer,
+        adoptable: false,
+      };
       this.#byArchiveName.set(archivePath, node);
     }
     if (archivePath === "") {
@@ -377,7 +403,8 @@ export class BundleTree {
     for (const [path, node] of entries) if (node.kind === "directory") writer.mkdir(path, node.mode);
     for (const [path, node] of entries) {
       if (node.kind !== "file") continue;
-      writer.writeFile(path, node.bytes, node.mode);
+      if (node.adoptable) writer.adoptFile(path, node.bytes, node.mode);
+      else writer.writeFile(path, node.bytes, node.mode);
       entries.delete(path);
       files++;
       bytes += node.bytes.length;
@@ -395,6 +422,8 @@ export class BundleTree {
 /** Paths relative to the mount root (the shape of the provider kit's eager writer). */
 export interface TreeWriter {
   writeFile(relPath: string, bytes: Uint8Array, mode?: number): void;
+  /** `writeFile` of an array the tree gives up (the provider kit's `EagerWriter.adoptFile`). */
+  adoptFile(relPath: string, bytes: Uint8Array, mode?: number): void;
   mkdir(relPath: string, mode?: number): void;
   readonly symlink: ((relPath: string, target: string) => void) | undefined;
 }

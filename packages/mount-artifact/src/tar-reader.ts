@@ -114,16 +114,13 @@ export async function readTar(
       entry.on("end", () => {
         if (failed) return;
         try {
-          // A single chunk is passed on as a view: the host copies every file into its own exact
-          // array anyway, and the chunk is released with the tree.
-          const data =
-            type !== "file" ? undefined : parts.length === 1 ? (parts[0] as Buffer) : concat(parts, got);
           const member: ArchiveMember = {
             name: header.name,
             type,
             mode: header.mode,
             linkname: header.linkname ?? undefined,
-            data,
+            data: type === "file" ? memberBytes(parts, got, gzip) : undefined,
+            owned: type === "file",
             rawType: header.type ?? "unknown typeflag",
           };
           tree.add(member);
@@ -152,8 +149,22 @@ function* chunks(bytes: Uint8Array): Generator<Uint8Array> {
   for (let i = 0; i < bytes.length; i += FEED_CHUNK) yield bytes.subarray(i, i + FEED_CHUNK);
 }
 
+/**
+ * A member's bytes as an array the tree may give away. Chunks out of gunzip are views into its
+ * output buffers, which nothing else holds or writes again: a member inside one chunk is handed
+ * over as that view, without a copy (the buffer stays alive while any file in it does, and the
+ * files of one bundle live and go together). A member spanning chunks, and every member of a
+ * plain tar (views into the caller's archive bytes), is copied once into an array of its own.
+ */
+function memberBytes(parts: Buffer[], length: number, gunzipped: boolean): Uint8Array {
+  if (gunzipped && parts.length === 1) return parts[0] as Buffer;
+  return concat(parts, length);
+}
+
+/** A fresh array of exactly `length` bytes holding `parts`: its own ArrayBuffer, no pool slab. */
 function concat(parts: Buffer[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
+  // Not zeroed first: every byte is written below.
+  const out: Uint8Array = Buffer.allocUnsafeSlow(length);
   let offset = 0;
   for (const part of parts) {
     out.set(part, offset);

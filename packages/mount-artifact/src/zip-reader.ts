@@ -182,6 +182,19 @@ function locate(
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** The array covers its whole, plain ArrayBuffer (no pool slab, no larger chunk behind it). */
+function isWhole(data: Uint8Array): boolean {
+  return (
+    data.byteOffset === 0 && data.buffer instanceof ArrayBuffer && data.byteLength === data.buffer.byteLength
+  );
+}
+
+function ownedCopy(data: Uint8Array): Uint8Array {
+  const out: Uint8Array = Buffer.allocUnsafeSlow(data.length);
+  out.set(data);
+  return out;
+}
+
 /**
  * The entry's name. Without the UTF-8 flag and without a Unicode Path extra field, yauzl decodes
  * names as CP437, as the zip specification says; but Info-ZIP's zip on Linux stores UTF-8 bytes
@@ -235,17 +248,23 @@ async function member(
       },
     );
   let data: Uint8Array;
+  // Whether `data` was made here for this entry alone (not a view into the archive).
+  let fresh = false;
   if (entry.compressedSize <= STREAM_ABOVE) {
     const raw = buffer.subarray(dataStart, dataStart + entry.compressedSize);
     if (entry.compressionMethod === 0) data = raw;
     else {
       try {
         data = inflateRawSync(raw, {
+          // One byte past the declared size is read when there is one: a liar then inflates to
+          // a different length and is refused below.
           maxOutputLength: entry.uncompressedSize + 1,
-          // One output buffer of the declared size (+1 to see a liar): zlib's default 16 KiB
-          // chunks would be allocated and concatenated for every entry.
-          chunkSize: Math.max(64, entry.uncompressedSize + 1),
+          // One output buffer of exactly the declared size (zlib's default 16 KiB chunks would be
+          // allocated and concatenated for every entry). From 4 KiB up it is its own ArrayBuffer,
+          // so a truthful entry's result is handed to the host as is, without a copy.
+          chunkSize: Math.max(64, entry.uncompressedSize),
         });
+        fresh = true;
       } catch (error) {
         const tooLong = (error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
         throw lies(
@@ -278,6 +297,7 @@ async function member(
       throw MountError.isInstance(error) ? error : lies((error as Error).message, error);
     }
     data = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, got);
+    fresh = parts.length > 1;
   }
   const actual = crc32(data) >>> 0;
   if (actual !== entry.crc32) {
@@ -289,5 +309,8 @@ async function member(
   }
   if (type === "symlink")
     return { name, type, mode, linkname: new TextDecoder("utf-8", { fatal: false }).decode(data) };
-  return { name, type, mode, data };
+  // The host keeps an owned array as the file's content: it must be exactly the entry's bytes and
+  // nobody else's. A stored entry is a view into the archive, a small inflated one a slice of
+  // Node's buffer pool: those are copied once into an array of their own.
+  return { name, type, mode, data: fresh && isWhole(data) ? data : ownedCopy(data), owned: true };
 }

@@ -6,6 +6,7 @@ describeMountConformance(
   hostDirHarness(),
   {
     write: "supported",
+    streamedWrites: "supported",
     delete: "supported",
     subPrefix: "supported",
     paginationBoundary: "supported",

@@ -29,6 +29,7 @@ import {
   type MountOptions,
   type PutOptions,
   type PutResult,
+  type PutSource,
   type RawEntry,
   S_IFLNK,
 } from "@ws/core";
@@ -80,6 +81,18 @@ export interface HostDirMount extends DefinedLazyMount {
 }
 
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** Bytes of a streamed source read and written at a time. */
+const STREAM_CHUNK = 1024 * 1024;
+
+/** Writes all of `bytes` at `position` (a write may take fewer bytes than asked). */
+async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.byteLength) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset, position + offset);
+    offset += bytesWritten;
+  }
+}
 
 function bits(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -329,6 +342,106 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
     }
   };
 
+  /** Writes one file (or a marker, or a link) beside its target and renames it into place. */
+  async function store(
+    key: string,
+    content: Uint8Array | PutSource,
+    putOptions: HostPutOptions,
+  ): Promise<void> {
+    // The kit's mkdir: a folder marker `dir/`, its mode (if any) with S_IFDIR as s3fs stores it.
+    if (key.endsWith("/")) {
+      const folderMode = putOptions.mode === undefined ? undefined : putOptions.mode & 0o7777;
+      return makeDir(key.slice(0, -1), folderMode);
+    }
+    const relPath = key;
+    const link = putOptions.symlink;
+    if (link !== undefined && (typeof link !== "string" || link === "" || link.includes("\0"))) {
+      throw new MountError("EINVAL", `put ${relPath}: a link target must be a non-empty string without NUL`, {
+        path: relPath,
+        root: hostPath,
+        syscall: "symlink",
+      });
+    }
+    const mtime = putOptions.mtime;
+    if (mtime !== undefined && !Number.isFinite(mtime)) {
+      throw new MountError("EINVAL", `put ${relPath}: mtime must be milliseconds since the epoch`, {
+        path: relPath,
+        root: hostPath,
+        syscall: "utime",
+      });
+    }
+    let mode = putOptions.mode === undefined ? undefined : bits("mode", putOptions.mode, fileMode);
+    spare(relPath);
+    const real = await rootReal();
+    const { dir, name } = split(relPath);
+    const parent = await dirs.acquire(real, dir, relPath, hostPath, {
+      create: true,
+      dirMode,
+      owner,
+      created: (folder) => {
+        if (!explicit.has(folder)) implicit.add(folder);
+      },
+    });
+    const target = `${parent.path}/${name}`;
+    // A short name: the file's own name may already be 255 bytes long.
+    const temp = `${parent.path}/.ws-${randomBytes(8).toString("hex")}.tmp`;
+    let handle: FileHandle | undefined;
+    let made = false;
+    try {
+      try {
+        const existing = await lstat(target);
+        if (existing.isDirectory()) {
+          throw new MountError(
+            "EISDIR",
+            `put ${relPath}: a directory is in the way in host directory ${hostPath}`,
+            { path: relPath, root: hostPath, syscall: "rename" },
+          );
+        }
+        // A link in the way is replaced by the file (rename never writes through it); a file keeps its mode.
+        if (existing.isFile()) mode ??= existing.mode & 0o7777;
+      } catch (error) {
+        if (MountError.isInstance(error)) throw error;
+        if (errnoOf(error) !== "ENOENT") throw fsError(error, relPath, hostPath, "lstat");
+      }
+      if (link !== undefined) {
+        // The link as given, whatever it names: it is made beside the target and renamed over
+        // it, so nothing is ever written through it (or through what was there before).
+        await symlink(link, temp);
+        made = true;
+        if (uid !== undefined || gid !== undefined) await lchown(temp, uid ?? -1, gid ?? -1);
+        if (mtime !== undefined) await lutimes(temp, mtime / 1000, mtime / 1000);
+      } else {
+        mode ??= fileMode;
+        handle = await open(temp, WRITE_FLAGS, 0o600);
+        made = true;
+        if (content instanceof Uint8Array) await writeAll(handle, content, 0);
+        else {
+          for (const [start, end] of content.extents ?? [[0, content.size] as const]) {
+            for (let at = start; at < end; at += STREAM_CHUNK) {
+              const stop = Math.min(end, at + STREAM_CHUNK);
+              await writeAll(handle, await content.read(at, stop), at);
+            }
+          }
+          await handle.truncate(content.size);
+        }
+        // chmod after the write: the umask applies to open's mode, not to fchmod.
+        await handle.chmod(mode);
+        if (uid !== undefined || gid !== undefined) await handle.chown(uid ?? -1, gid ?? -1);
+        // The mtime last: nothing written to the file after it.
+        if (mtime !== undefined) await handle.utimes(mtime / 1000, mtime / 1000);
+        await handle.close();
+        handle = undefined;
+      }
+      await rename(temp, target);
+    } catch (error) {
+      await handle?.close().catch(() => {});
+      if (made) await unlink(temp).catch(() => {});
+      throw fsError(error, relPath, hostPath, link === undefined ? "write" : "symlink");
+    } finally {
+      await parent.close();
+    }
+  }
+
   return defineLazyMount({
     kind: "fs",
     options,
@@ -359,99 +472,13 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
 
     fetchWithInfo: (relPath: string): Promise<FetchResult> => read(relPath),
 
-    async put(key: string, bytes: Uint8Array, putOptions: HostPutOptions): Promise<void> {
-      // The kit's mkdir: a folder marker `dir/`, its mode (if any) with S_IFDIR as s3fs stores it.
-      if (key.endsWith("/")) {
-        const folderMode = putOptions.mode === undefined ? undefined : putOptions.mode & 0o7777;
-        return makeDir(key.slice(0, -1), folderMode);
-      }
-      const relPath = key;
-      const link = putOptions.symlink;
-      if (link !== undefined && (typeof link !== "string" || link === "" || link.includes("\0"))) {
-        throw new MountError(
-          "EINVAL",
-          `put ${relPath}: a link target must be a non-empty string without NUL`,
-          {
-            path: relPath,
-            root: hostPath,
-            syscall: "symlink",
-          },
-        );
-      }
-      const mtime = putOptions.mtime;
-      if (mtime !== undefined && !Number.isFinite(mtime)) {
-        throw new MountError("EINVAL", `put ${relPath}: mtime must be milliseconds since the epoch`, {
-          path: relPath,
-          root: hostPath,
-          syscall: "utime",
-        });
-      }
-      let mode = putOptions.mode === undefined ? undefined : bits("mode", putOptions.mode, fileMode);
-      spare(relPath);
-      const real = await rootReal();
-      const { dir, name } = split(relPath);
-      const parent = await dirs.acquire(real, dir, relPath, hostPath, {
-        create: true,
-        dirMode,
-        owner,
-        created: (folder) => {
-          if (!explicit.has(folder)) implicit.add(folder);
-        },
-      });
-      const target = `${parent.path}/${name}`;
-      // A short name: the file's own name may already be 255 bytes long.
-      const temp = `${parent.path}/.ws-${randomBytes(8).toString("hex")}.tmp`;
-      let handle: FileHandle | undefined;
-      let made = false;
-      try {
-        try {
-          const existing = await lstat(target);
-          if (existing.isDirectory()) {
-            throw new MountError(
-              "EISDIR",
-              `put ${relPath}: a directory is in the way in host directory ${hostPath}`,
-              { path: relPath, root: hostPath, syscall: "rename" },
-            );
-          }
-          // A link in the way is replaced by the file (rename never writes through it); a file keeps its mode.
-          if (existing.isFile()) mode ??= existing.mode & 0o7777;
-        } catch (error) {
-          if (MountError.isInstance(error)) throw error;
-          if (errnoOf(error) !== "ENOENT") throw fsError(error, relPath, hostPath, "lstat");
-        }
-        if (link !== undefined) {
-          // The link as given, whatever it names: it is made beside the target and renamed over
-          // it, so nothing is ever written through it (or through what was there before).
-          await symlink(link, temp);
-          made = true;
-          if (uid !== undefined || gid !== undefined) await lchown(temp, uid ?? -1, gid ?? -1);
-          if (mtime !== undefined) await lutimes(temp, mtime / 1000, mtime / 1000);
-        } else {
-          mode ??= fileMode;
-          handle = await open(temp, WRITE_FLAGS, 0o600);
-          made = true;
-          let offset = 0;
-          while (offset < bytes.byteLength) {
-            const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
-            offset += bytesWritten;
-          }
-          // chmod after the write: the umask applies to open's mode, not to fchmod.
-          await handle.chmod(mode);
-          if (uid !== undefined || gid !== undefined) await handle.chown(uid ?? -1, gid ?? -1);
-          // The mtime last: nothing written to the file after it.
-          if (mtime !== undefined) await handle.utimes(mtime / 1000, mtime / 1000);
-          await handle.close();
-          handle = undefined;
-        }
-        await rename(temp, target);
-      } catch (error) {
-        await handle?.close().catch(() => {});
-        if (made) await unlink(temp).catch(() => {});
-        throw fsError(error, relPath, hostPath, link === undefined ? "write" : "symlink");
-      } finally {
-        await parent.close();
-      }
-    },
+    put: (key: string, bytes: Uint8Array, putOptions: HostPutOptions): Promise<void> =>
+      store(key, bytes, putOptions),
+
+    // Only the source's data is written, at its offsets, and the file is then cut to its size: the
+    // holes of a sparse file stay holes here (never read, never written), as `cp --sparse` leaves them.
+    putStream: (key: string, source: PutSource, putOptions: HostPutOptions): Promise<void> =>
+      store(key, source, putOptions),
 
     async delete(key: string): Promise<void> {
       if (key.endsWith("/")) return removeDir(key.slice(0, -1));

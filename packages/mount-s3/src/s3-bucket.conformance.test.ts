@@ -18,6 +18,7 @@ describeMountConformance(
     emptyDirectories: "supported",
     symlinkRoundTrip: "supported",
     rangedReads: "supported",
+    streamedWrites: "supported",
     forbidden: {
       status: "unsupported",
       reason:
@@ -46,6 +47,7 @@ describeMountConformance(
     emptyDirectories: "supported",
     symlinkRoundTrip: "supported",
     rangedReads: "supported",
+    streamedWrites: "supported",
     forbidden: "supported",
     listPageSize: {
       status: "unsupported",

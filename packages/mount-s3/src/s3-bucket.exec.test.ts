@@ -5,6 +5,7 @@ import {
   apiAppendDuringCommand,
   cmakeAcrossCommands,
   flockCounter,
+  largeFileStreamed,
   makeRebuilds,
   pycNotRewritten,
   unseenNeverOverwrites,
@@ -95,5 +96,41 @@ describe("S3Bucket on moto: exec as the container side", { timeout: 120_000 }, (
     });
     expect(await check.fs.readdir("/m")).toEqual(["keep.txt"]);
     await check.close();
+  });
+
+  it("a large file a command writes goes up part by part and stays a stub (issue 18.5)", async () => {
+    const MiB = 1024 * 1024;
+    const client = backendClient(info);
+    const sent: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        const input = args.input as { Key?: string; IfMatch?: string };
+        if (input.Key === "large/big.bin")
+          sent.push(`${String(context.commandName)}${input.IfMatch ? " IfMatch" : ""}`);
+        return next(args);
+      },
+      { step: "initialize", name: "countCommands" },
+    );
+    const mount = () =>
+      S3Bucket({
+        bucket,
+        prefix: "large",
+        mode: "read-write",
+        client,
+        partSize: 5 * MiB,
+        multipartThreshold: 5 * MiB,
+      });
+    await largeFileStreamed(mount, 12 * MiB + 3, 6 * MiB);
+    client.destroy();
+    // The new file: a multipart upload of three parts. The command's edit: one streamed PutObject
+    // with the version it was based on (a precondition goes with a single put), then the reads.
+    expect(sent.filter((c) => !c.startsWith("GetObject") && !c.startsWith("HeadObject"))).toEqual([
+      "CreateMultipartUploadCommand",
+      "UploadPartCommand",
+      "UploadPartCommand",
+      "UploadPartCommand",
+      "CompleteMultipartUploadCommand",
+      "PutObjectCommand IfMatch",
+    ]);
   });
 });

@@ -20,7 +20,14 @@ import { readInRanges, type S3Context } from "./s3-context.js";
 import { toMountError } from "./s3-errors.js";
 import { listObjects } from "./s3-list.js";
 import { type ReadInfo, readObject, readRange } from "./s3-read.js";
-import { deleteObject, deleteObjects, headObject, type S3ObjectInfo, writeObject } from "./s3-write.js";
+import {
+  deleteObject,
+  deleteObjects,
+  headObject,
+  type S3ObjectInfo,
+  writeObject,
+  writeObjectStream,
+} from "./s3-write.js";
 import { createS3Client } from "./sdk-client.js";
 import { createSignedGet, S3HttpError, type SignedGet } from "./signed-get.js";
 
@@ -313,6 +320,8 @@ export function S3Bucket(
     symlinks: true,
     put: (key, bytes, putOptions, { relPath }) =>
       writeObject(ctx, objectKey(key), relPath, bytes, putOptions),
+    putStream: (key, source, putOptions, { relPath }) =>
+      writeObjectStream(ctx, objectKey(key), relPath, source, putOptions),
     delete: (key, { relPath }) => deleteObject(ctx, objectKey(key), relPath),
     // One DeleteObjects request per 1,000 keys (the mirror's rm -rf of a folder).
     deleteMany: (keys, { relPaths }) =>

@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -5,7 +6,14 @@ import {
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { encodePosixMetadata, MountError, type PutOptions } from "@ws/core";
+import {
+  encodePosixMetadata,
+  MountError,
+  type PutOptions,
+  type PutSource,
+  readSource,
+  sourceChunks,
+} from "@ws/core";
 import { RequestTimer } from "./request-timer.js";
 import { httpStatusOf, lowerKeys, noteSize, type S3Context } from "./s3-context.js";
 
@@ -86,6 +94,79 @@ export async function writeObject(
     );
     noteSize(ctx, key, bytes.length);
     return { etag: result.ETag };
+  } catch (error) {
+    return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "write", precondition });
+  }
+}
+
+/** Chunks read from a streamed source at a time (the SDK gathers them into parts). */
+const STREAM_CHUNK = 1024 * 1024;
+/**
+ * Parts of a streamed upload in flight at once (rclone's default upload concurrency): memory is
+ * about twice this many parts (the SDK copies each part once), whatever the file's size.
+ */
+const STREAM_PARTS = 4;
+
+/**
+ * One object written from a source read part by part: below the multipart threshold it is read
+ * whole (at most that many bytes in memory) and written as `writeObject` does; above it, a
+ * multipart upload with `STREAM_PARTS` parts in flight, or, with a precondition, one streamed
+ * PutObject (up to 5 GiB, as for bytes). Holes of a sparse source are sent as zeros, never read.
+ */
+export async function writeObjectStream(
+  ctx: S3Context,
+  key: string,
+  relPath: string,
+  source: PutSource,
+  putOptions: PutOptions,
+): Promise<{ etag: string | undefined }> {
+  if (source.size < ctx.multipartThreshold) {
+    return writeObject(ctx, key, relPath, await readSource(source), putOptions);
+  }
+  const precondition =
+    putOptions.ifNoneMatch !== undefined
+      ? "ifNoneMatch"
+      : putOptions.ifMatch !== undefined
+        ? "ifMatch"
+        : undefined;
+  const metadata = encodePosixMetadata(putOptions);
+  const meta = Object.keys(metadata).length > 0 ? { Metadata: metadata } : {};
+  // A fresh stream per attempt: the retry layer calls again and the source is read again.
+  const body = (): Readable => Readable.from(sourceChunks(source, STREAM_CHUNK), { objectMode: false });
+  try {
+    if (precondition !== undefined) {
+      if (source.size > MAX_SINGLE_PUT) {
+        throw new MountError(
+          "ENOTSUP",
+          `${ctx.where(key)}: a conditional write above 5 GiB needs multipart upload, where preconditions are not ` +
+            "reliably checked; nothing was written",
+          { path: relPath, syscall: "write" },
+        );
+      }
+      const result = await ctx.client.send(
+        new PutObjectCommand({
+          Bucket: ctx.bucket,
+          Key: key,
+          Body: body(),
+          ContentLength: source.size,
+          ...meta,
+          ...(putOptions.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+          ...(putOptions.ifMatch !== undefined ? { IfMatch: putOptions.ifMatch } : {}),
+        }),
+      );
+      ctx.listedSizes.set(key, source.size);
+      return { etag: result.ETag };
+    }
+    const upload = new Upload({
+      client: ctx.client,
+      params: { Bucket: ctx.bucket, Key: key, Body: body(), ContentLength: source.size, ...meta },
+      partSize: ctx.partSize,
+      queueSize: Math.min(ctx.concurrency, STREAM_PARTS),
+      leavePartsOnError: false,
+    });
+    const result = await upload.done();
+    ctx.listedSizes.set(key, source.size);
+    return { etag: (result as { ETag?: string }).ETag };
   } catch (error) {
     return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "write", precondition });
   }

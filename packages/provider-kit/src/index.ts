@@ -16,9 +16,12 @@ export {
   type Page,
   type PaginateOptions,
   type PutResult,
+  type PutSource,
   paginate,
   type RawEntry,
   type RetryOwner,
+  readSource,
+  sourceChunks,
 } from "@ws/core";
 export { type BackoffOptions, backoffDelay, parseRetryAfter } from "./backoff.js";
 export { concatBytes } from "./bytes.js";

@@ -24,6 +24,7 @@ export const DEFAULT_CAPABILITIES: Readonly<Record<CapabilityId, CapabilityStatu
   workspace: { status: "supported" },
   largeFiles: { status: "supported" },
   rangedReads: { status: "unsupported" },
+  streamedWrites: { status: "unsupported" },
   listPageSize: {
     status: "unsupported",
     reason: "the harness does not forward pageSize to the provider (declare listPageSize once it does)",

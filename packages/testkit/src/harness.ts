@@ -133,6 +133,12 @@ export type CapabilityId =
    */
   | "rangedReads"
   /**
+   * (ws mounts) `putStream(path, source)`: a file read part by part from a `PutSource` is stored
+   * whole, holes of a sparse source as zeros and never read (`write.stream.*`). Unsupported: the
+   * mount has no `putStream` (hosts then read files whole and `put` them).
+   */
+  | "streamedWrites"
+  /**
    * The harness forwards `createMount({ pageSize })` to the provider's page-size option, so the
    * listing is checked at page sizes 1, 2, 3, 7 and the declared one (`list.pagination.page-sizes`).
    */

@@ -14,6 +14,7 @@ describeMountConformance(
     forbidden: "supported",
     listPageSize: "supported",
     rangedReads: "supported",
+    streamedWrites: "supported",
   },
   { pageSize: 100 },
 );

@@ -98,6 +98,12 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** A view over a plain, fixed-length ArrayBuffer (not shared, not resizable: nobody can change it under memfs). */
+function isPlainArray(bytes: Uint8Array): boolean {
+  const ab = bytes.buffer as ArrayBuffer & { readonly resizable?: boolean };
+  return ab instanceof ArrayBuffer && ab.resizable !== true;
+}
+
 /**
  * Only an array that is the whole of a plain, fixed-length ArrayBuffer is adopted: a view into a
  * larger buffer (a pool slab, a network chunk) would keep that whole buffer alive and could share
@@ -230,9 +236,14 @@ function walkSupported(): boolean {
  * but resolves each parent directory once instead of walking the whole path for every file (an
  * eager commit creates thousands of files in a few directories; the walks, file descriptors and
  * change events of `openSync` cost more than the file itself). The parent must exist. A path that
- * already exists, or bytes that cannot be adopted, take `writeMemFile`, so its create-or-truncate
- * semantics hold for every call. memfs's change events are not emitted for files made directly:
- * nothing in the workspace subscribes to them.
+ * already exists, or bytes over a shared or resizable buffer, take `writeMemFile`, so its
+ * create-or-truncate semantics hold for every call. memfs's change events are not emitted for
+ * files made directly: nothing in the workspace subscribes to them.
+ *
+ * Unlike `writeMemFile`, a view into a larger buffer is adopted as it is: every array a commit
+ * hands over is the stage's own (its copy, or one the provider gave up through `adoptFile`, such
+ * as a file's range of an inflated chunk whose other ranges are the bundle's other files). memfs
+ * keeps the view and never writes outside it; the buffer behind it lives as long as any such file.
  */
 export function memFileCreator(
   vol: MemVol,
@@ -252,7 +263,7 @@ export function memFileCreator(
       link = core.getResolvedLinkOrThrow(dir, "open");
       dirs.set(dir, link);
     }
-    if (name === "" || name === "." || name === ".." || link.children.has(name) || !isExactArray(bytes)) {
+    if (name === "" || name === "." || name === ".." || link.children.has(name) || !isPlainArray(bytes)) {
       slow(path, bytes, mode);
       return;
     }

@@ -45,4 +45,28 @@ describe("StubTable", () => {
     expect([...t.liveSlotsUnder("a")].map((s) => t.path(s))).toEqual(["a/b.txt", "a/c.txt"]);
     expect(t.liveDirs()).toEqual(["a"]);
   });
+
+  it("with() adds and replaces entries as live stubs, keeping every other slot's liveness", () => {
+    const t = table();
+    t.kill(t.find("a/b.txt"));
+    t.kill(t.find("a/c.txt"));
+    const next = t.with([
+      { path: "a/c.txt", size: 9, etag: "new" },
+      { path: "n/big.bin", size: 100, mtime: 7, mode: 0o600 },
+    ]);
+    expect(next.length).toBe(5);
+    expect(next.findLive("a/b.txt")).toBe(-1);
+    expect(next.find("a/b.txt")).toBeGreaterThanOrEqual(0);
+    expect(next.entry(next.findLive("a/c.txt"))).toEqual({ path: "a/c.txt", size: 9, etag: "new" });
+    expect(next.entry(next.findLive("n/big.bin"))).toEqual({
+      path: "n/big.bin",
+      size: 100,
+      mtime: 7,
+      mode: 0o600,
+    });
+    expect(next.liveBytes).toBe(1 + 9 + 4 + 100);
+    expect(next.dirNames("")).toEqual(["a", "n"]);
+    // The old table is unchanged.
+    expect(t.findLive("a/c.txt")).toBe(-1);
+  });
 });

@@ -222,6 +222,28 @@ export class StubTable {
     }
   }
 
+  /**
+   * A new table with `entries` as live stubs, added or in place of the slots of the same paths;
+   * every other slot keeps its metadata and liveness. (exec: a large file a command wrote goes to
+   * its mount part by part and is a stub from then on, never held in memory.) O(n log n): meant
+   * for a few large files at a time, not for every write.
+   */
+  with(entries: readonly MountEntry[]): StubTable {
+    const replaced = new Set(entries.map((e) => e.path));
+    const all: MountEntry[] = [];
+    const dead: string[] = [];
+    for (let slot = 0; slot < this.#paths.length; slot++) {
+      const path = this.#paths[slot]!;
+      if (replaced.has(path)) continue;
+      all.push(this.entry(slot));
+      if (this.#live[slot] !== 1) dead.push(path);
+    }
+    all.push(...entries);
+    const next = new StubTable(all);
+    for (const path of dead) next.kill(next.find(path));
+    return next;
+  }
+
   /** True when `relDir` (`""` for the root) holds at least one live stub somewhere below it. */
   hasDir(relDir: string): boolean {
     return (this.#dirs.get(relDir)?.live ?? 0) > 0;

@@ -221,6 +221,15 @@ export interface ExecOptions {
    * (the mount is listed again afterwards, and its changes reported as mirrored). Default false.
    */
   readonly bindHostDirs?: boolean | undefined;
+  /**
+   * Files the command leaves that are this large or larger (default 8 MiB) are never read into
+   * memory: under a read-write mount that takes files part by part (`putStream`: S3, host
+   * directories) they go from the exec directory to the mount in parts (S3: a multipart upload)
+   * and the workspace keeps them as stubs, read from the mount when asked for; a sparse file's holes
+   * are not sent as data where the mount keeps holes (a host directory). Anywhere else (no mount, a
+   * read-only or eager mount, a provider without `putStream`) they are read whole, as smaller files are.
+   */
+  readonly streamBytes?: number | undefined;
 }
 
 /** How one exec ran: under bwrap, or without a sandbox (with why, when `"auto"` fell back). */

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Mount } from "@ws/core";
 import { expect } from "vitest";
 import { Workspace } from "../src/workspace.js";
@@ -255,4 +256,62 @@ export async function unseenNeverOverwrites(fresh: FreshMount): Promise<void> {
   for (const [rel, text] of before) expect(await storedText(fresh, rel)).toBe(text);
   expect((await storedBytes(fresh, "db.sqlite")).equals(dbBytes)).toBe(true);
   expect(await storedText(fresh, "log.exec-unseen")).toBe("x\n");
+}
+
+/**
+ * A large file a command writes goes to the mount part by part and stays a stub in the VFS
+ * (issue 18.5): reading it through the workspace fetches it from the mount, the next command
+ * still sees it (no put, no conflict), a command's change to it streams again, and a new
+ * workspace reads the same bytes. `size` is above `streamBytes`.
+ */
+export async function largeFileStreamed(fresh: FreshMount, size: number, streamBytes: number): Promise<void> {
+  const puts: Array<{ path: string; bytes: number }> = [];
+  const seen: MountConflict[] = [];
+  const ws = new Workspace({ mounts: { "/m": fresh() }, onMountConflict: (c) => void seen.push(c) });
+  ws.on("put", (e) => void puts.push({ path: e.path, bytes: e.bytes ?? -1 }));
+  const write = await ws.exec(
+    "sh",
+    ["-c", `head -c ${size} /dev/urandom > m/big.bin && sha256sum < m/big.bin && echo small > m/small.txt`],
+    { streamBytes },
+  );
+  expect([write.exitCode, write.stderr]).toEqual([0, ""]);
+  const sum = write.stdout.split(" ")[0];
+  expect(write.changes.added.sort()).toEqual(["/m/big.bin", "/m/small.txt"]);
+  expect(write.changes.mirrored.sort()).toEqual(["/m/big.bin", "/m/small.txt"]);
+  expect(write.changes.errors).toEqual([]);
+  expect(puts.find((p) => p.path === "/m/big.bin")?.bytes).toBe(size);
+  expect((await ws.fs.stat("/m/big.bin")).size).toBe(size);
+  // `hydrate: true` does not fetch it: the exec directory already holds that version.
+  const fetchesBefore = ws.stats.fetches;
+  const hydrated = await ws.exec("sh", ["-c", "sha256sum < m/big.bin"], { hydrate: true, streamBytes });
+  expect([hydrated.exitCode, hydrated.stdout.split(" ")[0], ws.stats.fetches]).toEqual([
+    0,
+    sum,
+    fetchesBefore,
+  ]);
+  // The VFS holds a stub, not the bytes: reading it is a fetch from the mount.
+  const read = await ws.fs.readFile("/m/big.bin");
+  expect(ws.stats.fetches).toBeGreaterThan(fetchesBefore);
+  expect(createHash("sha256").update(read).digest("hex")).toBe(sum);
+  // The next command sees the file where it left it; nothing is put again.
+  const putsBefore = puts.length;
+  const again = await ws.exec("sh", ["-c", "sha256sum < m/big.bin"], { streamBytes });
+  expect([again.exitCode, again.stdout.split(" ")[0]]).toEqual([0, sum]);
+  expect(again.changes.added.concat(again.changes.modified, again.changes.deleted)).toEqual([]);
+  expect(puts.length).toBe(putsBefore);
+  // A command's change of it streams again, without a conflict.
+  const edit = await ws.exec(
+    "sh",
+    ["-c", "printf XYZ | dd of=m/big.bin bs=1 seek=5 conv=notrunc status=none && sha256sum < m/big.bin"],
+    { streamBytes },
+  );
+  expect([edit.exitCode, edit.stderr]).toEqual([0, ""]);
+  expect(edit.changes.modified).toEqual(["/m/big.bin"]);
+  expect(edit.changes.mirrored).toEqual(["/m/big.bin"]);
+  expect(seen).toEqual([]);
+  await ws.close();
+  const stored = await storedBytes(fresh, "big.bin");
+  expect(stored.length).toBe(size);
+  expect(stored.subarray(5, 8).toString()).toBe("XYZ");
+  expect(createHash("sha256").update(stored).digest("hex")).toBe(edit.stdout.split(" ")[0]);
 }

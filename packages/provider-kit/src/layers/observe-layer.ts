@@ -49,7 +49,7 @@ export function observeLayer(sink: ObserveSink): MountLayer {
               : op === "fetch" && (result as { bytes?: unknown } | undefined)?.bytes instanceof Uint8Array
                 ? (result as { bytes: Uint8Array }).bytes.byteLength
                 : op === "put" && error === undefined
-                  ? (detail.bytes?.byteLength ?? 0)
+                  ? (detail.bytes?.byteLength ?? detail.size ?? 0)
                   : 0,
           ...(op === "list" && Array.isArray(result) ? { entries: result.length } : {}),
           ...(detail.paths === undefined ? {} : { paths: detail.paths }),

@@ -7,6 +7,7 @@ import {
   type Mount,
   type MountEntry,
   type PutOptions,
+  type PutSource,
   pairFetch,
 } from "@ws/core";
 
@@ -30,7 +31,12 @@ export type Interceptor = <T>(
   op: LayeredOperation,
   path: string,
   call: () => Promise<T>,
-  detail: { readonly bytes?: Uint8Array | undefined; readonly paths?: readonly string[] | undefined },
+  detail: {
+    readonly bytes?: Uint8Array | undefined;
+    readonly paths?: readonly string[] | undefined;
+    /** (ws mounts) The size of a streamed put (`putStream`), whose bytes are not in memory. */
+    readonly size?: number | undefined;
+  },
 ) => Promise<T>;
 
 // How many attempts the call that returned a promise made, kept on that promise under a symbol.
@@ -122,6 +128,13 @@ export function interceptMount(mount: Mount, interceptor: Interceptor): Mount {
       intercept("put", path, () => put.call(mount, path, bytes, options), {
         bytes,
       }),
+    );
+  }
+  // (ws mounts) A streamed put is a put for every layer (retried whole, limited, observed by size).
+  if (typeof mount.putStream === "function") {
+    const putStream = mount.putStream;
+    define("putStream", (path: string, source: PutSource, options?: PutOptions) =>
+      intercept("put", path, () => putStream.call(mount, path, source, options), { size: source.size }),
     );
   }
   // (ws mounts) Folder markers are a put and a delete of `path/` as far as layers are concerned.

@@ -12,6 +12,8 @@ import {
   type MountWriteApi,
   notFound,
   type PutOptions,
+  type PutSource,
+  readSource,
   resolveLinkWithinRoot,
 } from "@ws/core";
 import type { Capabilities, ConformanceHarness } from "../harness.js";
@@ -41,6 +43,7 @@ export const LAZY_CAPABILITIES: Capabilities = Object.freeze({
   forbidden: "supported",
   listPageSize: "supported",
   rangedReads: "supported",
+  streamedWrites: "supported",
 });
 
 export const EAGER_CAPABILITIES: Capabilities = Object.freeze({
@@ -241,6 +244,36 @@ export const BROKEN_PROVIDERS: readonly BrokenProvider[] = [
     defect: "has fetchRange but does not declare rangedReads (its ranges are never checked)",
     target: "read.range.unsupported",
     capabilities: { ...LAZY_CAPABILITIES, rangedReads: "unsupported" },
+    harness: lazy(() => ({})),
+  },
+  {
+    id: "stream-drops-last-byte",
+    defect: "putStream stores the source without its last byte (an off-by-one in the part loop)",
+    target: "write.stream.round-trip",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async putStream(relPath: string, source: PutSource, putOptions?: PutOptions) {
+        const bytes = await readSource(source);
+        return base.put(relPath, bytes.subarray(0, Math.max(0, bytes.length - 1)), putOptions);
+      },
+    })),
+  },
+  {
+    id: "stream-reads-holes",
+    defect: "putStream reads a sparse source whole, holes included, instead of its extents",
+    target: "write.stream.sparse",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async putStream(relPath: string, source: PutSource, putOptions?: PutOptions) {
+        return base.put(relPath, await source.read(0, source.size), putOptions);
+      },
+    })),
+  },
+  {
+    id: "stream-undeclared",
+    defect: "has putStream but does not declare streamedWrites (its streamed writes are never checked)",
+    target: "write.stream.unsupported",
+    capabilities: { ...LAZY_CAPABILITIES, streamedWrites: "unsupported" },
     harness: lazy(() => ({})),
   },
   {

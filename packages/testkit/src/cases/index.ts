@@ -10,6 +10,7 @@ import { optionCases } from "./options.js";
 import { rangeCases } from "./ranges.js";
 import { readingCases } from "./reading.js";
 import { shapeCases } from "./shape.js";
+import { streamingCases } from "./streaming.js";
 import { writingCases } from "./writing.js";
 
 /** Every case, in report order. Ids are stable: reports and known failures refer to them. */
@@ -18,6 +19,7 @@ export const CASES: readonly ConformanceCase[] = Object.freeze([
   ...listingCases,
   ...readingCases,
   ...rangeCases,
+  ...streamingCases,
   ...writingCases,
   ...fidelityCases,
   ...deletingCases,

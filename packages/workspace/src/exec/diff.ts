@@ -16,7 +16,11 @@ export type Change =
   | {
       readonly op: "file";
       readonly path: string;
+      /** The file's bytes; empty for a `large` one (not read: it goes to its mount part by part). */
       readonly bytes: Uint8Array;
+      readonly size: number;
+      /** A file of at least `streamBytes`: where it is on the host, never read here. */
+      readonly large?: HostFile | undefined;
       readonly mode: number;
       /** The file's mtime on the exec side (ms), kept in the VFS and carried to the mount. */
       readonly mtimeMs: number;
@@ -45,12 +49,24 @@ export interface Diff {
   readonly walked: Map<string, Snap>;
 }
 
+/** A large file the command left, as the walk saw it: read later, part by part (`openHostSource`). */
+export interface HostFile {
+  readonly hostPath: string;
+  readonly size: number;
+  readonly ino: number;
+  /** Fewer blocks than bytes: it has holes (found when it is opened). */
+  readonly sparse: boolean;
+}
+
 /**
  * Reads a regular file without following a link and without blocking: opened `O_NOFOLLOW |
  * O_NONBLOCK`, then checked with `fstat` on the open descriptor, so a FIFO or device swapped in
  * after the listing is never read. Returns the special type instead of bytes when it is not a file.
  */
-function readRegular(hostPath: string): { bytes: Buffer; mode: number; mtimeMs: number } | Snap["type"] {
+function readRegular(
+  hostPath: string,
+  streamBytes: number,
+): { bytes: Buffer; mode: number; mtimeMs: number; large?: HostFile } | Snap["type"] {
   let fd: number;
   try {
     fd = openSync(hostPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -64,14 +80,29 @@ function readRegular(hostPath: string): { bytes: Buffer; mode: number; mtimeMs: 
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) return typeOf(st);
-    return { bytes: readFileSync(fd), mode: st.mode & 0o7777, mtimeMs: st.mtimeMs };
+    const mode = st.mode & 0o7777;
+    if (st.size >= streamBytes) {
+      const large = { hostPath, size: st.size, ino: st.ino, sparse: st.blocks * 512 < st.size };
+      return { bytes: EMPTY, mode, mtimeMs: st.mtimeMs, large };
+    }
+    return { bytes: readFileSync(fd), mode, mtimeMs: st.mtimeMs };
   } finally {
     closeSync(fd);
   }
 }
 
-/** Walks the exec directory after a run and lists what differs from the last sync (`snapshot`). */
-export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): Diff {
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Walks the exec directory after a run and lists what differs from the last sync (`snapshot`).
+ * Files of `streamBytes` or more are not read (see `Change.large`).
+ */
+export function diff(
+  host: ExecHost,
+  dir: string,
+  snapshot: Map<string, Snap>,
+  streamBytes: number = Number.POSITIVE_INFINITY,
+): Diff {
   const { ns, mem } = host;
   const changes: Change[] = [];
   const newDirs: Array<[string, number]> = [];
@@ -123,7 +154,7 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
         changes.push({ op: "symlink", path: child, target: readlinkSync(hostPath) });
         continue;
       }
-      const read = readRegular(hostPath);
+      const read = readRegular(hostPath, streamBytes);
       if (typeof read === "string") {
         // Changed type after the listing (the command still runs something): a special file is
         // reported; a link or folder swapped in is left for the next exec to see.
@@ -131,8 +162,8 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
           skipped.push({ path: child, type: read });
         continue;
       }
-      const { bytes, mode } = read;
-      if (before?.type === "file") {
+      const { bytes, mode, large } = read;
+      if (before?.type === "file" && !large) {
         // Only metadata moved (touch, same bytes written back): not a change unless the mode changed.
         try {
           const current = mem.readFileSync(child);
@@ -145,7 +176,10 @@ export function diff(host: ExecHost, dir: string, snapshot: Map<string, Snap>): 
       changes.push({
         op: "file",
         path: child,
-        bytes: new Uint8Array(bytes),
+        // The Buffer of a whole-file read is its own (not pooled): taken as it is, not copied.
+        bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        size: large?.size ?? bytes.byteLength,
+        ...(large ? { large } : {}),
         mode,
         mtimeMs: read.mtimeMs,
         isNew: !before && !ns.exists(child),

@@ -19,7 +19,15 @@ import type { ExecChanges } from "../workspace-options.js";
 import { mkdirConfined } from "./confine.js";
 import { diff } from "./diff.js";
 import type { ExecHost } from "./exec-host.js";
-import { type Snap, sameSnap, snapOf, versionOf, vfsVersion } from "./materialise.js";
+import {
+  hydratedFrom,
+  type Snap,
+  sameSnap,
+  snapOf,
+  stubVersion,
+  syncedVersion,
+  versionOf,
+} from "./materialise.js";
 import { pullBack } from "./pull-back.js";
 
 /** Where the lasting exec directory goes and whether `close()` leaves it. */
@@ -119,6 +127,15 @@ export class ExecDir {
     return this.#opening;
   }
 
+  /** Paths whose exec-side copy is the version of the stub the VFS holds (large files streamed to their mount). */
+  heldStubs(host: ExecHost): Set<string> {
+    const out = new Set<string>();
+    for (const [path, snap] of this.#snapshot) {
+      if (snap.vfs?.startsWith("s:") && stubVersion(host, path) === snap.vfs) out.add(path);
+    }
+    return out;
+  }
+
   /** Runs `fn` when no other push or pull runs (commands themselves run in parallel). */
   locked<T>(fn: () => T | Promise<T>): Promise<T> {
     const run = this.#lock.then(fn, fn);
@@ -172,6 +189,11 @@ export class ExecDir {
         // Unchanged in the VFS since the last sync: nothing to write (whatever a command did is the pull's).
         if (before && before.vfs === version) continue;
         const now = hostSnap(hostPath);
+        // A large file kept as a stub, read (hydrated) since: the VFS now holds the same version.
+        if (before && now && sameSnap(before, now) && hydratedFrom(before.vfs, st)) {
+          snapshot.set(child, { ...before, vfs: version });
+          continue;
+        }
         // Changed in the VFS: written unless a command changed or deleted the host side meanwhile
         // (then the pull decides, and the VFS change is a conflict with what the command started from).
         if (now ? !(before && sameSnap(before, now)) : before !== undefined) continue;
@@ -216,6 +238,8 @@ export class ExecDir {
     const gone = [...snapshot.keys()].filter((p) => !wanted.has(p)).sort((a, b) => b.length - a.length);
     for (const path of gone) {
       const before = snapshot.get(path)!;
+      // A large file streamed to its mount: the VFS holds it as a stub of the version this copy is.
+      if (before.vfs?.startsWith("s:") && stubVersion(host, path) === before.vfs) continue;
       // Never through a folder a running command swapped for a link: the pull deals with that first.
       if (!parentsInside(dir, path)) continue;
       const hostPath = join(dir, path);
@@ -244,9 +268,9 @@ export class ExecDir {
    * VFS and mirrors it; paths whose change was not applied (a conflict kept the API side, an
    * unseen stub, an error) are made to match the VFS again, then the VFS's own changes are pushed.
    */
-  async pull(host: ExecHost): Promise<ExecChanges> {
+  async pull(host: ExecHost, streamBytes?: number): Promise<ExecChanges> {
     const dir = this.#dir!;
-    const d = diff(host, dir, this.#snapshot);
+    const d = diff(host, dir, this.#snapshot, streamBytes);
     const { changes, unapplied } = await pullBack(host, d);
     // The new starting point: the host as the walk saw it. A path the pull applied is in sync with
     // the VFS as it is now; any other path keeps the VFS version its host content came from, so a
@@ -261,7 +285,7 @@ export class ExecDir {
           ...now,
           vfs: before?.type === "directory" ? before.vfs : vfsDirVersion(host, path),
         });
-      } else next.set(path, { ...now, vfs: applied.has(path) ? vfsVersion(host, path) : before?.vfs });
+      } else next.set(path, { ...now, vfs: applied.has(path) ? syncedVersion(host, path) : before?.vfs });
     }
     this.#snapshot = next;
     for (const path of topmost(unapplied)) this.#resync(path);

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { compileIgnore, normalizeAbsolutePath } from "@ws/core";
+import { compileIgnore, MountError, normalizeAbsolutePath } from "@ws/core";
 import type { ExecChanges, ExecOptions, ExecResult, SandboxEvent } from "../workspace-options.js";
 import { mkdirConfined } from "./confine.js";
 import type { ExecHost } from "./exec-host.js";
@@ -45,6 +45,20 @@ function bindsOf(host: ExecHost, dir: string, inPlace: Map<string, string>): San
   return binds;
 }
 
+/** Files of this size or more go from the exec directory to their mount part by part (`streamBytes`). */
+export const DEFAULT_STREAM_BYTES: number = 8 * 1024 * 1024;
+
+function streamBytesOf(value: unknown): number {
+  if (value === undefined) return DEFAULT_STREAM_BYTES;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new MountError(
+      "EINVAL",
+      `exec streamBytes must be a positive integer (bytes), got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
 /**
  * The seed's container side, as a child process over the workspace's lasting exec directory: push
  * what changed in the VFS, run, pull back what the command changed.
@@ -55,6 +69,7 @@ export async function runExec(
   args: readonly string[],
   options: ExecOptions,
 ): Promise<ExecResult> {
+  const streamBytes = streamBytesOf(options.streamBytes);
   await host.ready();
   host.ctx.stats.execs++;
   const requested = options.sandbox ?? "none";
@@ -67,9 +82,18 @@ export async function runExec(
   if (requested !== "none") host.ctx.emit("sandbox", sandbox);
   const inPlace =
     decision.use === "bwrap" && options.bindHostDirs ? inPlaceRoots(host) : new Map<string, string>();
+  // Large files a command wrote are stubs whose exec-side copy is already that version: never
+  // hydrated for a command (they would cost their size in memory for nothing).
+  const held = host.execDir.heldStubs(host);
+  const prefetch = (root: string | undefined): Promise<unknown> =>
+    held.size === 0
+      ? host.prefetch(root)
+      : host.hydrateMatching(
+          (abs) => !held.has(abs) && (root === undefined || abs === root || abs.startsWith(`${root}/`)),
+        );
   if (options.hydrate === true) {
-    if (inPlace.size === 0) await host.prefetch(undefined);
-    else for (const root of host.roots()) if (!inPlace.has(root)) await host.prefetch(root);
+    if (inPlace.size === 0) await prefetch(undefined);
+    else for (const root of host.roots()) if (!inPlace.has(root)) await prefetch(root);
   } else if (options.hydrate) {
     // Mount roots whole; any other entry is a workspace path (a folder: all below it) or a glob.
     const roots = new Set(host.roots());
@@ -77,11 +101,11 @@ export async function runExec(
     for (const entry of options.hydrate) {
       const root = roots.has(entry) ? entry : undefined;
       if (root === undefined) selectors.push(entry);
-      else if (!inPlace.has(root)) await host.prefetch(root);
+      else if (!inPlace.has(root)) await prefetch(root);
     }
     if (selectors.length > 0) {
       const match = compileIgnore(selectors);
-      await host.hydrateMatching((abs) => match(abs.slice(1)));
+      await host.hydrateMatching((abs) => !held.has(abs) && match(abs.slice(1)));
     }
   }
   const execDir = host.execDir;
@@ -100,7 +124,7 @@ export async function runExec(
         ? { bwrap: decision.probe.bwrap, binds: bindsOf(host, dir, inPlace), cwd: inside }
         : undefined,
   });
-  let changes: ExecChanges = await execDir.locked(() => execDir.pull(host));
+  let changes: ExecChanges = await execDir.locked(() => execDir.pull(host, streamBytes));
   // A read-write directory bound in place was written directly: list it again so the VFS agrees.
   for (const root of inPlace.keys()) {
     if (!host.ns.view(root)?.record.writable) continue;

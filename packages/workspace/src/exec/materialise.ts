@@ -26,6 +26,33 @@ export function vfsVersion(host: ExecHost, path: string): string | undefined {
   }
 }
 
+/**
+ * The version of a live stub at `path` (`s:` and its etag, size and mtime), or undefined: a large
+ * file a command wrote stays a stub once streamed to its mount, and its exec-side copy is in sync
+ * with exactly that version.
+ */
+export function stubVersion(host: ExecHost, path: string): string | undefined {
+  const r = host.ns.resolve(path);
+  const k = host.ns.kind(r);
+  if (k?.type !== "stub") return undefined;
+  const e = k.view.stubs.entry(k.slot);
+  return `s:${e.etag ?? ""}:${e.size}:${e.mtime ?? ""}`;
+}
+
+/** What the exec side is in sync with at `path`: the VFS file's version, else the stub's. */
+export function syncedVersion(host: ExecHost, path: string): string | undefined {
+  return vfsVersion(host, path) ?? stubVersion(host, path);
+}
+
+/** True when a hydrated VFS file (`st`) is the stub version `version` fetched: same size and mtime. */
+export function hydratedFrom(version: string | undefined, st: { size: number; mtimeMs: number }): boolean {
+  if (!version?.startsWith("s:")) return false;
+  // From the end: an etag may hold any character.
+  const parts = version.split(":");
+  const mtime = parts.at(-1);
+  return Number(parts.at(-2)) === st.size && mtime !== "" && Number(mtime) === st.mtimeMs;
+}
+
 /** The version of a VFS file or link from its stats: any write, chmod or utimes changes it. */
 export function versionOf(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;

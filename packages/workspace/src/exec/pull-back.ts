@@ -1,4 +1,4 @@
-import { MountError, parentPath } from "@ws/core";
+import { type MountEntry, MountError, parentPath } from "@ws/core";
 import { mapConcurrent } from "@ws/provider-kit";
 import type { MemVol } from "../mem-vol.js";
 import type { Mirror, SyncOutcome } from "../mirror/mirror.js";
@@ -7,7 +7,8 @@ import type { MountView, Namespace, Resolved } from "../vfs/namespace.js";
 import type { ConflictSide, ExecChanges, MountConflict } from "../workspace-options.js";
 import type { Change, Diff } from "./diff.js";
 import type { ExecHost } from "./exec-host.js";
-import { vfsVersion } from "./materialise.js";
+import { openHostSource, readHostFile } from "./host-source.js";
+import { syncedVersion, vfsVersion } from "./materialise.js";
 
 /**
  * VFS changes made by the exec side, applied without EROFS and without write-back (the caller
@@ -25,7 +26,8 @@ export class ExternalChanges {
   }
 
   /**
-   * Applies a file the exec side wrote. Returns the paths of stubs that disappeared because the
+   * Applies a file the exec side wrote (`bytes` becomes the file's content: the caller must not
+   * use it again). Returns the paths of stubs that disappeared because the
    * file replaced a directory holding them: they were absent on the exec side, but the directory
    * they lived in is gone, so the caller must delete them from the provider as well.
    */
@@ -61,11 +63,48 @@ export class ExternalChanges {
       this.#mirror(v.root).changedExternally(rel);
       removed.push(v.absOf(rel));
     }
-    this.#ns.writeMem(r.path, bytes, mode);
+    // The bytes were read for this file alone (diff, readHostFile): memfs keeps them, no copy.
+    this.#ns.writeMem(r.path, bytes, mode, true);
     if (mtimeMs !== undefined) this.#vol.utimesSync(r.path, mtimeMs / 1000, mtimeMs / 1000);
     if (k?.type === "stub") k.view.stubs.kill(k.slot);
     if (view) this.#mirror(view.root).changedExternally(r.rel);
     return removed;
+  }
+
+  /**
+   * Whether a large file at `r` can go to its mount part by part and stay a stub in the VFS: a
+   * read-write lazy directory mount that takes `putStream`, where the VFS holds nothing, a file or
+   * a stub at that path (a folder or link there takes the in-memory path, which replaces it).
+   * Throws `EDQUOT` when `size` bytes would not fit the mount's quota.
+   */
+  canStream(r: Resolved, size: number): boolean {
+    const view = r.view;
+    if (!view || r.rel === "" || view.record.type !== "directory" || !this.#mirror(view.root).streams)
+      return false;
+    const k = this.#ns.kind(r);
+    if (k && k.type !== "file" && k.type !== "stub") return false;
+    const oldSize = !k
+      ? -1
+      : k.type === "stub"
+        ? k.view.stubs.size(k.slot)
+        : k.type === "file"
+          ? k.stats.size
+          : 0;
+    view.quota.check(size - Math.max(0, oldSize), oldSize < 0 ? 1 : 0, r.path);
+    return true;
+  }
+
+  /**
+   * A large file the exec side wrote, now stored by the mount (streamed there): the VFS keeps it
+   * as a stub of the stored version, never its bytes. The file or stub the VFS had there goes.
+   */
+  streamed(r: Resolved, entry: MountEntry): void {
+    const view = r.view!;
+    const k = this.#ns.kind(r);
+    if (k?.type === "file") this.#vol.unlinkSync(r.path);
+    view.setStubs(view.stubs.with([entry]), view.filePath);
+    this.#ns.recount(view);
+    this.#mirror(view.root).streamed(r.rel);
   }
 
   delete(r: Resolved): void {
@@ -150,6 +189,7 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<PullOutcome> {
     hardLinks: d.hardLinks.filter((group) => group.some((p) => ns.resolve(p).view !== undefined)),
   };
   const toMirror: ToMirror[] = [];
+  const streams: Streamed[] = [];
   const unapplied: string[] = d.skipped.map((s) => s.path);
   const reports: Array<Promise<unknown>> = [];
   const record = (path: string, op: "put" | "delete", before: ConflictSide): void => {
@@ -244,6 +284,7 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<PullOutcome> {
         continue;
       }
       if (change.op !== "file") continue;
+      let file = change;
       if (change.unseen && r.view) {
         // A stub the command could not see: the stored file stays; the command's bytes go beside it.
         const keptAs = besideName(host, r.path);
@@ -254,20 +295,36 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<PullOutcome> {
           relPath: r.rel,
           path: r.path,
           local: side,
-          remote: { exists: true, size: change.bytes.length, mtimeMs: change.mtimeMs },
+          remote: { exists: true, size: change.size, mtimeMs: change.mtimeMs },
           keptAs,
         };
         await ctx.conflict(conflict);
         result.conflicts.push({ ...conflict, resolution: "keep-local" });
         unapplied.push(change.path);
         const kr = ns.resolve(keptAs);
-        apply.file(kr, change.bytes, change.mode, change.mtimeMs);
+        if (change.large && apply.canStream(kr, change.size)) {
+          streams.push({ r: kr, change });
+          result.added.push(kr.path);
+          continue;
+        }
+        if (change.large) file = { ...change, bytes: await readHostFile(change.large), large: undefined };
+        apply.file(kr, file.bytes, change.mode, change.mtimeMs);
         result.added.push(kr.path);
         record(kr.path, "put", { exists: false });
         continue;
       }
       const before = ns.localSide(r.path);
-      for (const orphan of apply.file(r, change.bytes, change.mode, change.mtimeMs)) {
+      if (change.large) {
+        // A large file goes from the exec directory to its mount part by part, below, and stays a
+        // stub in the VFS; where the mount cannot take it so, it is read whole as before.
+        if (apply.canStream(r, change.size)) {
+          streams.push({ r, change });
+          (change.isNew ? result.added : result.modified).push(r.path);
+          continue;
+        }
+        file = { ...change, bytes: await readHostFile(change.large), large: undefined };
+      }
+      for (const orphan of apply.file(r, file.bytes, change.mode, change.mtimeMs)) {
         result.deleted.push(orphan);
         record(orphan, "delete", { exists: true });
       }
@@ -330,7 +387,10 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<PullOutcome> {
   await Promise.all(reports);
   // Object stores refuse a key below another key (and a key with keys below it), so a delete that
   // clears the way for a put at a related path lands first; the rest go in parallel.
-  const putPaths = toMirror.filter((m) => m.op === "put").map((m) => m.path);
+  const putPaths = [
+    ...toMirror.filter((m) => m.op === "put").map((m) => m.path),
+    ...streams.map((st) => st.r.path),
+  ];
   const clearsWay = (m: ToMirror): boolean =>
     m.op === "delete" && putPaths.some((p) => p.startsWith(`${m.path}/`) || m.path.startsWith(`${p}/`));
   const noteOutcome = (m: ToMirror, outcome: SyncOutcome): void => {
@@ -365,8 +425,96 @@ export async function pullBack(host: ExecHost, d: Diff): Promise<PullOutcome> {
   };
   await phase(toMirror.filter(clearsWay));
   await phase(toMirror.filter((m) => !clearsWay(m)));
-  await Promise.all([...new Set(toMirror.map((m) => m.root))].map((root) => host.saveIndex(root)));
+  // One large file at a time: each upload holds its own parts (S3: `concurrency` parts of `partSize`).
+  for (const st of streams) {
+    const r = st.r;
+    const view = r.view!;
+    try {
+      const outcome = await streamFile(host, st);
+      if (outcome.ok) {
+        result.mirrored.push(r.path);
+        if (outcome.superseded) unapplied.push(r.path);
+        continue;
+      }
+      if (MountError.hasCode(outcome.error, "ESTALE")) {
+        // A version conflict the hook did not settle for this side: the VFS keeps its version.
+        result.errors.push({ path: r.path, error: outcome.error });
+        result.notMirrored.push(r.path);
+        unapplied.push(r.path);
+        continue;
+      }
+    } catch {
+      // Not readable as the walk saw it, or the mount refused the stream: the in-memory path below.
+    }
+    try {
+      // Read whole as before, so the write stays pending (retried, reported) like any other.
+      const bytes = await readHostFile(st.change.large!);
+      for (const orphan of apply.file(r, bytes, st.change.mode, st.change.mtimeMs)) {
+        result.deleted.push(orphan);
+        record(orphan, "delete", { exists: true });
+      }
+      noteOutcome(
+        { root: view.root, rel: r.rel, path: r.path, op: "put" },
+        await host.mirror(view.root).syncNow(r.rel),
+      );
+    } catch (error) {
+      result.errors.push({ path: r.path, error });
+      unapplied.push(r.path);
+    }
+  }
+  const roots = new Set([...toMirror.map((m) => m.root), ...streams.map((st) => st.r.view!.root)]);
+  await Promise.all([...roots].map((root) => host.saveIndex(root)));
   return { changes: result, unapplied };
+}
+
+/** A large file on its way from the exec directory to its mount. */
+interface Streamed {
+  readonly r: Resolved;
+  readonly change: Change & { readonly op: "file" };
+}
+
+/**
+ * Sends one large file from the exec directory to its mount part by part (`putStream`) and, once
+ * it landed, makes the VFS hold it as a stub of the stored version: its bytes are never in memory
+ * beyond the parts in flight.
+ */
+async function streamFile(host: ExecHost, st: Streamed): Promise<SyncOutcome & { superseded?: boolean }> {
+  const { r, change } = st;
+  const view = r.view!;
+  const mirror = host.mirror(view.root);
+  const source = await openHostSource(change.large!);
+  const mtime = Math.floor(change.mtimeMs);
+  // What the VFS holds now: a `ws.fs` write made while the file uploads is newer and must stay.
+  const at = syncedVersion(host, r.path);
+  let outcome: SyncOutcome;
+  try {
+    // The mode as the in-memory path sends it: group and other write cleared (see Workspace's mirror).
+    outcome = await mirror.syncFrom(r.rel, {
+      exists: true,
+      bytes: new Uint8Array(0),
+      source,
+      mode: change.mode & ~0o022,
+      mtime,
+    });
+  } finally {
+    await source.close();
+  }
+  if (outcome.ok && syncedVersion(host, r.path) !== at) {
+    // Superseded by a `ws.fs` write made meanwhile: it stays (pending, based on the version just
+    // stored), and the exec directory gets it at the next sync.
+    return { ...outcome, superseded: true };
+  }
+  if (outcome.ok) {
+    const etag = mirror.ackedVersion(r.rel)?.etag;
+    host.apply.streamed(r, {
+      path: r.rel,
+      size: change.size,
+      mtime,
+      mode: change.mode,
+      ...(etag === undefined ? {} : { etag }),
+    });
+  }
+  return outcome;
 }
 
 /** `<path>.exec-unseen`, then `<path>.exec-unseen-2`, ...: the first name free in the workspace. */
@@ -393,7 +541,9 @@ async function resolveConflict(
   const mirror = host.mirror(r.view.root);
   // A ws.fs write made while the command ran counts even once acknowledged (issue 18.4): the
   // VFS version is compared with the one the command started from, not only with what is pending.
-  const changedDuring = d.vfsAtStart(r.path) !== vfsVersion(host, r.path);
+  // (A large file kept as a stub since the last sync is compared as the stub's version.)
+  const atStart = d.vfsAtStart(r.path);
+  const changedDuring = atStart !== (atStart?.startsWith("s:") ? syncedVersion : vfsVersion)(host, r.path);
   if (!mirror.writable || (!mirror.has(r.rel) && !changedDuring)) return true;
   const conflict: MountConflict = {
     kind: "exec",
@@ -403,7 +553,7 @@ async function resolveConflict(
     local: ns.localSide(r.path),
     remote:
       change.op === "file"
-        ? { exists: true, size: change.bytes.length, mtimeMs: Date.now() }
+        ? { exists: true, size: change.size, mtimeMs: Date.now() }
         : { exists: change.op !== "delete" },
   };
   const resolution = await ctx.conflict(conflict);

@@ -46,6 +46,46 @@ describe("eager commit: the workspace owns the bytes it committed", () => {
     await ws.close();
   });
 
+  it("adoptFile: the provider's array becomes the file's content without a copy; ignore and quota still apply", async () => {
+    const given = text("adopted!");
+    // Two files given as views into one buffer (an archive reader's inflated chunk): each is
+    // exactly its own range.
+    const slab = text("xxviewtwo!");
+    const view = slab.subarray(2, 6);
+    const mount = eager(
+      (api) => {
+        api.adoptFile?.("/e/a.txt", given, 0o640);
+        api.adoptFile?.("/e/v.txt", view);
+        api.adoptFile?.("/e/w.txt", slab.subarray(6));
+        api.adoptFile?.("/e/skip.log", text("ignored"));
+      },
+      false,
+      { ignore: ["*.log"] },
+    );
+    const ws = new Workspace({ mounts: { "/e": mount } });
+    expect(await ws.fs.readFile("/e/a.txt", "utf8")).toBe("adopted!");
+    expect(await ws.fs.readFile("/e/v.txt", "utf8")).toBe("view");
+    expect(((await ws.fs.stat("/e/a.txt")).mode & 0o777).toString(8)).toBe("640");
+    expect(await ws.fs.exists("/e/skip.log")).toBe(false);
+    expect(await ws.fs.readFile("/e/w.txt", "utf8")).toBe("two!");
+    // Breaking the contract on purpose, to see that no copy was made: the array is the content.
+    given.set(text("CHANGED!"));
+    expect(await ws.fs.readFile("/e/a.txt", "utf8")).toBe("CHANGED!");
+    slab.set(text("VIEW"), 2);
+    expect(await ws.fs.readFile("/e/v.txt", "utf8")).toBe("VIEW");
+    expect(await ws.fs.readFile("/e/w.txt", "utf8")).toBe("two!");
+    expect((await ws.fs.stat("/e/v.txt")).size).toBe(4);
+    await ws.close();
+
+    const over = new Workspace({
+      mounts: {
+        "/e": eager((api) => api.adoptFile?.("/e/big", new Uint8Array(11)), false, { maxBytes: 10 }),
+      },
+    });
+    await expect(over.fs.stat("/e")).rejects.toMatchObject({ code: "EDQUOT" });
+    await over.close();
+  });
+
   it("a provider whose bytes are a view into a larger buffer it keeps changing: each file keeps what was written", async () => {
     const slab = new Uint8Array(64);
     const mount = eager((api) => {

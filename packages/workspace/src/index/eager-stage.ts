@@ -30,8 +30,9 @@ export interface StageTarget {
   mkdirp(absDir: string): void;
   mkdir(absDir: string, mode: number | undefined): void;
   /**
-   * `abs`'s parent exists. `bytes` is the stager's own copy, written to no other path and never
-   * touched again: the target may keep it as the file's content instead of copying it.
+   * `abs`'s parent exists. `bytes` is the stager's own (its copy, or the array a provider gave up
+   * through `adoptFile`), written to no other path and never touched again: the target may keep it
+   * as the file's content instead of copying it.
    */
   writeFile(abs: string, bytes: Uint8Array, mode: number | undefined): void;
   /** `abs`'s parent exists. */
@@ -68,29 +69,36 @@ export async function stageEager(record: MountRecord, mount: EagerMount): Promis
   };
   // Called once per file: plain functions, no per-call wrapper. The first failure is kept, so a
   // provider that swallows an error still fails the index.
+  const stageFile = (absPath: string, bytes: Uint8Array, mode: number | undefined, adopt: boolean): void => {
+    try {
+      const rel = relOf(absPath, record.type === "file");
+      if (rel === undefined) return;
+      if (!(bytes instanceof Uint8Array))
+        throw new MountError(
+          "EINVAL",
+          `materialize wrote ${absPath} with ${typeof bytes}; api.${adopt ? "adoptFile" : "writeFile"} takes a Uint8Array`,
+          { path: absPath, root },
+        );
+      const old = files.get(rel);
+      if (old) counter.replace(old.bytes.length, bytes.length, absPath);
+      else counter.add(bytes.length, absPath);
+      // The one copy: with writeFile the provider may keep its buffer (a hard link's bytes written
+      // twice, a reused chunk) and change it later, so the stage owns a copy. With adoptFile the
+      // provider gave its array up, so that array is the stage's own. Either way the commit hands
+      // the stage's array to the VFS as is (see StageTarget.writeFile).
+      files.set(rel, { bytes: adopt ? bytes : new Uint8Array(bytes), mode });
+    } catch (error) {
+      failure ??= error;
+      throw error;
+    }
+  };
   const api = {
     root,
     writeFile(absPath: string, bytes: Uint8Array, mode?: number): void {
-      try {
-        const rel = relOf(absPath, record.type === "file");
-        if (rel === undefined) return;
-        if (!(bytes instanceof Uint8Array))
-          throw new MountError(
-            "EINVAL",
-            `materialize wrote ${absPath} with ${typeof bytes}; api.writeFile takes a Uint8Array`,
-            { path: absPath, root },
-          );
-        const old = files.get(rel);
-        if (old) counter.replace(old.bytes.length, bytes.length, absPath);
-        else counter.add(bytes.length, absPath);
-        // The one copy: the provider may keep its buffer (a hard link's bytes written twice, a
-        // reused chunk) and change it later, so the stage owns a copy, which the commit hands to
-        // the VFS as is (see StageTarget.writeFile).
-        files.set(rel, { bytes: new Uint8Array(bytes), mode });
-      } catch (error) {
-        failure ??= error;
-        throw error;
-      }
+      stageFile(absPath, bytes, mode, false);
+    },
+    adoptFile(absPath: string, bytes: Uint8Array, mode?: number): void {
+      stageFile(absPath, bytes, mode, true);
     },
     mkdir(absPath: string, mode?: number): void {
       try {

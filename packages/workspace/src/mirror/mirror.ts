@@ -1,4 +1,4 @@
-import { MountError, type PutOptions, readOnly } from "@ws/core";
+import { MountError, type PutOptions, type PutSource, readOnly } from "@ws/core";
 import type { WorkspaceContext } from "../runtime/context.js";
 import type { MountRecord } from "../runtime/registry.js";
 import type { ConflictSide } from "../workspace-options.js";
@@ -16,6 +16,11 @@ export type LocalState =
       readonly symlink?: string | undefined;
       /** A folder (kept by mounts with `mkdir`, as a directory marker). */
       readonly directory?: boolean | undefined;
+      /**
+       * The file's bytes, read part by part (`bytes` is then empty): a large file a command left in
+       * the exec directory, sent with the mount's `putStream` (see `Mirror.syncFrom`).
+       */
+      readonly source?: PutSource | undefined;
     }
   | { readonly exists: false };
 
@@ -321,6 +326,36 @@ export class Mirror {
     return this.#run(relPath);
   }
 
+  /** True when the mount takes files part by part (`putStream`): large exec files are streamed to it. */
+  get streams(): boolean {
+    return this.writable && typeof this.#record.mount?.putStream === "function";
+  }
+
+  /**
+   * Writes `state` (a file read from `state.source`, not from the VFS) to `relPath` now, after
+   * any sync of it in flight, with the precondition the VFS's version calls for. The VFS is not
+   * read and not changed: the caller makes it agree once this lands (`streamed`). A version
+   * conflict asks the hook; unless it keeps this side, the write is reported as failed and the
+   * VFS keeps its version (a refresh brings upstream's), since upstream's bytes may be too large
+   * to hold.
+   */
+  syncFrom(relPath: string, state: LocalState & { readonly exists: true }): Promise<SyncOutcome> {
+    this.cancel(relPath);
+    this.#pin(relPath);
+    const outcome = this.#run(relPath, state);
+    // A failed attempt must not be requeued: a requeue reads the VFS, which does not hold this file.
+    return outcome.then((o) => {
+      if (!o.ok) this.cancel(relPath);
+      return o;
+    });
+  }
+
+  /** The file `syncFrom` wrote is now the VFS's base version (a stub with its etag): nothing is pending. */
+  streamed(relPath: string): void {
+    this.#modified.delete(relPath);
+    this.#localOnly.delete(relPath);
+  }
+
   /** True when `rel` can go out in a `deleteMany` batch: absent locally, not a kept folder, nothing in flight. */
   #batchable(rel: string): boolean {
     if (typeof this.#record.mount?.deleteMany !== "function" || this.#dirs.has(rel) || this.#chains.has(rel))
@@ -442,11 +477,11 @@ export class Mirror {
     }
   }
 
-  #run(relPath: string): Promise<SyncOutcome> {
+  #run(relPath: string, given?: LocalState): Promise<SyncOutcome> {
     const previous = this.#chains.get(relPath);
     const chain: Promise<SyncOutcome> = (async () => {
       if (previous) await previous;
-      return this.#sync(relPath);
+      return this.#sync(relPath, given);
     })();
     this.#chains.set(relPath, chain);
     void chain.finally(() => {
@@ -455,11 +490,11 @@ export class Mirror {
     return chain;
   }
 
-  async #sync(relPath: string): Promise<SyncOutcome> {
+  async #sync(relPath: string, given?: LocalState): Promise<SyncOutcome> {
     let state: LocalState;
     const seq = this.#seq.get(relPath);
     try {
-      state = this.#local.read(relPath);
+      state = given ?? this.#local.read(relPath);
     } catch (error) {
       // The local state cannot be read (EACCES after a chmod, say): neither a put nor a delete.
       return this.#giveUp(relPath, "put", error, true);
@@ -505,7 +540,7 @@ export class Mirror {
     this.#dirty = true;
     this.#ackedAt.set(relPath, ++this.#epoch);
     this.#lastAck.set(relPath, state.exists ? "put" : "delete");
-    if (state.exists) this.#acked.set(relPath, { size: state.bytes.length, etag });
+    if (state.exists) this.#acked.set(relPath, { size: state.source?.size ?? state.bytes.length, etag });
     else this.#acked.delete(relPath);
     // What upstream now holds: our etag (the base of the next write), or nothing known.
     if (state.exists) this.#known.set(relPath, etag ?? null);
@@ -553,9 +588,14 @@ export class Mirror {
         !this.#noConditional &&
         this.#ctx.config.writeConflicts === "detect" &&
         typeof base === "string";
+      const source = state.source;
+      const send = (options: PutOptions | undefined) =>
+        source && mount.putStream
+          ? mount.putStream(relPath, source, options)
+          : mount.put!(relPath, state.bytes, options);
       if (conditional) {
         try {
-          const result = await mount.put(relPath, state.bytes, { ...meta, ifMatch: base });
+          const result = await send({ ...meta, ifMatch: base });
           return result?.etag;
         } catch (error) {
           if (!(MountError.isInstance(error) && error.code === "ENOTSUP")) throw error;
@@ -563,7 +603,7 @@ export class Mirror {
           this.#noConditional = true;
         }
       }
-      const result = await mount.put(relPath, state.bytes, Object.keys(meta).length === 0 ? undefined : meta);
+      const result = await send(Object.keys(meta).length === 0 ? undefined : meta);
       return result?.etag;
     } else if (this.#dirs.has(relPath) && mount?.rmdir) {
       await mount.rmdir(relPath);
@@ -588,6 +628,7 @@ export class Mirror {
     error: MountError,
   ): Promise<SyncOutcome> {
     const mount = this.#record.mount;
+    if (state.source) return this.#staleStream(relPath, state, seq, error);
     let upstream: Uint8Array | undefined;
     try {
       upstream = mount && "fetch" in mount ? await mount.fetch(relPath) : undefined;
@@ -627,6 +668,36 @@ export class Mirror {
     this.#known.delete(relPath);
     this.#rounds.delete(relPath);
     if (seq !== undefined) this.#journal?.settle(this.root, relPath, seq);
+    this.#ctx.stats.writeFailures++;
+    return { relPath, op: "put", ok: false, error };
+  }
+
+  /** `#stale` for a streamed file: upstream is not fetched to compare (it may be as large). */
+  async #staleStream(
+    relPath: string,
+    state: LocalState & { readonly exists: true },
+    seq: number | undefined,
+    error: MountError,
+  ): Promise<SyncOutcome> {
+    const answer = await this.#ctx.conflict({
+      kind: "version",
+      root: this.root,
+      relPath,
+      path: this.#local.absOf(relPath),
+      local: { exists: true, size: state.source?.size, etag: this.#known.get(relPath) ?? undefined },
+      remote: { exists: true },
+      error,
+    });
+    if (answer === "keep-local") {
+      try {
+        const etag = await this.#send(relPath, state, true);
+        this.#landed(relPath, state, etag, seq);
+        return { relPath, op: "put", ok: true };
+      } catch (putError) {
+        return this.#giveUp(relPath, "put", putError);
+      }
+    }
+    this.#rounds.delete(relPath);
     this.#ctx.stats.writeFailures++;
     return { relPath, op: "put", ok: false, error };
   }
