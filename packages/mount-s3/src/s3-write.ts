@@ -154,7 +154,7 @@ export async function writeObjectStream(
           ...(putOptions.ifMatch !== undefined ? { IfMatch: putOptions.ifMatch } : {}),
         }),
       );
-      ctx.listedSizes.set(key, source.size);
+      noteSize(ctx, key, source.size);
       return { etag: result.ETag };
     }
     const upload = new Upload({
@@ -165,7 +165,7 @@ export async function writeObjectStream(
       leavePartsOnError: false,
     });
     const result = await upload.done();
-    ctx.listedSizes.set(key, source.size);
+    noteSize(ctx, key, source.size);
     return { etag: (result as { ETag?: string }).ETag };
   } catch (error) {
     return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "write", precondition });
