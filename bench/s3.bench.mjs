@@ -12,6 +12,7 @@
 // compared with each other as ratios, and client CPU seconds are reported beside wall time.
 // Scale down for a quick try: BENCH_S3_KEYS=2000 BENCH_S3_LARGE_MIB=64 npm run bench -- s3
 // Only the memory rows: BENCH_S3_PHASES=memory (BENCH_S3_BUDGET_MIB sets the budget, default 32).
+// Only the listing rows (client CPU vs rclone lsf, bytes per stub; s3-index.mjs): BENCH_S3_PHASES=index.
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -29,6 +30,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { S3Bucket } from "@ws/mount-s3";
 import { findExecutable, startMoto } from "@ws/test-servers";
 import { Workspace } from "@ws/workspace";
+import { indexRows } from "./s3-index.mjs";
 import { memoryRows } from "./s3-memory.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -168,14 +170,8 @@ if (process.env["BENCH_S3_PHASES"] === "memory") {
   process.exit(0);
 }
 
-const results = { index: {}, coldRead: {}, large: {} };
-const lines = (text) => text.split("\n").filter((l) => l.trim() !== "").length;
-function expectCount(label, got, want) {
-  if (got !== want) throw new Error(`${label}: expected ${want}, got ${got}`);
-}
-
-try {
-  // Seeding is not measured.
+/** The small objects every index and cold-read row reads, listed once unmeasured. */
+async function seedSmall() {
   const seeder = rawClient();
   await seeder.send(new CreateBucketCommand({ Bucket: "small" }));
   const keys = Array.from(
@@ -186,6 +182,50 @@ try {
   const t = performance.now();
   await pool(keys, 32, (Key) => seeder.send(new PutObjectCommand({ Bucket: "small", Key, Body: body })));
   console.log(`seeded ${KEYS} x ${SMALL_SIZE} B in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  return { seeder, keys };
+}
+
+const indexOptions = {
+  bucket: "small",
+  keys: KEYS,
+  folders: FOLDERS,
+  clientConfig,
+  rcloneEnv,
+  work,
+  concurrency: CONCURRENCY,
+};
+async function saveIndex(index) {
+  await mkdir(join(here, "results"), { recursive: true });
+  await writeFile(
+    join(here, "results", "s3-index.json"),
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, server: "moto", ...index }, null, 2)}\n`,
+  );
+}
+if (process.env["BENCH_S3_PHASES"] === "index") {
+  try {
+    const { seeder } = await seedSmall();
+    seeder.destroy();
+    // Warm the SDK and the listing code, and moto's first listing after a bulk load (unmeasured).
+    const warm = S3Bucket({ bucket: "small", clientConfig, concurrency: CONCURRENCY });
+    expectCount("warm-up list", (await warm.list()).length, KEYS);
+    await warm.dispose();
+    await saveIndex(await indexRows(indexOptions));
+  } finally {
+    await moto.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+
+const results = { index: {}, coldRead: {}, large: {} };
+const lines = (text) => text.split("\n").filter((l) => l.trim() !== "").length;
+function expectCount(label, got, want) {
+  if (got !== want) throw new Error(`${label}: expected ${want}, got ${got}`);
+}
+
+try {
+  // Seeding is not measured.
+  const { seeder, keys } = await seedSmall();
   await seedLarge();
 
   // Warm the SDK's code paths (shared by S3Bucket and the raw loop) so neither in-process client
@@ -390,6 +430,7 @@ try {
   raw.destroy();
   seeder.destroy();
   await saveMemory(await memoryRows(memoryOptions));
+  await saveIndex(await indexRows(indexOptions));
 } finally {
   await moto.stop();
   await rm(work, { recursive: true, force: true });

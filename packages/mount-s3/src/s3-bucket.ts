@@ -16,7 +16,7 @@ import {
 } from "@ws/core";
 import { booleanOption, integerOption, retryLayer, stringOption } from "@ws/provider-kit";
 import { requestTimeoutOf } from "./request-timer.js";
-import type { S3Context } from "./s3-context.js";
+import { readInRanges, type S3Context } from "./s3-context.js";
 import { toMountError } from "./s3-errors.js";
 import { listObjects } from "./s3-list.js";
 import { type ReadInfo, readObject, readRange } from "./s3-read.js";
@@ -276,7 +276,9 @@ export function S3Bucket(
   async function* listFile(): AsyncGenerator<RawEntry[]> {
     if (prefix === "") throw invalid('rootType: "file" needs a prefix naming the object');
     const info = await headObject(ctx, prefix, "");
-    ctx.listedSizes = new Map(info === undefined ? [] : [[prefix, info.size]]);
+    ctx.listedSizes = new Map(
+      info === undefined || !readInRanges(ctx, info.size) ? [] : [[prefix, info.size]],
+    );
     if (info === undefined) return;
     yield [
       {

@@ -19,8 +19,10 @@ export interface S3Context {
   /** The bound on one SDK request (see RequestTimer): no answer or no body byte for this long fails it. */
   readonly timeoutMs: number;
   /**
-   * Sizes from the last listing, by key: they decide whether a read is worth splitting into
-   * ranges. Replaced as a whole when a listing completes; kept up to date by puts and deletes.
+   * Sizes from the last listing of the keys large enough to be read in ranges (see `noteSize`),
+   * by key: a key not here is read with one GET. Replaced as a whole when a listing completes;
+   * kept up to date by puts and deletes. Only the large ones, so a listing of a million small
+   * objects does not keep a million map entries (issue 16: bytes per stub).
    */
   listedSizes: Map<string, number>;
   readonly onDiagnostic: ((diagnostic: MountDiagnostic) => void) | undefined;
@@ -42,4 +44,18 @@ export function lowerKeys(meta: Record<string, string> | undefined): Record<stri
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(meta ?? {})) out[name.toLowerCase()] = value;
   return out;
+}
+
+/** True when an object of `size` bytes is read by parallel ranged GETs. */
+export function readInRanges(
+  ctx: Pick<S3Context, "rangedReadThreshold" | "partSize">,
+  size: number,
+): boolean {
+  return size >= ctx.rangedReadThreshold && size > ctx.partSize;
+}
+
+/** Records the size of `key` as the next read needs it: kept when large, forgotten otherwise. */
+export function noteSize(ctx: S3Context, key: string, size: number): void {
+  if (readInRanges(ctx, size)) ctx.listedSizes.set(key, size);
+  else ctx.listedSizes.delete(key);
 }

@@ -2,7 +2,7 @@ import { type _Object, ListObjectsV2Command, type ListObjectsV2CommandOutput } f
 import { decodePosixMetadata } from "@ws/core";
 import { mapConcurrent, paginate, type RawEntry } from "@ws/provider-kit";
 import { RequestTimer } from "./request-timer.js";
-import type { S3Context } from "./s3-context.js";
+import { readInRanges, type S3Context } from "./s3-context.js";
 import { headObject } from "./s3-write.js";
 
 /**
@@ -123,7 +123,7 @@ async function withFolderModes(ctx: S3Context, page: RawEntry[]): Promise<RawEnt
 export async function* listObjects(ctx: S3Context, prefix: string): AsyncGenerator<RawEntry[]> {
   const sizes = new Map<string, number>();
   const record = (page: RawEntry[]): RawEntry[] => {
-    for (const entry of page) sizes.set(entry.key, entry.size);
+    for (const entry of page) if (readInRanges(ctx, entry.size)) sizes.set(entry.key, entry.size);
     return page;
   };
   if (!ctx.parallelList) {

@@ -6,7 +6,7 @@ import {
 import { MountError } from "@ws/core";
 import { mapConcurrent } from "@ws/provider-kit";
 import { RequestTimer } from "./request-timer.js";
-import { httpStatusOf, lowerKeys, type S3Context } from "./s3-context.js";
+import { httpStatusOf, lowerKeys, readInRanges, type S3Context } from "./s3-context.js";
 import type { ResponseHead, SignedGet } from "./signed-get.js";
 
 /** A body that ended before its announced length: transient (see s3-errors.ts). */
@@ -294,7 +294,7 @@ export function readObject(
   info: ReadInfo = {},
 ): Promise<Uint8Array> {
   const known = ctx.listedSizes.get(key);
-  if (known !== undefined && known >= ctx.rangedReadThreshold && known > ctx.partSize) {
+  if (known !== undefined && readInRanges(ctx, known)) {
     return getRanged(ctx, key, relPath, known, info);
   }
   return getWhole(ctx, key, relPath, info);

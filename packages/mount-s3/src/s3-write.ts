@@ -15,7 +15,7 @@ import {
   sourceChunks,
 } from "@ws/core";
 import { RequestTimer } from "./request-timer.js";
-import { httpStatusOf, lowerKeys, type S3Context } from "./s3-context.js";
+import { httpStatusOf, lowerKeys, noteSize, type S3Context } from "./s3-context.js";
 
 /** S3's limit for one PutObject. */
 const MAX_SINGLE_PUT = 5 * 1024 * 1024 * 1024;
@@ -79,7 +79,7 @@ export async function writeObject(
         leavePartsOnError: false,
       });
       const result = await upload.done();
-      ctx.listedSizes.set(key, bytes.length);
+      noteSize(ctx, key, bytes.length);
       return { etag: (result as { ETag?: string }).ETag };
     }
     const result = await ctx.client.send(
@@ -92,7 +92,7 @@ export async function writeObject(
         ...conditions,
       }),
     );
-    ctx.listedSizes.set(key, bytes.length);
+    noteSize(ctx, key, bytes.length);
     return { etag: result.ETag };
   } catch (error) {
     return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "write", precondition });
@@ -154,7 +154,7 @@ export async function writeObjectStream(
           ...(putOptions.ifMatch !== undefined ? { IfMatch: putOptions.ifMatch } : {}),
         }),
       );
-      ctx.listedSizes.set(key, source.size);
+      noteSize(ctx, key, source.size);
       return { etag: result.ETag };
     }
     const upload = new Upload({
@@ -165,7 +165,7 @@ export async function writeObjectStream(
       leavePartsOnError: false,
     });
     const result = await upload.done();
-    ctx.listedSizes.set(key, source.size);
+    noteSize(ctx, key, source.size);
     return { etag: (result as { ETag?: string }).ETag };
   } catch (error) {
     return ctx.fail(error, { path: relPath, where: ctx.where(key), syscall: "write", precondition });

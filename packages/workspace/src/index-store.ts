@@ -1,4 +1,6 @@
 import type { MountEntry } from "@ws/core";
+import { EtagColumn } from "./etag-column.js";
+import { NumberColumn } from "./number-column.js";
 
 /** Identifies one mount's index: the same session, root and provider kind. */
 export interface IndexKey {
@@ -36,10 +38,10 @@ interface Columns {
   readonly kind: string;
   readonly indexedAt: number;
   readonly paths: string[];
-  readonly sizes: Float64Array;
-  readonly mtimes: Float64Array;
+  readonly sizes: NumberColumn;
+  readonly mtimes: NumberColumn;
   readonly modes: Uint16Array;
-  readonly etags: Array<string | undefined>;
+  readonly etags: EtagColumn;
 }
 
 /** The default store: compact columns in this process. Share one instance between workspaces to reuse indexes. */
@@ -57,10 +59,11 @@ export class MemoryIndexStore implements IndexStore {
     for (let i = 0; i < c.paths.length; i++) {
       const e: { path: string; size: number; mtime?: number; etag?: string; mode?: number } = {
         path: c.paths[i]!,
-        size: c.sizes[i]!,
+        size: c.sizes.get(i),
       };
-      if (!Number.isNaN(c.mtimes[i]!)) e.mtime = c.mtimes[i]!;
-      const etag = c.etags[i];
+      const mtime = c.mtimes.get(i);
+      if (!Number.isNaN(mtime)) e.mtime = mtime;
+      const etag = c.etags.get(i);
       if (etag !== undefined) e.etag = etag;
       if (c.modes[i] !== 0) e.mode = c.modes[i]!;
       entries[i] = e;
@@ -74,18 +77,18 @@ export class MemoryIndexStore implements IndexStore {
       kind: index.kind,
       indexedAt: index.indexedAt,
       paths: new Array<string>(n),
-      sizes: new Float64Array(n),
-      mtimes: new Float64Array(n),
+      sizes: new NumberColumn(n, "size"),
+      mtimes: new NumberColumn(n, "mtime"),
       modes: new Uint16Array(n),
-      etags: new Array<string | undefined>(n),
+      etags: new EtagColumn(n),
     };
     for (let i = 0; i < n; i++) {
       const e = index.entries[i]!;
       c.paths[i] = e.path;
-      c.sizes[i] = e.size;
-      c.mtimes[i] = e.mtime ?? Number.NaN;
+      c.sizes.set(i, e.size);
+      c.mtimes.set(i, e.mtime ?? Number.NaN);
       c.modes[i] = e.mode ?? 0;
-      if (e.etag !== undefined) c.etags[i] = e.etag;
+      if (e.etag !== undefined) c.etags.set(i, e.etag);
     }
     this.#map.set(keyString(key), c);
   }
@@ -94,3 +97,16 @@ export class MemoryIndexStore implements IndexStore {
     this.#map.delete(keyString(key));
   }
 }
+
+/**
+ * The default when no `indexStore` is given: keeps nothing. A store private to one workspace
+ * would only ever be read by that workspace mounting the same root again, and would give it the
+ * old listing; meanwhile it held a second copy of every listing (about a third of what a stub
+ * costs). A workspace without a store lists when it indexes; pass a `MemoryIndexStore` (shared
+ * between workspaces of this process) or a `FileIndexStore` to reuse listings.
+ */
+export const NO_INDEX_STORE: IndexStore = Object.freeze({
+  load: async (): Promise<StoredIndex | undefined> => undefined,
+  save: async (): Promise<void> => undefined,
+  delete: async (): Promise<void> => undefined,
+});

@@ -169,6 +169,69 @@ function adoptSupported(): boolean {
 }
 
 /**
+ * False when memfs certainly has nothing at `path` (following a last-component link with
+ * `follow`), true when it may: the caller then asks `lstatSync`/`statSync` as before.
+ *
+ * Why: most lookups of a lazy workspace miss memfs (every stub is outside it), and a miss through
+ * `lstatSync` builds and throws an Error with a stack trace, about an eighth of the host's CPU per
+ * cold read. memfs's own walk (`Superblock#walk(path, resolveSymlinks, checkExistence = false,
+ * checkAccess = false)`, checked against @jsonjoy.com/fs-core 4.80.1) answers `{ ok: true, value:
+ * null }` for a missing path without making any error. Anything else (a node, a path through a
+ * file, a loop) falls back to the throwing call, so answers never change, only their cost.
+ */
+export function memMayHave(vol: object, path: string, follow: boolean): boolean {
+  if (!walkSupported()) return true;
+  const result = (vol as unknown as WalkInternals)._core?.walk?.(path, follow, false, false);
+  return !(result?.ok === true && result.value === null);
+}
+
+interface WalkInternals {
+  readonly _core?: {
+    walk?(
+      path: string,
+      resolveSymlinks: boolean,
+      checkExistence: boolean,
+      checkAccess: boolean,
+    ): { readonly ok: boolean; readonly value?: unknown };
+  };
+}
+
+let walkProbe: boolean | undefined;
+
+/** Whether memfs's walk answers as `memMayHave` expects, checked once on a scratch volume. */
+function walkSupported(): boolean {
+  if (walkProbe !== undefined) return walkProbe;
+  walkProbe = false;
+  try {
+    const vol = new Volume();
+    vol.mkdirSync("/d");
+    vol.writeFileSync("/d/f", "x");
+    vol.symlinkSync("/d/gone", "/d/l");
+    const walk = (vol as unknown as WalkInternals)._core?.walk;
+    if (typeof walk !== "function") return false;
+    const core = (vol as unknown as WalkInternals)._core;
+    const missing = walk.call(core, "/d/nope", false, false, false);
+    const file = walk.call(core, "/d/f", false, false, false);
+    const link = walk.call(core, "/d/l", false, false, false);
+    const dangling = walk.call(core, "/d/l", true, false, false);
+    walkProbe =
+      missing.ok === true &&
+      missing.value === null &&
+      file.ok === true &&
+      file.value !== null &&
+      file.value !== undefined &&
+      link.ok === true &&
+      link.value !== null &&
+      link.value !== undefined &&
+      dangling.ok === true &&
+      dangling.value === null;
+  } catch {
+    walkProbe = false;
+  }
+  return walkProbe;
+}
+
+/**
  * Returns a function that writes a new file at an absolute path, like `writeMemFile(..., adopt)`,
  * but resolves each parent directory once instead of walking the whole path for every file (an
  * eager commit creates thousands of files in a few directories; the walks, file descriptors and

@@ -1,4 +1,6 @@
 import type { MountEntry } from "@ws/core";
+import { EtagColumn } from "./etag-column.js";
+import { NumberColumn } from "./number-column.js";
 
 interface DirInfo {
   /** Slots of the files directly in this directory: `[start, end)`, sorted by path. */
@@ -29,10 +31,10 @@ function dirOf(path: string): string {
  */
 export class StubTable {
   readonly #paths: string[];
-  readonly #sizes: Float64Array;
-  readonly #mtimes: Float64Array;
+  readonly #sizes: NumberColumn;
+  readonly #mtimes: NumberColumn;
   readonly #modes: Uint16Array;
-  readonly #etags: Array<string | undefined>;
+  readonly #etags: EtagColumn;
   readonly #live: Uint8Array;
   readonly #dirs = new Map<string, DirInfo>();
   #liveCount: number;
@@ -61,10 +63,10 @@ export class StubTable {
       bucket.push(i);
     }
     this.#paths = new Array<string>(n);
-    this.#sizes = new Float64Array(n);
-    this.#mtimes = new Float64Array(n);
+    this.#sizes = new NumberColumn(n, "size");
+    this.#mtimes = new NumberColumn(n, "mtime");
     this.#modes = new Uint16Array(n);
-    this.#etags = new Array<string | undefined>(n);
+    this.#etags = new EtagColumn(n);
     this.#live = new Uint8Array(n).fill(1);
     let slot = 0;
     const ranges = new Map<string, [number, number]>();
@@ -87,10 +89,10 @@ export class StubTable {
       for (const i of bucket) {
         const e = entries[i]!;
         this.#paths[slot] = e.path;
-        this.#sizes[slot] = e.size;
-        this.#mtimes[slot] = e.mtime ?? Number.NaN;
+        this.#sizes.set(slot, e.size);
+        this.#mtimes.set(slot, e.mtime ?? Number.NaN);
         this.#modes[slot] = e.mode ?? 0;
-        if (e.etag !== undefined) this.#etags[slot] = e.etag;
+        if (e.etag !== undefined) this.#etags.set(slot, e.etag);
         this.#liveBytes += e.size;
         slot++;
       }
@@ -156,12 +158,12 @@ export class StubTable {
   }
 
   size(slot: number): number {
-    return this.#sizes[slot]!;
+    return this.#sizes.get(slot);
   }
 
   /** NaN when the provider did not report one. */
   mtime(slot: number): number {
-    return this.#mtimes[slot]!;
+    return this.#mtimes.get(slot);
   }
 
   /** 0 when the provider did not report one. */
@@ -170,17 +172,17 @@ export class StubTable {
   }
 
   etag(slot: number): string | undefined {
-    return this.#etags[slot];
+    return this.#etags.get(slot);
   }
 
   entry(slot: number): MountEntry {
     const e: { path: string; size: number; mtime?: number; etag?: string; mode?: number } = {
       path: this.#paths[slot]!,
-      size: this.#sizes[slot]!,
+      size: this.#sizes.get(slot),
     };
-    const mtime = this.#mtimes[slot]!;
+    const mtime = this.#mtimes.get(slot);
     if (!Number.isNaN(mtime)) e.mtime = mtime;
-    const etag = this.#etags[slot];
+    const etag = this.#etags.get(slot);
     if (etag !== undefined) e.etag = etag;
     const mode = this.#modes[slot]!;
     if (mode !== 0) e.mode = mode;
@@ -192,7 +194,7 @@ export class StubTable {
     if (this.#live[slot] !== 1) return;
     this.#live[slot] = 0;
     this.#liveCount--;
-    this.#liveBytes -= this.#sizes[slot]!;
+    this.#liveBytes -= this.#sizes.get(slot);
     for (let d = dirOf(this.#paths[slot]!); ; d = dirOf(d)) {
       const info = this.#dirs.get(d);
       if (info) info.live--;
@@ -210,8 +212,8 @@ export class StubTable {
     if (this.#live[slot] !== 0) return;
     this.#live[slot] = 1;
     this.#liveCount++;
-    this.#liveBytes += this.#sizes[slot]!;
-    if (this.#etags[slot] !== undefined || Number.isNaN(this.#mtimes[slot]!)) this.#mtimes[slot] = mtime;
+    this.#liveBytes += this.#sizes.get(slot);
+    if (this.#etags.has(slot) || Number.isNaN(this.#mtimes.get(slot))) this.#mtimes.set(slot, mtime);
     this.#modes[slot] = mode;
     for (let d = dirOf(this.#paths[slot]!); ; d = dirOf(d)) {
       const info = this.#dirs.get(d);

@@ -104,7 +104,7 @@ export class WorkspaceFs implements VFS {
     async function* chunks(): AsyncGenerator<Uint8Array> {
       const handle = await open();
       try {
-        for await (const chunk of handle.createReadStream(options)) yield chunk as Uint8Array;
+        yield* handle.chunks(options);
       } finally {
         await handle.close();
       }

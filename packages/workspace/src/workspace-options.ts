@@ -87,7 +87,7 @@ export interface WorkspaceOptions {
   readonly ignore?: readonly string[] | undefined;
   /** Called on conflicts; see {@link ConflictResolution}. */
   readonly onMountConflict?: MountConflictHandler | undefined;
-  /** Where index state lives. Default: a `MemoryIndexStore` (nothing survives the process). */
+  /** Where index state lives, to reuse listings. Default: none (every index lists); `MemoryIndexStore` shares listings between workspaces of one process, `FileIndexStore` across processes. */
   readonly indexStore?: IndexStore | undefined;
   /** Passed to factories as `MountContext.sessionId`, and keys the index store. Default `"default"`. */
   readonly sessionId?: string | undefined;

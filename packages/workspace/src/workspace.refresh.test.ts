@@ -149,6 +149,20 @@ describe("index stores", () => {
     await ws2.close();
   });
 
+  it("without an indexStore nothing is kept: a root mounted again lists again, and sees what changed", async () => {
+    const a = spyMount({ mode: "read-write", files: { a: "a" } });
+    const ws = new Workspace({ mounts: { "/m": a } });
+    expect(await ws.fs.readdir("/m")).toEqual(["a"]);
+    await ws.unmount("/m");
+    await a.inner.put("b", new TextEncoder().encode("b"));
+    ws.mount("/m", a);
+    // A store private to the workspace used to answer here with the old listing (no "b").
+    expect(await ws.fs.readdir("/m")).toEqual(["a", "b"]);
+    expect(a.calls.list).toBe(2);
+    expect(ws.stats.indexLoads).toBe(0);
+    await ws.close();
+  });
+
   it("FileIndexStore ignores a corrupt file", async () => {
     const dir = await mkdtemp(join(tmpdir(), "ws-index-"));
     dirs.push(dir);

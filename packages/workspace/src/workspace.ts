@@ -8,7 +8,7 @@ import { ExternalChanges } from "./exec/pull-back.js";
 import { ContentCache, cacheBudget } from "./hydrate/content-cache.js";
 import { Hydrator } from "./hydrate/hydrator.js";
 import { Indexer } from "./index/indexer.js";
-import { MemoryIndexStore } from "./index-store.js";
+import { NO_INDEX_STORE } from "./index-store.js";
 import { createMemVol, hostAccess, isRoot, type MemVol } from "./mem-vol.js";
 import { Journal, type JournalRecord } from "./mirror/journal.js";
 import { Mirror } from "./mirror/mirror.js";
@@ -103,7 +103,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
       {
         sessionId: options.sessionId ?? "default",
         ignore,
-        indexStore: options.indexStore ?? new MemoryIndexStore(),
+        indexStore: options.indexStore ?? NO_INDEX_STORE,
         concurrency: positiveInt("concurrency", options.concurrency, 8),
         retries: nonNegative("retry.retries", retry.retries, 5),
         minDelayMs: nonNegative("retry.minDelayMs", retry.minDelayMs, 100),

@@ -7,7 +7,7 @@ import {
   parentPath,
   type QuotaUsage,
 } from "@ws/core";
-import type { IndexKey } from "../index-store.js";
+import { type IndexKey, NO_INDEX_STORE } from "../index-store.js";
 import { type MemVol, memFileCreator } from "../mem-vol.js";
 import type { ListingToken, Mirror } from "../mirror/mirror.js";
 import type { WorkspaceContext } from "../runtime/context.js";
@@ -331,6 +331,11 @@ export class Indexer {
     const mount = record.mount;
     const mirror = this.#p.mirror(record.root);
     if (!mirror.dirty || !mount || isEagerMount(mount)) return;
+    // No store (the default): nothing to build the listing for.
+    if (ctx.config.indexStore === NO_INDEX_STORE) {
+      mirror.saved();
+      return;
+    }
     const view = ns.view(record.root)!;
     const stubs = view.stubs;
     const entries: MountEntry[] = [];

@@ -10,7 +10,7 @@ import {
   relativeToRoot,
 } from "@ws/core";
 import type { FileStats, MemVol } from "../mem-vol.js";
-import { writeMemFile } from "../mem-vol.js";
+import { memMayHave, writeMemFile } from "../mem-vol.js";
 import type { MountRecord, Registry } from "../runtime/registry.js";
 import { StubTable } from "../stub-table.js";
 import { VirtualStats, WorkspaceDirent } from "../virtual-stats.js";
@@ -160,12 +160,15 @@ export class Namespace {
   /** What is at a path: a memfs node, a stub, a virtual directory, or nothing. */
   kind(r: Resolved, follow = false): Kind {
     if (this.isIgnored(r)) return undefined;
-    try {
-      const stats = follow ? this.#vol.statSync(r.path) : this.#vol.lstatSync(r.path);
-      const type = stats.isSymbolicLink() ? "symlink" : stats.isDirectory() ? "directory" : "file";
-      return { type, stats };
-    } catch {
-      // not in memfs
+    // A stub is not in memfs: ask without an exception first (see memMayHave).
+    if (memMayHave(this.#vol, r.path, follow)) {
+      try {
+        const stats = follow ? this.#vol.statSync(r.path) : this.#vol.lstatSync(r.path);
+        const type = stats.isSymbolicLink() ? "symlink" : stats.isDirectory() ? "directory" : "file";
+        return { type, stats };
+      } catch {
+        // not in memfs
+      }
     }
     const view = r.view;
     if (view) {
@@ -404,6 +407,7 @@ export class Namespace {
 
   /** memfs file (not symlink, not directory) stats at `abs`, or undefined. */
   memFile(abs: string): FileStats | undefined {
+    if (!memMayHave(this.#vol, abs, false)) return undefined;
     try {
       const st = this.#vol.lstatSync(abs);
       return st.isFile() ? st : undefined;

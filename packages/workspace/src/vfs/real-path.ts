@@ -1,4 +1,4 @@
-import type { MemVol } from "../mem-vol.js";
+import { type MemVol, memMayHave } from "../mem-vol.js";
 import { fsError } from "./fs-errors.js";
 
 /**
@@ -19,6 +19,8 @@ export function realPath(
     const next = `${cur}/${parts[i]}`;
     if (i === parts.length - 1 && !followLast) return next;
     let isLink: boolean;
+    // Not in memfs (a stub, a mount root's virtual folder): nothing below it is a link.
+    if (!memMayHave(vol, next, false)) return [next, ...parts.slice(i + 1)].join("/");
     try {
       isLink = vol.lstatSync(next).isSymbolicLink();
     } catch {
