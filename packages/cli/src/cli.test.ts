@@ -326,11 +326,16 @@ describe("ws run", () => {
     expect(existsSync(join(dir, "out/big.bin"))).toBe(false);
   });
 
-  it.each(["bwrap", "none"])(
-    "forwards SIGTERM to the command (sandbox %s); its last writes still land",
-    async (sandbox) => {
-      const name = `cleanup-${sandbox}.txt`;
-      const script = `trap 'echo cleaned > out/${name}; exit 7' TERM; echo ready; while :; do sleep 0.05; done`;
+  it.each([
+    ["SIGTERM", "bwrap"],
+    ["SIGTERM", "none"],
+    ["SIGINT", "bwrap"],
+    ["SIGINT", "none"],
+  ] as const)(
+    "forwards %s to the command (sandbox %s); its last writes still land",
+    async (signal, sandbox) => {
+      const name = `cleanup-${signal}-${sandbox}.txt`;
+      const script = `trap 'echo cleaned > out/${name}; exit 7' ${signal.slice(3)}; echo ready; while :; do sleep 0.05; done`;
       const run = startWs(
         ["run", "-q", "--sandbox", sandbox, "-m", "./out:/out:rw", "-w", "/", "--", "sh", "-c", script],
         {
@@ -342,7 +347,7 @@ describe("ws run", () => {
           if (c.toString().includes("ready")) resolve();
         });
       });
-      run.child.kill("SIGTERM");
+      run.child.kill(signal);
       const r = await run.done;
       expect(r.code).toBe(7);
       expect(readFileSync(join(dir, "out", name), "utf8")).toBe("cleaned\n");

@@ -438,3 +438,90 @@ describe("links, folders, modes and mtimes of a read-write mount (the user's own
     ]);
   });
 });
+
+describe("the per-file shortcuts of put and fetch keep every mode, owner and byte", () => {
+  const modeOf = (path: string): number => lstatSync(join(root, path)).mode & 0o7777;
+
+  it("modes the umask would narrow, set-ID and sticky bits are kept exactly, whatever the umask", async () => {
+    const modes = [0o644, 0o600, 0o666, 0o777, 0o000, 0o4755, 0o2750, 0o1777, 0o444];
+    const previous = process.umask(0o077);
+    try {
+      for (const mask of [0o077, 0o022, 0o000]) {
+        process.umask(mask);
+        // A fresh mount reads the umask at its first write.
+        const mount = HostDir(root, { mode: "read-write" });
+        for (const mode of modes) {
+          await mount.put(`u${mask.toString(8)}/m${mode.toString(8)}`, enc.encode("x"), { mode });
+        }
+        for (const mode of modes) {
+          expect([mask, modeOf(`u${mask.toString(8)}/m${mode.toString(8)}`)]).toEqual([mask, mode]);
+        }
+        // No mode given: fileMode, also when the umask would narrow it.
+        const wide = HostDir(root, { mode: "read-write", fileMode: 0o666 });
+        await wide.put(`u${mask.toString(8)}/default`, enc.encode("x"));
+        expect(modeOf(`u${mask.toString(8)}/default`)).toBe(0o666);
+      }
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  it("a set-ID mode survives the uid/gid change (the chown comes before the chmod)", async () => {
+    const mount = HostDir(root, { mode: "read-write", uid: 12345, gid: 23456 });
+    await mount.put("suid", enc.encode("#!/bin/sh\n"), { mode: 0o4755 });
+    await mount.put("sgid", enc.encode("#!/bin/sh\n"), { mode: 0o2755 });
+    const st = lstatSync(join(root, "suid"));
+    expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([12345, 23456, 0o4755]);
+    expect(modeOf("sgid")).toBe(0o2755);
+  });
+
+  it("a folder in the way is EISDIR also when a mode is given (no lookup first), and nothing is left behind", async () => {
+    mkdirSync(join(root, "d/inner"), { recursive: true });
+    mkdirSync(join(root, "empty"));
+    const mount = HostDir(root, { mode: "read-write" });
+    expect(await codeOf(mount.put("d", enc.encode("t"), { mode: 0o644, mtime: 1e12 }))).toBe("EISDIR");
+    expect(await codeOf(mount.put("empty", enc.encode("t"), { mode: 0o600 }))).toBe("EISDIR");
+    expect(await codeOf(mount.put("empty", enc.encode("t")))).toBe("EISDIR");
+    expect(readdirSync(root).sort()).toEqual(["d", "empty"]);
+    expect(readdirSync(join(root, "d"))).toEqual(["inner"]);
+    expect(readdirSync(join(root, "empty"))).toEqual([]);
+  });
+
+  it("reads a file whose fstat size is 0 (a /proc file) to its end, and an ordinary file in a buffer of its own", async () => {
+    // /proc files report size 0 and hold more: read until the end, as readFile does.
+    const bytes = await HostDir("/proc/self").fetch("status");
+    const text = new TextDecoder().decode(bytes);
+    expect(text.startsWith("Name:")).toBe(true);
+    expect(text).toMatch(/^Umask:\s+[0-7]+$/m);
+    expect(text.endsWith("\n")).toBe(true);
+    expect(bytes.byteLength).toBeGreaterThan(256);
+    // An ordinary file: exactly its bytes, in a buffer of its own.
+    writeFileSync(join(root, "plain.bin"), Buffer.alloc(100_000, 7));
+    const plain = await HostDir(root).fetch("plain.bin");
+    expect([plain.byteLength, plain.buffer.byteLength, plain.every((b) => b === 7)]).toEqual([
+      100_000,
+      100_000,
+      true,
+    ]);
+  });
+
+  it("concurrent writes into new folders make each folder once and all land; a delete racing them never fails them", async () => {
+    const mount = HostDir(root, { mode: "read-write" });
+    const paths = Array.from({ length: 96 }, (_, i) => `new/a${i % 3}/b${i % 2}/f${i}.txt`);
+    await Promise.all([
+      // A delete under a folder not made yet walks without creating: the writes started after it
+      // must not share its walk (they would fail ENOENT), nor it theirs.
+      mount.delete("new/a0/b0/missing.txt"),
+      mount.delete("new/a1/b1/also-missing.txt"),
+      ...paths.map((p) => mount.put(p, enc.encode(p), { mode: 0o640 })),
+    ]);
+    for (const p of paths) {
+      expect(readFileSync(join(root, p), "utf8")).toBe(p);
+      expect(modeOf(p)).toBe(0o640);
+    }
+    expect(readdirSync(join(root, "new")).sort()).toEqual(["a0", "a1", "a2"]);
+    // The folders were made only to hold these files: they go with the last of them.
+    await Promise.all(paths.map((p) => mount.delete(p)));
+    expect(readdirSync(root)).toEqual([]);
+  });
+});

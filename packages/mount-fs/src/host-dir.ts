@@ -1,20 +1,16 @@
-import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { constants, readFileSync } from "node:fs";
 import {
   chmod,
   chown,
-  type FileHandle,
   lchown,
   lstat,
   lutimes,
-  open,
   readlink,
   realpath,
-  rename,
   rmdir,
   stat,
   symlink,
-  unlink,
 } from "node:fs/promises";
 import { resolve } from "node:path";
 // defineLazyMount is @ws/provider-kit's entry point, re-exported from @ws/core where it lives:
@@ -33,7 +29,21 @@ import {
   type RawEntry,
   S_IFLNK,
 } from "@ws/core";
-import { DirCache, errnoOf, fsError, openFileNoFollow, type PinnedDir } from "./safe-path.js";
+import {
+  closeFd,
+  fchmodFd,
+  fchownFd,
+  fstatFd,
+  ftruncateFd,
+  futimesFd,
+  lstatPath,
+  openFd,
+  readFd,
+  renamePath,
+  unlinkPath,
+  writeAllFd,
+} from "./fd-io.js";
+import { DirCache, errnoOf, fsError, type PinnedDir } from "./safe-path.js";
 import { type LinkPolicy, type WalkResult, walkHostDir } from "./walk.js";
 
 export interface HostDirOptions extends MountOptions {
@@ -80,19 +90,60 @@ export interface HostDirMount extends DefinedLazyMount {
   rmdir?(relPath: string): Promise<void>;
 }
 
-const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+/**
+ * The file's bytes, read from a descriptor whose `fstat` gave `size`, as `readFile` reads them
+ * (up to that size; to the end when it is 0, as for /proc files) without `readFile`'s second
+ * `fstat`. The result is an exact, unshared Uint8Array (the host keeps it as the file's bytes
+ * without copying).
+ */
+async function readAll(fd: number, size: number): Promise<Uint8Array> {
+  if (size > 0) {
+    const bytes = new Uint8Array(size);
+    let filled = 0;
+    while (filled < size) {
+      const bytesRead = await readFd(fd, bytes, filled, size - filled);
+      if (bytesRead === 0) return bytes.slice(0, filled); // shrank meanwhile
+      filled += bytesRead;
+    }
+    return bytes;
+  }
+  // Size unknown (0): read until the end.
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = new Uint8Array(65536);
+    const bytesRead = await readFd(fd, chunk, 0, chunk.byteLength);
+    if (bytesRead === 0) break;
+    chunks.push(chunk.subarray(0, bytesRead));
+    total += bytesRead;
+  }
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return all;
+}
+
+/**
+ * The process's umask (Linux: /proc/self/status), or undefined when it cannot be read.
+ * `process.umask()` cannot read it without setting it (and is deprecated for that reason).
+ */
+function readUmask(): number | undefined {
+  try {
+    const line = /^Umask:\s*([0-7]+)$/m.exec(readFileSync("/proc/self/status", "latin1"));
+    return line ? Number.parseInt(line[1]!, 8) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Bytes of a streamed source read and written at a time. */
 const STREAM_CHUNK = 1024 * 1024;
 
-/** Writes all of `bytes` at `position` (a write may take fewer bytes than asked). */
-async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.byteLength) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset, position + offset);
-    offset += bytesWritten;
-  }
-}
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 function bits(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -187,6 +238,8 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
   };
 
   const dirs = new DirCache();
+  // The umask, read at the first write (-1: unknown, so every file gets an fchmod).
+  let umask: number | undefined;
   // Links are listed as links. A read-write mount is the user's own disk written through: every
   // link is kept, whatever it names. A read-only one lists only links that stay inside the root.
   const links: LinkPolicy = options.mode === "read-write" ? "verbatim" : "inside";
@@ -211,10 +264,10 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
     const real = await rootReal();
     const { dir, name } = split(relPath);
     const parent = await dirs.acquire(real, dir, relPath, hostPath, { create: false });
-    let handle: FileHandle;
+    let fd: number;
     try {
       try {
-        handle = await openFileNoFollow(`${parent.path}/${name}`);
+        fd = await openFd(`${parent.path}/${name}`, READ_FLAGS);
       } catch (error) {
         if (errnoOf(error) !== "ELOOP") throw fsError(error, relPath, hostPath, "open");
         // The last component is a link: the link itself, never what it names (its target is the
@@ -234,7 +287,7 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
       await parent.close();
     }
     try {
-      const st = await handle.stat();
+      const st = await fstatFd(fd);
       if (st.isDirectory()) {
         throw new MountError("EISDIR", `${relPath} is a directory in host directory ${hostPath}`, {
           path: relPath,
@@ -249,17 +302,12 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
           { path: relPath, root: hostPath, syscall: "read" },
         );
       }
-      const buffer = await handle.readFile();
-      // An exact, unshared Uint8Array (the host keeps it as the file's bytes without copying).
-      const bytes =
-        buffer.byteOffset === 0 && buffer.buffer.byteLength === buffer.byteLength
-          ? new Uint8Array(buffer.buffer, 0, buffer.byteLength)
-          : new Uint8Array(buffer);
+      const bytes = await readAll(fd, st.size);
       return { bytes, mode: st.mode & 0o7777, mtime: Math.floor(st.mtimeMs) };
     } catch (error) {
       throw fsError(error, relPath, hostPath, "read");
     } finally {
-      await handle.close();
+      await closeFd(fd).catch(() => {});
     }
   };
 
@@ -384,24 +432,29 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
     });
     const target = `${parent.path}/${name}`;
     // A short name: the file's own name may already be 255 bytes long.
-    const temp = `${parent.path}/.ws-${randomBytes(8).toString("hex")}.tmp`;
-    let handle: FileHandle | undefined;
+    // randomUUID draws from a cached pool of entropy: no call into OpenSSL per file.
+    const temp = `${parent.path}/.ws-${randomUUID()}.tmp`;
+    let fd: number | undefined;
     let made = false;
+    const inTheWay = (): MountError =>
+      new MountError("EISDIR", `put ${relPath}: a directory is in the way in host directory ${hostPath}`, {
+        path: relPath,
+        root: hostPath,
+        syscall: "rename",
+      });
     try {
-      try {
-        const existing = await lstat(target);
-        if (existing.isDirectory()) {
-          throw new MountError(
-            "EISDIR",
-            `put ${relPath}: a directory is in the way in host directory ${hostPath}`,
-            { path: relPath, root: hostPath, syscall: "rename" },
-          );
+      // What is at the target matters only when no mode was given (a file there keeps its own).
+      // A directory in the way is refused by the rename itself (EISDIR), whether or not we look.
+      if (mode === undefined && link === undefined) {
+        try {
+          const existing = await lstatPath(target);
+          if (existing.isDirectory()) throw inTheWay();
+          // A link in the way is replaced by the file (rename never writes through it); a file keeps its mode.
+          if (existing.isFile()) mode = existing.mode & 0o7777;
+        } catch (error) {
+          if (MountError.isInstance(error)) throw error;
+          if (errnoOf(error) !== "ENOENT") throw fsError(error, relPath, hostPath, "lstat");
         }
-        // A link in the way is replaced by the file (rename never writes through it); a file keeps its mode.
-        if (existing.isFile()) mode ??= existing.mode & 0o7777;
-      } catch (error) {
-        if (MountError.isInstance(error)) throw error;
-        if (errnoOf(error) !== "ENOENT") throw fsError(error, relPath, hostPath, "lstat");
       }
       if (link !== undefined) {
         // The link as given, whatever it names: it is made beside the target and renamed over
@@ -412,30 +465,40 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
         if (mtime !== undefined) await lutimes(temp, mtime / 1000, mtime / 1000);
       } else {
         mode ??= fileMode;
-        handle = await open(temp, WRITE_FLAGS, 0o600);
+        const chown = uid !== undefined || gid !== undefined;
+        // The temp file is made with its final mode when open can give it exactly: plain
+        // permission bits the umask leaves alone, and no owner to change (the file then stays
+        // 0600 until it has its owner). Otherwise 0600, and an fchmod after the write (the
+        // umask applies to open's mode, not to fchmod).
+        umask ??= readUmask() ?? -1;
+        const exact = !chown && umask !== -1 && (mode & ~0o777) === 0 && (mode & umask) === 0;
+        fd = await openFd(temp, WRITE_FLAGS, exact ? mode : 0o600);
         made = true;
-        if (content instanceof Uint8Array) await writeAll(handle, content, 0);
+        if (content instanceof Uint8Array) await writeAllFd(fd, content, 0);
         else {
           for (const [start, end] of content.extents ?? [[0, content.size] as const]) {
             for (let at = start; at < end; at += STREAM_CHUNK) {
               const stop = Math.min(end, at + STREAM_CHUNK);
-              await writeAll(handle, await content.read(at, stop), at);
+              await writeAllFd(fd, await content.read(at, stop), at);
             }
           }
-          await handle.truncate(content.size);
+          await ftruncateFd(fd, content.size);
         }
-        // chmod after the write: the umask applies to open's mode, not to fchmod.
-        await handle.chmod(mode);
-        if (uid !== undefined || gid !== undefined) await handle.chown(uid ?? -1, gid ?? -1);
+        if (chown) await fchownFd(fd, uid ?? -1, gid ?? -1);
+        // After the chown: a chown clears the set-user-ID and set-group-ID bits.
+        if (!exact) await fchmodFd(fd, mode);
         // The mtime last: nothing written to the file after it.
-        if (mtime !== undefined) await handle.utimes(mtime / 1000, mtime / 1000);
-        await handle.close();
-        handle = undefined;
+        if (mtime !== undefined) await futimesFd(fd, mtime / 1000, mtime / 1000);
+        const closing = fd;
+        fd = undefined;
+        await closeFd(closing);
       }
-      await rename(temp, target);
+      await renamePath(temp, target).catch((error: unknown) => {
+        throw errnoOf(error) === "EISDIR" ? inTheWay() : error;
+      });
     } catch (error) {
-      await handle?.close().catch(() => {});
-      if (made) await unlink(temp).catch(() => {});
+      if (fd !== undefined) await closeFd(fd).catch(() => {});
+      if (made) await unlinkPath(temp).catch(() => {});
       throw fsError(error, relPath, hostPath, link === undefined ? "write" : "symlink");
     } finally {
       await parent.close();
@@ -495,10 +558,10 @@ export function HostDir(path: string, options: HostDirOptions = {}): HostDirMoun
       const target = `${parent.path}/${name}`;
       let folder = false;
       try {
-        const st = await lstat(target);
+        const st = await lstatPath(target);
         // A folder at a file's path: nothing is there for the workspace, so the folder goes once empty.
         if (st.isDirectory()) folder = true;
-        else await unlink(target); // removes a link itself, never what it points at
+        else await unlinkPath(target); // removes a link itself, never what it points at
       } catch (error) {
         if (errnoOf(error) !== "ENOENT") throw fsError(error, relPath, hostPath, "unlink");
       } finally {

@@ -1,4 +1,4 @@
-import { constants } from "node:fs";
+import { constants, readlinkSync } from "node:fs";
 import { type FileHandle, lstat, mkdir, open, readlink, realpath } from "node:fs/promises";
 import { sep } from "node:path";
 import { MountError } from "@ws/core";
@@ -178,20 +178,22 @@ export async function openDirIn(
   }
 }
 
-/** Opens a file for reading without following a link in its last component (nor blocking on a FIFO). */
-export function openFileNoFollow(path: string): Promise<FileHandle> {
-  return open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-}
-
 /**
  * Open directories kept for the next operation in the same folder (a `cp` of 10,000 files opens
  * each folder once, not once per file). Before each reuse, the descriptor's current real path is
  * read back (`/proc/self/fd/N`): a folder moved, deleted or swapped since is dropped and walked
  * again, so the cache never widens what `openDirIn` allows. At most `limit` are kept open.
  */
+interface CacheEntry {
+  readonly opened: OpenedDir;
+  refs: number;
+  stale: boolean;
+}
+
 export class DirCache {
   readonly #limit: number;
-  readonly #entries = new Map<string, { opened: OpenedDir; refs: number; stale: boolean }>();
+  readonly #entries = new Map<string, CacheEntry>();
+  readonly #opening = new Map<string, Promise<CacheEntry>>();
 
   constructor(limit = 64) {
     this.#limit = limit;
@@ -206,27 +208,61 @@ export class DirCache {
   ): Promise<PinnedDir> {
     const cached = this.#entries.get(relDir);
     if (cached && !cached.stale) {
-      cached.refs++;
-      const now = await readlink(`/proc/self/fd/${cached.opened.handle.fd}`).catch(() => undefined);
-      if (now === cached.opened.where && !cached.stale) {
+      // The descriptor's real path, read back synchronously: a readlink of /proc/self/fd/N is
+      // answered from the kernel's dentry cache (no disk), and a round trip through the thread
+      // pool for it cost more than the write it guards (ws cp: one per file).
+      let now: string | undefined;
+      try {
+        now = readlinkSync(`/proc/self/fd/${cached.opened.handle.fd}`);
+      } catch {
+        now = undefined;
+      }
+      if (now === cached.opened.where) {
+        cached.refs++;
         // Most recently used last, so eviction takes the oldest.
         this.#entries.delete(relDir);
         this.#entries.set(relDir, cached);
         return this.#pin(cached);
       }
-      cached.refs--;
       this.#drop(relDir, cached);
     }
-    const opened = await openDirIn(rootReal, relDir, relPath, root, options);
-    const entry = { opened, refs: 1, stale: false };
-    const previous = this.#entries.get(relDir);
-    if (previous) this.#drop(relDir, previous);
-    this.#entries.set(relDir, entry);
-    this.#evict();
+    // Concurrent operations in a folder not yet open share one walk (32 writes into a new folder
+    // make it once, not 32 times); each still gets its own reference.
+    // (A walk that may create folders is never shared with one that may not, nor the reverse.)
+    const key = `${options.create ? "+" : "="}${relDir}`;
+    let opening = this.#opening.get(key);
+    if (!opening) {
+      opening = this.#open(rootReal, relDir, relPath, root, options);
+      this.#opening.set(key, opening);
+      const forget = (): void => {
+        if (this.#opening.get(key) === opening) this.#opening.delete(key);
+      };
+      opening.then(forget, forget);
+    }
+    const entry = await opening;
+    // Evicted or found moved before this caller got its turn: walk again.
+    if (entry.stale) return this.acquire(rootReal, relDir, relPath, root, options);
+    entry.refs++;
     return this.#pin(entry);
   }
 
-  #pin(entry: { opened: OpenedDir; refs: number; stale: boolean }): PinnedDir {
+  async #open(
+    rootReal: string,
+    relDir: string,
+    relPath: string,
+    root: string,
+    options: OpenDirOptions,
+  ): Promise<CacheEntry> {
+    const opened = await openDirIn(rootReal, relDir, relPath, root, options);
+    const entry: CacheEntry = { opened, refs: 0, stale: false };
+    const previous = this.#entries.get(relDir);
+    if (previous) this.#drop(relDir, previous);
+    // Not evicted here: its callers take their references when this resolves.
+    this.#entries.set(relDir, entry);
+    return entry;
+  }
+
+  #pin(entry: CacheEntry): PinnedDir {
     let released = false;
     return {
       path: `/proc/self/fd/${entry.opened.handle.fd}`,
@@ -240,7 +276,7 @@ export class DirCache {
     };
   }
 
-  #drop(relDir: string, entry: { opened: OpenedDir; refs: number; stale: boolean }): void {
+  #drop(relDir: string, entry: CacheEntry): void {
     entry.stale = true;
     if (this.#entries.get(relDir) === entry) this.#entries.delete(relDir);
     if (entry.refs === 0) void entry.opened.handle.close().catch(() => {});

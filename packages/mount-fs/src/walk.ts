@@ -2,6 +2,7 @@ import type { Dirent, Stats } from "node:fs";
 import { lstat, readdir, readlink, realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { isValidRelativePath, type MountDiagnostic, type MountEntry } from "@ws/core";
+import { lstatPath } from "./fd-io.js";
 import { errnoOf, isInside } from "./safe-path.js";
 
 /**
@@ -142,7 +143,7 @@ export async function walkHostDir(
         }
         let st: Stats;
         try {
-          st = await lstat(abs);
+          st = await lstatPath(abs);
         } catch (error) {
           if (errnoOf(error) === "ENOENT") return; // removed while we walk
           throw error;
