@@ -186,12 +186,16 @@ export interface ExecOptions {
   /** Environment; default `process.env`. `WS_ROOT` is always set to the host directory. */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
   /**
-   * Hydrate lazy stubs before the command: `true` for every mount, or a list of mount roots,
-   * workspace paths (a folder: everything below it) and globs (`/m/src/**\/*.py`; a bare name or a
-   * glob without `/`, such as `*.py`, matches at any depth). By default stubs are absent on the
-   * exec side, as the seed describes.
+   * Hydrate lazy stubs before the command: `true` for every mount, `false` for none (stubs are
+   * absent on the exec side, as the seed describes), or a list of mount roots, workspace paths (a
+   * folder: everything below it) and globs (`/m/src/**\/*.py`; a bare name or a glob without `/`,
+   * such as `*.py`, matches at any depth). Default `"auto"`: the stubs under `cwd` are fetched when
+   * they fit `hydrateBudget`; when they do not, none is fetched and the result's `absent` says how
+   * many files under which folder the command could not see.
    */
-  readonly hydrate?: boolean | readonly string[] | undefined;
+  readonly hydrate?: boolean | "auto" | readonly string[] | undefined;
+  /** The most `hydrate: "auto"` fetches before a command (default 1,000 files and 32 MiB). */
+  readonly hydrateBudget?: { readonly maxFiles?: number; readonly maxBytes?: number } | undefined;
   /** Bytes written to the child's stdin. */
   readonly input?: string | Uint8Array | undefined;
   /** Kill the child (SIGKILL) after this many ms; the pull still runs. */
@@ -283,6 +287,11 @@ export interface ExecResult {
   readonly dir?: string | undefined;
   /** How the command ran. */
   readonly sandbox?: SandboxEvent | undefined;
+  /**
+   * Set when `hydrate: "auto"` fetched nothing because the stubs under the command's working
+   * directory were over `hydrateBudget`: the command could not see these files (pass `hydrate`).
+   */
+  readonly absent?: { readonly under: string; readonly files: number; readonly bytes: number } | undefined;
 }
 
 /** Live counters. Read them at any time; they only grow. */

@@ -28,15 +28,56 @@ describe("exec", () => {
     await ws.close();
   });
 
-  it("stubs are absent on the exec side unless hydrated; hydrate ships them", async () => {
+  it("stubs are absent on the exec side with hydrate: false; hydrate ships them", async () => {
     const { ws, ro } = setup();
-    const cold = await ws.exec("sh", ["-c", "ls w/ro; cat w/ro/readme.md 2>/dev/null || echo missing"]);
+    const cold = await ws.exec("sh", ["-c", "ls w/ro; cat w/ro/readme.md 2>/dev/null || echo missing"], {
+      hydrate: false,
+    });
     // Folders holding only stubs exist (empty) so a command sees them; the files are absent.
     expect(cold.stdout).toBe("lib\nmissing\n");
     expect(ro.calls.fetch).toBe(0);
     const warm = await ws.exec("cat", ["w/ro/readme.md"], { hydrate: ["/w/ro"] });
     expect(warm.stdout).toBe("ro");
     expect(ro.calls.fetch).toBe(2);
+    await ws.close();
+  });
+
+  it("by default fetches the stubs under cwd when they fit the budget: an append lands on the stored log", async () => {
+    const rw = spyMount({
+      mode: "read-write",
+      files: { log: "line 1\n", "src/a.txt": "a", "other/b.txt": "b" },
+    });
+    const ws = new Workspace({ mounts: { "/m": rw } });
+    const r = await ws.exec("sh", ["-c", "echo line 2 >> log; cat src/a.txt"], { cwd: "/m" });
+    expect([r.exitCode, r.stdout, r.absent, r.changes.conflicts]).toEqual([0, "a", undefined, []]);
+    expect(await ws.fs.readFile("/m/log", "utf8")).toBe("line 1\nline 2\n");
+    await ws.close();
+    expect(stored(rw, "log")).toBe("line 1\nline 2\n");
+    // Only what is under cwd: a command in /m/src fetches nothing outside it.
+    const other = spyMount({ files: { "src/a.txt": "a", "other/b.txt": "b" } });
+    const inSrc = new Workspace({ mounts: { "/m": other } });
+    const seen = await inSrc.exec("sh", ["-c", "cat a.txt; cat ../other/b.txt 2>/dev/null || echo absent"], {
+      cwd: "/m/src",
+    });
+    expect([seen.stdout, other.calls.fetch]).toEqual(["aabsent\n", 1]);
+    await inSrc.close();
+  });
+
+  it("over the hydrate budget nothing is fetched and the result says how many files the command could not see", async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 5; i++) files[`f${i}.txt`] = "0123456789";
+    const mount = spyMount({ files });
+    const ws = new Workspace({ mounts: { "/m": mount } });
+    const byCount = await ws.exec("ls", ["m"], { hydrateBudget: { maxFiles: 4 } });
+    expect([byCount.stdout, byCount.absent]).toEqual(["", { under: "/", files: 5, bytes: 50 }]);
+    const byBytes = await ws.exec("ls", ["m"], { hydrateBudget: { maxBytes: 49 } });
+    expect(byBytes.absent).toEqual({ under: "/", files: 5, bytes: 50 });
+    expect(mount.calls.fetch).toBe(0);
+    const fits = await ws.exec("ls", ["m"], { hydrateBudget: { maxFiles: 5, maxBytes: 50 } });
+    expect([fits.stdout.split("\n").length - 1, fits.absent, mount.calls.fetch]).toEqual([5, undefined, 5]);
+    await expect(ws.exec("true", [], { hydrateBudget: { maxFiles: -1 } })).rejects.toMatchObject({
+      code: "EINVAL",
+    });
     await ws.close();
   });
 
@@ -164,10 +205,11 @@ describe("exec", () => {
   it("a file replaced by a directory at the same path lands as delete-file then put-children", async () => {
     const { ws, rw } = setup();
     await ws.fs.readFile("/w/rw/data.txt");
-    const result = await ws.exec("sh", [
-      "-c",
-      "cd w/rw && rm data.txt && mkdir data.txt && printf s > data.txt/s.txt && mkdir del.txt",
-    ]);
+    const result = await ws.exec(
+      "sh",
+      ["-c", "cd w/rw && rm data.txt && mkdir data.txt && printf s > data.txt/s.txt && mkdir del.txt"],
+      { hydrate: false },
+    );
     expect(result.changes.errors).toEqual([]);
     expect((await ws.fs.stat("/w/rw/data.txt")).isDirectory()).toBe(true);
     expect(await ws.fs.readFile("/w/rw/data.txt/s.txt", "utf8")).toBe("s");
@@ -194,7 +236,7 @@ describe("exec", () => {
     await ws.fs.readFile("/w/rw/d/a.txt");
     await ws.fs.readFile("/w/rw/d/sub/b.txt");
     // d/cold.txt stays a stub: absent on the exec side, but still part of the directory replaced.
-    const result = await ws.exec("sh", ["-c", "cd w/rw && rm -r d && printf file > d"]);
+    const result = await ws.exec("sh", ["-c", "cd w/rw && rm -r d && printf file > d"], { hydrate: false });
     expect(result.changes.errors).toEqual([]);
     expect(await ws.fs.readFile("/w/rw/d", "utf8")).toBe("file");
     expect(await ws.fs.exists("/w/rw/d/cold.txt")).toBe(false);

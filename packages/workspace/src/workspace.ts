@@ -209,6 +209,30 @@ export class Workspace extends Emitter<WorkspaceEvents> {
           this.#hydrator.hydrate(view, slot, abs).catch(() => undefined),
         );
       },
+      measureStubs: (absDir, skip) => {
+        let files = 0;
+        let bytes = 0;
+        for (const root of this.#registry.roots()) {
+          const view = this.#ns.view(root);
+          if (!view || skip.roots.has(root)) continue;
+          // The whole root when it lies under absDir; the subtree when absDir lies in it; else nothing.
+          const whole = absDir === "/" || root === absDir || root.startsWith(`${absDir}/`);
+          if (!whole && !absDir.startsWith(`${root}/`)) continue;
+          const stubs = view.stubs;
+          for (const slot of stubs.liveSlotsUnder(whole ? "" : absDir.slice(root.length + 1))) {
+            files++;
+            bytes += stubs.size(slot);
+          }
+        }
+        for (const path of skip.paths) {
+          if (absDir !== "/" && path !== absDir && !path.startsWith(`${absDir}/`)) continue;
+          const k = this.#ns.kind(this.#ns.resolve(path));
+          if (k?.type !== "stub" || skip.roots.has(k.view.root)) continue;
+          files--;
+          bytes -= k.view.stubs.size(k.slot);
+        }
+        return { files, bytes };
+      },
       refresh: (root) => this.#indexer.refresh(this.#registry.select(root, "refresh")[0]!),
       saveIndex: (root) => this.#save(root),
       apply: new ExternalChanges(this.#ns, vol, mirror),

@@ -222,17 +222,21 @@ export async function unseenNeverOverwrites(fresh: FreshMount): Promise<void> {
   expect(dbBytes.length).toBeGreaterThan(0);
 
   const ws = new Workspace({ mounts: { "/m": fresh() } });
-  const r = await ws.exec("sh", [
-    "-c",
+  const r = await ws.exec(
+    "sh",
     [
-      "echo x >> m/log",
-      "touch m/README.md",
-      "sqlite3 m/db.sqlite 'select count(*) from t' 2>/dev/null",
-      "echo '{}' > m/package-lock.json",
-      "mkdir -p m/out/logs",
-      "true",
-    ].join("; "),
-  ]);
+      "-c",
+      [
+        "echo x >> m/log",
+        "touch m/README.md",
+        "sqlite3 m/db.sqlite 'select count(*) from t' 2>/dev/null",
+        "echo '{}' > m/package-lock.json",
+        "mkdir -p m/out/logs",
+        "true",
+      ].join("; "),
+    ],
+    { hydrate: false },
+  );
   expect(r.exitCode).toBe(0);
   const unseen = r.changes.conflicts
     .filter((c) => c.kind === "unseen")
@@ -247,7 +251,7 @@ export async function unseenNeverOverwrites(fresh: FreshMount): Promise<void> {
     ].sort(),
   );
   // The next command sees the VFS again: the stubs stay absent, the kept copies are there.
-  const next = await ws.exec("sh", ["-c", "ls m"]);
+  const next = await ws.exec("sh", ["-c", "ls m"], { hydrate: false });
   expect(next.stdout.split("\n")).toEqual(
     expect.arrayContaining(["log.exec-unseen", "README.md.exec-unseen"]),
   );
@@ -289,6 +293,12 @@ export async function largeFileStreamed(fresh: FreshMount, size: number, streamB
     sum,
     fetchesBefore,
   ]);
+  // Nor does the default (`"auto"`): the held copy is not a file the command could not see.
+  const auto = await ws.exec("sh", ["-c", "sha256sum < m/big.bin"], {
+    streamBytes,
+    hydrateBudget: { maxBytes: 1024 },
+  });
+  expect([auto.stdout.split(" ")[0], auto.absent, ws.stats.fetches]).toEqual([sum, undefined, fetchesBefore]);
   // The VFS holds a stub, not the bytes: reading it is a fetch from the mount.
   const read = await ws.fs.readFile("/m/big.bin");
   expect(ws.stats.fetches).toBeGreaterThan(fetchesBefore);

@@ -25,6 +25,11 @@ export interface ExecHost {
   prefetch(root: string | undefined): Promise<unknown>;
   /** Hydrates the stubs whose workspace path `match` accepts (a failed fetch leaves its stub). */
   hydrateMatching(match: (absPath: string) => boolean): Promise<void>;
+  /** How many stubs lie under `absDir` (but not under `skip.roots` nor at `skip.paths`), and their listed bytes. */
+  measureStubs(
+    absDir: string,
+    skip: { readonly roots: ReadonlySet<string>; readonly paths: ReadonlySet<string> },
+  ): { files: number; bytes: number };
   /** Lists a mount again and applies the difference (after a command wrote a bound-in-place directory). */
   refresh(root: string): Promise<import("../workspace-options.js").RefreshResult>;
   /** Saves a mount's index after acknowledged writes. */

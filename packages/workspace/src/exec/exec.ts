@@ -59,6 +59,25 @@ function streamBytesOf(value: unknown): number {
   return value;
 }
 
+/** The default `hydrateBudget`: what `hydrate: "auto"` fetches before a command at most. */
+export const DEFAULT_HYDRATE_BUDGET: { readonly maxFiles: number; readonly maxBytes: number } = {
+  maxFiles: 1000,
+  maxBytes: 32 * 1024 * 1024,
+};
+
+function hydrateBudgetOf(given: ExecOptions["hydrateBudget"]): { maxFiles: number; maxBytes: number } {
+  const out = { ...DEFAULT_HYDRATE_BUDGET, ...given };
+  for (const [name, value] of Object.entries(out)) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new MountError(
+        "EINVAL",
+        `exec: hydrateBudget.${name} must be a whole number of 0 or more, got ${String(value)}`,
+      );
+    }
+  }
+  return out;
+}
+
 /**
  * The seed's container side, as a child process over the workspace's lasting exec directory: push
  * what changed in the VFS, run, pull back what the command changed.
@@ -91,14 +110,30 @@ export async function runExec(
       : host.hydrateMatching(
           (abs) => !held.has(abs) && (root === undefined || abs === root || abs.startsWith(`${root}/`)),
         );
-  if (options.hydrate === true) {
+  const hydrate = options.hydrate ?? "auto";
+  const inside = normalizeAbsolutePath(options.cwd ?? "/");
+  let absent: ExecResult["absent"];
+  if (hydrate === "auto") {
+    // The stubs under the command's working directory, fetched when they fit the budget: then the
+    // command sees the files it is most likely to touch; otherwise it sees none and the result says so.
+    const budget = hydrateBudgetOf(options.hydrateBudget);
+    const below = (abs: string): boolean =>
+      (inside === "/" || abs === inside || abs.startsWith(`${inside}/`)) &&
+      !held.has(abs) &&
+      ![...inPlace.keys()].some((root) => abs.startsWith(`${root}/`));
+    const found = host.measureStubs(inside, { roots: new Set(inPlace.keys()), paths: held });
+    if (found.files > 0) {
+      if (found.files <= budget.maxFiles && found.bytes <= budget.maxBytes) await host.hydrateMatching(below);
+      else absent = { under: inside, ...found };
+    }
+  } else if (hydrate === true) {
     if (inPlace.size === 0) await prefetch(undefined);
     else for (const root of host.roots()) if (!inPlace.has(root)) await prefetch(root);
-  } else if (options.hydrate) {
+  } else if (hydrate) {
     // Mount roots whole; any other entry is a workspace path (a folder: all below it) or a glob.
     const roots = new Set(host.roots());
     const selectors: string[] = [];
-    for (const entry of options.hydrate) {
+    for (const entry of hydrate) {
       const root = roots.has(entry) ? entry : undefined;
       if (root === undefined) selectors.push(entry);
       else if (!inPlace.has(root)) await prefetch(root);
@@ -113,7 +148,6 @@ export async function runExec(
   const dir = await execDir.open(options.tmpDir);
   // Only what changed in the VFS since the last sync is written (the first exec writes it all).
   await execDir.locked(() => execDir.push(host));
-  const inside = normalizeAbsolutePath(options.cwd ?? "/");
   // Never through a link the VFS holds (a command may have left one pointing anywhere).
   const cwd = mkdirConfined(dir, inside);
   const outcome = await run(command, args, options, {
@@ -137,5 +171,5 @@ export async function runExec(
       mirrored: [...changes.mirrored, ...r.added, ...r.changed, ...r.deleted],
     };
   }
-  return { ...outcome, changes, sandbox, dir };
+  return { ...outcome, changes, sandbox, dir, ...(absent ? { absent } : {}) };
 }

@@ -17,7 +17,7 @@ describe("exec over stubs it could not see (kind: unseen)", () => {
 
   it("an append to a log it never saw keeps the stored log; the command's bytes go beside it", async () => {
     const { m, ws, seen } = setup();
-    const r = await ws.exec("sh", ["-c", 'echo x >> "$WS_ROOT/m/log"']);
+    const r = await ws.exec("sh", ["-c", 'echo x >> "$WS_ROOT/m/log"'], { hydrate: false });
     expect(stored(m, "log")).toBe("line 1\nline 2\n");
     expect(stored(m, "log.exec-unseen")).toBe("x\n");
     expect(r.changes.conflicts.map((c) => [c.kind, c.path, c.keptAs, c.resolution])).toEqual([
@@ -31,7 +31,7 @@ describe("exec over stubs it could not see (kind: unseen)", () => {
 
   it("touch README.md does not make the stored README empty", async () => {
     const { m, ws } = setup();
-    const r = await ws.exec("sh", ["-c", 'touch "$WS_ROOT/m/README.md"']);
+    const r = await ws.exec("sh", ["-c", 'touch "$WS_ROOT/m/README.md"'], { hydrate: false });
     expect(stored(m, "README.md")).toBe("# readme\n");
     expect(r.changes.conflicts.map((c) => [c.kind, c.keptAs])).toEqual([
       ["unseen", "/m/README.md.exec-unseen"],
@@ -41,7 +41,7 @@ describe("exec over stubs it could not see (kind: unseen)", () => {
 
   it("mkdir -p over a stored file it never saw: the file stays, the folder is reported", async () => {
     const { m, ws } = setup();
-    const r = await ws.exec("sh", ["-c", 'mkdir -p "$WS_ROOT/m/out/logs"']);
+    const r = await ws.exec("sh", ["-c", 'mkdir -p "$WS_ROOT/m/out/logs"'], { hydrate: false });
     expect(stored(m, "out")).toBe("data");
     expect(m.calls.delete).toBe(0);
     expect(r.changes.conflicts.map((c) => [c.kind, c.path])).toEqual([["unseen", "/m/out"]]);
@@ -64,7 +64,7 @@ describe("rm -rf of a folder whose stored files the command never saw", () => {
     for (let i = 0; i < 20; i++) files[`big/sub/f${i}.txt`] = `${i}`;
     const m = spyMount({ mode: "read-write", files });
     const ws = new Workspace({ mounts: { "/m": m } });
-    const r = await ws.exec("sh", ["-c", 'rm -rf "$WS_ROOT/m/big"']);
+    const r = await ws.exec("sh", ["-c", 'rm -rf "$WS_ROOT/m/big"'], { hydrate: false });
     expect(r.changes.conflicts.map((c) => [c.kind, c.path, c.remote.exists])).toEqual([
       ["unseen", "/m/big", false],
     ]);
