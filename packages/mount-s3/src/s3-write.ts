@@ -29,6 +29,12 @@ export interface S3ObjectInfo {
   readonly meta: Readonly<Record<string, string>>;
 }
 
+/** Which precondition a put carries (named in the error when it fails). */
+function preconditionOf(putOptions: PutOptions): "ifNoneMatch" | "ifMatch" | undefined {
+  if (putOptions.ifNoneMatch !== undefined) return "ifNoneMatch";
+  return putOptions.ifMatch !== undefined ? "ifMatch" : undefined;
+}
+
 /**
  * One object written: a single PutObject (with its precondition), or a multipart upload for
  * large objects without one. The kit has checked mode, bytes and the precondition's shape.
@@ -40,12 +46,7 @@ export async function writeObject(
   bytes: Uint8Array,
   putOptions: PutOptions,
 ): Promise<{ etag: string | undefined }> {
-  const precondition =
-    putOptions.ifNoneMatch !== undefined
-      ? "ifNoneMatch"
-      : putOptions.ifMatch !== undefined
-        ? "ifMatch"
-        : undefined;
+  const precondition = preconditionOf(putOptions);
   const conditions = {
     ...(putOptions.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
     ...(putOptions.ifMatch !== undefined ? { IfMatch: putOptions.ifMatch } : {}),
@@ -123,12 +124,7 @@ export async function writeObjectStream(
   if (source.size < ctx.multipartThreshold) {
     return writeObject(ctx, key, relPath, await readSource(source), putOptions);
   }
-  const precondition =
-    putOptions.ifNoneMatch !== undefined
-      ? "ifNoneMatch"
-      : putOptions.ifMatch !== undefined
-        ? "ifMatch"
-        : undefined;
+  const precondition = preconditionOf(putOptions);
   const metadata = encodePosixMetadata(putOptions);
   const meta = Object.keys(metadata).length > 0 ? { Metadata: metadata } : {};
   // A fresh stream per attempt: the retry layer calls again and the source is read again.

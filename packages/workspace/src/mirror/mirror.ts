@@ -651,15 +651,7 @@ export class Mirror {
       remote: upstream ? { exists: true, size: upstream.length } : { exists: false },
       error,
     });
-    if (answer === "keep-local") {
-      try {
-        const etag = await this.#send(relPath, state, true);
-        this.#landed(relPath, state, etag, seq);
-        return { relPath, op: "put", ok: true };
-      } catch (putError) {
-        return this.#giveUp(relPath, "put", putError);
-      }
-    }
+    if (answer === "keep-local") return this.#sendOver(relPath, state, seq);
     // Upstream wins: the local version gives way, loudly.
     this.cancel(relPath);
     this.#local.replace(relPath, upstream);
@@ -670,6 +662,21 @@ export class Mirror {
     if (seq !== undefined) this.#journal?.settle(this.root, relPath, seq);
     this.#ctx.stats.writeFailures++;
     return { relPath, op: "put", ok: false, error };
+  }
+
+  /** The local version sent over whatever upstream holds (the hook answered "keep-local"). */
+  async #sendOver(
+    relPath: string,
+    state: LocalState & { readonly exists: true },
+    seq: number | undefined,
+  ): Promise<SyncOutcome> {
+    try {
+      const etag = await this.#send(relPath, state, true);
+      this.#landed(relPath, state, etag, seq);
+      return { relPath, op: "put", ok: true };
+    } catch (putError) {
+      return this.#giveUp(relPath, "put", putError);
+    }
   }
 
   /** `#stale` for a streamed file: upstream is not fetched to compare (it may be as large). */
@@ -688,15 +695,7 @@ export class Mirror {
       remote: { exists: true },
       error,
     });
-    if (answer === "keep-local") {
-      try {
-        const etag = await this.#send(relPath, state, true);
-        this.#landed(relPath, state, etag, seq);
-        return { relPath, op: "put", ok: true };
-      } catch (putError) {
-        return this.#giveUp(relPath, "put", putError);
-      }
-    }
+    if (answer === "keep-local") return this.#sendOver(relPath, state, seq);
     this.#rounds.delete(relPath);
     this.#ctx.stats.writeFailures++;
     return { relPath, op: "put", ok: false, error };
