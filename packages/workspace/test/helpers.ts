@@ -1,4 +1,5 @@
 import { type LazyMount, MemoryMount, type MemoryMountOptions, type MountEntry, MountError } from "@ws/core";
+import { expect } from "vitest";
 
 export interface SpyMount extends LazyMount {
   readonly calls: { list: number; fetch: number; put: number; delete: number; dispose: number };
@@ -81,3 +82,14 @@ export function stored(mount: SpyMount, key: string): string | undefined {
 
 /** Never-failing retry settings so tests do not wait on back-off. */
 export const fastRetry = { retries: 5, minDelayMs: 1, maxDelayMs: 2 } as const;
+
+/** Byte equality without vitest's element-by-element diff (slow on megabytes). */
+export function expectBytes(got: Uint8Array, want: Uint8Array, what = "bytes"): void {
+  expect(got.length, `${what}: length`).toBe(want.length);
+  const same =
+    Buffer.compare(
+      Buffer.from(got.buffer, got.byteOffset, got.byteLength),
+      Buffer.from(want.buffer, want.byteOffset, want.byteLength),
+    ) === 0;
+  expect(same, `${what}: content differs`).toBe(true);
+}

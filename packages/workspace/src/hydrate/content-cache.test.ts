@@ -1,17 +1,7 @@
 import { type LazyMount, MemoryMount, MemoryStore, MountError } from "@ws/core";
 import { describe, expect, it } from "vitest";
+import { expectBytes } from "../../test/helpers.js";
 import { Workspace } from "../workspace.js";
-
-/** Byte equality without vitest's element-by-element diff (slow on megabytes). */
-function expectBytes(got: Uint8Array, want: Uint8Array, what = "bytes"): void {
-  expect(got.length, `${what}: length`).toBe(want.length);
-  const same =
-    Buffer.compare(
-      Buffer.from(got.buffer, got.byteOffset, got.byteLength),
-      Buffer.from(want.buffer, want.byteOffset, want.byteLength),
-    ) === 0;
-  expect(same, `${what}: content differs`).toBe(true);
-}
 
 const KiB = 1024;
 

@@ -1,18 +1,8 @@
 import { type LazyMount, MemoryMount } from "@ws/core";
 import { describe, expect, it } from "vitest";
+import { expectBytes } from "../../test/helpers.js";
 import { Workspace } from "../workspace.js";
 import { FIRST_WINDOW, MAX_WINDOW, RangeReader, READ_AHEAD } from "./file-handle.js";
-
-/** Byte equality without vitest's element-by-element diff (slow on megabytes). */
-function expectBytes(got: Uint8Array, want: Uint8Array, what = "bytes"): void {
-  expect(got.length, `${what}: length`).toBe(want.length);
-  const same =
-    Buffer.compare(
-      Buffer.from(got.buffer, got.byteOffset, got.byteLength),
-      Buffer.from(want.buffer, want.byteOffset, want.byteLength),
-    ) === 0;
-  expect(same, `${what}: content differs`).toBe(true);
-}
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
