@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { MountError, type PutSource } from "@ws/core";
 import { type MiniflareR2Server, startMiniflareR2 } from "@ws/test-servers";
+import { type MountConflict, Workspace } from "@ws/workspace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { largeFileStreamed } from "../../workspace/test/exec-scenarios.js";
 import { type Faults, recordingBinding } from "../test/recording-binding.js";
@@ -255,5 +256,58 @@ describe("R2Bucket.putStream on Miniflare's R2 binding", { timeout: 120_000 }, (
       `head ${key}`,
       "complete 3",
     ]);
+  });
+
+  /** A workspace over a recording binding under a prefix of its own, with the conflicts it saw. */
+  const execSetup = (faults: Faults = {}) => {
+    const prefix = `t${++counter}`;
+    const { binding, recorded } = recordingBinding(real, faults);
+    const seen: MountConflict[] = [];
+    const ws = new Workspace({
+      mounts: { "/m": R2Bucket(binding, { prefix, mode: "read-write", partSize: 5 * MiB }) },
+      onMountConflict: (c) => void seen.push(c),
+    });
+    return { prefix, recorded, seen, ws, key: `${prefix}/big.bin` };
+  };
+  const bigFile = `head -c ${11 * MiB} /dev/urandom > m/big.bin && sha256sum < m/big.bin`;
+
+  it("a command's edit of a large file changed meanwhile by another client is a version conflict", async () => {
+    const { ws, seen, key } = execSetup();
+    const first = await ws.exec("sh", ["-c", bigFile], { streamBytes: 6 * MiB });
+    expect([first.exitCode, first.changes.mirrored]).toEqual([0, ["/m/big.bin"]]);
+    await real.put(key, new TextEncoder().encode("another client's version"));
+    const edit = await ws.exec(
+      "sh",
+      ["-c", "printf XYZ | dd of=m/big.bin bs=1 seek=5 conv=notrunc status=none"],
+      { streamBytes: 6 * MiB, hydrate: false },
+    );
+    // The head before the upload saw the other version: ESTALE, as put gives, so the conflict path runs.
+    expect(seen.map((c) => [c.kind, c.relPath])).toEqual([["version", "big.bin"]]);
+    expect(edit.changes.errors.map((e) => [e.path, MountError.isInstance(e.error) && e.error.code])).toEqual([
+      ["/m/big.bin", "ESTALE"],
+    ]);
+    expect(new TextDecoder().decode(await (await real.get(key))!.arrayBuffer())).toBe(
+      "another client's version",
+    );
+    await ws.close().catch(() => undefined);
+  });
+
+  it("when the streamed upload fails, the file is read whole and put: nothing is lost", async () => {
+    const { ws, recorded, key } = execSetup({
+      beforePart() {
+        throw new Error("a part refused for this test");
+      },
+    });
+    const r = await ws.exec("sh", ["-c", bigFile], { streamBytes: 6 * MiB });
+    expect([r.exitCode, r.changes.errors, r.changes.mirrored]).toEqual([0, [], ["/m/big.bin"]]);
+    // The stream was tried and aborted, then one whole put landed.
+    expect(recorded.calls.filter((c) => c.includes("big.bin") || c === "abort")).toEqual([
+      `createMultipartUpload ${key}`,
+      "abort",
+      `put ${key}`,
+    ]);
+    const stored = new Uint8Array(await (await real.get(key))!.arrayBuffer());
+    expect(sha256(stored)).toBe(r.stdout.split(" ")[0]);
+    await ws.close();
   });
 });
