@@ -43,12 +43,14 @@ async function measured(command, args, env) {
     const out = last.startsWith("{") ? JSON.parse(last) : undefined;
     return { wall, rssMiB: Math.round(kib / 1024), load: load(), out };
   } catch (error) {
+    // The first line that names the failure, and what GNU time measured up to it.
+    const reason = String(error.stderr || error.message)
+      .split("\n")
+      .find((line) => /^\s*\w*Error: /.test(line));
+    const timed = await readFile(timing, "utf8").catch(() => "");
+    const [wall, kib] = timed.trim().split(/\s+/).slice(-2).map(Number);
     return {
-      failed: String(error.stderr || error.message)
-        .trim()
-        .split("\n")
-        .slice(-3)
-        .join(" | "),
+      failed: `${reason?.trim() ?? "exit code != 0"} (%M ${Math.round(kib / 1024)} MiB, ${wall} s)`,
       load: load(),
     };
   } finally {
