@@ -10,7 +10,8 @@ export interface R2BucketBinding {
   /** Resolves `null` when an `onlyIf` precondition fails. */
   put(
     key: string,
-    value: ArrayBuffer | ArrayBufferView | string | null,
+    /** A stream only of known length (workerd's `FixedLengthStream`); R2Bucket sends one only there. */
+    value: ArrayBuffer | ArrayBufferView | string | null | ReadableStream<Uint8Array>,
     options?: R2PutOptionsLike,
   ): Promise<R2ObjectLike | null>;
   delete(keys: string | string[]): Promise<void>;

@@ -124,7 +124,10 @@ export function R2Bucket(binding: R2BucketBinding, options: R2BucketOptions = {}
     ...(multipart
       ? {
           putStream: (key: string, source: PutSource, putOptions: PutOptions) =>
-            writeObjectStream(multipart, key, source, putOptions, partSize),
+            writeObjectStream(multipart, key, source, putOptions, {
+              partSize,
+              classify: (error, key) => classifyR2Error(error, { op: "put", key, relPath: "" }),
+            }),
         }
       : {}),
     async delete(key) {

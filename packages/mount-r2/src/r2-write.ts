@@ -10,9 +10,17 @@ import type {
   R2BucketBinding,
   R2ConditionalLike,
   R2MultipartUploadLike,
+  R2PutOptionsLike,
   R2UploadedPartLike,
 } from "./r2-binding.js";
-import { classifyR2Error } from "./r2-errors.js";
+
+/** How a streamed write is made (R2Bucket's options). */
+export interface StreamSettings {
+  /** Bytes per part; a source up to this size is put in one request. */
+  readonly partSize: number;
+  /** A binding failure as a MountError (`classifyR2Error`): kept when an abort fails too. */
+  readonly classify: (error: unknown, key: string) => MountError;
+}
 
 const MiB = 1024 * 1024;
 /**
@@ -22,6 +30,8 @@ const MiB = 1024 * 1024;
 export const STREAM_PARTS = 4;
 /** R2's most parts per upload: a larger file gets larger parts. */
 const MAX_PARTS = 10_000;
+/** R2's largest single `put`: a conditional streamed write above it goes multipart. */
+const MAX_SINGLE_PUT = 5 * 1024 * MiB;
 /** Chunks read from a streamed source at a time (copied into the part being filled). */
 const STREAM_CHUNK = MiB;
 
@@ -32,6 +42,19 @@ export async function writeObject(
   bytes: Uint8Array,
   putOptions: PutOptions,
 ): Promise<{ etag: string }> {
+  // A plain Uint8Array of exactly these bytes: Miniflare's proxy rejects a Node Buffer, and a
+  // view into a larger buffer would send the whole buffer.
+  const body =
+    bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && !isNodeBuffer(bytes)
+      ? bytes
+      : new Uint8Array(bytes);
+  const result = await binding.put(key, body, r2PutOptions(putOptions));
+  if (result === null) throw preconditionFailed(key, putOptions);
+  return { etag: result.etag };
+}
+
+/** The binding's put options for these: `onlyIf` for a precondition, custom metadata for mode and mtime. */
+function r2PutOptions(putOptions: PutOptions): R2PutOptionsLike | undefined {
   const onlyIf: R2ConditionalLike = {
     ...(putOptions.ifNoneMatch === "*" ? { etagDoesNotMatch: "*" } : {}),
     // R2 wants the bare etag and rejects a quoted one: accept both (httpEtag is quoted).
@@ -41,19 +64,43 @@ export async function writeObject(
   // The file's mode and mtime (a link's type) in s3fs's convention, as custom metadata.
   const customMetadata = encodePosixMetadata(putOptions);
   const hasMeta = Object.keys(customMetadata).length > 0;
-  // A plain Uint8Array of exactly these bytes: Miniflare's proxy rejects a Node Buffer, and a
-  // view into a larger buffer would send the whole buffer.
-  const body =
-    bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && !isNodeBuffer(bytes)
-      ? bytes
-      : new Uint8Array(bytes);
-  const result = await binding.put(
-    key,
-    body,
-    conditional || hasMeta
-      ? { ...(conditional ? { onlyIf } : {}), ...(hasMeta ? { customMetadata } : {}) }
-      : undefined,
-  );
+  return conditional || hasMeta
+    ? { ...(conditional ? { onlyIf } : {}), ...(hasMeta ? { customMetadata } : {}) }
+    : undefined;
+}
+
+/** workerd's `FixedLengthStream`, whose readable side R2's `put` takes (its length is known); not in Node. */
+type FixedLengthStreamClass = new (
+  length: number,
+) => { readonly readable: ReadableStream<Uint8Array>; readonly writable: WritableStream<Uint8Array> };
+
+/**
+ * One streamed `put` with its precondition, inside workerd: atomic as `writeObject`, with one
+ * chunk in memory at a time (the stream gives back-pressure). Holes are sent as zeros, never read.
+ */
+async function putFixedLength(
+  binding: R2BucketBinding,
+  key: string,
+  source: PutSource,
+  putOptions: PutOptions,
+  Fixed: FixedLengthStreamClass,
+): Promise<{ etag: string }> {
+  const { readable, writable } = new Fixed(source.size);
+  const writer = writable.getWriter();
+  const put = binding.put(key, readable, r2PutOptions(putOptions));
+  // A put that fails stops the writer (nothing reads the stream any more).
+  put.catch((error: unknown) => writer.abort(error).catch(() => undefined));
+  const pump = async (): Promise<void> => {
+    try {
+      // Copies: a chunk of holes is a view of one shared buffer of zeros, which must stay whole.
+      for await (const chunk of sourceChunks(source, STREAM_CHUNK)) await writer.write(new Uint8Array(chunk));
+      await writer.close();
+    } catch (error) {
+      await writer.abort(error).catch(() => undefined);
+      throw error;
+    }
+  };
+  const [result] = await Promise.all([put, pump()]);
   if (result === null) throw preconditionFailed(key, putOptions);
   return { etag: result.etag };
 }
@@ -61,20 +108,26 @@ export async function writeObject(
 /**
  * One object written from a source read part by part. Up to `partSize` bytes: read whole and put
  * as `writeObject` does (atomic, preconditions included). Larger: a multipart upload with
- * `STREAM_PARTS` parts in flight, aborted on any failure. The binding's `complete` takes no
- * precondition, so a conditional one is checked with `head` before the upload and again right
- * before `complete`: a write by someone else between that last `head` and `complete` is
- * overwritten (README, Limits). Holes of a sparse source are sent as zeros, never read.
+ * `STREAM_PARTS` parts in flight, aborted on any failure. A conditional one, inside workerd, is
+ * one streamed `put` through a `FixedLengthStream` (atomic). Elsewhere (Node, Miniflare's proxy:
+ * a stream there has no known length, which R2's `put` requires) the binding's `complete` takes
+ * no precondition, so it is checked with `head` before the upload and again right before
+ * `complete`: a write by someone else between that last `head` and `complete` is overwritten
+ * (README, Limits). Holes of a sparse source are sent as zeros, never read.
  */
 export async function writeObjectStream(
   binding: R2BucketBinding & Required<Pick<R2BucketBinding, "createMultipartUpload">>,
   key: string,
   source: PutSource,
   putOptions: PutOptions,
-  partSize: number,
+  { partSize, classify }: StreamSettings,
 ): Promise<{ etag: string }> {
   if (source.size <= partSize) return writeObject(binding, key, await readSource(source), putOptions);
   const conditional = putOptions.ifNoneMatch !== undefined || putOptions.ifMatch !== undefined;
+  const Fixed = (globalThis as { FixedLengthStream?: FixedLengthStreamClass }).FixedLengthStream;
+  if (conditional && Fixed !== undefined && source.size <= MAX_SINGLE_PUT) {
+    return putFixedLength(binding, key, source, putOptions, Fixed);
+  }
   // Nothing is uploaded for a write that would be refused anyway.
   if (conditional) await checkPrecondition(binding, key, putOptions);
   const customMetadata = encodePosixMetadata(putOptions);
@@ -90,7 +143,7 @@ export async function writeObjectStream(
     const object = await upload.complete(parts);
     return { etag: object.etag };
   } catch (error) {
-    return abandon(upload, key, error);
+    return abandon(upload, key, error, classify);
   }
 }
 
@@ -169,16 +222,19 @@ async function checkPrecondition(
  * The upload aborted, then `error` thrown. If the abort fails too, the error says so and names
  * the upload (its parts stay until aborted or removed by the bucket's lifecycle rule).
  */
-async function abandon(upload: R2MultipartUploadLike, key: string, error: unknown): Promise<never> {
+async function abandon(
+  upload: R2MultipartUploadLike,
+  key: string,
+  error: unknown,
+  classify: StreamSettings["classify"],
+): Promise<never> {
   try {
     await upload.abort();
   } catch (abortError) {
     const abortReason = abortError instanceof Error ? abortError.message : String(abortError);
     // 10024: no such upload (already completed or aborted): nothing is left behind.
     if (!/\(10024\)\s*$/.test(abortReason)) {
-      const failed = MountError.isInstance(error)
-        ? error
-        : classifyR2Error(error, { op: "put", key, relPath: "" });
+      const failed = MountError.isInstance(error) ? error : classify(error, key);
       throw new MountError(
         failed.code,
         `${failed.message}; aborting its multipart upload ${upload.uploadId} failed too (${abortReason}): ` +
