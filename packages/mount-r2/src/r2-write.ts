@@ -88,20 +88,37 @@ async function putFixedLength(
   const { readable, writable } = new Fixed(source.size);
   const writer = writable.getWriter();
   const put = binding.put(key, readable, r2PutOptions(putOptions));
-  // A put that fails stops the writer (nothing reads the stream any more).
-  put.catch((error: unknown) => writer.abort(error).catch(() => undefined));
-  const pump = async (): Promise<void> => {
+  let pumpFailure: { error: unknown } | undefined;
+  const pumped = (async (): Promise<void> => {
     try {
       // Copies: a chunk of holes is a view of one shared buffer of zeros, which must stay whole.
       for await (const chunk of sourceChunks(source, STREAM_CHUNK)) await writer.write(new Uint8Array(chunk));
       await writer.close();
     } catch (error) {
+      pumpFailure = { error };
       await writer.abort(error).catch(() => undefined);
-      throw error;
     }
+  })();
+  // Whatever ends the put first, the writer is stopped (nothing reads the stream any more) and
+  // the pump has finished before this returns; a source that failed is the error reported.
+  const stop = async (reason: unknown): Promise<void> => {
+    await writer.abort(reason).catch(() => undefined);
+    await pumped;
   };
-  const [result] = await Promise.all([put, pump()]);
-  if (result === null) throw preconditionFailed(key, putOptions);
+  let result: Awaited<typeof put>;
+  try {
+    result = await put;
+  } catch (error) {
+    await stop(error);
+    throw pumpFailure ? pumpFailure.error : error;
+  }
+  if (result === null) {
+    const failed = preconditionFailed(key, putOptions);
+    await stop(failed);
+    throw failed;
+  }
+  await pumped;
+  if (pumpFailure) throw pumpFailure.error;
   return { etag: result.etag };
 }
 
