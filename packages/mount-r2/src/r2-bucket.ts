@@ -52,7 +52,8 @@ export interface R2BucketMount extends DefinedLazyMount {
 
 /**
  * A lazy mount over a Workers R2 bucket binding. `list()` pages through `bucket.list()` with its
- * cursor, `fetch()` is one `get()`, `put`/`delete` proxy to R2 when `mode: "read-write"`. Built on
+ * cursor, `fetch()` is one `get()`, `put`/`delete` proxy to R2 when `mode: "read-write"`, and
+ * `putStream` sends a large file as a multipart upload (`r2-write.ts`). Built on
  * `defineLazyMount`: the binding makes one attempt per call, and transient failures (R2's internal
  * errors, rate limits, lost connections) are marked so the workspace's retry layer retries them,
  * reads included.
