@@ -310,4 +310,25 @@ describe("R2Bucket.putStream on Miniflare's R2 binding", { timeout: 120_000 }, (
     expect(sha256(stored)).toBe(r.stdout.split(" ")[0]);
     await ws.close();
   });
+
+  it("a transient failure of a part is retried by the workspace: the upload is aborted and sent again", async () => {
+    let failed = false;
+    const { ws, recorded, key } = execSetup({
+      beforePart(n) {
+        if (n === 2 && !failed) {
+          failed = true;
+          throw new Error("We encountered an internal error. Please try again. (10001)");
+        }
+      },
+    });
+    const r = await ws.exec("sh", ["-c", bigFile], { streamBytes: 6 * MiB });
+    expect([r.exitCode, r.changes.errors, r.changes.mirrored]).toEqual([0, [], ["/m/big.bin"]]);
+    // One aborted upload, then a whole new one: never a whole-file put.
+    expect(
+      recorded.calls.filter((c) => c.includes("big.bin") || c === "abort" || c.startsWith("complete")),
+    ).toEqual([`createMultipartUpload ${key}`, "abort", `createMultipartUpload ${key}`, "complete 3"]);
+    const stored = new Uint8Array(await (await real.get(key))!.arrayBuffer());
+    expect(sha256(stored)).toBe(r.stdout.split(" ")[0]);
+    await ws.close();
+  });
 });
