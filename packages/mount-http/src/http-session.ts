@@ -1,5 +1,6 @@
 import { type MountDiagnostic, MountError } from "@ws/core";
 import { type HttpResponse, httpPool, httpStatusError, parseRetryAfter } from "@ws/provider-kit";
+import { nodeDispatcher } from "./node-dispatcher.js";
 import { type ReadIntoOptions, readInto } from "./read-into.js";
 import { SocketReadUnsupported, socketRead } from "./socket-read.js";
 
@@ -47,6 +48,12 @@ export interface HttpSession {
       maxBytes?: number;
       place?: ReadIntoOptions["place"];
       window?: ReadIntoOptions["window"];
+      /**
+       * `"node"`: through Node's own HTTP client (the listing, ranges): no undici, whose
+       * WebAssembly parser costs ~29 MiB to optimize once per process (see `nodeDispatcher`).
+       * Default `"pool"`: the undici pool (whole files, writes).
+       */
+      via?: "pool" | "node";
     },
   ): Promise<HttpAnswer>;
   getLarge(
@@ -57,6 +64,8 @@ export interface HttpSession {
       place: NonNullable<ReadIntoOptions["place"]>;
       /** Passed to the pool's request when the fast path cannot be used (see `ReadIntoOptions`). */
       window?: ReadIntoOptions["window"];
+      /** The transport when the fast path cannot be used (see `send`). */
+      via?: "pool" | "node";
     },
   ): Promise<HttpAnswer>;
   statusError(response: HttpAnswer, method: string): MountError;
@@ -64,6 +73,8 @@ export interface HttpSession {
   report(key: string, reason: string, where: URL): void;
   formatError(url: URL, error: unknown): MountError;
   text(bytes: Uint8Array): string;
+  /** Closes the idle sockets of the session's own `node:http` agent. */
+  close(): void;
 }
 
 export interface HttpSessionConfig {
@@ -84,6 +95,7 @@ export function createHttpSession(config: HttpSessionConfig): HttpSession {
     headersTimeoutMs: timeoutMs,
     bodyTimeoutMs: timeoutMs,
   });
+  const nodePool = nodeDispatcher(base, { connections: config.concurrency });
 
   const headersFor = (url: URL, extra: Record<string, string> = {}): Record<string, string> =>
     // Credentials and extra headers only ever go to the base URL's origin.
@@ -99,12 +111,14 @@ export function createHttpSession(config: HttpSessionConfig): HttpSession {
       maxBytes?: number;
       place?: ReadIntoOptions["place"];
       window?: ReadIntoOptions["window"];
+      via?: "pool" | "node";
     } = {},
   ): Promise<HttpAnswer> {
     let current = url;
     let locked = 0;
     for (let hop = 0; ; hop++) {
-      const poolOf = current.origin === base.origin ? pool : httpPool(current.origin);
+      const poolOf =
+        current.origin !== base.origin ? httpPool(current.origin) : init.via === "node" ? nodePool : pool;
       // Every request through readInto: bodies land straight in their final buffer (see there
       // why not the kit's httpRequest).
       const response = await readInto(poolOf, current, {
@@ -206,6 +220,7 @@ export function createHttpSession(config: HttpSessionConfig): HttpSession {
       maxBytes: number;
       place: NonNullable<ReadIntoOptions["place"]>;
       window?: ReadIntoOptions["window"];
+      via?: "pool" | "node";
     },
   ): Promise<HttpAnswer> {
     if (url.protocol === "http:" && url.origin === base.origin) {
@@ -223,5 +238,7 @@ export function createHttpSession(config: HttpSessionConfig): HttpSession {
     return send("GET", url, init);
   }
 
-  return { send, getLarge, statusError, checkOk, report, formatError, text };
+  const close = (): void => nodePool.close();
+
+  return { send, getLarge, statusError, checkOk, report, formatError, text, close };
 }

@@ -1,6 +1,7 @@
 import { MountError } from "@ws/core";
 import { classifyNetworkError, concatBytes } from "@ws/provider-kit";
 import type { Dispatcher } from "undici";
+import type { DispatchOnly } from "./node-dispatcher.js";
 
 /** Where a response body goes: at `offset` of `target`. */
 export interface BodyPlacement {
@@ -63,7 +64,7 @@ export interface ReadIntoResult {
  * without an error listener, so a hostile server answering with a large Content-Length raised an
  * uncaught exception (UND_ERR_ABORTED) that would end the process.
  */
-export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): Promise<ReadIntoResult> {
+export function readInto(pool: DispatchOnly, url: URL, options: ReadIntoOptions): Promise<ReadIntoResult> {
   const method = options.method ?? "GET";
   const what = `${method} ${url.origin}${url.pathname}`;
   const max = options.maxBytes ?? Number.POSITIVE_INFINITY;

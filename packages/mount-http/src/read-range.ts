@@ -4,8 +4,12 @@ import { contentRange, describe, type HttpAnswer, header } from "./http-session.
 import type { BodyPlacement, ResponseHeaders } from "./read-into.js";
 import type { TreeContext } from "./tree-context.js";
 
-/** Ranges at least this long go through the large-read fast path (`getLarge`); shorter ones through the pool. */
-const FAST_RANGE = 1024 * 1024;
+/**
+ * Ranges at least this long go through the large-read fast path (`getLarge`: a connection of their
+ * own, the body read by the kernel into its buffer); shorter ones through the session's keep-alive
+ * `node:http` agent. Neither touches undici (see `nodeDispatcher`). 256 KiB: a stream's first window.
+ */
+const FAST_RANGE = 256 * 1024;
 
 function checkOffset(name: string, value: number): void {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
@@ -78,6 +82,7 @@ export function createRangeReader(
       maxBytes: end - start,
       place,
       window: { start, end },
+      via: "node" as const,
     };
     let response: HttpAnswer;
     try {
