@@ -90,11 +90,14 @@ export interface HttpSessionConfig {
 
 export function createHttpSession(config: HttpSessionConfig): HttpSession {
   const { base, timeoutMs, redirectOrigins, baseHeaders } = config;
-  const pool = httpPool(base.origin, {
-    connections: config.concurrency,
-    headersTimeoutMs: timeoutMs,
-    bodyTimeoutMs: timeoutMs,
-  });
+  // The undici pool is opened on its first request, not here: a mount that only lists and reads
+  // ranges never loads undici (see `nodeDispatcher`).
+  const pool = (): ReturnType<typeof httpPool> =>
+    httpPool(base.origin, {
+      connections: config.concurrency,
+      headersTimeoutMs: timeoutMs,
+      bodyTimeoutMs: timeoutMs,
+    });
   const nodePool = nodeDispatcher(base, { connections: config.concurrency });
 
   const headersFor = (url: URL, extra: Record<string, string> = {}): Record<string, string> =>
@@ -118,7 +121,7 @@ export function createHttpSession(config: HttpSessionConfig): HttpSession {
     let locked = 0;
     for (let hop = 0; ; hop++) {
       const poolOf =
-        current.origin !== base.origin ? httpPool(current.origin) : init.via === "node" ? nodePool : pool;
+        current.origin !== base.origin ? httpPool(current.origin) : init.via === "node" ? nodePool : pool();
       // Every request through readInto: bodies land straight in their final buffer (see there
       // why not the kit's httpRequest).
       const response = await readInto(poolOf, current, {
