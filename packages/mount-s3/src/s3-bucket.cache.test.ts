@@ -59,6 +59,22 @@ describe.each([true, false])("S3Bucket.fetchRange on moto, fastReads: %s", (fast
     expect(await codeOf(m.fetchRange!("data.bin", -1, 10))).toBe("EINVAL");
   });
 
+  it("with a caller's buffer: the fast path writes a 206 into it (no buffer per range), the SDK path returns a fresh one", async () => {
+    const m = mount();
+    const into = new Uint8Array(40_000);
+    for (const [start, end] of [
+      [0, 16],
+      [100, 40_100],
+      [65_000, 80_000],
+    ] as const) {
+      const got = await m.fetchRange!("data.bin", start, end, into);
+      expect(Buffer.from(got).equals(Buffer.from(data.subarray(start, Math.min(end, data.length))))).toBe(
+        true,
+      );
+      expect(got.buffer === into.buffer).toBe(fastReads);
+    }
+  });
+
   it("ws.fs.open reads a part of a large object without fetching it whole", async () => {
     const large = bytes(3 * 1024 * 1024 + 11, 4);
     await putObjects(backend, bucket, { "r/large.bin": large });
