@@ -212,9 +212,9 @@ export function createHttpSession(config: HttpSessionConfig): HttpSession {
   }
 
   /**
-   * A GET of a large body: on plain http, first through `socketRead` (the kernel writes the body
-   * straight into its buffer: a third of the CPU of the pool path here); anything that path does
-   * not handle (https, a redirect, an error status, chunked framing) goes through the pool.
+   * A GET of a large body: first through `socketRead` (the body is written straight into its
+   * buffer: a third of the CPU of the pool path here, on http and https); anything that path does
+   * not handle (a redirect, an error status, chunked framing) goes through the pool.
    */
   async function getLarge(
     url: URL,
@@ -226,7 +226,7 @@ export function createHttpSession(config: HttpSessionConfig): HttpSession {
       via?: "pool" | "node";
     },
   ): Promise<HttpAnswer> {
-    if (url.protocol === "http:" && url.origin === base.origin) {
+    if ((url.protocol === "http:" || url.protocol === "https:") && url.origin === base.origin) {
       try {
         const response = await socketRead(url, headersFor(url, init.headers), {
           timeoutMs,

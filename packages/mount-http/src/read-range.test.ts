@@ -1,4 +1,4 @@
-import diagnostics from "node:diagnostics_channel";
+import * as diagnostics from "node:diagnostics_channel";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MountError } from "@ws/core";

@@ -1,4 +1,5 @@
-import { connect } from "node:net";
+import { connect, isIP } from "node:net";
+import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import { MountError } from "@ws/core";
 import { classifyNetworkError } from "@ws/provider-kit";
 import type { BodyPlacement, ReadIntoResult, ResponseHeaders } from "./read-into.js";
@@ -20,12 +21,14 @@ export class SocketReadUnsupported extends Error {
 }
 
 /**
- * One plain-HTTP GET on its own connection whose body the kernel writes straight into its final
- * buffer: the socket reads into views of the target (Node's `onread` option), so each byte is
- * copied once, from the kernel, instead of through the HTTP parser's memory and a chunk on the
- * way. For large files only (a connection per call, `Connection: close`); `http:` only, and only
- * responses framed by Content-Length: anything else throws `SocketReadUnsupported` before a byte
- * of body is kept, and the caller reads through the pool.
+ * One HTTP GET on its own connection whose body is written straight into its final buffer: the
+ * socket reads into views of the target (Node's `onread` option), so each byte is copied once
+ * (from the kernel on `http:`, from TLS's decryption on `https:`) instead of through the HTTP
+ * parser's memory and a chunk on the way. For large reads only (a connection per call,
+ * `Connection: close`), and only responses framed by Content-Length: anything else throws
+ * `SocketReadUnsupported` before a byte of body is kept, and the caller reads through the pool.
+ * `https:` verifies the server as the pool does (the default CAs, the host name as SNI and for the
+ * certificate check); `tls` adds options (tests pass their own `ca`).
  */
 export function socketRead(
   url: URL,
@@ -34,9 +37,11 @@ export function socketRead(
     readonly timeoutMs: number;
     readonly maxBytes: number;
     readonly place: (status: number, headers: ResponseHeaders) => BodyPlacement | undefined;
+    readonly tls?: ConnectionOptions | undefined;
   },
 ): Promise<ReadIntoResult> {
-  if (url.protocol !== "http:") return Promise.reject(new SocketReadUnsupported("not plain http"));
+  const secure = url.protocol === "https:";
+  if (!secure && url.protocol !== "http:") return Promise.reject(new SocketReadUnsupported("not http(s)"));
   const what = `GET ${url.origin}${url.pathname}`;
   return new Promise<ReadIntoResult>((resolve, reject) => {
     sharedScratch ??= Buffer.allocUnsafeSlow(SCRATCH);
@@ -118,37 +123,44 @@ export function socketRead(
       if (expected === 0) done();
       else body(early);
     };
-    const socket = connect({
-      host: url.hostname.replace(/^\[|\]$/g, ""),
-      port: Number(url.port || 80),
-      onread: {
-        buffer: () => next,
-        callback: (count: number, buffer: Uint8Array): boolean => {
-          if (settled) return false;
-          timer.refresh();
-          try {
-            if (target !== undefined) body(count);
-            else {
-              // Only a head split across reads is copied (into `head`); the first read, which
-              // also holds the start of the body, is parsed where it landed.
-              const piece = Buffer.from(buffer.buffer, buffer.byteOffset, count);
-              const bytes = head.length === 0 ? piece : Buffer.concat([head, piece]);
-              const end = bytes.indexOf("\r\n\r\n");
-              if (end >= 0) parseHead(bytes, end);
-              else if (bytes.length > MAX_HEAD)
-                throw new SocketReadUnsupported("response headers over 64 KiB");
-              else head = Buffer.from(bytes);
-            }
-          } catch (error) {
-            finish(error);
-            return false;
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    const onread = {
+      buffer: () => next,
+      callback: (count: number, buffer: Uint8Array): boolean => {
+        if (settled) return false;
+        timer.refresh();
+        try {
+          if (target !== undefined) body(count);
+          else {
+            // Only a head split across reads is copied (into `head`); the first read, which
+            // also holds the start of the body, is parsed where it landed.
+            const piece = Buffer.from(buffer.buffer, buffer.byteOffset, count);
+            const bytes = head.length === 0 ? piece : Buffer.concat([head, piece]);
+            const end = bytes.indexOf("\r\n\r\n");
+            if (end >= 0) parseHead(bytes, end);
+            else if (bytes.length > MAX_HEAD) throw new SocketReadUnsupported("response headers over 64 KiB");
+            else head = Buffer.from(bytes);
           }
-          return true;
-        },
+        } catch (error) {
+          finish(error);
+          return false;
+        }
+        return true;
       },
-    });
+    };
+    const socket = secure
+      ? tlsConnect({
+          ...options.tls,
+          host,
+          port: Number(url.port || 443),
+          // SNI takes a host name, never an address.
+          ...(isIP(host) === 0 ? { servername: host } : {}),
+          // Node's TLSSocket takes `onread` as net.Socket does (its types omit it).
+          onread,
+        } as ConnectionOptions)
+      : connect({ host, port: Number(url.port || 80), onread });
     socket.setNoDelay(true);
-    socket.on("connect", () => {
+    socket.on(secure ? "secureConnect" : "connect", () => {
       const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, "Connection: close"];
       for (const [name, value] of Object.entries(headers)) {
         if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) {
