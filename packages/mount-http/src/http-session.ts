@@ -1,6 +1,11 @@
 import { type MountDiagnostic, MountError } from "@ws/core";
-import { type HttpResponse, httpPool, httpStatusError, parseRetryAfter } from "@ws/provider-kit";
-import { nodeDispatcher } from "./node-dispatcher.js";
+import {
+  type HttpResponse,
+  httpPool,
+  httpStatusError,
+  nodeDispatcher,
+  parseRetryAfter,
+} from "@ws/provider-kit";
 import { type ReadIntoOptions, readInto } from "./read-into.js";
 import { SocketReadUnsupported, socketRead } from "./socket-read.js";
 

@@ -1,7 +1,7 @@
 import { MountError } from "@ws/core";
+import type { DispatchOnly } from "@ws/provider-kit";
 import { classifyNetworkError, concatBytes } from "@ws/provider-kit";
 import type { Dispatcher } from "undici";
-import type { DispatchOnly } from "./node-dispatcher.js";
 
 /** Where a response body goes: at `offset` of `target`. */
 export interface BodyPlacement {

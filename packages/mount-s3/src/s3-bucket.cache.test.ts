@@ -1,7 +1,8 @@
+import * as diagnostics from "node:diagnostics_channel";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { cacheBudgetModel } from "@ws/testkit";
 import { Workspace } from "@ws/workspace";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import {
   backendClient,
   bucketName,
@@ -61,7 +62,15 @@ describe.each([true, false])("S3Bucket.fetchRange on moto, fastReads: %s", (fast
 
   it("with a caller's buffer: the fast path writes a 206 into it (no buffer per range), the SDK path returns a fresh one", async () => {
     const m = mount();
+    await m.list();
     const into = new Uint8Array(40_000);
+    // The fast path's ranges go through the mount's node:http agent, never undici.
+    let undiciRequests = 0;
+    const onRequest = (): void => {
+      undiciRequests++;
+    };
+    diagnostics.subscribe("undici:request:create", onRequest);
+    onTestFinished(() => diagnostics.unsubscribe("undici:request:create", onRequest));
     for (const [start, end] of [
       [0, 16],
       [100, 40_100],
@@ -73,6 +82,7 @@ describe.each([true, false])("S3Bucket.fetchRange on moto, fastReads: %s", (fast
       );
       expect(got.buffer === into.buffer).toBe(fastReads);
     }
+    expect(undiciRequests).toBe(0);
   });
 
   it("ws.fs.open reads a part of a large object without fetching it whole", async () => {

@@ -330,7 +330,7 @@ export async function readRange(
               : { target: new Uint8Array(length), offset: 0 };
           };
     try {
-      const response = await fast.get({ key, range, place });
+      const response = await fast.get({ key, range, place, transport: "node" });
       if (response.contentLength !== undefined && response.received !== response.contentLength) {
         throw new TruncatedBody(`received ${response.received} of ${response.contentLength} bytes`);
       }

@@ -17,20 +17,33 @@ export interface NodeDispatcher extends DispatchOnly {
 }
 
 /**
- * `dispatch` over `node:http`/`node:https` with a keep-alive agent of `connections` sockets, for
- * `readInto`: the same handler, timeouts and limits as the undici pool, through Node's built-in
- * HTTP parser.
+ * undici's `dispatch` (the v7 handler: `onRequestStart`, `onResponseStart`, `onResponseData`,
+ * `onResponseEnd`, `onResponseError`) over `node:http`/`node:https` with a keep-alive agent of
+ * `connections` sockets for one origin: a handler written for `httpPool` runs unchanged through
+ * Node's built-in HTTP parser. Timeouts are the handler's own (as with the pool, abort through
+ * the controller); request bodies are sent whole. `close()` closes the idle sockets.
  *
  * Why a second transport: undici parses responses with llhttp compiled to WebAssembly, and V8
  * optimizes that parser's main function (TurboFan) once it is hot, after the first few hundred
  * KiB of responses: about 29 MiB of compiler memory for ~0.1 s, once per process
  * (`node --trace-wasm-compilation-times`). A process that only lists a tree and streams a large
- * file paid it on top of the stream (`npm run bench -- stream`: 103 MiB peak RSS for the indexed
- * mount with nothing read, 68 MiB without). Node's own parser is native code. The listing and
- * the ranged reads go through this one; whole-file reads of small files stay on the undici pool,
- * which costs less CPU per request.
+ * file paid it on top of the stream (`npm run bench -- stream`: 103 MiB peak RSS for an indexed
+ * HttpTree mount with nothing read, 68 MiB without). Node's own parser is native code. HttpTree's
+ * listings and ranges and S3Bucket's `fetchRange` go through this; whole-object reads of small
+ * objects stay on the undici pool, which costs less CPU per request.
  */
-export function nodeDispatcher(origin: URL, options: { readonly connections: number }): NodeDispatcher {
+export function nodeDispatcher(
+  origin: URL,
+  options: {
+    readonly connections: number;
+    /**
+     * A request whose socket stays silent this long (connecting, waiting for the headers, between
+     * two pieces of the body) fails `ETIMEDOUT`, as the pool's headers and body timeouts. Default
+     * none: the handler keeps its own timer.
+     */
+    readonly timeoutMs?: number | undefined;
+  },
+): NodeDispatcher {
   const secure = origin.protocol === "https:";
   const agentOptions = {
     keepAlive: true,
@@ -74,6 +87,13 @@ export function nodeDispatcher(origin: URL, options: { readonly connections: num
         const r = send(url, { agent, method: opts.method, headers: opts.headers as Record<string, string> });
         req = r;
         let answered = false;
+        const timeoutMs = options.timeoutMs;
+        if (timeoutMs !== undefined) {
+          r.setTimeout(timeoutMs, () => {
+            fail(Object.assign(new Error(`nothing arrived for ${timeoutMs} ms`), { code: "ETIMEDOUT" }));
+            r.destroy();
+          });
+        }
         r.on("error", (error) => {
           // A kept-alive socket the server closed while it was idle fails before any answer:
           // ask once more on a fresh one (undici does the same; only idempotent methods come here).
