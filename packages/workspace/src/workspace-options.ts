@@ -227,7 +227,7 @@ export interface ExecOptions {
   readonly bindHostDirs?: boolean | undefined;
   /**
    * Files the command leaves that are this large or larger (default 8 MiB) are never read into
-   * memory: under a read-write mount that takes files part by part (`putStream`: S3, host
+   * memory: under a read-write mount that takes files part by part (`putStream`: S3, R2, host
    * directories) they go from the exec directory to the mount in parts (S3: a multipart upload)
    * and the workspace keeps them as stubs, read from the mount when asked for; a sparse file's holes
    * are not sent as data where the mount keeps holes (a host directory). Anywhere else (no mount, a
