@@ -70,7 +70,9 @@ describe.each([true, false])("S3Bucket.fetchRange on moto, fastReads: %s", (fast
       undiciRequests++;
     };
     diagnostics.subscribe("undici:request:create", onRequest);
-    onTestFinished(() => diagnostics.unsubscribe("undici:request:create", onRequest));
+    onTestFinished(() => {
+      diagnostics.unsubscribe("undici:request:create", onRequest);
+    });
     for (const [start, end] of [
       [0, 16],
       [100, 40_100],
