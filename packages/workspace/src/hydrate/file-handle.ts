@@ -6,11 +6,11 @@ import { fsError } from "../vfs/fs-errors.js";
 /**
  * The first window of a ranged reader, and the cap its sequential windows double up to.
  *
- * Why 2 MiB and not larger: every window is a fresh buffer from the provider, and V8 reclaims
- * large dead ArrayBuffers late (up to about 64 MiB of them wait for a collection). Streaming
- * 1 GiB over nginx peaked at 166-178 MiB RSS with 8 MiB windows (two ahead) and 139-147 MiB
- * with 2 MiB windows (four ahead), at the same speed (`npm run bench -- stream`). Four windows
- * ahead keep five requests in flight, so a high-latency store still streams.
+ * Why 2 MiB and not larger: the windows held (up to five) are memory of the reader's own. When
+ * every window was a fresh buffer, streaming 1 GiB over nginx peaked at 166-178 MiB RSS with
+ * 8 MiB windows (two ahead) and 139-147 MiB with 2 MiB windows (four ahead), at the same speed
+ * (`npm run bench -- stream`); with reused windows it peaks at 111-114 MiB. Four windows ahead
+ * keep five requests in flight, so a high-latency store still streams.
  */
 export const FIRST_WINDOW: number = 256 * 1024;
 export const MAX_WINDOW: number = 2 * 1024 * 1024;
@@ -24,7 +24,7 @@ export interface HandleSource {
   readonly size: number;
   /** Reads up to `length` bytes at `position` into `target` at `offset`; resolves with the count. */
   read(target: Uint8Array, offset: number, length: number, position: number): Promise<number>;
-  /** The bytes `[start, end)` as they arrive (views, not copies). */
+  /** The bytes `[start, end)` as chunks the caller owns (never views of a buffer that is reused). */
   chunks(start: number, end: number): AsyncGenerator<Uint8Array>;
   close(): void;
 }
@@ -366,8 +366,10 @@ export class WorkspaceFileHandle {
   }
 
   /**
-   * The bytes `[start, end]` (end inclusive, as `node:fs`) as a stream of the chunks as they
-   * arrive, without copying them again. Reading starts when the stream is first read.
+   * The bytes `[start, end]` (end inclusive, as `node:fs`) as a stream. The consumer owns every
+   * chunk: bytes in a reused window are copied out 64 KiB at a time (`STREAM_CHUNK`), a fresh
+   * array from a provider that ignores `into` is handed on as it is. Reading starts when the
+   * stream is first read.
    */
   createReadStream(options: ReadStreamOptions = {}): Readable {
     return Readable.from(this.chunks(options), { objectMode: false });
