@@ -217,9 +217,9 @@ export class Hydrator {
         const fetchRange = mount.fetchRange;
         const rel = view.stubs.path(slot);
         const abs = r.path;
-        return rangeSource(abs, this.#ns.stat(abs, true), async (start, end) => {
+        return rangeSource(abs, this.#ns.stat(abs, true), async (start, end, into) => {
           try {
-            const bytes = await fetchRange.call(mount, rel, start, end);
+            const bytes = await fetchRange.call(mount, rel, start, end, into);
             if (!(bytes instanceof Uint8Array))
               throw new MountError("EIO", `fetchRange(${rel}) did not return a Uint8Array`);
             return bytes;
