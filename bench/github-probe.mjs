@@ -26,11 +26,12 @@ const { GitTransport } = await import(${JSON.stringify(join(dist, "git-transport
 const { PackStore } = await import(${JSON.stringify(join(dist, "pack-store.js"))});
 const { GitHubRepo } = await import(${JSON.stringify(join(dist, "index.js"))});
 const MiB = 1024 * 1024;
+const v8 = await import("node:v8");
 const t0 = performance.now();
 const mark = (phase) => {
   process.stderr.write("WALL " + phase + " " + Date.now() + "\\n");
   const m = process.memoryUsage();
-  console.error("PHASE " + JSON.stringify({ phase, t: performance.now(), rss: m.rss / MiB, heapUsed: m.heapUsed / MiB, heapTotal: m.heapTotal / MiB, external: m.external / MiB, arrayBuffers: m.arrayBuffers / MiB }));
+  console.error("PHASE " + JSON.stringify({ phase, t: performance.now(), rss: m.rss / MiB, heapUsed: m.heapUsed / MiB, heapTotal: m.heapTotal / MiB, external: m.external / MiB, arrayBuffers: m.arrayBuffers / MiB, newSpace: (v8.getHeapSpaceStatistics().find((x) => x.space_name === "new_space")?.space_size ?? 0) / MiB }));
 };
 mark("baseline");
 const fetchPack = GitFetchClient.prototype.fetchPack;
