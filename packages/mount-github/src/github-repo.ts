@@ -307,7 +307,8 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
             message: `${file.path} is a Git LFS pointer; its content is not fetched (the pointer file is materialised as stored)`,
           });
         }
-        writer.writeFile(file.path, bytes, modeOf(file.mode));
+        // The bytes are a fresh copy out of the pack: the host may keep them as they are.
+        writer.adoptFile(file.path, bytes, modeOf(file.mode));
       }
     } catch (error) {
       throw fail(error, "reading a blob");
