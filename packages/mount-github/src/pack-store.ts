@@ -66,7 +66,6 @@ const EMPTY = new Uint8Array(0);
 export class PackStore {
   readonly #pack: Uint8Array;
   /** The objects in pack order: entry start and end, resolved type and size, id (20 bytes each). */
-  readonly #count: number;
   readonly #offsets: Uint32Array;
   readonly #ends: Uint32Array;
   readonly #types: Uint8Array;
@@ -112,7 +111,6 @@ export class PackStore {
 
   private constructor(pack: Uint8Array, count: number, options: PackStoreOptions) {
     this.#pack = pack;
-    this.#count = count;
     this.#offsets = new Uint32Array(count);
     this.#ends = new Uint32Array(count);
     this.#types = new Uint8Array(count);
@@ -548,6 +546,36 @@ export class PackStore {
     return this.#rBuf.slice(this.#rStart, this.#rStart + this.#rLength);
   }
 
+  /** The index of object `oid` (hex), or -1: the `...At` methods read by index, with no id string. */
+  indexOf(oid: string): number {
+    return this.#lookup(oid);
+  }
+
+  /** The index of the object whose 20-byte id is `bytes[at..at+20)` (a tree entry's), or -1. */
+  indexAt(bytes: Uint8Array, at: number): number {
+    return this.#find(bytes, at);
+  }
+
+  typeAt(i: number): GitObjectType {
+    return TYPE_NAMES[this.#types[i] as number] as GitObjectType;
+  }
+
+  sizeAt(i: number): number {
+    return this.#sizes[i] as number;
+  }
+
+  /** Object `i`'s bytes, the caller's own. */
+  readOwnedAt(i: number): Uint8Array {
+    this.#at(i);
+    return this.#rBuf.slice(this.#rStart, this.#rStart + this.#rLength);
+  }
+
+  /** The entries of tree `i` (a copy of the tree, so reading other objects meanwhile is safe). */
+  treeAt(i: number): TreeReader {
+    if (this.#types[i] !== TREE) throw damaged(`object ${i} is not a tree`);
+    return new TreeReader(this.readOwnedAt(i));
+  }
+
   /** The tree id of a commit. */
   commitTree(oid: string): string {
     const bytes = this.read(oid, "commit");
@@ -637,6 +665,50 @@ export class PackStore {
     }
     if (written !== size) throw damaged(`the delta at ${at} yields ${written} bytes, not ${size}`);
     return size;
+  }
+}
+
+/**
+ * Reads a tree object's entries one at a time into its fields (no object per entry): `name`,
+ * `mode` (a number: 0o40000 a folder, 0o100644 a file...), and where the entry's id sits in `bytes`.
+ */
+export class TreeReader {
+  readonly bytes: Uint8Array;
+  readonly #text: Buffer;
+  #pos = 0;
+  name = "";
+  mode = 0;
+  idAt = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+    this.#text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  }
+
+  /** Moves to the next entry; false after the last. */
+  next(): boolean {
+    const bytes = this.bytes;
+    const pos = this.#pos;
+    if (pos >= bytes.length) return false;
+    const space = bytes.indexOf(0x20, pos);
+    const nul = space < 0 ? -1 : bytes.indexOf(0, space + 1);
+    if (space < 0 || nul < 0 || nul + 21 > bytes.length) throw damaged("a tree is malformed");
+    let mode = 0;
+    for (let k = pos; k < space; k++) {
+      const digit = (bytes[k] as number) - 0x30;
+      if (digit < 0 || digit > 7) throw damaged("a tree entry has a malformed mode");
+      mode = mode * 8 + digit;
+    }
+    this.mode = mode;
+    this.name = this.#text.toString("utf8", space + 1, nul);
+    this.idAt = nul + 1;
+    this.#pos = nul + 21;
+    return true;
+  }
+
+  /** The current entry's id, as hex (for messages). */
+  id(): string {
+    return this.#text.toString("hex", this.idAt, this.idAt + 20);
   }
 }
 
