@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   commitTree,
@@ -159,6 +161,30 @@ describe("the git client (smart HTTP) and the pack store, against git http-backe
         }
       }
     }
+  });
+
+  it("the pack's index holds no JS object per git object (heap retained after a full GC)", async () => {
+    const { pack = new Uint8Array(0) } = await clone(2, undefined);
+    setFlagsFromString("--expose-gc");
+    const collect = runInNewContext("gc") as () => void;
+    const settle = async (): Promise<number> => {
+      for (let i = 0; i < 3; i++) {
+        collect();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return process.memoryUsage().heapUsed;
+    };
+    // Once first, so that the code's own compiled forms are on the heap before the baseline.
+    PackStore.index(pack).trim();
+    const before = await settle();
+    const store = PackStore.index(pack);
+    store.trim();
+    const retained = (await settle()) - before;
+    expect(store.size).toBeGreaterThan(1500);
+    // A map of id strings to entry objects held about 150 bytes per object on the heap; typed
+    // arrays hold theirs outside it.
+    expect(retained).toBeLessThan(store.size * 16);
+    expect(store.stat(env.edge.commit)?.type).toBe("commit");
   });
 
   it("the pack sink holds the bytes exactly, resizable or in blocks, and refuses more than its cap", () => {

@@ -224,13 +224,12 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
       const tree = objects.treeAt(index);
       while (tree.next()) {
         const name = tree.name;
-        const path = (): string => (base === "" ? name : `${base}/${name}`);
         // git itself refuses to check such a tree out (fsck: "..", ".git", a slash in a name); so
         // does the mount, whole, before anything is written.
         if (!isSafeName(name)) {
           throw new MountError(
             "EINVAL",
-            `${url}: the commit holds a name that cannot be a path (${JSON.stringify(path())}); the repository is refused and nothing was written`,
+            `${url}: the commit holds a name that cannot be a path (${JSON.stringify(pathOf(base, name))}); the repository is refused and nothing was written`,
             { path: "" },
           );
         }
@@ -238,8 +237,8 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
         if (!isValidRelativePath(name)) {
           found.push({
             code: "invalid-name",
-            key: path(),
-            message: `${JSON.stringify(path())} cannot be a path in the mount; skipped`,
+            key: pathOf(base, name),
+            message: `${JSON.stringify(pathOf(base, name))} cannot be a path in the mount; skipped`,
           });
           continue;
         }
@@ -247,19 +246,20 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
         if (mode === SUBMODULE) {
           found.push({
             code: "submodule",
-            key: path(),
-            message: `${path()} is a submodule (commit ${tree.id().slice(0, 12)}); submodules are not cloned`,
+            key: pathOf(base, name),
+            message: `${pathOf(base, name)} is a submodule (commit ${tree.id().slice(0, 12)}); submodules are not cloned`,
           });
           continue;
         }
         const entry = objects.indexAt(tree.bytes, tree.idAt);
         if (mode === DIR) {
-          if (entry < 0 || objects.typeAt(entry) !== "tree") throw lacks("tree", path(), tree.id());
+          if (entry < 0 || objects.typeAt(entry) !== "tree")
+            throw lacks("tree", pathOf(base, name), tree.id());
           scan(entry, base === "" ? name : `${base}/${name}`);
           continue;
         }
-        if (entry < 0 || objects.typeAt(entry) !== "blob") throw lacks("blob", path(), tree.id());
-        if (mode === LINK) links.push({ path: path(), index: entry });
+        if (entry < 0 || objects.typeAt(entry) !== "blob") throw lacks("blob", pathOf(base, name), tree.id());
+        if (mode === LINK) links.push({ path: pathOf(base, name), index: entry });
         else {
           files++;
           bytes += objects.sizeAt(entry);
@@ -421,6 +421,11 @@ function quota(
         ? quotaExceeded("maxBytes", limits.maxBytes, bytes, undefined)
         : undefined;
   if (error) throw withErrorContext(error, { path: "" });
+}
+
+/** A tree entry's path under its folder's (made only where one is needed). */
+function pathOf(base: string, name: string): string {
+  return base === "" ? name : `${base}/${name}`;
 }
 
 /** Tree entry modes (octal, as git writes them). */

@@ -200,10 +200,15 @@ export class PackStore {
       if (deferred.length > 0) {
         throw damaged(`${deferred.length} deltas against objects the pack does not hold`);
       }
+    } catch (error) {
+      store.trim();
+      throw error;
     } finally {
       store.#indexing = false;
-      store.trim();
     }
+    // The buffers and the delta bases read while indexing stay for the first walk of the tree
+    // (its reader trims them after): dropping them here made them garbage the walk then
+    // allocated again, before any collection had freed the first ones.
     return store;
   }
 
