@@ -176,15 +176,23 @@ describe("the git client (smart HTTP) and the pack store, against git http-backe
     };
     // Once first, so that the code's own compiled forms are on the heap before the baseline.
     PackStore.index(pack).trim();
-    const before = await settle();
-    const store = PackStore.index(pack);
-    store.trim();
-    const retained = (await settle()) - before;
-    expect(store.size).toBeGreaterThan(1500);
+    // The heap with a store held minus the heap once it is dropped; the least of three tries, as
+    // whatever else the process does (the servers in it) moves the heap a little.
+    let retained = Number.POSITIVE_INFINITY;
+    let objects = 0;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let store: PackStore | undefined = PackStore.index(pack);
+      store.trim();
+      objects = store.size;
+      expect(store.stat(env.edge.commit)?.type).toBe("commit");
+      const held = await settle();
+      store = undefined;
+      retained = Math.min(retained, held - (await settle()));
+    }
+    expect(objects).toBeGreaterThan(1500);
     // A map of id strings to entry objects held about 150 bytes per object on the heap; typed
     // arrays hold theirs outside it.
-    expect(retained).toBeLessThan(store.size * 16);
-    expect(store.stat(env.edge.commit)?.type).toBe("commit");
+    expect(retained).toBeLessThan(objects * 16);
   });
 
   it("the pack sink holds the bytes exactly, resizable or in blocks, and refuses more than its cap", () => {
