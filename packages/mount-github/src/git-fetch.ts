@@ -1,6 +1,7 @@
 import { MountError } from "@ws/core";
 import { concatBytes } from "@ws/provider-kit";
-import type { HttpClient, HttpResponse } from "./git-transport.js";
+import type { HttpClient, HttpRequest, HttpResponse } from "./git-transport.js";
+import type { BodyReceiver } from "./socket-exchange.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -187,17 +188,21 @@ export class GitFetchClient {
 
   async #discover(): Promise<Advertisement> {
     const url = `${this.#url}/info/refs?service=git-upload-pack`;
-    const response = await this.#http.request({
+    const request = {
       url,
       method: "GET",
       headers: { accept: "*/*", ...(this.#version === 2 ? { "git-protocol": "version=2" } : {}) },
-    });
-    const reader = await check(response, this.#display);
-    // As git does (http.followRedirects=initial): a redirect of the first request moves the
-    // repository's base URL for the requests that follow (a renamed repository on GitHub).
-    const suffix = "/info/refs?service=git-upload-pack";
-    if (response.url !== url && response.url.endsWith(suffix))
-      this.#url = response.url.slice(0, -suffix.length);
+    };
+    let reader = await this.#small(request);
+    if (!reader) {
+      const response = await this.#http.request(request);
+      reader = await check(response, this.#display);
+      // As git does (http.followRedirects=initial): a redirect of the first request moves the
+      // repository's base URL for the requests that follow (a renamed repository on GitHub).
+      const suffix = "/info/refs?service=git-upload-pack";
+      if (response.url !== url && response.url.endsWith(suffix))
+        this.#url = response.url.slice(0, -suffix.length);
+    }
     const lines: (string | "flush")[] = [];
     for (;;) {
       const p = await readPacket(reader, this.#display);
@@ -250,7 +255,7 @@ export class GitFetchClient {
   }
 
   async #post(body: Uint8Array[], v2: boolean): Promise<ChunkReader> {
-    const response = await this.#http.request({
+    const request = {
       url: `${this.#url}/git-upload-pack`,
       method: "POST",
       headers: {
@@ -259,8 +264,25 @@ export class GitFetchClient {
         ...(v2 ? { "git-protocol": "version=2" } : {}),
       },
       body: [concatBytes(body)],
-    });
-    return check(response, this.#display);
+    };
+    return (await this.#small(request)) ?? check(await this.#http.request(request), this.#display);
+  }
+
+  /**
+   * A small answer (the ref advertisement, `ls-refs`) read whole by the socket path, or
+   * `undefined` when that path leaves it to node:http (a redirect, a 401, an error status...).
+   * On the usual path node:http then serves no request at all, and costs no memory.
+   */
+  async #small(request: HttpRequest): Promise<ChunkReader | undefined> {
+    if (!this.#http.receive) return undefined;
+    const whole = new WholeBody();
+    if (!(await this.#http.receive(request, whole))) return undefined;
+    const bytes = whole.bytes();
+    return new ChunkReader(
+      (async function* () {
+        yield bytes;
+      })(),
+    );
   }
 
   /**
@@ -358,6 +380,32 @@ export class GitFetchClient {
       receiver.end();
     }
     return sink.finish();
+  }
+}
+
+/** A receiver that keeps a whole (small) body in one growing buffer. */
+class WholeBody implements BodyReceiver {
+  #buffer = new Uint8Array(16 * 1024);
+  #length = 0;
+  readonly done = false;
+
+  space(): Uint8Array {
+    if (this.#buffer.length - this.#length < 4096) {
+      const grown = new Uint8Array(this.#buffer.length * 2);
+      grown.set(this.#buffer.subarray(0, this.#length));
+      this.#buffer = grown;
+    }
+    return this.#buffer.subarray(this.#length);
+  }
+
+  received(count: number): void {
+    this.#length += count;
+  }
+
+  end(): void {}
+
+  bytes(): Uint8Array {
+    return this.#buffer.subarray(0, this.#length);
   }
 }
 
