@@ -66,11 +66,15 @@ export function socketExchange(exchange: SocketExchange, receiver: BodyReceiver)
     let sizeDigits = 0;
     let settled = false;
     let room: Uint8Array = receiver.space();
+    let parked: Buffer | undefined;
     const finish = (error: unknown, handled?: boolean): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      socket.destroy();
+      // Not from inside the read callback: destroyed there, the socket would keep its last room
+      // (the next one is only taken from the callback's return when the socket is not destroyed).
+      // The callback returns false meanwhile, which stops the reads.
+      setImmediate(() => socket.destroy());
       if (error === undefined) resolve(handled === true);
       else reject(error);
     };
@@ -195,6 +199,13 @@ export function socketExchange(exchange: SocketExchange, receiver: BodyReceiver)
     const host = url.hostname.replace(/^\[|\]$/g, "");
     const onread = {
       buffer: (): Uint8Array => {
+        // Once settled, the reads left (TLS may still hold decrypted bytes) go to a buffer of
+        // this exchange's own: the receiver's memory may be resized or dropped from now on, and
+        // a read into a room that went out of bounds (length 0) spun forever.
+        if (settled) {
+          parked ??= Buffer.allocUnsafe(16 * 1024);
+          return parked;
+        }
         room = head === undefined ? receiver.space() : room;
         return room;
       },
