@@ -48,6 +48,8 @@ export interface OperationContext {
   /** The path relative to the mount root, as the caller gave it (validated). */
   readonly relPath: string;
   readonly signal?: AbortSignal | undefined;
+  /** (ws mounts) `fetchRange` only: the caller's buffer the bytes may be written into (see `LazyMount.fetchRange`). */
+  readonly into?: Uint8Array | undefined;
 }
 
 /** What `classify` is told about the failed operation. */
@@ -343,13 +345,20 @@ export function defineLazyMount<Extra extends object = Record<never, never>>(
     }
   }
 
-  async function fetchRange(relPath: string, start: number, end: number): Promise<Uint8Array> {
+  async function fetchRange(
+    relPath: string,
+    start: number,
+    end: number,
+    into?: Uint8Array,
+  ): Promise<Uint8Array> {
     const key = keyOf(relPath);
     checkRange(relPath, start, end);
     if (end <= start) return new Uint8Array(0);
+    // A buffer too short for the range is not offered to the provider.
+    const target = into instanceof Uint8Array && into.length >= end - start ? into : undefined;
     let bytes: Uint8Array;
     try {
-      bytes = await definition.fetchRange!(key, start, end, { relPath });
+      bytes = await definition.fetchRange!(key, start, end, target ? { relPath, into: target } : { relPath });
     } catch (error) {
       return fail(error, { op: "fetch", key, relPath }, "read");
     }

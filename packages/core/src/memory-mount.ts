@@ -246,9 +246,12 @@ export function MemoryMount(options: MemoryMountOptions = {}): MemoryMountInstan
         etag: object.etag,
       };
     },
-    async fetchRange(key, start, end, { relPath }) {
+    async fetchRange(key, start, end, { relPath, into }) {
       const bytes = objectAt(key, relPath).bytes;
-      return bytes.slice(Math.min(start, bytes.length), Math.min(end, bytes.length));
+      const part = bytes.subarray(Math.min(start, bytes.length), Math.min(end, bytes.length));
+      if (into === undefined) return part.slice();
+      into.set(part);
+      return into.subarray(0, part.length);
     },
     directoryMarkers: options.directoryMarkers === true,
     symlinks: options.symlinks === true,

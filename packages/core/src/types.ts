@@ -222,8 +222,13 @@ export interface LazyMount extends MountCommon {
    * any I/O). Negative or non-integer offsets reject `EINVAL`; a missing file rejects `ENOENT`.
    * The result follows `fetch`'s contract (exact, fresh). Optional: a host without it fetches the
    * whole file.
+   *
+   * `into` (at least `end - start` bytes): a buffer the caller reuses (a reader's read-ahead
+   * windows). A provider that can may write the bytes into it from offset 0 and return a view of
+   * it (`into.subarray(0, n)`), so no fresh buffer is made per range; one that cannot ignores it
+   * and returns a fresh array. The caller tells them apart by `result.buffer === into.buffer`.
    */
-  fetchRange?(relPath: string, start: number, end: number): Promise<Uint8Array>;
+  fetchRange?(relPath: string, start: number, end: number, into?: Uint8Array): Promise<Uint8Array>;
   /** (ws mounts) `list()` again, bypassing any cache the provider keeps. Used by `refreshMount`. */
   refresh?(): Promise<MountEntry[]>;
   /**

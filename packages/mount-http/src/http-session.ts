@@ -1,5 +1,11 @@
 import { type MountDiagnostic, MountError } from "@ws/core";
-import { type HttpResponse, httpPool, httpStatusError, parseRetryAfter } from "@ws/provider-kit";
+import {
+  type HttpResponse,
+  httpPool,
+  httpStatusError,
+  nodeDispatcher,
+  parseRetryAfter,
+} from "@ws/provider-kit";
 import { type ReadIntoOptions, readInto } from "./read-into.js";
 import { SocketReadUnsupported, socketRead } from "./socket-read.js";
 
@@ -47,6 +53,12 @@ export interface HttpSession {
       maxBytes?: number;
       place?: ReadIntoOptions["place"];
       window?: ReadIntoOptions["window"];
+      /**
+       * `"node"`: through Node's own HTTP client (the listing, ranges): no undici, whose
+       * WebAssembly parser costs ~29 MiB to optimize once per process (see `nodeDispatcher`).
+       * Default `"pool"`: the undici pool (whole files, writes).
+       */
+      via?: "pool" | "node";
     },
   ): Promise<HttpAnswer>;
   getLarge(
@@ -57,6 +69,8 @@ export interface HttpSession {
       place: NonNullable<ReadIntoOptions["place"]>;
       /** Passed to the pool's request when the fast path cannot be used (see `ReadIntoOptions`). */
       window?: ReadIntoOptions["window"];
+      /** The transport when the fast path cannot be used (see `send`). */
+      via?: "pool" | "node";
     },
   ): Promise<HttpAnswer>;
   statusError(response: HttpAnswer, method: string): MountError;
@@ -64,6 +78,8 @@ export interface HttpSession {
   report(key: string, reason: string, where: URL): void;
   formatError(url: URL, error: unknown): MountError;
   text(bytes: Uint8Array): string;
+  /** Closes the idle sockets of the session's own `node:http` agent. */
+  close(): void;
 }
 
 export interface HttpSessionConfig {
@@ -79,11 +95,15 @@ export interface HttpSessionConfig {
 
 export function createHttpSession(config: HttpSessionConfig): HttpSession {
   const { base, timeoutMs, redirectOrigins, baseHeaders } = config;
-  const pool = httpPool(base.origin, {
-    connections: config.concurrency,
-    headersTimeoutMs: timeoutMs,
-    bodyTimeoutMs: timeoutMs,
-  });
+  // The undici pool is opened on its first request, not here: a mount that only lists and reads
+  // ranges never loads undici (see `nodeDispatcher`).
+  const pool = (): ReturnType<typeof httpPool> =>
+    httpPool(base.origin, {
+      connections: config.concurrency,
+      headersTimeoutMs: timeoutMs,
+      bodyTimeoutMs: timeoutMs,
+    });
+  const nodePool = nodeDispatcher(base, { connections: config.concurrency });
 
   const headersFor = (url: URL, extra: Record<string, string> = {}): Record<string, string> =>
     // Credentials and extra headers only ever go to the base URL's origin.
@@ -99,12 +119,14 @@ export function createHttpSession(config: HttpSessionConfig): HttpSession {
       maxBytes?: number;
       place?: ReadIntoOptions["place"];
       window?: ReadIntoOptions["window"];
+      via?: "pool" | "node";
     } = {},
   ): Promise<HttpAnswer> {
     let current = url;
     let locked = 0;
     for (let hop = 0; ; hop++) {
-      const poolOf = current.origin === base.origin ? pool : httpPool(current.origin);
+      const poolOf =
+        current.origin !== base.origin ? httpPool(current.origin) : init.via === "node" ? nodePool : pool();
       // Every request through readInto: bodies land straight in their final buffer (see there
       // why not the kit's httpRequest).
       const response = await readInto(poolOf, current, {
@@ -195,9 +217,9 @@ export function createHttpSession(config: HttpSessionConfig): HttpSession {
   }
 
   /**
-   * A GET of a large body: on plain http, first through `socketRead` (the kernel writes the body
-   * straight into its buffer: a third of the CPU of the pool path here); anything that path does
-   * not handle (https, a redirect, an error status, chunked framing) goes through the pool.
+   * A GET of a large body: first through `socketRead` (the body is written straight into its
+   * buffer: a third of the CPU of the pool path here, on http and https); anything that path does
+   * not handle (a redirect, an error status, chunked framing) goes through the pool.
    */
   async function getLarge(
     url: URL,
@@ -206,9 +228,10 @@ export function createHttpSession(config: HttpSessionConfig): HttpSession {
       maxBytes: number;
       place: NonNullable<ReadIntoOptions["place"]>;
       window?: ReadIntoOptions["window"];
+      via?: "pool" | "node";
     },
   ): Promise<HttpAnswer> {
-    if (url.protocol === "http:" && url.origin === base.origin) {
+    if ((url.protocol === "http:" || url.protocol === "https:") && url.origin === base.origin) {
       try {
         const response = await socketRead(url, headersFor(url, init.headers), {
           timeoutMs,
@@ -223,5 +246,7 @@ export function createHttpSession(config: HttpSessionConfig): HttpSession {
     return send("GET", url, init);
   }
 
-  return { send, getLarge, statusError, checkOk, report, formatError, text };
+  const close = (): void => nodePool.close();
+
+  return { send, getLarge, statusError, checkOk, report, formatError, text, close };
 }

@@ -238,7 +238,13 @@ describe("HTML indexes with exact sizes", () => {
         const request = (message as { request: { method: string; path: string } }).request;
         if (request.method === "HEAD") heads.push(request.path);
       };
+      // Listings go through node:http; count undici's requests too.
+      const onNode = (message: unknown): void => {
+        const request = (message as { request: { method: string; path: string } }).request;
+        if (request.method === "HEAD") heads.push(request.path);
+      };
       diagnostics.subscribe("undici:request:create", onCreate);
+      diagnostics.subscribe("http.client.request.start", onNode);
       try {
         const mount = HttpTree(folderUrl(info, folder), serverOptions(info));
         const entries = await mount.list();
@@ -249,6 +255,7 @@ describe("HTML indexes with exact sizes", () => {
         expect(heads.length).toBe(name === "python-http" ? 2 : 0);
       } finally {
         diagnostics.unsubscribe("undici:request:create", onCreate);
+        diagnostics.unsubscribe("http.client.request.start", onNode);
         await rm(join(info.dataDir, folder), { recursive: true, force: true });
       }
     },

@@ -202,6 +202,7 @@ export function HttpTree(baseUrl: string, options: HttpTreeOptions = {}): HttpTr
     put,
     delete: remove,
     refresh: true,
+    dispose: () => ctx.session.close(),
     extra: {
       get listingFormat(): Exclude<HttpListing, "auto"> | undefined {
         return ctx.state.format;

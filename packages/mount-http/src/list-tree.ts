@@ -21,7 +21,11 @@ export function createTreeLister(ctx: TreeContext): TreeLister {
   const { base, what, state } = ctx;
   const { known, folders } = state;
   const { concurrency, maxFolders, maxDepth, maxManifestPages, manifestPath } = ctx.config;
-  const { send, statusError, checkOk, report, formatError, text } = ctx.session;
+  const { statusError, checkOk, report, formatError, text } = ctx.session;
+  // Listings through Node's HTTP client, not undici's pool (see `nodeDispatcher`): a process that
+  // lists and then streams never pays for optimizing undici's WebAssembly parser.
+  const send: typeof ctx.session.send = (method, url, init = {}) =>
+    ctx.session.send(method, url, { ...init, via: "node" });
 
   async function detect(): Promise<Exclude<HttpListing, "auto">> {
     if (manifestPath !== undefined) return "manifest";

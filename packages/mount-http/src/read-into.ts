@@ -1,4 +1,5 @@
 import { MountError } from "@ws/core";
+import type { DispatchOnly } from "@ws/provider-kit";
 import { classifyNetworkError, concatBytes } from "@ws/provider-kit";
 import type { Dispatcher } from "undici";
 
@@ -63,7 +64,7 @@ export interface ReadIntoResult {
  * without an error listener, so a hostile server answering with a large Content-Length raised an
  * uncaught exception (UND_ERR_ABORTED) that would end the process.
  */
-export function readInto(pool: Dispatcher, url: URL, options: ReadIntoOptions): Promise<ReadIntoResult> {
+export function readInto(pool: DispatchOnly, url: URL, options: ReadIntoOptions): Promise<ReadIntoResult> {
   const method = options.method ?? "GET";
   const what = `${method} ${url.origin}${url.pathname}`;
   const max = options.maxBytes ?? Number.POSITIVE_INFINITY;

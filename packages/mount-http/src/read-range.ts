@@ -4,8 +4,12 @@ import { contentRange, describe, type HttpAnswer, header } from "./http-session.
 import type { BodyPlacement, ResponseHeaders } from "./read-into.js";
 import type { TreeContext } from "./tree-context.js";
 
-/** Ranges at least this long go through the large-read fast path (`getLarge`); shorter ones through the pool. */
-const FAST_RANGE = 1024 * 1024;
+/**
+ * Ranges at least this long go through the large-read fast path (`getLarge`: a connection of their
+ * own, the body read by the kernel into its buffer); shorter ones through the session's keep-alive
+ * `node:http` agent. Neither touches undici (see `nodeDispatcher`). 256 KiB: a stream's first window.
+ */
+const FAST_RANGE = 256 * 1024;
 
 function checkOffset(name: string, value: number): void {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
@@ -29,7 +33,12 @@ function checkOffset(name: string, value: number): void {
  */
 export function createRangeReader(
   ctx: TreeContext,
-): (key: string, start: number, end: number) => Promise<Uint8Array> {
+): (
+  key: string,
+  start: number,
+  end: number,
+  context?: { readonly into?: Uint8Array | undefined },
+) => Promise<Uint8Array> {
   const { base } = ctx;
   const { known, folders } = ctx.state;
   const { send, getLarge, checkOk } = ctx.session;
@@ -41,7 +50,12 @@ export function createRangeReader(
     );
   }
 
-  return async function fetchRange(key: string, start: number, end: number): Promise<Uint8Array> {
+  return async function fetchRange(
+    key: string,
+    start: number,
+    end: number,
+    context: { readonly into?: Uint8Array | undefined } = {},
+  ): Promise<Uint8Array> {
     checkOffset("start", start);
     checkOffset("end", end);
     if (folders.has(key)) throw new MountError("EISDIR", `${key} is a folder, not a file`);
@@ -61,10 +75,14 @@ export function createRangeReader(
         // A zero-length target: any byte of this body fails the read before it is kept.
         return { target: new Uint8Array(0), offset: 0 };
       }
+      const size = got.end - got.start + 1;
+      // The caller's buffer (a reader's reused window), when it has room: no buffer made per range.
+      const into = context.into;
+      if (into !== undefined && into.length >= size) return { target: into.subarray(0, size), offset: 0 };
       // Not zero-filled: every byte is written before the body is returned (a short body is an
       // error below, and the buffer is dropped). Streams read many windows of a few MiB, and
       // clearing each first was a quarter of a stream's CPU (`npm run bench -- stream`).
-      const fresh = Buffer.allocUnsafeSlow(got.end - got.start + 1);
+      const fresh = Buffer.allocUnsafeSlow(size);
       return { target: new Uint8Array(fresh.buffer, fresh.byteOffset, fresh.length), offset: 0 };
     };
     const badRange = (): MountError =>
@@ -78,6 +96,7 @@ export function createRangeReader(
       maxBytes: end - start,
       place,
       window: { start, end },
+      via: "node" as const,
     };
     let response: HttpAnswer;
     try {

@@ -10,10 +10,16 @@ export interface R2BucketBinding {
   /** Resolves `null` when an `onlyIf` precondition fails. */
   put(
     key: string,
-    value: ArrayBuffer | ArrayBufferView | string | null,
+    /** A stream only of known length (workerd's `FixedLengthStream`); R2Bucket sends one only there. */
+    value: ArrayBuffer | ArrayBufferView | string | null | ReadableStream<Uint8Array>,
     options?: R2PutOptionsLike,
   ): Promise<R2ObjectLike | null>;
   delete(keys: string | string[]): Promise<void>;
+  /**
+   * Starts a multipart upload: with it the mount has `putStream` (large files a command writes are
+   * sent part by part). Real bindings and Miniflare's have it.
+   */
+  createMultipartUpload?(key: string, options?: R2MultipartOptionsLike): Promise<R2MultipartUploadLike>;
 }
 
 export interface R2ObjectLike {
@@ -62,5 +68,27 @@ export interface R2PutOptionsLike {
   /** A plain object: Miniflare's proxy does not carry a `Headers` instance. */
   onlyIf?: R2ConditionalLike;
   /** Stored with the object and returned by `get`, `head` and (with `include`) `list`. */
+  customMetadata?: Record<string, string>;
+}
+
+/**
+ * A multipart upload in progress (`R2MultipartUpload`). Every part but the last must have the
+ * same size, at least 5 MiB.
+ */
+export interface R2MultipartUploadLike {
+  readonly key: string;
+  readonly uploadId: string;
+  uploadPart(partNumber: number, value: ArrayBuffer | ArrayBufferView | string): Promise<R2UploadedPartLike>;
+  /** Unconditional: the binding's `complete` takes no `onlyIf`. */
+  complete(uploadedParts: R2UploadedPartLike[]): Promise<R2ObjectLike>;
+  abort(): Promise<void>;
+}
+
+export interface R2UploadedPartLike {
+  readonly partNumber: number;
+  readonly etag: string;
+}
+
+export interface R2MultipartOptionsLike {
   customMetadata?: Record<string, string>;
 }

@@ -2,7 +2,6 @@ import {
   type DefinedLazyMount,
   decodePosixMetadata,
   defineLazyMount,
-  encodePosixMetadata,
   type FetchResult,
   invalid,
   type MountEntry,
@@ -10,11 +9,15 @@ import {
   type MountOptions,
   notFound,
   type PutOptions,
+  type PutSource,
   type RawEntry,
 } from "@ws/core";
 import { integerOption, paginate } from "@ws/provider-kit";
-import type { R2BucketBinding, R2ConditionalLike, R2ObjectBodyLike } from "./r2-binding.js";
+import type { R2BucketBinding, R2ObjectBodyLike } from "./r2-binding.js";
 import { classifyR2Error } from "./r2-errors.js";
+import { writeObject, writeObjectStream } from "./r2-write.js";
+
+const MiB = 1024 * 1024;
 
 /** Options of `R2Bucket`, as in seed 003. */
 export interface R2BucketOptions extends MountOptions {
@@ -28,6 +31,12 @@ export interface R2BucketOptions extends MountOptions {
    * Markers in the bucket are always listed as folders, never as files.
    */
   readonly directoryMarkers?: boolean | undefined;
+  /**
+   * Bytes per part of a streamed write (`putStream`: a large file a command wrote), 5 MiB to
+   * 5 GiB; files up to this size are put in one request. Default 8 MiB. Memory per streamed file
+   * is about five parts (four in flight, one being read).
+   */
+  readonly partSize?: number | undefined;
 }
 
 /** The mount `R2Bucket` returns. */
@@ -43,7 +52,8 @@ export interface R2BucketMount extends DefinedLazyMount {
 
 /**
  * A lazy mount over a Workers R2 bucket binding. `list()` pages through `bucket.list()` with its
- * cursor, `fetch()` is one `get()`, `put`/`delete` proxy to R2 when `mode: "read-write"`. Built on
+ * cursor, `fetch()` is one `get()`, `put`/`delete` proxy to R2 when `mode: "read-write"`, and
+ * `putStream` sends a large file as a multipart upload (`r2-write.ts`). Built on
  * `defineLazyMount`: the binding makes one attempt per call, and transient failures (R2's internal
  * errors, rate limits, lost connections) are marked so the workspace's retry layer retries them,
  * reads included.
@@ -57,50 +67,17 @@ export function R2Bucket(binding: R2BucketBinding, options: R2BucketOptions = {}
     throw invalid("R2Bucket needs an R2 bucket binding (env.MY_BUCKET) as its first argument");
   }
   const pageSize = integerOption("pageSize", options.pageSize, { default: 1000, min: 1, max: 1000 });
+  const partSize = integerOption("partSize", options.partSize, {
+    default: 8 * MiB,
+    min: 5 * MiB,
+    max: 5 * 1024 * MiB,
+  });
+  const multipart =
+    typeof binding.createMultipartUpload === "function"
+      ? (binding as R2BucketBinding & Required<Pick<R2BucketBinding, "createMultipartUpload">>)
+      : undefined;
   let mount: R2BucketMount;
   const base = (): string => (mount.prefix === "" ? "" : `${mount.prefix}/`);
-
-  async function writeObject(
-    key: string,
-    bytes: Uint8Array,
-    putOptions: PutOptions,
-  ): Promise<{ etag: string }> {
-    const onlyIf: R2ConditionalLike = {
-      ...(putOptions.ifNoneMatch === "*" ? { etagDoesNotMatch: "*" } : {}),
-      // R2 wants the bare etag and rejects a quoted one: accept both (httpEtag is quoted).
-      ...(putOptions.ifMatch !== undefined ? { etagMatches: unquote(putOptions.ifMatch) } : {}),
-    };
-    const conditional = Object.keys(onlyIf).length > 0;
-    // The file's mode and mtime (a link's type) in s3fs's convention, as custom metadata.
-    const customMetadata = encodePosixMetadata(putOptions);
-    const hasMeta = Object.keys(customMetadata).length > 0;
-    // A plain Uint8Array of exactly these bytes: Miniflare's proxy rejects a Node Buffer, and a
-    // view into a larger buffer would send the whole buffer.
-    const body =
-      bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && !isNodeBuffer(bytes)
-        ? bytes
-        : new Uint8Array(bytes);
-    const result = await binding.put(
-      key,
-      body,
-      conditional || hasMeta
-        ? { ...(conditional ? { onlyIf } : {}), ...(hasMeta ? { customMetadata } : {}) }
-        : undefined,
-    );
-    if (result === null) {
-      if (putOptions.ifNoneMatch === "*" && putOptions.ifMatch === undefined) {
-        throw new MountError("EEXIST", `r2://${key} already exists (ifNoneMatch: "*"); nothing was written`, {
-          syscall: "write",
-        });
-      }
-      throw new MountError(
-        "ESTALE",
-        `r2://${key} changed since the etag given in ifMatch; read it again before writing`,
-        { syscall: "write" },
-      );
-    }
-    return { etag: result.etag };
-  }
 
   const defined = defineLazyMount({
     kind: "r2",
@@ -144,7 +121,16 @@ export function R2Bucket(binding: R2BucketBinding, options: R2BucketOptions = {}
     directoryMarkers: options.directoryMarkers !== false,
     listDirectoryMarkers: true,
     symlinks: true,
-    put: (key, bytes, putOptions) => writeObject(key, bytes, putOptions),
+    put: (key, bytes, putOptions) => writeObject(binding, key, bytes, putOptions),
+    ...(multipart
+      ? {
+          putStream: (key: string, source: PutSource, putOptions: PutOptions) =>
+            writeObjectStream(multipart, key, source, putOptions, {
+              partSize,
+              classify: (error, key) => classifyR2Error(error, { op: "put", key, relPath: "" }),
+            }),
+        }
+      : {}),
     async delete(key) {
       await binding.delete(key);
     },
@@ -214,14 +200,4 @@ export function R2Bucket(binding: R2BucketBinding, options: R2BucketOptions = {}
       etag: object.etag,
     };
   }
-}
-
-function unquote(etag: string): string {
-  const match = /^(?:W\/)?"(.*)"$/.exec(etag);
-  return match ? (match[1] ?? "") : etag;
-}
-
-function isNodeBuffer(bytes: Uint8Array): boolean {
-  const ctor = (globalThis as { Buffer?: { isBuffer(x: unknown): boolean } }).Buffer;
-  return ctor?.isBuffer(bytes) ?? false;
 }

@@ -1,7 +1,8 @@
+import * as diagnostics from "node:diagnostics_channel";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { cacheBudgetModel } from "@ws/testkit";
 import { Workspace } from "@ws/workspace";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import {
   backendClient,
   bucketName,
@@ -57,6 +58,33 @@ describe.each([true, false])("S3Bucket.fetchRange on moto, fastReads: %s", (fast
     expect((await m.fetchRange!("data.bin", 9, 9)).length).toBe(0);
     expect(await codeOf(m.fetchRange!("absent.bin", 0, 10))).toBe("ENOENT");
     expect(await codeOf(m.fetchRange!("data.bin", -1, 10))).toBe("EINVAL");
+  });
+
+  it("with a caller's buffer: the fast path writes a 206 into it (no buffer per range), the SDK path returns a fresh one", async () => {
+    const m = mount();
+    await m.list();
+    const into = new Uint8Array(40_000);
+    // The fast path's ranges go through the mount's node:http agent, never undici.
+    let undiciRequests = 0;
+    const onRequest = (): void => {
+      undiciRequests++;
+    };
+    diagnostics.subscribe("undici:request:create", onRequest);
+    onTestFinished(() => {
+      diagnostics.unsubscribe("undici:request:create", onRequest);
+    });
+    for (const [start, end] of [
+      [0, 16],
+      [100, 40_100],
+      [65_000, 80_000],
+    ] as const) {
+      const got = await m.fetchRange!("data.bin", start, end, into);
+      expect(Buffer.from(got).equals(Buffer.from(data.subarray(start, Math.min(end, data.length))))).toBe(
+        true,
+      );
+      expect(got.buffer === into.buffer).toBe(fastReads);
+    }
+    expect(undiciRequests).toBe(0);
   });
 
   it("ws.fs.open reads a part of a large object without fetching it whole", async () => {

@@ -302,7 +302,8 @@ export function S3Bucket(
     refresh: true,
     listPages: () => (rootType === "file" ? listFile() : listObjects(ctx, prefix === "" ? "" : `${prefix}/`)),
     fetch: (key, { relPath }) => readObject(ctx, objectKey(key), relPath),
-    fetchRange: (key, start, end, { relPath }) => readRange(ctx, objectKey(key), relPath, start, end),
+    fetchRange: (key, start, end, { relPath, into }) =>
+      readRange(ctx, objectKey(key), relPath, start, end, into),
     // The object with the mode and mtime s3fs or rclone stored (x-amz-meta-mode, x-amz-meta-mtime).
     async fetchWithInfo(key, { relPath }) {
       const info: ReadInfo = {};

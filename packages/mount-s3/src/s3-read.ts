@@ -7,7 +7,7 @@ import { MountError } from "@ws/core";
 import { mapConcurrent } from "@ws/provider-kit";
 import { RequestTimer } from "./request-timer.js";
 import { httpStatusOf, lowerKeys, readInRanges, type S3Context } from "./s3-context.js";
-import type { ResponseHead, SignedGet } from "./signed-get.js";
+import type { BodyTarget, ResponseHead, SignedGet } from "./signed-get.js";
 
 /** A body that ended before its announced length: transient (see s3-errors.ts). */
 class TruncatedBody extends Error {
@@ -311,14 +311,26 @@ export async function readRange(
   relPath: string,
   start: number,
   end: number,
+  into?: Uint8Array,
 ): Promise<Uint8Array> {
   const range = `bytes=${start}-${end - 1}`;
   const context = { path: relPath, where: ctx.where(key), syscall: "read" };
   const want = end - start;
   const fast = await ctx.fastPath();
   if (fast) {
+    // A 206 that fits goes into the caller's buffer (a reader's reused window, see
+    // `LazyMount.fetchRange`); anything else into a fresh exact buffer, as without one.
+    const place =
+      into === undefined
+        ? undefined
+        : (head: ResponseHead): BodyTarget => {
+            const length = head.contentLength ?? 0;
+            return head.status === 206 && length <= into.length
+              ? { target: into.subarray(0, length), offset: 0 }
+              : { target: new Uint8Array(length), offset: 0 };
+          };
     try {
-      const response = await fast.get({ key, range });
+      const response = await fast.get({ key, range, place, transport: "node" });
       if (response.contentLength !== undefined && response.received !== response.contentLength) {
         throw new TruncatedBody(`received ${response.received} of ${response.contentLength} bytes`);
       }

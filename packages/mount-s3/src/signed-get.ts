@@ -3,7 +3,7 @@ import { STATUS_CODES } from "node:http";
 import { crc32 } from "node:zlib";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { httpPool } from "@ws/provider-kit";
+import { httpPool, nodeDispatcher } from "@ws/provider-kit";
 import type { Dispatcher } from "undici";
 import { NodeSha256 } from "./node-sha256.js";
 import { createS3Client } from "./sdk-client.js";
@@ -53,6 +53,12 @@ export interface SignedGetRequest {
    * exact Uint8Array.
    */
   readonly place?: ((head: ResponseHead) => BodyTarget) | undefined;
+  /**
+   * `"node"`: through the mount's own `node:http` agent (the kit's `nodeDispatcher`) instead of the
+   * undici pool: ranges of a stream, so a process that streams never makes V8 optimize undici's
+   * WebAssembly parser (about 29 MiB for a moment). Default `"pool"`.
+   */
+  readonly transport?: "pool" | "node" | undefined;
 }
 
 export interface SignedGetResponse extends ResponseHead {
@@ -419,14 +425,20 @@ export async function createSignedGet(
   });
   // The kit's keep-alive pool for this origin, shared with every mount that talks to it. Idle
   // sockets do not keep the process alive; closeHttpPools() closes it for good.
-  const pool = httpPool(target.origin, {
-    connections: options.connections,
-    connectTimeoutMs: Math.min(options.timeoutMs, 10_000),
-    headersTimeoutMs: options.timeoutMs,
-    bodyTimeoutMs: options.timeoutMs,
-    keepAliveTimeoutMs: 10_000,
-  });
+  // Opened on the first request that uses it, so a mount that only streams never loads undici.
+  const pool = (): ReturnType<typeof httpPool> =>
+    httpPool(target.origin, {
+      connections: options.connections,
+      connectTimeoutMs: Math.min(options.timeoutMs, 10_000),
+      headersTimeoutMs: options.timeoutMs,
+      bodyTimeoutMs: options.timeoutMs,
+      keepAliveTimeoutMs: 10_000,
+    });
   const originUrl = new URL(target.origin);
+  const nodePool = nodeDispatcher(originUrl, {
+    connections: options.connections,
+    timeoutMs: options.timeoutMs,
+  });
   const protocol = originUrl.protocol;
   const hostname = originUrl.hostname;
   const port = originUrl.port === "" ? undefined : Number(originUrl.port);
@@ -454,7 +466,8 @@ export async function createSignedGet(
     );
     return new Promise<SignedGetResponse>((resolve, reject) => {
       const exchange = new Exchange(request, resolve, reject, validate);
-      pool.dispatch({ origin: target.origin, method: "GET", path, headers: signed.headers }, exchange);
+      const via = request.transport === "node" ? nodePool : pool();
+      via.dispatch({ origin: target.origin, method: "GET", path, headers: signed.headers }, exchange);
     });
   }
 
@@ -462,6 +475,7 @@ export async function createSignedGet(
     // One attempt: retrying transient failures is the kit's retry layer's job (see s3-bucket.ts).
     get: once,
     // The pool is shared with other mounts on this origin: a mount's dispose must not close it.
-    close: async () => {},
+    // The node:http agent is this mount's own.
+    close: async () => nodePool.close(),
   };
 }

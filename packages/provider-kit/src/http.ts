@@ -1,5 +1,6 @@
+import { createRequire } from "node:module";
 import { MountError } from "@ws/core";
-import { Pool } from "undici";
+import type { Pool } from "undici";
 import { classifyNetworkError } from "./classify.js";
 
 export interface HttpPoolOptions {
@@ -18,6 +19,17 @@ export interface HttpPoolOptions {
 const pools = new Map<string, Pool>();
 
 /**
+ * undici, loaded on the first pool: importing it costs about 20 MiB of RSS (its whole module
+ * graph), which a process that never opens a pool (a mount whose reads go through `node:http`)
+ * should not pay. undici is CommonJS, so a synchronous `require` keeps `httpPool` synchronous.
+ */
+let undici: typeof import("undici") | undefined;
+function loadUndici(): typeof import("undici") {
+  undici ??= createRequire(import.meta.url)("undici") as typeof import("undici");
+  return undici;
+}
+
+/**
  * The shared keep-alive connection pool for one origin (`https://host:port`), created on first
  * use and reused by every mount talking to that origin with the same options.
  */
@@ -26,7 +38,7 @@ export function httpPool(origin: string | URL, options: HttpPoolOptions = {}): P
   const key = `${base} ${options.connections ?? ""} ${options.keepAliveTimeoutMs ?? ""} ${options.headersTimeoutMs ?? ""} ${options.bodyTimeoutMs ?? ""} ${options.connectTimeoutMs ?? ""}`;
   let pool = pools.get(key);
   if (pool === undefined || pool.closed || pool.destroyed) {
-    pool = new Pool(base, {
+    pool = new (loadUndici().Pool)(base, {
       connections: options.connections ?? 32,
       keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000,
       headersTimeout: options.headersTimeoutMs ?? 60_000,

@@ -55,6 +55,7 @@ export {
   type MountLayer,
 } from "./layers/wrap-mount.js";
 export { createLimiter, type Limiter, mapConcurrent } from "./limiter.js";
+export { type DispatchOnly, type NodeDispatcher, nodeDispatcher } from "./node-dispatcher.js";
 export {
   booleanOption,
   enumOption,

@@ -124,7 +124,8 @@ export interface WorkspaceOptions {
    * The content budget. `maxBytes`: the bytes of files hydrated from lazy mounts kept in memory;
    * beyond it the least recently used clean files become stubs again (fetched again when read),
    * and a stub larger than the budget is read through without being kept. Files with local
-   * changes are never evicted. Default: no budget (everything read stays in memory).
+   * changes are never evicted. Default: no budget (everything read stays in memory, except single
+   * files over `maxFileBytes`).
    */
   readonly cache?: CacheOptions | undefined;
 }
@@ -133,6 +134,14 @@ export interface WorkspaceOptions {
 export interface CacheOptions {
   /** Budget in bytes for hydrated, clean files (a positive integer). */
   readonly maxBytes?: number | undefined;
+  /**
+   * The largest file `readFile` keeps when it fetches a stub (bytes, or `Infinity`). A larger one
+   * is handed to the caller as fetched and stays a stub, so reading it costs its size once rather
+   * than twice (the kept copy plus the caller's); the next read fetches it again. Default 64 MiB,
+   * with or without a budget; a budget smaller than it lowers it. Streams, handles and `exec`
+   * are unaffected.
+   */
+  readonly maxFileBytes?: number | undefined;
 }
 
 /** `ws.cache`: what the content budget holds now. */
@@ -227,7 +236,7 @@ export interface ExecOptions {
   readonly bindHostDirs?: boolean | undefined;
   /**
    * Files the command leaves that are this large or larger (default 8 MiB) are never read into
-   * memory: under a read-write mount that takes files part by part (`putStream`: S3, host
+   * memory: under a read-write mount that takes files part by part (`putStream`: S3, R2, host
    * directories) they go from the exec directory to the mount in parts (S3: a multipart upload)
    * and the workspace keeps them as stubs, read from the mount when asked for; a sparse file's holes
    * are not sent as data where the mount keeps holes (a host directory). Anywhere else (no mount, a

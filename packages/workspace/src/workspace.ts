@@ -5,7 +5,7 @@ import { runExec } from "./exec/exec.js";
 import { ExecDir } from "./exec/exec-dir.js";
 import type { ExecHost } from "./exec/exec-host.js";
 import { ExternalChanges } from "./exec/pull-back.js";
-import { ContentCache, cacheBudget } from "./hydrate/content-cache.js";
+import { ContentCache, cacheBudget, cacheFileLimit } from "./hydrate/content-cache.js";
 import { Hydrator } from "./hydrate/hydrator.js";
 import { Indexer } from "./index/indexer.js";
 import { NO_INDEX_STORE } from "./index-store.js";
@@ -157,6 +157,7 @@ export class Workspace extends Emitter<WorkspaceEvents> {
     this.#cache = new ContentCache(
       { ctx: this.#ctx, ns: this.#ns, vol, mirror: (root) => this.#mirrors.get(root) },
       cacheBudget(options.cache?.maxBytes),
+      cacheFileLimit(options.cache?.maxFileBytes),
     );
     this.#hydrator = new Hydrator(this.#ctx, this.#ns, vol, this.#cache);
     this.#indexer = new Indexer({

@@ -113,8 +113,13 @@ export function interceptMount(mount: Mount, interceptor: Interceptor): Mount {
     // (ws mounts) A ranged read is a fetch as far as layers are concerned (retried, limited, observed).
     if (typeof lazy.fetchRange === "function") {
       const fetchRange = lazy.fetchRange;
-      define("fetchRange", (path: string, start: number, end: number) =>
-        intercept("fetch", path, () => fetchRange.call(lazy, path, start, end) as Promise<Uint8Array>, {}),
+      define("fetchRange", (path: string, start: number, end: number, into?: Uint8Array) =>
+        intercept(
+          "fetch",
+          path,
+          () => fetchRange.call(lazy, path, start, end, into) as Promise<Uint8Array>,
+          {},
+        ),
       );
     }
     if (typeof lazy.refresh === "function") {

@@ -203,6 +203,21 @@ export const BROKEN_PROVIDERS: readonly BrokenProvider[] = [
     })),
   },
   {
+    id: "range-into-whole-buffer",
+    defect:
+      "fetchRange given a caller's buffer writes the range into it and returns the whole buffer, not a view of the bytes written",
+    target: "read.range.into",
+    capabilities: LAZY_CAPABILITIES,
+    harness: lazy((base) => ({
+      async fetchRange(relPath: string, start: number, end: number, into?: Uint8Array) {
+        const bytes = await base.fetchRange!(relPath, start, end);
+        if (into === undefined || into.length < bytes.length) return bytes;
+        into.set(bytes);
+        return into;
+      },
+    })),
+  },
+  {
     id: "range-open-ended",
     defect: "fetchRange with end <= start reads to the end of the file (an open-ended Range: bytes=5-)",
     target: "read.range.empty",

@@ -137,6 +137,46 @@ export const rangeCases: readonly ConformanceCase[] = [
     },
   },
   {
+    id: "read.range.into",
+    group: "reading",
+    strategy: "lazy",
+    requires: ["rangedReads"],
+    title:
+      "fetchRange(path, start, end, into): the same bytes, written into the caller's buffer or fresh; a buffer too short is left alone",
+    async run(t) {
+      const bytes = binaryBytes(600_000, 14);
+      await t.seed({ "r.bin": bytes });
+      const mount = await ranged(t);
+      const size = bytes.length;
+      // Reused across calls, as a reader's window is: each result must be this call's bytes.
+      const into = new Uint8Array(400_000).fill(0xa5);
+      for (const [start, end] of [
+        [0, 16],
+        [1000, 301_000],
+        [size - 10, size + 100],
+        [5, 6],
+        [size, size + 10],
+      ] as const) {
+        const what = `fetchRange(r.bin, ${start}, ${end}, into)`;
+        const got = await mount.fetchRange("r.bin", start, end, into);
+        check(got instanceof Uint8Array, `${what} must return a Uint8Array`);
+        if (got.buffer === into.buffer) {
+          check(got.byteOffset === into.byteOffset, `${what}: a view of into must start at its offset 0`);
+        } else if (got.length > 0) {
+          checkExactView(got, what);
+        }
+        checkBytes(got, bytes.subarray(Math.min(start, size), Math.min(end, size)), what);
+      }
+      const short = new Uint8Array(8).fill(0x5a);
+      const got = await mount.fetchRange("r.bin", 100, 200, short);
+      checkBytes(got, bytes.subarray(100, 200), "fetchRange(r.bin, 100, 200, an 8-byte buffer)");
+      check(
+        short.every((b) => b === 0x5a),
+        "fetchRange(r.bin, 100, 200, an 8-byte buffer) wrote into a buffer too short for the range",
+      );
+    },
+  },
+  {
     id: "read.range.errors",
     group: "reading",
     strategy: "lazy",

@@ -199,6 +199,58 @@ describe("content budget (cache.maxBytes)", () => {
     await ws.close();
   });
 
+  it("without a budget, a stub over cache.maxFileBytes (default 64 MiB) is read through; smaller ones are kept", async () => {
+    const big = bytes(64 * 1024 * KiB + 1, 5);
+    const fetched: string[] = [];
+    const base = MemoryMount({ files: { "big.bin": big, "small.bin": bytes(KiB, 6) } });
+    const { fetchWithInfo: _info, ...plain } = base;
+    const spy: LazyMount = {
+      ...plain,
+      async fetch(path: string) {
+        fetched.push(path);
+        return base.fetch(path);
+      },
+    };
+    const ws = new Workspace({ mounts: { "/m": spy } });
+    const got = await ws.fs.readFile("/m/big.bin");
+    expect(got.byteLength).toBe(big.length);
+    got.fill(0); // the caller's own buffer: changing it changes nothing stored
+    expectBytes(new Uint8Array(await ws.fs.readFile("/m/big.bin")), big);
+    await ws.fs.readFile("/m/small.bin");
+    await ws.fs.readFile("/m/small.bin");
+    expect(fetched).toEqual(["big.bin", "big.bin", "small.bin"]);
+    await ws.close();
+  });
+
+  it("cache.maxFileBytes: Infinity keeps every file read; a bad value is EINVAL", async () => {
+    const fetched: string[] = [];
+    const base = MemoryMount({ files: { "a.bin": bytes(300 * KiB, 1) } });
+    const { fetchWithInfo: _info, ...plain } = base;
+    const spy: LazyMount = {
+      ...plain,
+      async fetch(path: string) {
+        fetched.push(path);
+        return base.fetch(path);
+      },
+    };
+    const small = new Workspace({ mounts: { "/m": spy }, cache: { maxFileBytes: 100 * KiB } });
+    await small.fs.readFile("/m/a.bin");
+    await small.fs.readFile("/m/a.bin");
+    expect(fetched).toEqual(["a.bin", "a.bin"]);
+    await small.close();
+    fetched.length = 0;
+    const keep = new Workspace({ mounts: { "/m": spy }, cache: { maxFileBytes: Number.POSITIVE_INFINITY } });
+    await keep.fs.readFile("/m/a.bin");
+    await keep.fs.readFile("/m/a.bin");
+    expect(fetched).toEqual(["a.bin"]);
+    await keep.close();
+    for (const bad of [0, -1, 1.5, "64M", Number.NaN]) {
+      expect(() => new Workspace({ mounts: { "/m": spy }, cache: { maxFileBytes: bad as number } })).toThrow(
+        expect.objectContaining({ code: "EINVAL" }),
+      );
+    }
+  });
+
   it("refresh after evictions: an evicted file changed upstream reads the new version, the rest stays", async () => {
     const store = new MemoryStore({ "a.bin": bytes(10 * KiB, 1), "b.bin": bytes(10 * KiB, 2) });
     const ws = new Workspace({ mounts: { "/m": MemoryMount({ store }) }, cache: { maxBytes: 15 * KiB } });

@@ -42,6 +42,22 @@ export function cacheBudget(value: unknown): number | undefined {
   return value;
 }
 
+/** The default of `cache.maxFileBytes`: a stub larger than this is read through, not kept. */
+export const DEFAULT_MAX_FILE_BYTES: number = 64 * 1024 * 1024;
+
+/** `cache.maxFileBytes`: a positive integer or `Infinity` (keep files of any size); default 64 MiB. */
+export function cacheFileLimit(value: unknown): number {
+  if (value === undefined) return DEFAULT_MAX_FILE_BYTES;
+  if (value === Number.POSITIVE_INFINITY) return value;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new MountError(
+      "EINVAL",
+      `cache.maxFileBytes must be a positive integer (bytes) or Infinity, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
 /**
  * The content budget (`new Workspace({ cache: { maxBytes } })`): files hydrated from lazy mounts
  * are kept in least-recently-used order, and when their bytes exceed the budget the oldest clean
@@ -66,9 +82,17 @@ export class ContentCache {
   readonly #pins = new Map<string, number>();
   #holds = 0;
 
-  constructor(parts: ContentCacheParts, maxBytes: number | undefined) {
+  /** The largest stub a read keeps: the smaller of `cache.maxFileBytes` and the budget. */
+  readonly maxFileBytes: number;
+
+  constructor(
+    parts: ContentCacheParts,
+    maxBytes: number | undefined,
+    maxFileBytes: number = DEFAULT_MAX_FILE_BYTES,
+  ) {
     this.#p = parts;
     this.maxBytes = maxBytes;
+    this.maxFileBytes = Math.min(maxFileBytes, maxBytes ?? Number.POSITIVE_INFINITY);
   }
 
   get enabled(): boolean {
@@ -86,9 +110,12 @@ export class ContentCache {
     };
   }
 
-  /** True when a stub of `size` bytes is too large to keep: a read hands its bytes over instead. */
+  /**
+   * True when a stub of `size` bytes is too large to keep (over `cache.maxFileBytes` or the
+   * budget): `readFile` hands its bytes over instead, so the caller's buffer is the only copy.
+   */
   passThrough(size: number): boolean {
-    return this.maxBytes !== undefined && size > this.maxBytes;
+    return size > this.maxFileBytes;
   }
 
   /** A set of pins for one operation: what it adds stays local until `release()`. */

@@ -2,7 +2,7 @@ import { type LazyMount, MemoryMount } from "@ws/core";
 import { describe, expect, it } from "vitest";
 import { expectBytes } from "../../test/helpers.js";
 import { Workspace } from "../workspace.js";
-import { FIRST_WINDOW, MAX_WINDOW, RangeReader, READ_AHEAD } from "./file-handle.js";
+import { FIRST_WINDOW, MAX_WINDOW, RangeReader, READ_AHEAD, STREAM_CHUNK } from "./file-handle.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -97,6 +97,30 @@ describe("ws.fs.open: ranged reads of stubs", () => {
     await ws.close();
   });
 
+  it("ws.fs.createReadStream of 64 MiB: the mount writes into a handful of reused windows; kept chunks stay right", async () => {
+    const big = bytes(64 * MiB);
+    const base = MemoryMount({ files: { "big.bin": big } });
+    const offered = new Set<ArrayBufferLike>();
+    let ranges = 0;
+    const { fetchWithInfo: _info, ...rest } = base;
+    const mount: LazyMount = {
+      ...rest,
+      async fetchRange(path: string, start: number, end: number, into?: Uint8Array) {
+        ranges++;
+        if (into !== undefined) offered.add(into.buffer);
+        return base.fetchRange!(path, start, end, into);
+      },
+    };
+    const ws = new Workspace({ mounts: { "/m": mount } });
+    const kept: Buffer[] = [];
+    for await (const chunk of ws.fs.createReadStream("/m/big.bin")) kept.push(chunk as Buffer);
+    expect(ranges).toBeGreaterThan(30);
+    expect(offered.size).toBeGreaterThan(0);
+    expect(offered.size).toBeLessThanOrEqual(2 + READ_AHEAD);
+    expectBytes(new Uint8Array(Buffer.concat(kept)), big);
+    await ws.close();
+  });
+
   it("createReadStream({ start, end }) streams exactly [start, end] (inclusive), ws.fs.createReadStream too", async () => {
     const big = bytes(2 * MiB + 3);
     const { mount, calls } = recording({ "big.bin": big });
@@ -174,6 +198,83 @@ describe("RangeReader", () => {
     expect(biggest).toBe(MAX_WINDOW);
     expect(peak).toBeLessThanOrEqual(1 + READ_AHEAD);
     expect(inFlight).toBe(0);
+  });
+
+  it("reuses its window buffers: a 64 MiB stream and 64 MiB of reads allocate a handful, not one per window", async () => {
+    const size = 64 * MiB + 123;
+    const big = bytes(size);
+    const offered = new Set<ArrayBufferLike>();
+    let fetches = 0;
+    // A provider that writes into the buffer it is offered, as HttpTree does.
+    const fetch = async (start: number, end: number, into?: Uint8Array): Promise<Uint8Array> => {
+      fetches++;
+      if (into === undefined) return big.slice(start, end);
+      offered.add(into.buffer);
+      await new Promise((r) => setTimeout(r, 0));
+      into.set(big.subarray(start, end));
+      return into.subarray(0, end - start);
+    };
+    const streamed = new RangeReader(size, fetch);
+    // The consumer keeps every chunk (a pipe into a slow socket does): the bytes must stay right
+    // after the windows they came from were reused.
+    const kept: Uint8Array[] = [];
+    for await (const chunk of streamed.chunks(0, size)) kept.push(chunk);
+    expect(fetches).toBeGreaterThan(30);
+    expect(streamed.buffersAllocated).toBeLessThanOrEqual(2 + READ_AHEAD);
+    expect(offered.size).toBe(streamed.buffersAllocated);
+    expect(Math.max(...kept.map((c) => c.length))).toBe(STREAM_CHUNK);
+    expectBytes(new Uint8Array(Buffer.concat(kept)), big);
+
+    const read = new RangeReader(size, fetch);
+    const out = new Uint8Array(size);
+    for (let at = 0; at < size; ) at += await read.read(out, at, Math.min(MiB, size - at), at);
+    expect(read.buffersAllocated).toBeLessThanOrEqual(2 + READ_AHEAD);
+    expectBytes(out, big);
+  });
+
+  it("a provider that ignores the offered buffer: its fresh arrays are streamed as they are", async () => {
+    const big = bytes(5 * MiB);
+    const reader = new RangeReader(big.length, async (start, end) => big.slice(start, end));
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of reader.chunks(0, big.length)) chunks.push(chunk);
+    // One chunk per window (no copy): 256 KiB, 512 KiB, 1 MiB, 2 MiB, the rest.
+    expect(chunks.map((c) => c.length)).toEqual([
+      FIRST_WINDOW,
+      2 * FIRST_WINDOW,
+      MiB,
+      MAX_WINDOW,
+      MiB + 256 * KiB,
+    ]);
+    expectBytes(new Uint8Array(Buffer.concat(chunks)), big);
+  });
+
+  it("a window dropped while its fetch is in flight is not reused until that fetch settles", async () => {
+    const size = 8 * MiB;
+    const big = bytes(size);
+    const pending: Array<() => void> = [];
+    const writing = new Set<ArrayBufferLike>();
+    let overlapped = false;
+    const reader = new RangeReader(size, async (start, end, into) => {
+      if (into === undefined) return big.slice(start, end);
+      if (writing.has(into.buffer)) overlapped = true;
+      writing.add(into.buffer);
+      // The first fetches hang until released; the jump below drops their windows meanwhile.
+      if (start < 4 * MiB) await new Promise<void>((r) => pending.push(r));
+      into.set(big.subarray(start, end));
+      writing.delete(into.buffer);
+      return into.subarray(0, end - start);
+    });
+    const first = reader.read(new Uint8Array(16), 0, 16, 0);
+    await new Promise((r) => setTimeout(r, 0));
+    const far = new Uint8Array(MiB);
+    const jumped = reader.read(far, 0, far.length, 6 * MiB);
+    await new Promise((r) => setTimeout(r, 0));
+    for (const release of pending.splice(0)) release();
+    await first;
+    await jumped;
+    expect(overlapped).toBe(false);
+    expect(reader.buffersAllocated).toBeGreaterThan(1);
+    expectBytes(far, big.subarray(6 * MiB, 7 * MiB));
   });
 
   it("a failed window rejects the read that needs it, and a later read retries", async () => {

@@ -6,11 +6,11 @@ import { fsError } from "../vfs/fs-errors.js";
 /**
  * The first window of a ranged reader, and the cap its sequential windows double up to.
  *
- * Why 2 MiB and not larger: every window is a fresh buffer from the provider, and V8 reclaims
- * large dead ArrayBuffers late (up to about 64 MiB of them wait for a collection). Streaming
- * 1 GiB over nginx peaked at 166-178 MiB RSS with 8 MiB windows (two ahead) and 139-147 MiB
- * with 2 MiB windows (four ahead), at the same speed (`npm run bench -- stream`). Four windows
- * ahead keep five requests in flight, so a high-latency store still streams.
+ * Why 2 MiB and not larger: the windows held (up to five) are memory of the reader's own. When
+ * every window was a fresh buffer, streaming 1 GiB over nginx peaked at 166-178 MiB RSS with
+ * 8 MiB windows (two ahead) and 139-147 MiB with 2 MiB windows (four ahead), at the same speed
+ * (`npm run bench -- stream`); with reused windows it peaks at 111-114 MiB. Four windows ahead
+ * keep five requests in flight, so a high-latency store still streams.
  */
 export const FIRST_WINDOW: number = 256 * 1024;
 export const MAX_WINDOW: number = 2 * 1024 * 1024;
@@ -24,7 +24,7 @@ export interface HandleSource {
   readonly size: number;
   /** Reads up to `length` bytes at `position` into `target` at `offset`; resolves with the count. */
   read(target: Uint8Array, offset: number, length: number, position: number): Promise<number>;
-  /** The bytes `[start, end)` as they arrive (views, not copies). */
+  /** The bytes `[start, end)` as chunks the caller owns (never views of a buffer that is reused). */
   chunks(start: number, end: number): AsyncGenerator<Uint8Array>;
   close(): void;
 }
@@ -33,7 +33,18 @@ interface Window {
   readonly start: number;
   readonly end: number;
   readonly bytes: Promise<Uint8Array>;
+  /** The pool buffer lent to this window's fetch, until the window is freed. */
+  buffer: Uint8Array | undefined;
+  /** Reads copying out of the window right now: it is not freed under them. */
+  users: number;
+  /** No longer held by the reader (read past, jumped away from, closed). */
+  dropped: boolean;
+  /** Its fetch has settled: nothing writes into its buffer any more. */
+  settled: boolean;
 }
+
+/** Bytes a stream yields at a time when it copies out of a reused window (see `chunks`). */
+export const STREAM_CHUNK: number = 64 * 1024;
 
 /**
  * Ranged reads of one object with read-ahead, after mountpoint-s3's prefetcher: a read fetches a
@@ -41,18 +52,28 @@ interface Window {
  * 256 KiB up to 2 MiB) and `READ_AHEAD` windows are fetched ahead, so a stream keeps requests in
  * flight; a jump elsewhere drops what was fetched ahead and starts small again. At most
  * `1 + READ_AHEAD` windows are held, so memory stays bounded (10 MiB) whatever the object's size.
+ *
+ * The windows' buffers are reused: each fetch is offered a free buffer of the reader's own
+ * (`fetchRange(..., into)`), and a window's buffer goes back to the pool once the window is read
+ * past and its fetch has settled. A provider that writes into it makes no buffer per range, so a
+ * long stream leaves no garbage for V8 to collect late (which was what pushed a 1 GiB stream's
+ * peak RSS up: `npm run bench -- stream`). A provider that ignores `into` returns fresh arrays,
+ * read as before.
  */
 export class RangeReader {
   readonly #size: number;
-  readonly #fetch: (start: number, end: number) => Promise<Uint8Array>;
+  readonly #fetch: (start: number, end: number, into?: Uint8Array) => Promise<Uint8Array>;
   readonly #maxWindow: number;
   #windows: Window[] = [];
   #next = FIRST_WINDOW;
   #lastEnd = -1;
+  readonly #free: Uint8Array[] = [];
+  #allocated = 0;
+  #closed = false;
 
   constructor(
     size: number,
-    fetch: (start: number, end: number) => Promise<Uint8Array>,
+    fetch: (start: number, end: number, into?: Uint8Array) => Promise<Uint8Array>,
     maxWindow: number = MAX_WINDOW,
   ) {
     this.#size = size;
@@ -69,22 +90,58 @@ export class RangeReader {
     return this.#windows.map((w) => [w.start, w.end] as const);
   }
 
+  /** Window buffers allocated so far (for tests): bounded by the windows held at once, not the bytes read. */
+  get buffersAllocated(): number {
+    return this.#allocated;
+  }
+
+  #buffer(): Uint8Array {
+    const free = this.#free.pop();
+    if (free !== undefined) return free;
+    this.#allocated++;
+    // A file smaller than a window gets a buffer of its size.
+    return new Uint8Array(Math.min(this.#maxWindow, this.#size));
+  }
+
+  #release(w: Window): void {
+    if (!w.dropped || w.users > 0 || !w.settled || w.buffer === undefined) return;
+    if (!this.#closed) this.#free.push(w.buffer);
+    w.buffer = undefined;
+  }
+
+  #drop(dropped: Window[]): void {
+    for (const w of dropped) {
+      w.dropped = true;
+      this.#release(w);
+    }
+  }
+
   #push(start: number): void {
     const end = Math.min(this.#size, start + this.#next);
-    const bytes = this.#fetch(start, end);
+    const buffer = this.#buffer();
+    const bytes = this.#fetch(start, end, buffer);
+    const w: Window = { start, end, bytes, buffer, users: 0, dropped: false, settled: false };
+    const settle = (): void => {
+      w.settled = true;
+      this.#release(w);
+    };
     // A window fetched ahead and then dropped must not surface as an unhandled rejection.
-    bytes.catch(() => undefined);
-    this.#windows.push({ start, end, bytes });
+    bytes.then(settle, settle);
+    this.#windows.push(w);
     this.#next = Math.min(this.#next * 2, this.#maxWindow);
   }
 
-  /** The window holding `pos`, fetching it (and reading ahead when sequential) as needed. */
-  async #at(pos: number): Promise<{ start: number; bytes: Uint8Array }> {
+  /**
+   * The window holding `pos`, fetching it (and reading ahead when sequential) as needed. The
+   * caller copies out of it and then calls `done(window)`: until then its buffer is not reused.
+   */
+  async #at(pos: number): Promise<{ window: Window; start: number; bytes: Uint8Array }> {
     const i = this.#windows.findIndex((w) => pos >= w.start && pos < w.end);
     let sequential = true;
-    if (i > 0) this.#windows.splice(0, i);
+    if (i > 0) this.#drop(this.#windows.splice(0, i));
     else if (i < 0) {
       sequential = pos === 0 || pos === this.#lastEnd;
+      this.#drop(this.#windows);
       this.#windows = [];
       if (!sequential) this.#next = FIRST_WINDOW;
       this.#push(pos);
@@ -97,14 +154,24 @@ export class RangeReader {
       }
     }
     const w = this.#windows[0]!;
+    w.users++;
     try {
-      return { start: w.start, bytes: await w.bytes };
+      return { window: w, start: w.start, bytes: await w.bytes };
     } catch (error) {
+      this.#done(w);
       // A failed window is not kept: the next read asks again (the retry layer already retried).
-      this.#windows = [];
-      this.#next = FIRST_WINDOW;
+      if (this.#windows.includes(w)) {
+        this.#drop(this.#windows);
+        this.#windows = [];
+        this.#next = FIRST_WINDOW;
+      }
       throw error;
     }
+  }
+
+  #done(w: Window): void {
+    w.users--;
+    this.#release(w);
   }
 
   async read(target: Uint8Array, offset: number, length: number, position: number): Promise<number> {
@@ -115,31 +182,55 @@ export class RangeReader {
       const w = await this.#at(pos);
       const from = pos - w.start;
       // Shorter than listed (the object shrank upstream): end of file here.
-      if (from >= w.bytes.length) break;
+      if (from >= w.bytes.length) {
+        this.#done(w.window);
+        break;
+      }
       const n = Math.min(length - done, w.bytes.length - from);
       target.set(w.bytes.subarray(from, from + n), offset + done);
+      this.#done(w.window);
       done += n;
     }
     this.#lastEnd = position + done;
     return done;
   }
 
+  /**
+   * The bytes `[start, end)` as chunks the caller owns. A stream's consumer may keep every chunk
+   * (a pipe into a slow socket queues them), so a chunk is never a view of a buffer that is reused:
+   * bytes the provider wrote into a pooled window are copied out, `STREAM_CHUNK` at a time, into
+   * fresh buffers that die young; a fresh array from a provider that ignored `into` is handed over
+   * as it is.
+   */
   async *chunks(start: number, end: number): AsyncGenerator<Uint8Array> {
     let pos = start;
     const stop = Math.min(end, this.#size);
     while (pos < stop) {
       const w = await this.#at(pos);
       const from = pos - w.start;
-      if (from >= w.bytes.length) return;
-      const to = Math.min(w.bytes.length, stop - w.start);
+      if (from >= w.bytes.length) {
+        this.#done(w.window);
+        return;
+      }
+      const pooled = w.window.buffer !== undefined && w.bytes.buffer === w.window.buffer.buffer;
+      const to = Math.min(
+        w.bytes.length,
+        stop - w.start,
+        pooled ? from + STREAM_CHUNK : Number.POSITIVE_INFINITY,
+      );
+      const chunk = pooled ? w.bytes.slice(from, to) : w.bytes.subarray(from, to);
+      this.#done(w.window);
       pos = w.start + to;
       this.#lastEnd = pos;
-      yield w.bytes.subarray(from, to);
+      yield chunk;
     }
   }
 
   close(): void {
+    this.#closed = true;
+    this.#drop(this.#windows);
     this.#windows = [];
+    this.#free.length = 0;
   }
 }
 
@@ -147,7 +238,7 @@ export class RangeReader {
 export function rangeSource(
   path: string,
   stats: FileStats,
-  fetch: (start: number, end: number) => Promise<Uint8Array>,
+  fetch: (start: number, end: number, into?: Uint8Array) => Promise<Uint8Array>,
 ): HandleSource {
   const reader = new RangeReader(stats.size, fetch);
   return {
@@ -275,8 +366,10 @@ export class WorkspaceFileHandle {
   }
 
   /**
-   * The bytes `[start, end]` (end inclusive, as `node:fs`) as a stream of the chunks as they
-   * arrive, without copying them again. Reading starts when the stream is first read.
+   * The bytes `[start, end]` (end inclusive, as `node:fs`) as a stream. The consumer owns every
+   * chunk: bytes in a reused window are copied out 64 KiB at a time (`STREAM_CHUNK`), a fresh
+   * array from a provider that ignores `into` is handed on as it is. Reading starts when the
+   * stream is first read.
    */
   createReadStream(options: ReadStreamOptions = {}): Readable {
     return Readable.from(this.chunks(options), { objectMode: false });

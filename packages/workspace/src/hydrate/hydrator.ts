@@ -75,13 +75,13 @@ export class Hydrator {
     }
   }
 
-  /** True when `readThrough` may apply (there is a budget): callers skip it otherwise. */
+  /** True when `readThrough` may apply (some stub size is not kept): callers skip it otherwise. */
   get readsThrough(): boolean {
-    return this.#cache.enabled;
+    return Number.isFinite(this.#cache.maxFileBytes);
   }
 
   /**
-   * The bytes of a stub too large for the content budget, handed to the caller as they came from
+   * The bytes of a stub too large to keep (`cache.maxFileBytes` or the budget), handed to the caller as they came from
    * the provider (one buffer, no copy) and not kept: the file stays a stub. `undefined` when `path`
    * is not such a stub (the caller reads it the usual way).
    */
@@ -217,9 +217,9 @@ export class Hydrator {
         const fetchRange = mount.fetchRange;
         const rel = view.stubs.path(slot);
         const abs = r.path;
-        return rangeSource(abs, this.#ns.stat(abs, true), async (start, end) => {
+        return rangeSource(abs, this.#ns.stat(abs, true), async (start, end, into) => {
           try {
-            const bytes = await fetchRange.call(mount, rel, start, end);
+            const bytes = await fetchRange.call(mount, rel, start, end, into);
             if (!(bytes instanceof Uint8Array))
               throw new MountError("EIO", `fetchRange(${rel}) did not return a Uint8Array`);
             return bytes;
