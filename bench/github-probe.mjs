@@ -68,14 +68,26 @@ child.stdout.on("data", (c) => (out += c));
 child.stderr.on("data", (c) => (err += c));
 await new Promise((r) => child.on("close", r));
 clearInterval(poll);
-console.log(out.trim()); if (!out.trim()) console.log(err.slice(-3000));
+console.log(out.trim());
+if (!out.trim()) console.log(err.slice(-3000));
 for (const line of (out + err).split("\n")) {
-  if (line.startsWith("WALL") && !line.includes("tick")) { const [, ph, w] = line.split(" "); console.log("at parent ms", (Number(w) - wall0).toFixed(0), ph); }
-  if (line.startsWith("PHASE") || /Scavenge|Mark-Compact|Mark-sweep/.test(line)) console.log(line.replace(/\s+/g, " "));
+  if (line.startsWith("WALL") && !line.includes("tick")) {
+    const [, ph, w] = line.split(" ");
+    console.log("at parent ms", (Number(w) - wall0).toFixed(0), ph);
+  }
+  if (line.startsWith("PHASE") || /Scavenge|Mark-Compact|Mark-sweep/.test(line))
+    console.log(line.replace(/\s+/g, " "));
 }
 const peak = samples.reduce((a, b) => (b[1] > a[1] ? b : a), [0, 0]);
-console.log(`sampled peak VmRSS ${peak[1].toFixed(1)} MiB at ${peak[0].toFixed(0)} ms (parent clock); samples:`);
+console.log(
+  `sampled peak VmRSS ${peak[1].toFixed(1)} MiB at ${peak[0].toFixed(0)} ms (parent clock); samples:`,
+);
 const step = Math.max(1, Math.floor(samples.length / 60));
-console.log(samples.filter((_, i) => i % step === 0).map(([t, m]) => `${t.toFixed(0)}:${m.toFixed(1)}`).join(" "));
+console.log(
+  samples
+    .filter((_, i) => i % step === 0)
+    .map(([t, m]) => `${t.toFixed(0)}:${m.toFixed(1)}`)
+    .join(" "),
+);
 await http.stop();
 await rm(work, { recursive: true, force: true });
