@@ -1,6 +1,7 @@
 import { MountError } from "@ws/core";
 import { concatBytes } from "@ws/provider-kit";
-import type { HttpClient, HttpResponse } from "./git-transport.js";
+import type { HttpClient, HttpRequest, HttpResponse } from "./git-transport.js";
+import type { BodyReceiver } from "./socket-exchange.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -114,32 +115,6 @@ class ChunkReader {
     }
     return out;
   }
-
-  /**
-   * `n` bytes handed to `onPiece` as views of the chunks they arrived in, never merged: the pack
-   * data is copied once, into the pack, however the pkt-lines straddle the chunks.
-   */
-  async readPieces(n: number, url: string, onPiece: (piece: Uint8Array) => void): Promise<void> {
-    let left = n;
-    while (left > 0) {
-      if (this.#off >= this.#buf.length) {
-        const { done, value } = await this.#it.next();
-        if (done) {
-          throw new MountError("EIO", `the git server at ${url} ended its answer part-way`, {
-            path: "",
-            transient: true,
-          });
-        }
-        this.#buf = value;
-        this.#off = 0;
-        continue;
-      }
-      const take = Math.min(left, this.#buf.length - this.#off);
-      onPiece(this.#buf.subarray(this.#off, this.#off + take));
-      this.#off += take;
-      left -= take;
-    }
-  }
 }
 
 type Packet = Uint8Array | "flush" | "delim" | "end";
@@ -213,17 +188,21 @@ export class GitFetchClient {
 
   async #discover(): Promise<Advertisement> {
     const url = `${this.#url}/info/refs?service=git-upload-pack`;
-    const response = await this.#http.request({
+    const request = {
       url,
       method: "GET",
       headers: { accept: "*/*", ...(this.#version === 2 ? { "git-protocol": "version=2" } : {}) },
-    });
-    const reader = await check(response, this.#display);
-    // As git does (http.followRedirects=initial): a redirect of the first request moves the
-    // repository's base URL for the requests that follow (a renamed repository on GitHub).
-    const suffix = "/info/refs?service=git-upload-pack";
-    if (response.url !== url && response.url.endsWith(suffix))
-      this.#url = response.url.slice(0, -suffix.length);
+    };
+    let reader = await this.#small(request);
+    if (!reader) {
+      const response = await this.#http.request(request);
+      reader = await check(response, this.#display);
+      // As git does (http.followRedirects=initial): a redirect of the first request moves the
+      // repository's base URL for the requests that follow (a renamed repository on GitHub).
+      const suffix = "/info/refs?service=git-upload-pack";
+      if (response.url !== url && response.url.endsWith(suffix))
+        this.#url = response.url.slice(0, -suffix.length);
+    }
     const lines: (string | "flush")[] = [];
     for (;;) {
       const p = await readPacket(reader, this.#display);
@@ -276,7 +255,7 @@ export class GitFetchClient {
   }
 
   async #post(body: Uint8Array[], v2: boolean): Promise<ChunkReader> {
-    const response = await this.#http.request({
+    const request = {
       url: `${this.#url}/git-upload-pack`,
       method: "POST",
       headers: {
@@ -285,8 +264,25 @@ export class GitFetchClient {
         ...(v2 ? { "git-protocol": "version=2" } : {}),
       },
       body: [concatBytes(body)],
-    });
-    return check(response, this.#display);
+    };
+    return (await this.#small(request)) ?? check(await this.#http.request(request), this.#display);
+  }
+
+  /**
+   * A small answer (the ref advertisement, `ls-refs`) read whole by the socket path, or
+   * `undefined` when that path leaves it to node:http (a redirect, a 401, an error status...).
+   * On the usual path node:http then serves no request at all, and costs no memory.
+   */
+  async #small(request: HttpRequest): Promise<ChunkReader | undefined> {
+    if (!this.#http.receive) return undefined;
+    const whole = new WholeBody();
+    if (!(await this.#http.receive(request, whole))) return undefined;
+    const bytes = whole.bytes();
+    return new ChunkReader(
+      (async function* () {
+        yield bytes;
+      })(),
+    );
   }
 
   /**
@@ -338,22 +334,12 @@ export class GitFetchClient {
   async fetchPack(oid: string, depth: number, maxBytes: number): Promise<Uint8Array> {
     const ad = await this.#advertise();
     const sink = new PackSink(maxBytes);
-    let reader: ChunkReader;
+    let body: Uint8Array[];
     if (ad.version === 2) {
       const fetchCaps = [...ad.capabilities].find((c) => c.startsWith("fetch"))?.split(/[= ]/) ?? [];
-      const body = [pkt("command=fetch\n"), pkt(`agent=${AGENT}\n`), DELIM, pkt(`want ${oid}\n`)];
+      body = [pkt("command=fetch\n"), pkt(`agent=${AGENT}\n`), DELIM, pkt(`want ${oid}\n`)];
       if (fetchCaps.includes("shallow")) body.push(pkt(`deepen ${depth}\n`));
       body.push(pkt("ofs-delta\n"), pkt("no-progress\n"), pkt("done\n"), FLUSH);
-      reader = await this.#post(body, true);
-      // Sections until the packfile: shallow-info, wanted-refs, acknowledgments (none after `done`).
-      for (;;) {
-        const p = await readPacket(reader, this.#display);
-        if (p === undefined || p === "flush") throw protocolError(this.#display, "no packfile section");
-        if (typeof p === "string") continue;
-        const line = text(p);
-        if (line.startsWith("ERR ")) throw serverError(this.#display, line.slice(4), true);
-        if (line === "packfile") break;
-      }
     } else {
       if (!ad.capabilities.has("side-band-64k")) {
         throw protocolError(this.#display, "protocol v0 without side-band-64k");
@@ -361,45 +347,203 @@ export class GitFetchClient {
       const caps = ["side-band-64k", "ofs-delta", "shallow", "no-progress"].filter((c) =>
         ad.capabilities.has(c),
       );
-      const body = [pkt(`want ${oid} ${[...caps, `agent=${AGENT}`].join(" ")}\n`)];
+      body = [pkt(`want ${oid} ${[...caps, `agent=${AGENT}`].join(" ")}\n`)];
       if (ad.capabilities.has("shallow")) body.push(pkt(`deepen ${depth}\n`));
       body.push(FLUSH, pkt("done\n"));
-      reader = await this.#post(body, false);
-      // shallow/unshallow lines and a flush (when deepening), then NAK (or ACK), then the pack.
-      for (;;) {
-        const p = await readPacket(reader, this.#display);
-        if (p === undefined) throw protocolError(this.#display, "no pack");
-        if (typeof p === "string") continue;
-        const line = text(p);
-        if (line.startsWith("ERR ")) throw serverError(this.#display, line.slice(4), true);
-        if (line === "NAK" || line.startsWith("ACK ")) break;
-      }
     }
-    // Side-band: 1 is pack data, 2 progress, 3 a fatal error. Band 1 is read piecewise (see readPieces).
-    for (;;) {
-      const head = await reader.read(4, this.#display);
-      if (head === undefined) {
-        throw new MountError("EIO", `the git server at ${this.#display} ended the pack part-way`, {
-          path: "",
-          transient: true,
-        });
+    const request = {
+      url: `${this.#url}/git-upload-pack`,
+      method: "POST",
+      headers: {
+        "content-type": "application/x-git-upload-pack-request",
+        accept: "application/x-git-upload-pack-result",
+        ...(ad.version === 2 ? { "git-protocol": "version=2" } : {}),
+      },
+      body: [concatBytes(body)],
+    };
+    const receiver = new PackReceiver(sink, ad.version, this.#display);
+    // The socket reads the answer straight into the pack (no buffer per read); an answer it does
+    // not take (a redirect, a 401, an error status) comes through Node's HTTP client instead.
+    if (!(await this.#http.receive?.(request, receiver))) {
+      const response = await this.#http.request(request);
+      if (response.statusCode !== 200) throw httpError(response.statusCode, this.#display);
+      for await (const chunk of response.body) {
+        for (let at = 0; at < chunk.length && !receiver.done; ) {
+          const room = receiver.space();
+          const n = Math.min(room.length, chunk.length - at);
+          room.set(chunk.subarray(at, at + n));
+          receiver.received(n);
+          at += n;
+        }
+        if (receiver.done) break;
       }
-      const length = Number.parseInt(decoder.decode(head), 16);
-      if (Number.isNaN(length)) throw protocolError(this.#display, "a side-band pkt-line length");
-      // A flush (or v2's response-end) ends the pack.
-      if (length === 0 || length === 2) break;
-      if (length < 5) throw protocolError(this.#display, `a side-band pkt-line of length ${length}`);
-      const band = (await reader.read(1, this.#display))?.[0];
-      if (band === 1) {
-        await reader.readPieces(length - 5, this.#display, (piece) => {
-          sink.append(piece, this.#display);
-        });
-        continue;
-      }
-      const payload = (await reader.read(length - 5, this.#display)) ?? new Uint8Array(0);
-      if (band === 3) throw serverError(this.#display, text(payload));
+      receiver.end();
     }
     return sink.finish();
+  }
+}
+
+/** A receiver that keeps a whole (small) body in one growing buffer. */
+class WholeBody implements BodyReceiver {
+  #buffer = new Uint8Array(16 * 1024);
+  #length = 0;
+  readonly done = false;
+
+  space(): Uint8Array {
+    if (this.#buffer.length - this.#length < 4096) {
+      const grown = new Uint8Array(this.#buffer.length * 2);
+      grown.set(this.#buffer.subarray(0, this.#length));
+      this.#buffer = grown;
+    }
+    return this.#buffer.subarray(this.#length);
+  }
+
+  received(count: number): void {
+    this.#length += count;
+  }
+
+  end(): void {}
+
+  bytes(): Uint8Array {
+    return this.#buffer.subarray(0, this.#length);
+  }
+}
+
+// States of the pack answer's pkt-line stream (see PackReceiver).
+const PKT_LENGTH = 0;
+const PKT_LINE = 1;
+const PKT_BAND = 2;
+const PKT_DATA = 3;
+const PKT_SKIP = 4;
+const PKT_FATAL = 5;
+const PKT_DONE = 6;
+
+/**
+ * Decodes the answer to a fetch, in place: the lines before the pack (v2's sections up to
+ * `packfile`, v0's shallow lines and NAK), then the side-band, whose band 1 (pack data) is kept
+ * in the sink by moving it down over the pkt-line headers in the same buffer it was read into.
+ * Band 2 (progress) is dropped, band 3 (a fatal error) is the server's refusal. A flush ends the pack.
+ */
+export class PackReceiver {
+  readonly #sink: PackSink;
+  readonly #version: 0 | 2;
+  readonly #url: string;
+  #state = PKT_LENGTH;
+  #inPack = false;
+  #length = 0;
+  #digits = 0;
+  #left = 0;
+  #room: Uint8Array = EMPTY;
+  /** The text of a line before the pack (or of a band-3 message). */
+  readonly #line = new Uint8Array(65520);
+  #lineLength = 0;
+
+  constructor(sink: PackSink, version: 0 | 2, url: string) {
+    this.#sink = sink;
+    this.#version = version;
+    this.#url = url;
+  }
+
+  get done(): boolean {
+    return this.#state === PKT_DONE;
+  }
+
+  space(): Uint8Array {
+    this.#room = this.#sink.space();
+    return this.#room;
+  }
+
+  /** The first `count` bytes of the last `space()` arrived. */
+  received(count: number): void {
+    const room = this.#room;
+    let i = 0;
+    while (i < count) {
+      const state = this.#state;
+      if (state === PKT_DATA || state === PKT_SKIP || state === PKT_LINE || state === PKT_FATAL) {
+        const take = Math.min(this.#left, count - i);
+        if (state === PKT_DATA) this.#sink.keep(room, i, take, this.#url);
+        else if (state !== PKT_SKIP) {
+          this.#line.set(room.subarray(i, i + take), this.#lineLength);
+          this.#lineLength += take;
+        }
+        i += take;
+        this.#left -= take;
+        if (this.#left === 0) {
+          this.#state = PKT_LENGTH;
+          if (state === PKT_LINE) this.#onLine();
+          else if (state === PKT_FATAL) throw serverError(this.#url, this.#text());
+        }
+      } else if (state === PKT_LENGTH) {
+        const c = room[i++] as number;
+        const digit = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
+        if (digit < 0) throw protocolError(this.#url, "a pkt-line length that is not hex");
+        this.#length = this.#length * 16 + digit;
+        if (++this.#digits === 4) this.#onLength();
+      } else if (state === PKT_BAND) {
+        const band = room[i++] as number;
+        this.#left--;
+        this.#lineLength = 0;
+        if (band === 1) this.#state = PKT_DATA;
+        else if (band === 2) this.#state = PKT_SKIP;
+        else if (band === 3) this.#state = PKT_FATAL;
+        else throw protocolError(this.#url, `side-band ${band}`);
+        if (this.#left === 0) {
+          this.#state = PKT_LENGTH;
+          if (band === 3) throw serverError(this.#url, "");
+        }
+      } else i = count; // done: the rest is not the pack
+    }
+  }
+
+  #onLength(): void {
+    const length = this.#length;
+    this.#length = 0;
+    this.#digits = 0;
+    if (this.#inPack) {
+      // A flush (or v2's response-end) ends the pack.
+      if (length === 0 || length === 2) this.#state = PKT_DONE;
+      else if (length < 5) throw protocolError(this.#url, `a side-band pkt-line of length ${length}`);
+      else {
+        this.#left = length - 4;
+        this.#state = PKT_BAND;
+      }
+      return;
+    }
+    if (length === 0 && this.#version === 2) throw protocolError(this.#url, "no packfile section");
+    if (length < 4) return; // flush, delim, response-end: between sections
+    if (length - 4 > this.#line.length) throw protocolError(this.#url, `a pkt-line of length ${length}`);
+    this.#left = length - 4;
+    this.#lineLength = 0;
+    this.#state = PKT_LINE;
+    if (this.#left === 0) {
+      this.#state = PKT_LENGTH;
+      this.#onLine();
+    }
+  }
+
+  #text(): string {
+    const s = decoder.decode(this.#line.subarray(0, this.#lineLength));
+    return s.endsWith("\n") ? s.slice(0, -1) : s;
+  }
+
+  /** A line before the pack: v2's sections until `packfile`, v0's until NAK (or ACK). */
+  #onLine(): void {
+    const line = this.#text();
+    if (line.startsWith("ERR ")) throw serverError(this.#url, line.slice(4), true);
+    if (this.#version === 2 ? line === "packfile" : line === "NAK" || line.startsWith("ACK ")) {
+      this.#inPack = true;
+    }
+  }
+
+  /** The answer ended: it must have ended the pack. */
+  end(): void {
+    if (this.#state === PKT_DONE) return;
+    if (!this.#inPack)
+      throw protocolError(this.#url, this.#version === 2 ? "no packfile section" : "no pack");
+    throw new MountError("EIO", `the git server at ${this.#url} ended the pack part-way`, {
+      path: "",
+      transient: true,
+    });
   }
 }
 
@@ -415,6 +559,7 @@ export class PackSink {
   #view: Uint8Array = EMPTY;
   #length = 0;
   readonly #blocks: Uint8Array[] = [];
+  #scratch: Uint8Array | undefined;
 
   /** `resizable: false` takes the fallback (for its tests). */
   constructor(maxBytes: number, options: { resizable?: boolean } = {}) {
@@ -424,8 +569,9 @@ export class PackSink {
       return;
     }
     try {
+      // Room for one read past the cap: the bytes over it are refused once they arrive.
       const buffer = new (ArrayBuffer as unknown as ResizableArrayBufferConstructor)(0, {
-        maxByteLength: maxBytes,
+        maxByteLength: maxBytes + SCRATCH,
       });
       this.#resizable = buffer.resizable ? buffer : undefined;
     } catch {
@@ -433,11 +579,44 @@ export class PackSink {
     }
   }
 
+  /**
+   * Room for the next bytes read: the buffer right after the pack's bytes (bytes kept from it
+   * stay where they are or move down, never copied elsewhere), or, in blocks, a reused scratch.
+   */
+  space(): Uint8Array {
+    const buffer = this.#resizable;
+    if (!buffer) {
+      this.#scratch ??= new Uint8Array(SCRATCH);
+      return this.#scratch;
+    }
+    const limit = this.#maxBytes + SCRATCH;
+    if (buffer.byteLength - this.#length < SCRATCH && buffer.byteLength < limit) {
+      buffer.resize(Math.min(limit, Math.max(this.#length + SCRATCH, buffer.byteLength + BLOCK)));
+      this.#view = new Uint8Array(buffer);
+    }
+    return new Uint8Array(buffer, this.#length, buffer.byteLength - this.#length);
+  }
+
+  /** Keeps `room[start..start+count)` (`room` from `space()`) as the next bytes of the pack. */
+  keep(room: Uint8Array, start: number, count: number, url: string): void {
+    if (this.#resizable && room.buffer === this.#resizable) {
+      const end = this.#length + count;
+      if (end > this.#maxBytes) this.#quota(url);
+      const from = room.byteOffset + start;
+      if (from !== this.#length) this.#view.copyWithin(this.#length, from, from + count);
+      this.#length = end;
+      return;
+    }
+    this.append(room.subarray(start, start + count), url);
+  }
+
+  #quota(url: string): never {
+    throw new MountError("EDQUOT", `the pack from ${url} exceeds maxPackBytes (${this.#maxBytes} bytes)`);
+  }
+
   append(piece: Uint8Array, url: string): void {
     const end = this.#length + piece.length;
-    if (end > this.#maxBytes) {
-      throw new MountError("EDQUOT", `the pack from ${url} exceeds maxPackBytes (${this.#maxBytes} bytes)`);
-    }
+    if (end > this.#maxBytes) this.#quota(url);
     const buffer = this.#resizable;
     if (buffer) {
       if (end > buffer.byteLength) {
@@ -476,6 +655,8 @@ export class PackSink {
 }
 
 const BLOCK = 1024 * 1024;
+/** The least room offered to one read of the socket. */
+const SCRATCH = 64 * 1024;
 
 /** ES2024's resizable ArrayBuffer (Node 20 has it; the project's TypeScript lib predates it). */
 interface ResizableArrayBuffer extends ArrayBuffer {

@@ -2,6 +2,7 @@ import { type ClientRequest, request as httpRequest, type IncomingMessage } from
 import { request as httpsRequest } from "node:https";
 import { MountError } from "@ws/core";
 import { classifyNetworkError, concatBytes } from "@ws/provider-kit";
+import { type BodyReceiver, type GitTlsOptions, socketExchange } from "./socket-exchange.js";
 
 /** One request of the git client. */
 export interface HttpRequest {
@@ -23,6 +24,12 @@ export interface HttpResponse {
 
 export interface HttpClient {
   request(request: HttpRequest): Promise<HttpResponse>;
+  /**
+   * The same request with its body read straight into `receiver` (see `socketExchange`):
+   * `true` once the body ended, `false` when this path does not take the answer (a redirect, a
+   * 401, an error status...), before any byte reached the receiver: then use `request`.
+   */
+  receive?(request: HttpRequest, receiver: BodyReceiver): Promise<boolean>;
 }
 
 export interface GitTransportOptions {
@@ -34,6 +41,8 @@ export interface GitTransportOptions {
   readonly idleTimeoutMs: number;
   /** The repository URL as it may be shown in messages (without credentials). */
   readonly displayUrl: string;
+  /** For https: a private CA, or (tests only) no certificate check. */
+  readonly tls?: GitTlsOptions | undefined;
 }
 
 /**
@@ -48,7 +57,7 @@ export interface GitTransportOptions {
 export class GitTransport {
   readonly #options: GitTransportOptions;
   /** Requests not yet closed: destroyed when the operation ends or fails. */
-  readonly #active = new Set<ClientRequest>();
+  readonly #active = new Set<ClientRequest | { destroy(): void }>();
   #received = 0;
   #fail: ((error: MountError) => void) | undefined;
   readonly #failed: Promise<never>;
@@ -94,6 +103,7 @@ export class GitTransport {
   }
 
   readonly client: HttpClient = {
+    receive: (request, receiver) => this.#receive(request, receiver),
     request: async (request: HttpRequest): Promise<HttpResponse> => {
       if (this.failure) throw this.failure;
       let body: Uint8Array | undefined;
@@ -143,6 +153,67 @@ export class GitTransport {
     },
   };
 
+  #inPlace = 0;
+  /** Responses whose body the socket read in place (the others went through `node:http`). */
+  get inPlace(): number {
+    return this.#inPlace;
+  }
+
+  readonly #receive = async (request: HttpRequest, receiver: BodyReceiver): Promise<boolean> => {
+    if (this.failure) throw this.failure;
+    const { maxBytes, idleTimeoutMs, displayUrl, tls } = this.#options;
+    let target: URL;
+    try {
+      target = new URL(request.url);
+    } catch (error) {
+      throw this.#abort(networkError(displayUrl, error));
+    }
+    if (target.protocol !== "http:" && target.protocol !== "https:") return false;
+    let body: Uint8Array | undefined;
+    if (request.body) {
+      const parts: Uint8Array[] = [];
+      for await (const part of request.body) parts.push(part);
+      body = concatBytes(parts);
+    }
+    let socket: { destroy(): void } | undefined;
+    try {
+      const taken = await socketExchange(
+        {
+          url: target,
+          method: request.method ?? "GET",
+          headers: { ...request.headers, ...this.#options.headers },
+          body,
+          tls,
+          idleTimeoutMs,
+          displayUrl,
+          counted: (count) => {
+            this.#received += count;
+            if (this.#received > maxBytes) throw this.#quota();
+          },
+          opened: (s) => {
+            socket = s;
+            this.#active.add(s);
+          },
+        },
+        receiver,
+      );
+      if (taken) this.#inPlace++;
+      return taken;
+    } catch (error) {
+      throw this.failure ?? this.#abort(networkError(displayUrl, error, this.#received));
+    } finally {
+      if (socket) this.#active.delete(socket);
+    }
+  };
+
+  #quota(): MountError {
+    const { maxBytes, displayUrl } = this.#options;
+    return new MountError(
+      "EDQUOT",
+      `the pack from ${displayUrl} exceeds maxPackBytes (${maxBytes} bytes); aborted after ${this.#received} bytes, nothing was materialised. Raise maxPackBytes or mount a smaller repository`,
+    );
+  }
+
   /** One request; resolves at the response headers, which must come within the idle timeout. */
   #send(
     url: string,
@@ -160,6 +231,7 @@ export class GitTransport {
         return;
       }
       const send = target.protocol === "https:" ? httpsRequest : httpRequest;
+      const tls = this.#options.tls;
       const timer = setTimeout(() => {
         req.destroy();
         reject(
@@ -177,6 +249,8 @@ export class GitTransport {
         {
           method,
           headers: body ? { ...headers, "content-length": String(body.length) } : headers,
+          ...(tls?.ca === undefined ? {} : { ca: tls.ca as string | Buffer | (string | Buffer)[] }),
+          ...(tls?.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
         },
         (response) => {
           clearTimeout(timer);
@@ -238,14 +312,7 @@ export class GitTransport {
           return;
         }
         this.#received += chunk.value.length;
-        if (this.#received > maxBytes) {
-          throw this.#abort(
-            new MountError(
-              "EDQUOT",
-              `the pack from ${displayUrl} exceeds maxPackBytes (${maxBytes} bytes); aborted after ${this.#received} bytes, nothing was materialised. Raise maxPackBytes or mount a smaller repository`,
-            ),
-          );
-        }
+        if (this.#received > maxBytes) throw this.#abort(this.#quota());
         yield chunk.value;
       }
     } finally {

@@ -1,7 +1,7 @@
 import {
-  checkQuota,
   isValidRelativePath,
   MountError,
+  quotaExceeded,
   resolveLinkWithinRoot,
   withErrorContext,
 } from "@ws/core";
@@ -19,7 +19,6 @@ import {
   type GitDiagnostic,
   type GitHubCommonOptions,
   isLfsPointer,
-  modeOf,
   parseRepo,
   report,
   resolvePrefix,
@@ -78,15 +77,6 @@ interface Store {
   readonly commit: string;
   /** The full name of the ref the clone followed (`refs/heads/main`), for `refresh`. */
   readonly remoteRef: string;
-}
-
-interface TreeFile {
-  readonly path: string;
-  readonly oid: string;
-  readonly mode: string;
-  readonly size: number;
-  /** Where the blob sits in the pack: files are read in this order, so delta bases are reused. */
-  readonly offset: number;
 }
 
 /**
@@ -183,95 +173,121 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
     return { objects, commit: remote.oid, remoteRef: remote.target ?? remote.ref };
   }
 
-  function readTree(s: Store): {
-    files: TreeFile[];
-    links: { path: string; oid: string }[];
+  /**
+   * The tree to materialise (the commit's, or the prefix's folder), then a check of every entry
+   * before anything is written: names git would refuse (the whole mount refused), names that
+   * cannot be paths, submodules (reported), links (resolved later), and every file's blob in the
+   * pack with its size, for the quotas. Nothing is kept per file: the write pass walks the trees
+   * again. Paths are only made for what is reported.
+   */
+  function scanTree(s: Store): {
+    top: number;
+    files: number;
+    bytes: number;
+    links: { path: string; index: number }[];
     found: GitDiagnostic[];
   } {
-    const files: TreeFile[] = [];
-    const links: { path: string; oid: string }[] = [];
+    const objects = s.objects;
+    const links: { path: string; index: number }[] = [];
     const found: GitDiagnostic[] = [];
-    let top = s.objects.commitTree(s.commit);
+    let files = 0;
+    let bytes = 0;
+    const lacks = (what: string, path: string, id: string): MountError =>
+      new MountError("EIO", `${url}: the pack lacks ${what} ${id} (${path}); nothing was materialised`, {
+        path: "",
+        transient: true,
+      });
+    let top = objects.indexOf(objects.commitTree(s.commit));
+    if (top < 0 || objects.typeAt(top) !== "tree") throw lacks("tree", "/", objects.commitTree(s.commit));
     if (prefix !== "") {
       for (const segment of prefix.split("/")) {
-        const item = s.objects.tree(top).find((i) => i.name === segment);
-        if (item?.mode !== "040000") {
+        const tree = objects.treeAt(top);
+        let next = -1;
+        while (tree.next()) {
+          if (tree.name === segment && tree.mode === DIR) {
+            next = objects.indexAt(tree.bytes, tree.idAt);
+            if (next < 0 || objects.typeAt(next) !== "tree") throw lacks("tree", segment, tree.id());
+            break;
+          }
+        }
+        if (next < 0) {
           throw new MountError(
             "ENOENT",
             `prefix ${JSON.stringify(prefix)} is not a folder in ${url} at ${s.commit.slice(0, 12)}`,
             { path: "" },
           );
         }
-        top = item.oid;
+        top = next;
       }
     }
-    const walk = (oid: string, base: string): void => {
-      for (const entry of s.objects.tree(oid)) {
+    const scan = (index: number, base: string): void => {
+      const tree = objects.treeAt(index);
+      while (tree.next()) {
+        const name = tree.name;
         // git itself refuses to check such a tree out (fsck: "..", ".git", a slash in a name); so
         // does the mount, whole, before anything is written.
-        if (!isSafeName(entry.name)) {
+        if (!isSafeName(name)) {
           throw new MountError(
             "EINVAL",
-            `${url}: the commit holds a name that cannot be a path (${JSON.stringify(base === "" ? entry.name : `${base}/${entry.name}`)}); the repository is refused and nothing was written`,
+            `${url}: the commit holds a name that cannot be a path (${JSON.stringify(pathOf(base, name))}); the repository is refused and nothing was written`,
             { path: "" },
           );
         }
-        const path = base === "" ? entry.name : `${base}/${entry.name}`;
         // Names git allows that cannot be paths here (an over-long segment...): skipped and reported.
-        if (!isValidRelativePath(path)) {
+        if (!isValidRelativePath(name)) {
           found.push({
             code: "invalid-name",
-            key: path,
-            message: `${JSON.stringify(path)} cannot be a path in the mount; skipped`,
+            key: pathOf(base, name),
+            message: `${JSON.stringify(pathOf(base, name))} cannot be a path in the mount; skipped`,
           });
           continue;
         }
-        if (entry.mode === "040000") walk(entry.oid, path);
-        else if (entry.mode === "160000") {
+        const mode = tree.mode;
+        if (mode === SUBMODULE) {
           found.push({
             code: "submodule",
-            key: path,
-            message: `${path} is a submodule (commit ${entry.oid.slice(0, 12)}); submodules are not cloned`,
+            key: pathOf(base, name),
+            message: `${pathOf(base, name)} is a submodule (commit ${tree.id().slice(0, 12)}); submodules are not cloned`,
           });
-        } else {
-          const blob = s.objects.stat(entry.oid);
-          if (blob?.type !== "blob") {
-            throw new MountError(
-              "EIO",
-              `${url}: the pack lacks blob ${entry.oid} (${path}); nothing was materialised`,
-              { path: "", transient: true },
-            );
-          }
-          if (entry.mode === "120000") links.push({ path, oid: entry.oid });
-          else files.push({ path, oid: entry.oid, mode: entry.mode, size: blob.size, offset: blob.offset });
+          continue;
+        }
+        const entry = objects.indexAt(tree.bytes, tree.idAt);
+        if (mode === DIR) {
+          if (entry < 0 || objects.typeAt(entry) !== "tree")
+            throw lacks("tree", pathOf(base, name), tree.id());
+          scan(entry, base === "" ? name : `${base}/${name}`);
+          continue;
+        }
+        if (entry < 0 || objects.typeAt(entry) !== "blob") throw lacks("blob", pathOf(base, name), tree.id());
+        if (mode === LINK) links.push({ path: pathOf(base, name), index: entry });
+        else {
+          files++;
+          bytes += objects.sizeAt(entry);
         }
       }
     };
-    walk(top, "");
-    return { files, links, found };
+    scan(top, "");
+    return { top, files, bytes, links, found };
   }
 
   async function materializeFrom(s: Store, writer: EagerWriter): Promise<void> {
-    let tree: ReturnType<typeof readTree>;
+    let tree: ReturnType<typeof scanTree>;
     try {
-      tree = readTree(s);
+      tree = scanTree(s);
     } catch (error) {
       throw fail(error, "reading the tree");
     }
-    const { files, links, found } = tree;
+    const { top, links, found } = tree;
     // Every object was inflated and checked against its id when the pack was indexed, and the
     // index knows every size: the quotas are checked, and every link resolved, before the first
     // write. Then the files are written one at a time, each read from the pack when its turn
     // comes and handed over: nothing is staged, so the peak is the pack plus one file.
-    quota(
-      files.map((f) => f.size),
-      { maxBytes: options.maxBytes, maxEntries: options.maxEntries },
-    );
+    quota(tree.files, tree.bytes, { maxBytes: options.maxBytes, maxEntries: options.maxEntries });
     const stagedLinks: { path: string; target: string }[] = [];
     for (const link of links) {
       let target: string;
       try {
-        target = new TextDecoder().decode(s.objects.read(link.oid, "blob"));
+        target = new TextDecoder().decode(s.objects.readOwnedAt(link.index));
       } catch (error) {
         throw fail(error, "reading a link");
       }
@@ -296,19 +312,35 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
       }
       stagedLinks.push({ path: link.path, target });
     }
-    files.sort((a, b) => a.offset - b.offset);
-    try {
-      for (const file of files) {
-        const bytes = s.objects.readOwned(file.oid, "blob");
+    const objects = s.objects;
+    // The same walk as the scan (which checked every entry), writing the files in tree order:
+    // git writes a pack's blobs in about that order, so delta bases are still at hand.
+    const write = (index: number, base: string): void => {
+      const tree = objects.treeAt(index);
+      while (tree.next()) {
+        const name = tree.name;
+        const mode = tree.mode;
+        if (mode === SUBMODULE || mode === LINK || !isValidRelativePath(name)) continue;
+        const path = base === "" ? name : `${base}/${name}`;
+        const entry = objects.indexAt(tree.bytes, tree.idAt);
+        if (mode === DIR) {
+          write(entry, path);
+          continue;
+        }
+        const bytes = objects.readOwnedAt(entry);
         if (isLfsPointer(bytes)) {
           found.push({
             code: "lfs-pointer",
-            key: file.path,
-            message: `${file.path} is a Git LFS pointer; its content is not fetched (the pointer file is materialised as stored)`,
+            key: path,
+            message: `${path} is a Git LFS pointer; its content is not fetched (the pointer file is materialised as stored)`,
           });
         }
-        writer.writeFile(file.path, bytes, modeOf(file.mode));
+        // The bytes are a fresh copy out of the pack: the host may keep them as they are.
+        writer.adoptFile(path, bytes, mode === EXECUTABLE ? 0o755 : 0o644);
       }
+    };
+    try {
+      write(top, "");
     } catch (error) {
       throw fail(error, "reading a blob");
     } finally {
@@ -376,20 +408,31 @@ function isSafeName(name: string): boolean {
   );
 }
 
-/** checkQuota, with the error about the whole mount (`path: ""`, the root; the kit adds the root). */
+/** The quotas checked on the counts (the error about the whole mount: `path: ""`, the root; the kit adds the root). */
 function quota(
-  sizes: readonly number[],
+  files: number,
+  bytes: number,
   limits: { maxBytes?: number | undefined; maxEntries?: number | undefined },
 ): void {
-  try {
-    checkQuota(
-      sizes.map((size) => ({ size })),
-      limits,
-    );
-  } catch (error) {
-    throw MountError.isInstance(error) ? withErrorContext(error, { path: "" }) : error;
-  }
+  const error =
+    limits.maxEntries !== undefined && files > limits.maxEntries
+      ? quotaExceeded("maxEntries", limits.maxEntries, files, undefined)
+      : limits.maxBytes !== undefined && bytes > limits.maxBytes
+        ? quotaExceeded("maxBytes", limits.maxBytes, bytes, undefined)
+        : undefined;
+  if (error) throw withErrorContext(error, { path: "" });
 }
+
+/** A tree entry's path under its folder's (made only where one is needed). */
+function pathOf(base: string, name: string): string {
+  return base === "" ? name : `${base}/${name}`;
+}
+
+/** Tree entry modes (octal, as git writes them). */
+const DIR = 0o40000;
+const EXECUTABLE = 0o100755;
+const LINK = 0o120000;
+const SUBMODULE = 0o160000;
 
 function missingRef(url: string, ref: string | undefined): MountError {
   return new MountError("ENOENT", `${url} has no ${ref ? `branch or tag ${JSON.stringify(ref)}` : "HEAD"}`, {

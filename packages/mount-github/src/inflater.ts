@@ -57,10 +57,11 @@ export class Inflater {
     return ok;
   }
 
-  #open(): { handle: ZlibHandle; state: Uint32Array } {
+  /** The native handle, reset (or opened), with `#state` its write state. */
+  #open(): ZlibHandle {
     if (this.#handle && this.#state) {
       this.#handle.reset();
-      return { handle: this.#handle, state: this.#state };
+      return this.#handle;
     }
     const stream = new Inflate();
     const inner = stream as unknown as { _handle: ZlibHandle; _writeState: Uint32Array };
@@ -73,7 +74,7 @@ export class Inflater {
     this.#stream = stream;
     this.#handle = handle;
     this.#state = inner._writeState;
-    return { handle, state: inner._writeState };
+    return handle;
   }
 
   /** Bytes of the input the last `inflateInto` consumed. */
@@ -99,7 +100,8 @@ export class Inflater {
       this.consumed = r.consumed;
       return r.written;
     }
-    const { handle, state } = this.#open();
+    const handle = this.#open();
+    const state = this.#state as Uint32Array;
     this.#error = undefined;
     handle.writeSync(constants.Z_FINISH, input, inStart, inEnd - inStart, out, outStart, outEnd - outStart);
     if (this.#error !== undefined) {

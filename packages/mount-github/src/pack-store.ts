@@ -18,40 +18,6 @@ const TYPE_NAMES: Record<number, string> = {
 
 export type GitObjectType = "commit" | "tree" | "blob" | "tag";
 
-/** Where one object of the pack is and what it resolves to. */
-interface PackEntry {
-  /** Offset of the entry's header in the pack. */
-  readonly offset: number;
-  /** End of the entry's compressed data (exclusive). */
-  readonly end: number;
-  /** The resolved type (a delta's is its base's). */
-  readonly type: number;
-  /** The resolved size in bytes (a delta's is its result's). */
-  readonly size: number;
-}
-
-interface Header {
-  readonly type: number;
-  /** Inflated size of the entry's own data (for a delta: of the delta instruction stream). */
-  readonly size: number;
-  readonly dataStart: number;
-  readonly baseOffset?: number | undefined;
-  readonly baseOid?: string | undefined;
-}
-
-/** A resolved object: its type and a view of its bytes (see `#at` for how long the view lives). */
-interface Resolved {
-  readonly type: number;
-  readonly bytes: Uint8Array;
-}
-
-/** Where a kept delta base sits in the cache's arena. */
-interface Cached {
-  readonly type: number;
-  readonly start: number;
-  readonly length: number;
-}
-
 /** Room kept before an object in the result buffers, for its `<type> <size>\0` header (hashing). */
 const HEADROOM = 32;
 
@@ -78,8 +44,6 @@ export interface PackStoreOptions {
 }
 
 const EMPTY = new Uint8Array(0);
-const encoder = new TextEncoder();
-const treeNames = new TextDecoder();
 
 /**
  * The objects of one git pack, kept as the pack itself plus a small index (object id → offset,
@@ -101,27 +65,64 @@ const treeNames = new TextDecoder();
  */
 export class PackStore {
   readonly #pack: Uint8Array;
-  readonly #objects = new Map<string, PackEntry>();
-  readonly #byOffset = new Map<number, PackEntry>();
-  /** Kept delta bases: entry offset → place in the arena, oldest first. */
-  readonly #cache = new Map<number, Cached>();
+  /** The objects in pack order: entry start and end, resolved type and size, id (20 bytes each). */
+  readonly #offsets: Uint32Array;
+  readonly #ends: Uint32Array;
+  readonly #types: Uint8Array;
+  readonly #sizes: Float64Array;
+  readonly #ids: Uint8Array;
+  /** Open addressing, id → pack-order index + 1 (0: empty). */
+  readonly #table: Int32Array;
+  #objects = 0;
+  /** Entries whose offset is known (all, once the first pass is over): `#offsets` is sorted up to here. */
+  #filled = 0;
+  /** Objects some delta is made against (by pack-order index): the only ones worth caching. */
+  readonly #isBase: Uint8Array;
+  /** Kept delta bases: place in the arena (-1: not kept), in a ring queue, oldest first. */
+  readonly #cacheStart: Int32Array;
+  readonly #cacheLength: Int32Array;
+  readonly #queue: Int32Array;
+  #queueHead = 0;
+  #queueSize = 0;
   #arena: Uint8Array | undefined;
   /** Where the next kept base goes in the arena. */
   #head = 0;
-  /** The kept bases' offsets, oldest first from `#oldest` on. */
-  readonly #order: number[] = [];
-  #oldest = 0;
-  /** Offsets of the objects some delta is made against: the only ones worth caching. */
-  readonly #bases = new Set<number>();
   #indexing = true;
   readonly #cacheLimit: number;
   readonly #results: Uint8Array[] = [EMPTY, EMPTY];
   #deltaBuffer: Uint8Array = EMPTY;
   readonly #inflater: Inflater;
   #deltas = 0;
+  /** The last header read (`#header`), in fields rather than an object per call. */
+  #hType = 0;
+  #hSize = 0;
+  #hData = 0;
+  /** The delta's base: its offset (OFS_DELTA) or where its id sits in the pack (REF_DELTA); else -1. */
+  #hBaseOffset = -1;
+  #hBaseId = -1;
+  /** The last object resolved (`#resolve`, `#at`): its type and bytes `#rBuf[#rStart, +#rLength)`, entry end. */
+  #rType = 0;
+  #rBuf: Uint8Array = EMPTY;
+  #rStart = 0;
+  #rLength = 0;
+  #rEnd = 0;
+  /** An id given as hex, as bytes (for lookups). */
+  readonly #probe = new Uint8Array(20);
 
-  private constructor(pack: Uint8Array, options: PackStoreOptions) {
+  private constructor(pack: Uint8Array, count: number, options: PackStoreOptions) {
     this.#pack = pack;
+    this.#offsets = new Uint32Array(count);
+    this.#ends = new Uint32Array(count);
+    this.#types = new Uint8Array(count);
+    this.#sizes = new Float64Array(count);
+    this.#ids = new Uint8Array(count * 20);
+    let capacity = 16;
+    while (capacity < count * 2) capacity *= 2;
+    this.#table = new Int32Array(capacity);
+    this.#isBase = new Uint8Array(count);
+    this.#cacheStart = new Int32Array(count).fill(-1);
+    this.#cacheLength = new Int32Array(count);
+    this.#queue = new Int32Array(count);
     // Enough for the delta bases in use at once; never more than the pack itself.
     this.#cacheLimit =
       options.cacheBytes ?? Math.max(256 * 1024, Math.min(16 * 1024 * 1024, pack.length >>> 1));
@@ -137,7 +138,7 @@ export class PackStore {
 
   /** Number of objects. */
   get size(): number {
-    return this.#objects.size;
+    return this.#objects;
   }
 
   /** Number of objects stored as deltas. */
@@ -159,80 +160,170 @@ export class PackStore {
     const sum = hash("sha1", pack.subarray(0, pack.length - 20), "hex");
     if (sum !== trailer) throw damaged("its SHA-1 does not match its trailer");
     const count = view.getUint32(8);
-    const store = new PackStore(pack, options);
+    // Every entry takes at least 2 bytes (a header byte and some zlib data).
+    if (count > (pack.length - 32) / 2) throw damaged(`${count} objects in ${pack.length} bytes`);
+    const store = new PackStore(pack, count, options);
     try {
-      const deferred: { offset: number; end: number; baseOid: string }[] = [];
+      const deferred: number[] = [];
       let pos = 12;
       for (let i = 0; i < count; i++) {
-        const offset = pos;
-        const header = store.#header(offset);
-        if (
-          header.type === REF_DELTA &&
-          header.baseOid !== undefined &&
-          !store.#objects.has(header.baseOid)
-        ) {
+        store.#offsets[i] = pos;
+        store.#filled = i + 1;
+        store.#header(pos);
+        const type = store.#hType;
+        if (type === OFS_DELTA || type === REF_DELTA) store.#deltas++;
+        if (type === REF_DELTA && store.#find(pack, store.#hBaseId) < 0) {
           // Its base comes later in the pack: resolved once the pass is over.
-          pos = store.#inflate(header, store.#room("delta", header.size), 0, undefined);
-          deferred.push({ offset, end: pos, baseOid: header.baseOid });
-          store.#deltas++;
+          pos = store.#inflate(store.#hData, store.#hSize, store.#room("delta", store.#hSize), 0, undefined);
+          store.#ends[i] = pos;
+          deferred.push(i);
           continue;
         }
-        if (header.type === OFS_DELTA || header.type === REF_DELTA) store.#deltas++;
-        const resolved = store.#resolve(offset, header, undefined);
-        pos = resolved.end;
-        store.#add(offset, resolved.end, resolved);
+        store.#resolve(i, undefined);
+        pos = store.#rEnd;
+        store.#ends[i] = pos;
+        store.#add(i);
       }
       if (pos !== pack.length - 20) throw damaged(`${pack.length - 20 - pos} bytes after the last object`);
       for (let progress = true; deferred.length > 0 && progress; ) {
         progress = false;
-        for (let i = 0; i < deferred.length; i++) {
-          const d = deferred[i];
-          if (!d || !store.#objects.has(d.baseOid)) continue;
-          store.#add(d.offset, d.end, store.#resolve(d.offset, store.#header(d.offset), d.end));
-          deferred.splice(i--, 1);
+        for (let k = 0; k < deferred.length; k++) {
+          const i = deferred[k] as number;
+          store.#header(store.#offsets[i] as number);
+          if (store.#find(pack, store.#hBaseId) < 0) continue;
+          store.#resolve(i, store.#ends[i]);
+          store.#add(i);
+          deferred.splice(k--, 1);
           progress = true;
         }
       }
       if (deferred.length > 0) {
         throw damaged(`${deferred.length} deltas against objects the pack does not hold`);
       }
+    } catch (error) {
+      store.trim();
+      throw error;
     } finally {
       store.#indexing = false;
-      store.trim();
     }
+    // The buffers and the delta bases read while indexing stay for the first walk of the tree
+    // (its reader trims them after): dropping them here made them garbage the walk then
+    // allocated again, before any collection had freed the first ones.
     return store;
   }
 
-  #add(offset: number, end: number, resolved: Resolved): void {
-    const oid = this.#objectId(resolved);
-    const entry: PackEntry = { offset, end, type: resolved.type, size: resolved.bytes.length };
-    this.#objects.set(oid, entry);
-    this.#byOffset.set(offset, entry);
+  /** Records object `i` (just resolved): its id, type and size; while indexing, keeps it as a possible base. */
+  #add(i: number): void {
+    this.#objectId(i);
+    this.#types[i] = this.#rType;
+    this.#sizes[i] = this.#rLength;
+    const ids = this.#ids;
+    const at = i * 20;
+    const mask = this.#table.length - 1;
+    for (let slot = this.#slot(ids, at) & mask; ; slot = (slot + 1) & mask) {
+      const held = this.#table[slot] as number;
+      if (held === 0) {
+        this.#table[slot] = i + 1;
+        this.#objects++;
+        break;
+      }
+      // The same object twice in a pack: the first copy serves.
+      if (sameId(ids, (held - 1) * 20, ids, at)) break;
+    }
     // While indexing, any object may be the base of a later delta.
-    this.#remember(offset, resolved);
+    this.#remember(i);
+  }
+
+  #slot(bytes: Uint8Array, at: number): number {
+    return (
+      (((bytes[at] as number) << 24) |
+        ((bytes[at + 1] as number) << 16) |
+        ((bytes[at + 2] as number) << 8) |
+        (bytes[at + 3] as number)) >>>
+      0
+    );
+  }
+
+  /** The pack-order index of the object whose 20-byte id is `bytes[at..at+20)`, or -1. */
+  #find(bytes: Uint8Array, at: number): number {
+    const mask = this.#table.length - 1;
+    for (let slot = this.#slot(bytes, at) & mask; ; slot = (slot + 1) & mask) {
+      const held = this.#table[slot] as number;
+      if (held === 0) return -1;
+      if (sameId(this.#ids, (held - 1) * 20, bytes, at)) return held - 1;
+    }
+  }
+
+  /** The pack-order index of a hex id, or -1. */
+  #lookup(oid: string): number {
+    if (oid.length !== 40) return -1;
+    const probe = this.#probe;
+    for (let k = 0; k < 20; k++) {
+      const hi = hexValue(oid.charCodeAt(2 * k));
+      const lo = hexValue(oid.charCodeAt(2 * k + 1));
+      if (hi < 0 || lo < 0) return -1;
+      probe[k] = hi * 16 + lo;
+    }
+    return this.#find(probe, 0);
+  }
+
+  /** The pack-order index of the entry at `offset` (the entries are in pack order), or -1. */
+  #indexOfOffset(offset: number): number {
+    const offsets = this.#offsets;
+    let lo = 0;
+    let hi = this.#filled - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = offsets[mid] as number;
+      if (at === offset) return mid;
+      if (at < offset) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
   }
 
   /**
-   * Git's object id: SHA-1 over `<type> <size>\0` and the bytes. An object in a result buffer
-   * has room for the header just before it, so the two are hashed in one call, with no hash
-   * object (and its native state) left for the collector.
+   * Git's object id of the last resolved object, into `#ids`: SHA-1 over `<type> <size>\0` and the
+   * bytes. An object in a result buffer has room for the header just before it, so the two are
+   * hashed in one call, with no hash object (and its native state) left for the collector.
    */
-  #objectId(resolved: Resolved): string {
-    const { bytes } = resolved;
-    const head = `${TYPE_NAMES[resolved.type]} ${bytes.length}\0`;
+  #objectId(i: number): void {
+    const buf = this.#rBuf;
+    const start = this.#rStart;
+    const length = this.#rLength;
+    const name = TYPE_NAMES[this.#rType] as string;
+    const digits = String(length);
+    const headLength = name.length + 1 + digits.length + 1;
+    let hex: string;
     if (
-      bytes.byteOffset === HEADROOM &&
-      head.length <= HEADROOM &&
-      this.#results.some((r) => r.buffer === bytes.buffer)
+      start === HEADROOM &&
+      headLength <= HEADROOM &&
+      (buf === this.#results[0] || buf === this.#results[1])
     ) {
-      const whole = new Uint8Array(bytes.buffer, HEADROOM - head.length, head.length + bytes.length);
-      encoder.encodeInto(head, whole);
-      return hash("sha1", whole, "hex");
+      let w = HEADROOM - headLength;
+      for (let k = 0; k < name.length; k++) buf[w++] = name.charCodeAt(k);
+      buf[w++] = 0x20;
+      for (let k = 0; k < digits.length; k++) buf[w++] = digits.charCodeAt(k);
+      buf[w] = 0;
+      hex = hash(
+        "sha1",
+        new Uint8Array(buf.buffer, buf.byteOffset + HEADROOM - headLength, headLength + length),
+        "hex",
+      );
+    } else {
+      hex = createHash("sha1")
+        .update(`${name} ${length}\0`)
+        .update(buf.subarray(start, start + length))
+        .digest("hex");
     }
-    return createHash("sha1").update(head).update(bytes).digest("hex");
+    const ids = this.#ids;
+    for (let k = 0, at = i * 20; k < 20; k++, at++) {
+      ids[at] = hexValue(hex.charCodeAt(2 * k)) * 16 + hexValue(hex.charCodeAt(2 * k + 1));
+    }
   }
 
-  #header(offset: number): Header {
+  /** Reads the header of the entry at `offset` into the `#h` fields. */
+  #header(offset: number): void {
     const pack = this.#pack;
     // The pack's last 20 bytes are its checksum: no header reaches into them.
     const limit = pack.length - 20;
@@ -248,6 +339,10 @@ export class PackStore {
       size += (c & 0x7f) * 2 ** shift;
       shift += 7;
     }
+    this.#hType = type;
+    this.#hSize = size;
+    this.#hBaseOffset = -1;
+    this.#hBaseId = -1;
     if (type === OFS_DELTA) {
       if (pos >= limit) throw damaged(`an entry at ${offset} runs past the end`);
       c = pack[pos++] as number;
@@ -258,15 +353,18 @@ export class PackStore {
         distance = (distance + 1) * 128 + (c & 0x7f);
       }
       if (distance <= 0 || distance > offset) throw damaged(`a delta at ${offset} points outside the pack`);
-      return { type, size, dataStart: pos, baseOffset: offset - distance };
+      this.#hBaseOffset = offset - distance;
+      this.#hData = pos;
+      return;
     }
     if (type === REF_DELTA) {
       if (pos + 20 > limit) throw damaged(`an entry at ${offset} runs past the end`);
-      const baseOid = Buffer.from(pack.buffer, pack.byteOffset + pos, 20).toString("hex");
-      return { type, size, dataStart: pos + 20, baseOid };
+      this.#hBaseId = pos;
+      this.#hData = pos + 20;
+      return;
     }
     if (!TYPE_NAMES[type]) throw damaged(`unknown object type ${type} at ${offset}`);
-    return { type, size, dataStart: pos };
+    this.#hData = pos;
   }
 
   /**
@@ -285,128 +383,157 @@ export class PackStore {
   }
 
   /**
-   * Inflates an entry's own data into `out` from `at` on (exactly `header.size` bytes, or the
-   * pack is damaged) and returns where the entry ends; `end` (when known) bounds the input exactly.
+   * Inflates an entry's data (from `dataStart`, exactly `size` bytes, or the pack is damaged)
+   * into `out` from `at` on and returns where the entry ends; `end` (when known) bounds the input.
    */
-  #inflate(header: Header, out: Uint8Array, at: number, end: number | undefined): number {
+  #inflate(dataStart: number, size: number, out: Uint8Array, at: number, end: number | undefined): number {
     let written: number;
     try {
       written = this.#inflater.inflateInto(
         this.#pack,
-        header.dataStart,
+        dataStart,
         end ?? this.#pack.length - 20,
         out,
         at,
-        at + header.size + 1,
+        at + size + 1,
       );
     } catch (error) {
-      throw damaged(`an object at ${header.dataStart} does not inflate: ${(error as Error).message}`);
+      throw damaged(`an object at ${dataStart} does not inflate: ${(error as Error).message}`);
     }
-    if (written !== header.size) {
-      const got = written > header.size ? `more than ${header.size}` : `${written}`;
-      throw damaged(`an object at ${header.dataStart} inflates to ${got} bytes, not ${header.size}`);
+    if (written !== size) {
+      const got = written > size ? `more than ${size}` : `${written}`;
+      throw damaged(`an object at ${dataStart} inflates to ${got} bytes, not ${size}`);
     }
-    return header.dataStart + this.#inflater.consumed;
+    return dataStart + this.#inflater.consumed;
   }
 
   /**
-   * Resolves the entry at `offset` (its delta chain applied) into a result buffer. The bytes are
-   * a view, good until the next read: a delta's result goes to the result buffer its base is not in.
+   * Resolves object `i` (its delta chain applied) into a result buffer, into the `#r` fields; the
+   * bytes are good until the next read: a delta's result goes to the result buffer its base is not in.
    */
-  #resolve(offset: number, header: Header, end: number | undefined): Resolved & { end: number } {
-    if (header.type !== OFS_DELTA && header.type !== REF_DELTA) {
-      const out = this.#room(0, header.size);
-      const dataEnd = this.#inflate(header, out, HEADROOM, end);
-      return { type: header.type, bytes: out.subarray(HEADROOM, HEADROOM + header.size), end: dataEnd };
+  #resolve(i: number, end: number | undefined): void {
+    const offset = this.#offsets[i] as number;
+    this.#header(offset);
+    const type = this.#hType;
+    const size = this.#hSize;
+    const data = this.#hData;
+    if (type !== OFS_DELTA && type !== REF_DELTA) {
+      const out = this.#room(0, size);
+      this.#rEnd = this.#inflate(data, size, out, HEADROOM, end);
+      this.#rType = type;
+      this.#rBuf = out;
+      this.#rStart = HEADROOM;
+      this.#rLength = size;
+      return;
     }
-    const baseOffset =
-      header.baseOffset ??
-      (header.baseOid === undefined ? undefined : this.#objects.get(header.baseOid)?.offset);
-    if (baseOffset === undefined) throw damaged(`the base of the delta at ${offset} is missing`);
-    this.#bases.add(baseOffset);
-    // The base first: resolving it uses the delta buffer too.
-    const base = this.#at(baseOffset);
-    const delta = this.#room("delta", header.size);
-    const dataEnd = this.#inflate(header, delta, 0, end);
-    const target = base.bytes.buffer === this.#results[0]?.buffer ? 1 : 0;
-    let out: Uint8Array = EMPTY;
-    const size = applyDelta(base.bytes, delta, header.size, offset, (n) => {
-      out = this.#room(target, n);
-      return out;
-    });
-    return { type: base.type, bytes: out.subarray(HEADROOM, HEADROOM + size), end: dataEnd };
+    const base =
+      this.#hBaseOffset >= 0 ? this.#indexOfOffset(this.#hBaseOffset) : this.#find(this.#pack, this.#hBaseId);
+    if (base < 0) throw damaged(`the base of the delta at ${offset} is missing`);
+    this.#isBase[base] = 1;
+    // The base first: resolving it uses the delta buffer (and the header fields) too.
+    this.#at(base);
+    const baseType = this.#rType;
+    const baseBuf = this.#rBuf;
+    const baseStart = this.#rStart;
+    const baseLength = this.#rLength;
+    const delta = this.#room("delta", size);
+    const dataEnd = this.#inflate(data, size, delta, 0, end);
+    const target = baseBuf === this.#results[0] ? 1 : 0;
+    this.#rLength = this.#applyDelta(baseBuf, baseStart, baseLength, delta, size, offset, target);
+    this.#rType = baseType;
+    this.#rBuf = this.#results[target] as Uint8Array;
+    this.#rStart = HEADROOM;
+    this.#rEnd = dataEnd;
   }
 
-  /** The resolved object whose entry starts at `offset`: a view, good until the next read. */
-  #at(offset: number): Resolved {
-    const cached = this.#cache.get(offset);
-    if (cached && this.#arena) {
-      return { type: cached.type, bytes: this.#arena.subarray(cached.start, cached.start + cached.length) };
+  /** Object `i`, resolved into the `#r` fields (from the cache when kept). */
+  #at(i: number): void {
+    const start = this.#cacheStart[i] as number;
+    if (start >= 0 && this.#arena) {
+      this.#rType = this.#types[i] as number;
+      this.#rBuf = this.#arena;
+      this.#rStart = start;
+      this.#rLength = this.#cacheLength[i] as number;
+      return;
     }
-    const entry = this.#byOffset.get(offset);
-    const resolved = this.#resolve(offset, this.#header(offset), entry?.end);
-    if (this.#indexing || this.#bases.has(offset)) this.#remember(offset, resolved);
-    return resolved;
+    const end = this.#ends[i] as number;
+    this.#resolve(i, end === 0 ? undefined : end);
+    if (this.#indexing || this.#isBase[i]) {
+      this.#types[i] = this.#rType;
+      this.#remember(i);
+    }
   }
 
   /**
-   * Keeps a copy of a resolved object in the arena, a ring: the new bytes go after the last kept
-   * ones (or back at the start), and the kept objects they overwrite, always the oldest, are
-   * forgotten first.
+   * Keeps a copy of the last resolved object (object `i`) in the arena, a ring: the new bytes go
+   * after the last kept ones (or back at the start), and the kept objects they overwrite, always
+   * the oldest, are forgotten first.
    */
-  #remember(offset: number, resolved: Resolved): void {
-    const length = resolved.bytes.length;
+  #remember(i: number): void {
+    const length = this.#rLength;
     // An empty object costs nothing to inflate again, and a big one would push out all others.
-    if (length === 0 || length > this.#cacheLimit / 4 || this.#cache.has(offset)) return;
+    if (length === 0 || length > this.#cacheLimit / 4 || (this.#cacheStart[i] as number) >= 0) return;
     this.#arena ??= new Uint8Array(this.#cacheLimit);
     const arena = this.#arena;
     const oldHead = this.#head;
     const wrapped = oldHead + length > arena.length;
     const start = wrapped ? 0 : oldHead;
-    const order = this.#order;
-    while (this.#oldest < order.length) {
-      const key = order[this.#oldest] as number;
-      const kept = this.#cache.get(key);
-      if (kept) {
-        const skipped = wrapped && kept.start >= oldHead;
-        const overlaps = kept.start < start + length && kept.start + kept.length > start;
-        if (!skipped && !overlaps) break;
-        this.#cache.delete(key);
-      }
-      this.#oldest++;
+    const queue = this.#queue;
+    while (this.#queueSize > 0) {
+      const k = queue[this.#queueHead] as number;
+      const keptStart = this.#cacheStart[k] as number;
+      const skipped = wrapped && keptStart >= oldHead;
+      const overlaps = keptStart < start + length && keptStart + (this.#cacheLength[k] as number) > start;
+      if (!skipped && !overlaps) break;
+      this.#cacheStart[k] = -1;
+      this.#queueHead = (this.#queueHead + 1) % queue.length;
+      this.#queueSize--;
     }
-    if (this.#oldest > 1024 && this.#oldest * 2 > order.length) {
-      order.splice(0, this.#oldest);
-      this.#oldest = 0;
-    }
-    arena.set(resolved.bytes, start);
+    if (this.#rBuf === arena) arena.copyWithin(start, this.#rStart, this.#rStart + length);
+    else arena.set(this.#rBuf.subarray(this.#rStart, this.#rStart + length), start);
     this.#head = start + length;
-    this.#cache.set(offset, { type: resolved.type, start, length });
-    order.push(offset);
+    this.#cacheStart[i] = start;
+    this.#cacheLength[i] = length;
+    queue[(this.#queueHead + this.#queueSize) % queue.length] = i;
+    this.#queueSize++;
   }
 
   /** Drops the delta bases and buffers kept for reading (the pack and its index stay). */
   trim(): void {
-    this.#cache.clear();
-    this.#order.length = 0;
-    this.#oldest = 0;
+    this.#cacheStart.fill(-1);
+    this.#queueHead = 0;
+    this.#queueSize = 0;
     this.#arena = undefined;
     this.#head = 0;
     this.#results[0] = EMPTY;
     this.#results[1] = EMPTY;
     this.#deltaBuffer = EMPTY;
+    this.#rBuf = EMPTY;
     this.#inflater.close();
   }
 
   has(oid: string): boolean {
-    return this.#objects.has(oid);
+    return this.#lookup(oid) >= 0;
   }
 
   /** Type and size of an object, without reading it. */
   stat(oid: string): { type: GitObjectType; size: number; offset: number } | undefined {
-    const entry = this.#objects.get(oid);
-    if (!entry) return undefined;
-    return { type: TYPE_NAMES[entry.type] as GitObjectType, size: entry.size, offset: entry.offset };
+    const i = this.#lookup(oid);
+    if (i < 0) return undefined;
+    return {
+      type: TYPE_NAMES[this.#types[i] as number] as GitObjectType,
+      size: this.#sizes[i] as number,
+      offset: this.#offsets[i] as number,
+    };
+  }
+
+  /** Reads object `oid` into the `#r` fields, checking its type. */
+  #read(oid: string, expected: GitObjectType | undefined): void {
+    const i = this.#lookup(oid);
+    if (i < 0) throw damaged(`object ${oid} is not in the pack`);
+    const name = TYPE_NAMES[this.#types[i] as number];
+    if (expected && name !== expected) throw damaged(`object ${oid} is a ${name}, not a ${expected}`);
+    this.#at(i);
   }
 
   /**
@@ -414,16 +541,44 @@ export class PackStore {
    * once, do not keep or change them (`readOwned` gives a copy).
    */
   read(oid: string, expected?: GitObjectType): Uint8Array {
-    const entry = this.#objects.get(oid);
-    if (!entry) throw damaged(`object ${oid} is not in the pack`);
-    const name = TYPE_NAMES[entry.type];
-    if (expected && name !== expected) throw damaged(`object ${oid} is a ${name}, not a ${expected}`);
-    return this.#at(entry.offset).bytes;
+    this.#read(oid, expected);
+    return this.#rBuf.subarray(this.#rStart, this.#rStart + this.#rLength);
   }
 
   /** An object's bytes, the caller's own (a copy out of the store's buffers). */
   readOwned(oid: string, expected?: GitObjectType): Uint8Array {
-    return this.read(oid, expected).slice();
+    this.#read(oid, expected);
+    return this.#rBuf.slice(this.#rStart, this.#rStart + this.#rLength);
+  }
+
+  /** The index of object `oid` (hex), or -1: the `...At` methods read by index, with no id string. */
+  indexOf(oid: string): number {
+    return this.#lookup(oid);
+  }
+
+  /** The index of the object whose 20-byte id is `bytes[at..at+20)` (a tree entry's), or -1. */
+  indexAt(bytes: Uint8Array, at: number): number {
+    return this.#find(bytes, at);
+  }
+
+  typeAt(i: number): GitObjectType {
+    return TYPE_NAMES[this.#types[i] as number] as GitObjectType;
+  }
+
+  sizeAt(i: number): number {
+    return this.#sizes[i] as number;
+  }
+
+  /** Object `i`'s bytes, the caller's own. */
+  readOwnedAt(i: number): Uint8Array {
+    this.#at(i);
+    return this.#rBuf.slice(this.#rStart, this.#rStart + this.#rLength);
+  }
+
+  /** The entries of tree `i` (a copy of the tree, so reading other objects meanwhile is safe). */
+  treeAt(i: number): TreeReader {
+    if (this.#types[i] !== TREE) throw damaged(`object ${i} is not a tree`);
+    return new TreeReader(this.readOwnedAt(i));
   }
 
   /** The tree id of a commit. */
@@ -437,80 +592,141 @@ export class PackStore {
 
   /** The entries of a tree object, in stored order. */
   tree(oid: string): GitTreeItem[] {
-    const bytes = this.read(oid, "tree");
+    this.#read(oid, "tree");
+    const bytes = this.#rBuf;
+    const end = this.#rStart + this.#rLength;
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
     const items: GitTreeItem[] = [];
-    let pos = 0;
-    while (pos < bytes.length) {
+    let pos = this.#rStart;
+    while (pos < end) {
       const space = bytes.indexOf(0x20, pos);
-      const nul = space < 0 ? -1 : bytes.indexOf(0, space + 1);
-      if (space < 0 || nul < 0 || nul + 21 > bytes.length) throw damaged(`tree ${oid} is malformed`);
+      const nul = space < 0 || space >= end ? -1 : bytes.indexOf(0, space + 1);
+      if (space < 0 || nul < 0 || nul + 21 > end) throw damaged(`tree ${oid} is malformed`);
       const mode = buffer.toString("latin1", pos, space);
-      const name = treeNames.decode(bytes.subarray(space + 1, nul));
+      const name = buffer.toString("utf8", space + 1, nul);
       const id = buffer.toString("hex", nul + 1, nul + 21);
       items.push({ name, mode: mode.padStart(6, "0"), oid: id });
       pos = nul + 21;
     }
     return items;
   }
+
+  /**
+   * Applies a git delta (copy and insert instructions, `delta[0..deltaLength)`) to its base
+   * (`base[baseStart, +baseLength)`), into result buffer `target` from HEADROOM on; returns the size.
+   */
+  #applyDelta(
+    base: Uint8Array,
+    baseStart: number,
+    baseLength: number,
+    delta: Uint8Array,
+    deltaLength: number,
+    at: number,
+    target: 0 | 1,
+  ): number {
+    let pos = 0;
+    let baseSize = 0;
+    let c: number;
+    let shift = 0;
+    do {
+      c = pos < deltaLength ? (delta[pos++] as number) : 0;
+      baseSize += (c & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (c & 0x80 && pos < deltaLength);
+    if (baseSize !== baseLength) throw damaged(`the delta at ${at} expects a base of ${baseSize} bytes`);
+    let size = 0;
+    shift = 0;
+    do {
+      c = pos < deltaLength ? (delta[pos++] as number) : 0;
+      size += (c & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (c & 0x80 && pos < deltaLength);
+    const out = this.#room(target, size);
+    let written = 0;
+    while (pos < deltaLength) {
+      const op = delta[pos++] as number;
+      if (op & 0x80) {
+        let offset = 0;
+        let length = 0;
+        if (op & 0x01) offset |= pos < deltaLength ? (delta[pos++] as number) : 0;
+        if (op & 0x02) offset |= (pos < deltaLength ? (delta[pos++] as number) : 0) << 8;
+        if (op & 0x04) offset |= (pos < deltaLength ? (delta[pos++] as number) : 0) << 16;
+        if (op & 0x08) offset = (offset | ((pos < deltaLength ? (delta[pos++] as number) : 0) << 24)) >>> 0;
+        if (op & 0x10) length |= pos < deltaLength ? (delta[pos++] as number) : 0;
+        if (op & 0x20) length |= (pos < deltaLength ? (delta[pos++] as number) : 0) << 8;
+        if (op & 0x40) length |= (pos < deltaLength ? (delta[pos++] as number) : 0) << 16;
+        if (length === 0) length = 0x10000;
+        if (offset + length > baseLength || written + length > size) {
+          throw damaged(`the delta at ${at} copies outside its base`);
+        }
+        copyBytes(base, baseStart + offset, out, HEADROOM + written, length);
+        written += length;
+      } else if (op !== 0) {
+        if (pos + op > deltaLength || written + op > size) throw damaged(`the delta at ${at} is truncated`);
+        copyBytes(delta, pos, out, HEADROOM + written, op);
+        written += op;
+        pos += op;
+      } else throw damaged(`the delta at ${at} has a reserved instruction`);
+    }
+    if (written !== size) throw damaged(`the delta at ${at} yields ${written} bytes, not ${size}`);
+    return size;
+  }
 }
 
 /**
- * Applies a git delta (copy and insert instructions, `delta[0..deltaLength)`) to its base, into
- * the buffer `allocate(size)` returns, from HEADROOM on; returns the size.
+ * Reads a tree object's entries one at a time into its fields (no object per entry): `name`,
+ * `mode` (a number: 0o40000 a folder, 0o100644 a file...), and where the entry's id sits in `bytes`.
  */
-function applyDelta(
-  base: Uint8Array,
-  delta: Uint8Array,
-  deltaLength: number,
-  at: number,
-  allocate: (size: number) => Uint8Array,
-): number {
-  let pos = 0;
-  const varint = (): number => {
-    let value = 0;
-    let shift = 0;
-    let c: number;
-    do {
-      c = pos < deltaLength ? (delta[pos++] as number) : 0;
-      value += (c & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (c & 0x80 && pos < deltaLength);
-    return value;
-  };
-  const baseSize = varint();
-  if (baseSize !== base.length) throw damaged(`the delta at ${at} expects a base of ${baseSize} bytes`);
-  const size = varint();
-  const out = allocate(size);
-  let written = 0;
-  const next = (): number => (pos < deltaLength ? (delta[pos++] as number) : 0);
-  while (pos < deltaLength) {
-    const op = delta[pos++] as number;
-    if (op & 0x80) {
-      let offset = 0;
-      let length = 0;
-      if (op & 0x01) offset |= next();
-      if (op & 0x02) offset |= next() << 8;
-      if (op & 0x04) offset |= next() << 16;
-      if (op & 0x08) offset = (offset | (next() << 24)) >>> 0;
-      if (op & 0x10) length |= next();
-      if (op & 0x20) length |= next() << 8;
-      if (op & 0x40) length |= next() << 16;
-      if (length === 0) length = 0x10000;
-      if (offset + length > base.length || written + length > size) {
-        throw damaged(`the delta at ${at} copies outside its base`);
-      }
-      copyBytes(base, offset, out, HEADROOM + written, length);
-      written += length;
-    } else if (op !== 0) {
-      if (pos + op > deltaLength || written + op > size) throw damaged(`the delta at ${at} is truncated`);
-      copyBytes(delta, pos, out, HEADROOM + written, op);
-      written += op;
-      pos += op;
-    } else throw damaged(`the delta at ${at} has a reserved instruction`);
+export class TreeReader {
+  readonly bytes: Uint8Array;
+  readonly #text: Buffer;
+  #pos = 0;
+  name = "";
+  mode = 0;
+  idAt = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+    this.#text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   }
-  if (written !== size) throw damaged(`the delta at ${at} yields ${written} bytes, not ${size}`);
-  return size;
+
+  /** Moves to the next entry; false after the last. */
+  next(): boolean {
+    const bytes = this.bytes;
+    const pos = this.#pos;
+    if (pos >= bytes.length) return false;
+    const space = bytes.indexOf(0x20, pos);
+    const nul = space < 0 ? -1 : bytes.indexOf(0, space + 1);
+    if (space < 0 || nul < 0 || nul + 21 > bytes.length) throw damaged("a tree is malformed");
+    let mode = 0;
+    for (let k = pos; k < space; k++) {
+      const digit = (bytes[k] as number) - 0x30;
+      if (digit < 0 || digit > 7) throw damaged("a tree entry has a malformed mode");
+      mode = mode * 8 + digit;
+    }
+    this.mode = mode;
+    this.name = this.#text.toString("utf8", space + 1, nul);
+    this.idAt = nul + 1;
+    this.#pos = nul + 21;
+    return true;
+  }
+
+  /** The current entry's id, as hex (for messages). */
+  id(): string {
+    return this.#text.toString("hex", this.idAt, this.idAt + 20);
+  }
+}
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
+}
+
+function sameId(a: Uint8Array, at: number, b: Uint8Array, bt: number): boolean {
+  for (let k = 0; k < 20; k++) if (a[at + k] !== b[bt + k]) return false;
+  return true;
 }
 
 /**

@@ -1,7 +1,12 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { requireGit } from "./git-repos.js";
+import { findExecutable, missingServer } from "./process-group.js";
 
 /** A fault the git server injects into its next responses (for the error-path tests). */
 export type GitHttpFault =
@@ -20,6 +25,13 @@ export interface StartGitHttpOptions {
   readonly token?: string | undefined;
   /** The keep-alive timeout (default 60 s: isomorphic-git reuses connections across long packs). */
   readonly keepAliveTimeoutMs?: number | undefined;
+  /** Serve https with this key and certificate (see `selfSignedCert`) instead of http. */
+  readonly tls?: { readonly key: string; readonly cert: string } | undefined;
+  /**
+   * How response bodies are framed: `"chunked"` (default) streams them as git http-backend writes
+   * them; `"content-length"` holds each whole and sends it with a Content-Length, as some proxies do.
+   */
+  readonly framing?: "chunked" | "content-length" | undefined;
 }
 
 /** One request as the server saw it, for tests of what a client sends. */
@@ -33,7 +45,7 @@ export interface GitHttpRequestLog {
 }
 
 export interface GitHttpServer {
-  /** `http://127.0.0.1:PORT`; a repository is at `${url}/<owner>/<name>.git`. */
+  /** `http://127.0.0.1:PORT` (`https://` with `tls`); a repository is at `${url}/<owner>/<name>.git`. */
   readonly url: string;
   readonly projectRoot: string;
   /** Every request so far, in order. */
@@ -120,7 +132,26 @@ export async function startGitHttp(options: StartGitHttpOptions): Promise<GitHtt
     let headersDone = false;
     let sent = 0;
     const activeFault = isPack ? fault : undefined;
+    const whole = options.framing === "content-length";
+    const held: Buffer[] = [];
+    let status = 200;
+    const headers: Record<string, string> = {};
+    const sendHeld = (): void => {
+      const body = Buffer.concat(held);
+      const cut = activeFault ? body.subarray(0, activeFault.afterBytes) : body;
+      res.writeHead(status, { ...headers, "content-length": String(body.length) });
+      res.write(cut);
+      if (activeFault && cut.length < body.length) {
+        if (activeFault.kind === "die-mid-pack") res.socket?.destroy();
+        return;
+      }
+      res.end();
+    };
     const writeBody = (chunk: Buffer): void => {
+      if (whole) {
+        held.push(chunk);
+        return;
+      }
       if (activeFault) {
         const room = activeFault.afterBytes - sent;
         if (room <= 0) return;
@@ -151,8 +182,6 @@ export async function startGitHttp(options: StartGitHttpOptions): Promise<GitHtt
       }
       if (end < 0) return;
       headersDone = true;
-      let status = 200;
-      const headers: Record<string, string> = {};
       for (const line of head.subarray(0, end).toString("latin1").split(/\r?\n/)) {
         const colon = line.indexOf(":");
         if (colon < 0) continue;
@@ -162,7 +191,7 @@ export async function startGitHttp(options: StartGitHttpOptions): Promise<GitHtt
         else headers[name] = value;
       }
       log(status);
-      res.writeHead(status, headers);
+      if (!whole) res.writeHead(status, headers);
       const rest = head.subarray(end + sepLength);
       if (rest.length > 0) writeBody(rest);
     });
@@ -170,15 +199,18 @@ export async function startGitHttp(options: StartGitHttpOptions): Promise<GitHtt
       if (!headersDone) {
         log(502);
         res.writeHead(502);
+      } else if (whole) {
+        sendHeld();
+        return;
       }
       if (!activeFault || sent < activeFault.afterBytes) res.end();
     });
   };
 
-  const server: Server = createServer(handle);
+  const server: Server = options.tls ? createTlsServer(options.tls, handle) : createServer(handle);
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 60_000;
   server.headersTimeout = Math.max(server.keepAliveTimeout + 1000, 61_000);
-  server.on("connection", (socket: Socket) => {
+  server.on(options.tls ? "secureConnection" : "connection", (socket: Socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
@@ -190,7 +222,7 @@ export async function startGitHttp(options: StartGitHttpOptions): Promise<GitHtt
   const port = typeof address === "object" && address ? address.port : 0;
   let stopping: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? "https" : "http"}://127.0.0.1:${port}`,
     projectRoot: options.projectRoot,
     requests,
     setFault(next) {
@@ -205,4 +237,48 @@ export async function startGitHttp(options: StartGitHttpOptions): Promise<GitHtt
       return stopping;
     },
   };
+}
+
+/**
+ * A fresh self-signed certificate for 127.0.0.1 and localhost (EC P-256, one day), made by
+ * `openssl`: `cert` is also the CA a client must trust.
+ */
+export async function selfSignedCert(): Promise<{ key: string; cert: string }> {
+  const openssl = await findExecutable("openssl");
+  if (!openssl) {
+    throw missingServer("openssl", "openssl", "apt-get install -y --no-install-recommends openssl");
+  }
+  const dir = await mkdtemp(join(tmpdir(), "ws-cert-"));
+  try {
+    const key = join(dir, "key.pem");
+    const cert = join(dir, "cert.pem");
+    await new Promise<void>((resolve, reject) => {
+      execFile(
+        openssl,
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:prime256v1",
+          "-nodes",
+          "-days",
+          "1",
+          "-subj",
+          "/CN=127.0.0.1",
+          "-addext",
+          "subjectAltName=IP:127.0.0.1,DNS:localhost",
+          "-keyout",
+          key,
+          "-out",
+          cert,
+        ],
+        (error) => (error ? reject(error) : resolve()),
+      );
+    });
+    return { key: await readFile(key, "utf8"), cert: await readFile(cert, "utf8") };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

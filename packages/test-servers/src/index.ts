@@ -3,6 +3,7 @@ export {
   type GitHttpRequestLog,
   type GitHttpServer,
   type StartGitHttpOptions,
+  selfSignedCert,
   startGitHttp,
 } from "./git-http.js";
 export {

@@ -1,0 +1,93 @@
+// Where the eager GitHubRepo mount's peak memory comes from: one clone of the benchmark's repository
+// in a child process (with --trace-gc), whose RSS this process samples from /proc every 5 ms, and
+// which prints process.memoryUsage() at the end of each phase (fetch, index, walk).
+// Run: node bench/github-probe.mjs [--keep] [extra node flags for the child...]
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildRealFilesRepo, startGitHttp } from "@ws/test-servers";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = join(here, "..");
+const keep = process.argv.includes("--keep");
+const flags = process.argv.slice(2).filter((a) => a !== "--keep");
+const work = await mkdtemp(join(tmpdir(), "ws-github-probe-"));
+await buildRealFilesRepo(join(work, "acme", "many.git"), {
+  sourceRoots: [join(repoRoot, "node_modules")],
+  count: Number(process.env["BENCH_GITHUB_FILES"] ?? 3000),
+});
+const http = await startGitHttp({ projectRoot: work });
+const dist = join(repoRoot, "packages", "mount-github", "dist");
+const source = `
+const { GitFetchClient } = await import(${JSON.stringify(join(dist, "git-fetch.js"))});
+const { GitTransport } = await import(${JSON.stringify(join(dist, "git-transport.js"))});
+const { PackStore } = await import(${JSON.stringify(join(dist, "pack-store.js"))});
+const { GitHubRepo } = await import(${JSON.stringify(join(dist, "index.js"))});
+const MiB = 1024 * 1024;
+const v8 = await import("node:v8");
+const t0 = performance.now();
+const mark = (phase) => {
+  process.stderr.write("WALL " + phase + " " + Date.now() + "\\n");
+  const m = process.memoryUsage();
+  console.error("PHASE " + JSON.stringify({ phase, t: performance.now(), rss: m.rss / MiB, heapUsed: m.heapUsed / MiB, heapTotal: m.heapTotal / MiB, external: m.external / MiB, arrayBuffers: m.arrayBuffers / MiB, newSpace: (v8.getHeapSpaceStatistics().find((x) => x.space_name === "new_space")?.space_size ?? 0) / MiB }));
+};
+mark("baseline");
+const fetchPack = GitFetchClient.prototype.fetchPack;
+GitFetchClient.prototype.fetchPack = async function (...a) { mark("fetch-start"); const r = await fetchPack.apply(this, a); mark("fetched"); return r; };
+const index = PackStore.index;
+PackStore.index = (...a) => { const r = index(...a); mark("indexed"); return r; };
+const timer = setInterval(() => mark("tick"), 10);
+const kept = [];
+await GitHubRepo("acme/many", { url: ${JSON.stringify(`${http.url}/acme/many.git`)} }).materialize({
+  root: "/bench",
+  writeFile(_p, b) { if (${keep}) kept.push(b); },
+  mkdir() {}, symlink() {},
+});
+mark("end"); clearInterval(timer);
+console.log(JSON.stringify({ maxRSS: process.resourceUsage().maxRSS / 1024 }));
+`;
+const child = spawn(process.execPath, ["--trace-gc", ...flags, "--input-type=module", "-e", source], {
+  cwd: repoRoot,
+  stdio: ["ignore", "pipe", "pipe"],
+});
+const samples = [];
+const t0 = performance.now();
+const wall0 = Date.now() - t0;
+const poll = setInterval(async () => {
+  try {
+    const status = await readFile(`/proc/${child.pid}/status`, "utf8");
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+    if (kb) samples.push([performance.now() - t0, kb / 1024]);
+  } catch {}
+}, 5);
+let out = "";
+let err = "";
+child.stdout.on("data", (c) => (out += c));
+child.stderr.on("data", (c) => (err += c));
+await new Promise((r) => child.on("close", r));
+clearInterval(poll);
+console.log(out.trim());
+if (!out.trim()) console.log(err.slice(-3000));
+for (const line of (out + err).split("\n")) {
+  if (line.startsWith("WALL") && !line.includes("tick")) {
+    const [, ph, w] = line.split(" ");
+    console.log("at parent ms", (Number(w) - wall0).toFixed(0), ph);
+  }
+  if (line.startsWith("PHASE") || /Scavenge|Mark-Compact|Mark-sweep/.test(line))
+    console.log(line.replace(/\s+/g, " "));
+}
+const peak = samples.reduce((a, b) => (b[1] > a[1] ? b : a), [0, 0]);
+console.log(
+  `sampled peak VmRSS ${peak[1].toFixed(1)} MiB at ${peak[0].toFixed(0)} ms (parent clock); samples:`,
+);
+const step = Math.max(1, Math.floor(samples.length / 60));
+console.log(
+  samples
+    .filter((_, i) => i % step === 0)
+    .map(([t, m]) => `${t.toFixed(0)}:${m.toFixed(1)}`)
+    .join(" "),
+);
+await http.stop();
+await rm(work, { recursive: true, force: true });
