@@ -255,7 +255,13 @@ export class GitFetchClient {
   }
 
   async #post(body: Uint8Array[], v2: boolean): Promise<ChunkReader> {
-    const request = {
+    const request = this.#uploadPack(body, v2);
+    return (await this.#small(request)) ?? check(await this.#http.request(request), this.#display);
+  }
+
+  /** The POST to `git-upload-pack` that carries `body` (pkt-lines), in protocol v2 or v0. */
+  #uploadPack(body: Uint8Array[], v2: boolean): HttpRequest {
+    return {
       url: `${this.#url}/git-upload-pack`,
       method: "POST",
       headers: {
@@ -265,7 +271,6 @@ export class GitFetchClient {
       },
       body: [concatBytes(body)],
     };
-    return (await this.#small(request)) ?? check(await this.#http.request(request), this.#display);
   }
 
   /**
@@ -351,16 +356,7 @@ export class GitFetchClient {
       if (ad.capabilities.has("shallow")) body.push(pkt(`deepen ${depth}\n`));
       body.push(FLUSH, pkt("done\n"));
     }
-    const request = {
-      url: `${this.#url}/git-upload-pack`,
-      method: "POST",
-      headers: {
-        "content-type": "application/x-git-upload-pack-request",
-        accept: "application/x-git-upload-pack-result",
-        ...(ad.version === 2 ? { "git-protocol": "version=2" } : {}),
-      },
-      body: [concatBytes(body)],
-    };
+    const request = this.#uploadPack(body, ad.version === 2);
     const receiver = new PackReceiver(sink, ad.version, this.#display);
     // The socket reads the answer straight into the pack (no buffer per read); an answer it does
     // not take (a redirect, a 401, an error status) comes through Node's HTTP client instead.

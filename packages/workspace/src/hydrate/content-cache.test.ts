@@ -199,18 +199,22 @@ describe("content budget (cache.maxBytes)", () => {
     await ws.close();
   });
 
-  it("without a budget, a stub over cache.maxFileBytes (default 64 MiB) is read through; smaller ones are kept", async () => {
-    const big = bytes(64 * 1024 * KiB + 1, 5);
-    const fetched: string[] = [];
-    const base = MemoryMount({ files: { "big.bin": big, "small.bin": bytes(KiB, 6) } });
+  /** `base` without `fetchWithInfo`, its every `fetch` path pushed onto `log`. */
+  function fetchLogged(base: ReturnType<typeof MemoryMount>, log: string[]): LazyMount {
     const { fetchWithInfo: _info, ...plain } = base;
-    const spy: LazyMount = {
+    return {
       ...plain,
       async fetch(path: string) {
-        fetched.push(path);
+        log.push(path);
         return base.fetch(path);
       },
     };
+  }
+
+  it("without a budget, a stub over cache.maxFileBytes (default 64 MiB) is read through; smaller ones are kept", async () => {
+    const big = bytes(64 * 1024 * KiB + 1, 5);
+    const fetched: string[] = [];
+    const spy = fetchLogged(MemoryMount({ files: { "big.bin": big, "small.bin": bytes(KiB, 6) } }), fetched);
     const ws = new Workspace({ mounts: { "/m": spy } });
     const got = await ws.fs.readFile("/m/big.bin");
     expect(got.byteLength).toBe(big.length);
@@ -224,15 +228,7 @@ describe("content budget (cache.maxBytes)", () => {
 
   it("cache.maxFileBytes: Infinity keeps every file read; a bad value is EINVAL", async () => {
     const fetched: string[] = [];
-    const base = MemoryMount({ files: { "a.bin": bytes(300 * KiB, 1) } });
-    const { fetchWithInfo: _info, ...plain } = base;
-    const spy: LazyMount = {
-      ...plain,
-      async fetch(path: string) {
-        fetched.push(path);
-        return base.fetch(path);
-      },
-    };
+    const spy = fetchLogged(MemoryMount({ files: { "a.bin": bytes(300 * KiB, 1) } }), fetched);
     const small = new Workspace({ mounts: { "/m": spy }, cache: { maxFileBytes: 100 * KiB } });
     await small.fs.readFile("/m/a.bin");
     await small.fs.readFile("/m/a.bin");
