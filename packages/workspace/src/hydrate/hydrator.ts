@@ -75,21 +75,14 @@ export class Hydrator {
     }
   }
 
-  /** True when `readThrough` may apply (some stub size is not kept): callers skip it otherwise. */
-  get readsThrough(): boolean {
-    return Number.isFinite(this.#cache.maxFileBytes);
-  }
-
   /**
-   * The bytes of a stub too large to keep (`cache.maxFileBytes` or the budget), handed to the caller as they came from
-   * the provider (one buffer, no copy) and not kept: the file stays a stub. `undefined` when `path`
-   * is not such a stub (the caller reads it the usual way).
+   * The bytes of the stub in `slot` when it is too large to keep (`cache.maxFileBytes` or the
+   * budget), handed over as they came from the provider (one buffer, no copy) and not kept: the
+   * file stays a stub. `undefined` when it is not such a stub (the caller hydrates it as usual).
    */
-  async readThrough(path: string): Promise<Buffer | undefined> {
-    const r = this.#ns.resolve(path, true);
-    const k = this.#ns.kind(r, true);
-    if (k?.type !== "stub" || !this.#cache.passThrough(k.view.stubs.size(k.slot))) return undefined;
-    const { bytes, info } = await this.#download(k.view, k.view.stubs.path(k.slot), r.path);
+  async #handOver(view: MountView, slot: number, abs: string): Promise<Buffer | undefined> {
+    if (!this.#cache.passThrough(view.stubs.size(slot))) return undefined;
+    const { bytes, info } = await this.#download(view, view.stubs.path(slot), abs);
     // A stored link is tiny and never passes through; if one did, read it the usual way.
     if (info?.mode !== undefined && (info.mode & S_IFMT) === S_IFLNK) return undefined;
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -160,6 +153,23 @@ export class Hydrator {
    * added to `pins` (the caller reads it next and then releases them).
    */
   async materializeFile(path: string, syscall: string, pins: PinSet): Promise<Resolved> {
+    return (await this.#materialize(path, syscall, pins, false)) as Resolved;
+  }
+
+  /**
+   * `readFile`'s way in: as `materializeFile`, except that a stub too large to keep is fetched
+   * and its bytes handed over instead of hydrated (see `#handOver`).
+   */
+  materializeOrHandOver(path: string, syscall: string, pins: PinSet): Promise<Resolved | Buffer> {
+    return this.#materialize(path, syscall, pins, true);
+  }
+
+  async #materialize(
+    path: string,
+    syscall: string,
+    pins: PinSet,
+    handOver: boolean,
+  ): Promise<Resolved | Buffer> {
     let r = this.#ns.resolve(path, true);
     // Each round hydrates one stub on the way: the file itself, or a link it leads through (a
     // listing cannot tell a stored link from a file, so a stub may turn into one), after which
@@ -178,6 +188,8 @@ export class Hydrator {
         continue;
       }
       if (k.type === "stub") {
+        const bytes = handOver ? await this.#handOver(k.view, k.slot, r.path) : undefined;
+        if (bytes) return bytes;
         await this.hydrate(k.view, k.slot, r.path, pins);
         r = this.#ns.resolve(path, true);
         continue;

@@ -83,14 +83,12 @@ export class Posix {
   }
 
   async readFile(path: string): Promise<Buffer> {
-    // A stub larger than the content budget: its bytes as fetched, not kept (no copy, no eviction storm).
-    if (this.#p.hydrator.readsThrough) {
-      const through = await this.#p.hydrator.readThrough(path);
-      if (through) return through;
-    }
     const pins = this.#p.hydrator.pins();
     try {
-      const r = await this.#p.hydrator.materializeFile(path, "open", pins);
+      // A stub too large to keep (`cache.maxFileBytes`, the budget) comes back as its bytes as
+      // fetched, not kept: one copy, no eviction storm.
+      const r = await this.#p.hydrator.materializeOrHandOver(path, "open", pins);
+      if (Buffer.isBuffer(r)) return r;
       try {
         return this.#p.vol.readFileSync(r.path);
       } catch (error) {
