@@ -17,7 +17,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { startMoto } from "@ws/test-servers";
+import { rcloneS3Env, s3ClientSettings, startMoto } from "@ws/test-servers";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const run = promisify(execFile);
@@ -62,12 +62,7 @@ const moto = await startMoto();
 const work = await mkdtemp(join(tmpdir(), "ws-exec-large-bench-"));
 const rows = [];
 try {
-  const clientConfig = {
-    endpoint: moto.endpoint,
-    region: moto.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey },
-  };
+  const clientConfig = s3ClientSettings(moto);
   const admin = new S3Client(clientConfig);
   await admin.send(new CreateBucketCommand({ Bucket: "large" }));
   admin.destroy();
@@ -122,18 +117,7 @@ try {
   // The peer: rclone uploading the same bytes from local disk (multipart, 4 transfers).
   const file = join(work, "big.bin");
   await run("sh", ["-c", `head -c ${MIB}M /dev/zero > ${file}`]);
-  const rcloneEnv = {
-    ...process.env,
-    RCLONE_CONFIG_MOTO_TYPE: "s3",
-    RCLONE_CONFIG_MOTO_PROVIDER: "Other",
-    RCLONE_CONFIG_MOTO_ENDPOINT: moto.endpoint,
-    RCLONE_CONFIG_MOTO_REGION: moto.region,
-    RCLONE_CONFIG_MOTO_ACCESS_KEY_ID: moto.accessKeyId,
-    RCLONE_CONFIG_MOTO_SECRET_ACCESS_KEY: moto.secretAccessKey,
-    RCLONE_CONFIG_MOTO_FORCE_PATH_STYLE: "true",
-  };
-  delete rcloneEnv.AWS_CA_BUNDLE;
-  const r = await measured("rclone", ["copyto", file, "moto:large/rclone/big.bin"], rcloneEnv);
+  const r = await measured("rclone", ["copyto", file, "moto:large/rclone/big.bin"], rcloneS3Env(moto));
   rows.push({ label: "rclone copyto", ...r });
   console.log(
     `${"rclone copyto".padEnd(34)} ${String(r.rssMiB).padStart(6)} MiB ${r.wall.toFixed(2).padStart(7)} s  load ${r.load}`,

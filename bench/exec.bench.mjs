@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { S3Bucket } from "@ws/mount-s3";
-import { startMoto } from "@ws/test-servers";
+import { s3ClientSettings, startMoto } from "@ws/test-servers";
 import { Workspace } from "@ws/workspace";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -47,12 +47,7 @@ const load = () =>
     .join(" ");
 const results = { files: FILES, commands: COMMANDS, loadBefore: load() };
 try {
-  const clientConfig = {
-    endpoint: moto.endpoint,
-    region: moto.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey },
-  };
+  const clientConfig = s3ClientSettings(moto);
   const seeder = new S3Client(clientConfig);
   await seeder.send(new CreateBucketCommand({ Bucket: "exec" }));
   const body = new Uint8Array(SIZE).fill(97);

@@ -16,6 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { s3ClientSettings } from "@ws/test-servers";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const run = promisify(execFile);
@@ -52,12 +53,7 @@ export async function memoryRows({ moto, rcloneEnv, largeBucket, largeKey, large
   const budget = Number(process.env.BENCH_S3_BUDGET_MIB ?? 32) * MiB;
   const fileSize = 4 * MiB;
   const files = Math.ceil((8 * budget) / fileSize);
-  const clientConfig = {
-    endpoint: moto.endpoint,
-    region: moto.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey },
-  };
+  const clientConfig = s3ClientSettings(moto);
   if (seedLarge) await seedLarge();
   const seeder = new S3Client(clientConfig);
   const manyBucket = "memory-many";

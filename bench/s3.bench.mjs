@@ -28,7 +28,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { S3Bucket } from "@ws/mount-s3";
-import { findExecutable, startMoto } from "@ws/test-servers";
+import { findExecutable, rcloneS3Env, s3ClientSettings, startMoto } from "@ws/test-servers";
 import { Workspace } from "@ws/workspace";
 import { indexRows } from "./s3-index.mjs";
 import { memoryRows } from "./s3-memory.mjs";
@@ -54,8 +54,7 @@ for (const tool of ["rclone", "aws", "/usr/bin/time"]) {
 const gc = globalThis.gc ?? (() => {});
 const moto = await startMoto();
 const work = await mkdtemp(join(tmpdir(), "ws-s3-bench-"));
-const credentials = { accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey };
-const clientConfig = { endpoint: moto.endpoint, region: moto.region, forcePathStyle: true, credentials };
+const clientConfig = s3ClientSettings(moto);
 
 // The ceiling: the SDK with the same keep-alive pool S3Bucket builds for itself.
 function rawClient() {
@@ -108,18 +107,7 @@ async function external(command, args, env = process.env) {
   return { wall, cpu: user + sys, detail: stdout };
 }
 
-const rcloneEnv = {
-  ...process.env,
-  RCLONE_CONFIG_MOTO_TYPE: "s3",
-  RCLONE_CONFIG_MOTO_PROVIDER: "Other",
-  RCLONE_CONFIG_MOTO_ENDPOINT: moto.endpoint,
-  RCLONE_CONFIG_MOTO_REGION: moto.region,
-  RCLONE_CONFIG_MOTO_ACCESS_KEY_ID: moto.accessKeyId,
-  RCLONE_CONFIG_MOTO_SECRET_ACCESS_KEY: moto.secretAccessKey,
-  RCLONE_CONFIG_MOTO_FORCE_PATH_STYLE: "true",
-};
-// rclone 1.60 fails every S3 call when AWS_CA_BUNDLE is set (LoadCustomCABundleError).
-delete rcloneEnv.AWS_CA_BUNDLE;
+const rcloneEnv = rcloneS3Env(moto);
 
 const awsConfig = join(work, "aws-config");
 await writeFile(

@@ -22,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { S3Bucket } from "@ws/mount-s3";
 import { PostgresMetadata, SharedMount } from "@ws/shared";
-import { startMoto, startPostgres } from "@ws/test-servers";
+import { s3ClientSettings, startMoto, startPostgres } from "@ws/test-servers";
 import { Workspace } from "@ws/workspace";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,12 +35,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const moto = await startMoto();
 const pg = await startPostgres();
-const clientConfig = {
-  endpoint: moto.endpoint,
-  region: moto.region,
-  forcePathStyle: true,
-  credentials: { accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey },
-};
+const clientConfig = s3ClientSettings(moto);
 let bucketCount = 0;
 async function bucket() {
   const name = `bench-shared-${bucketCount++}-${Date.now()}`;

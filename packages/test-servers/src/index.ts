@@ -61,5 +61,6 @@ export {
   r2HttpBinding,
 } from "./r2-http-binding.js";
 export { type StartRcloneServeOptions, startRcloneServe } from "./rclone-serve.js";
+export { rcloneS3Env, type S3ClientSettings, s3ClientSettings } from "./s3-clients.js";
 export type { S3ServerInfo, S3ServerQuirks, S3TestServer } from "./s3-server.js";
 export { type StartSwiftOptions, startSwift } from "./swift.js";
