@@ -1,7 +1,9 @@
 // Where the eager GitHubRepo mount's peak memory comes from: one clone of the benchmark's repository
 // in a child process (with --trace-gc), whose RSS this process samples from /proc every 5 ms, and
 // which prints process.memoryUsage() at the end of each phase (fetch, index, walk).
-// Run: node bench/github-probe.mjs [--keep] [extra node flags for the child...]
+// Run: node bench/github-probe.mjs [--keep] [--ticks] [extra node flags for the child...]
+// --ticks also prints process.memoryUsage() every 10 ms; those calls allocate on the V8 heap
+// themselves (and so move the collections this probe is meant to show), hence off by default.
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,7 +14,8 @@ import { buildRealFilesRepo, startGitHttp } from "@ws/test-servers";
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, "..");
 const keep = process.argv.includes("--keep");
-const flags = process.argv.slice(2).filter((a) => a !== "--keep");
+const ticks = process.argv.includes("--ticks");
+const flags = process.argv.slice(2).filter((a) => a !== "--keep" && a !== "--ticks");
 const work = await mkdtemp(join(tmpdir(), "ws-github-probe-"));
 await buildRealFilesRepo(join(work, "acme", "many.git"), {
   sourceRoots: [join(repoRoot, "node_modules")],
@@ -38,7 +41,7 @@ const fetchPack = GitFetchClient.prototype.fetchPack;
 GitFetchClient.prototype.fetchPack = async function (...a) { mark("fetch-start"); const r = await fetchPack.apply(this, a); mark("fetched"); return r; };
 const index = PackStore.index;
 PackStore.index = (...a) => { const r = index(...a); mark("indexed"); return r; };
-const timer = setInterval(() => mark("tick"), 10);
+const timer = ${ticks} ? setInterval(() => mark("tick"), 10) : undefined;
 const kept = [];
 await GitHubRepo("acme/many", { url: ${JSON.stringify(`${http.url}/acme/many.git`)} }).materialize({
   root: "/bench",

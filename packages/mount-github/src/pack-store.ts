@@ -23,7 +23,7 @@ export type GitObjectType = "commit" | "tree" | "blob" | "tag";
  * Objects this big or bigger are hashed by node:crypto (fast, but a few hundred bytes of heap per
  * call, next to nothing beside the object); smaller ones by `Sha1` in JavaScript (no allocation).
  */
-const NATIVE_HASH_FROM = 8 * 1024;
+const NATIVE_HASH_FROM = 4 * 1024;
 
 /** Room kept before an object in the result buffers, for its `<type> <size>\0` header (one-shot hashing). */
 const HEADROOM = 32;
@@ -37,7 +37,7 @@ function damaged(reason: string): MountError {
 
 /** Options of `PackStore.index` (the defaults suit; tests shrink the cache to reach its edges). */
 export interface PackStoreOptions {
-  /** Bytes of resolved delta bases kept while reading (default: half the pack, 256 KiB to 16 MiB). */
+  /** Bytes of resolved delta bases kept while reading (default: an eighth of the pack, 256 KiB to 16 MiB). */
   readonly cacheBytes?: number;
   /** Inflate through node:zlib's native handle (default) or `inflateSync` (the fallback). */
   readonly nativeInflate?: boolean;
@@ -127,9 +127,12 @@ export class PackStore {
     this.#cacheStart = new Int32Array(count).fill(-1);
     this.#cacheLength = new Int32Array(count);
     this.#queue = new Int32Array(count);
-    // Enough for the delta bases in use at once; never more than the pack itself.
+    // Enough for the delta bases in use at once. git puts a delta close after its base, so a small
+    // ring serves: on the benchmark's pack (1,569 deltas in 3,417 objects) reading every file in
+    // tree order took 39 ms with 864 KiB (half the pack, the old default) and 43 ms with 64 KiB,
+    // and all of the arena is touched memory while the mount is materialised.
     this.#cacheLimit =
-      options.cacheBytes ?? Math.max(256 * 1024, Math.min(16 * 1024 * 1024, pack.length >>> 1));
+      options.cacheBytes ?? Math.max(256 * 1024, Math.min(16 * 1024 * 1024, pack.length >>> 3));
     this.#inflater = new Inflater(
       options.nativeInflate === undefined ? {} : { native: options.nativeInflate },
     );
