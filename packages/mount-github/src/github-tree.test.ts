@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import { S_IFLNK } from "@ws/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nativeCatBlobs, nativeLsTree } from "../../test-servers/src/index.js";
+import { commitTree, git, initBareRepo, nativeCatBlobs, nativeLsTree } from "../../test-servers/src/index.js";
 import { type GitEnv, startGitEnv } from "../test/git-env.js";
 import { TEST_TOKEN } from "../test/git-harness.js";
 import { GitHubTree, type GitHubTreeOptions } from "./github-tree.js";
@@ -176,9 +176,99 @@ describe("GitHubTree against the REST server over real git", () => {
     expect((await codeOf(tree("acme/edge", { prefix: "nope" }).list())).code).toBe("ENOENT");
   });
 
-  it("a missing repository or ref is ENOENT", async () => {
-    expect((await codeOf(tree("acme/missing").list())).code).toBe("ENOENT");
-    expect((await codeOf(tree("acme/edge", { ref: "no-such-branch" }).list())).code).toBe("ENOENT");
+  it("a missing repository or ref is ENOENT, saying which", async () => {
+    const repo = await codeOf(tree("acme/missing").list());
+    expect(repo.code).toBe("ENOENT");
+    expect(repo.message).toMatch(/no such repository/);
+    const ref = await codeOf(tree("acme/edge", { ref: "no-such-branch" }).list());
+    expect(ref.code).toBe("ENOENT");
+    expect(ref.message).toMatch(/no commit for ref "no-such-branch"/);
+  });
+
+  describe("the first listing asks for the ref's tree and its commit at once", () => {
+    let dir = "";
+    let first = "";
+    beforeAll(async () => {
+      dir = env.repoDir("acme/moving");
+      await initBareRepo(dir);
+      first = await commitTree(dir, { "a.txt": { type: "file", bytes: Buffer.from("a\n") } });
+    });
+    afterAll(() => env.rest.setBeforeAnswer(undefined));
+
+    /** Answers sent so far for `path`. */
+    const answered = (path: string) => env.rest.requests.filter((r) => r.path === path).length;
+    const until = async (done: () => boolean): Promise<void> => {
+      for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    const TREE = "/repos/acme/moving/git/trees/HEAD?recursive=1";
+    const COMMITS = "/repos/acme/moving/commits?per_page=1";
+
+    it("two requests, one round trip, and the commit the listing names", async () => {
+      const before = env.rest.requests.length;
+      const mount = tree("acme/moving");
+      expect((await mount.list()).map((e) => e.path)).toEqual(["a.txt"]);
+      expect(
+        env.rest.requests
+          .slice(before)
+          .map((r) => r.path)
+          .sort(),
+      ).toEqual([COMMITS, TREE].sort());
+      expect(mount.commit).toBe(first);
+    });
+
+    it("a ref that moves between the two answers is listed at the commit it names", async () => {
+      // The tree by ref is answered first (the old tree); the ref moves; then the commit is answered (the new one).
+      let moved = "";
+      const trees = answered(TREE);
+      env.rest.setBeforeAnswer(async ({ path }) => {
+        if (path !== COMMITS || moved) return;
+        await until(() => answered(TREE) > trees);
+        moved = await commitTree(
+          dir,
+          { "b.txt": { type: "file", bytes: Buffer.from("b\n") } },
+          { replace: true },
+        );
+      });
+      const before = env.rest.requests.length;
+      const mount = tree("acme/moving");
+      const entries = await mount.list();
+      env.rest.setBeforeAnswer(undefined);
+      expect(moved).toMatch(/^[0-9a-f]{40}$/);
+      expect(mount.commit).toBe(moved);
+      expect(entries.map((e) => e.path)).toEqual(["b.txt"]);
+      expect(new TextDecoder().decode(await mount.fetch("b.txt"))).toBe("b\n");
+      const movedTree = (await git(["rev-parse", `${moved}^{tree}`], { cwd: dir })).stdout
+        .toString("utf8")
+        .trim();
+      expect(env.rest.requests.slice(before).map((r) => r.path)).toContain(
+        `/repos/acme/moving/git/trees/${movedTree}?recursive=1`,
+      );
+    });
+
+    it("and the other way round: the commit answered first, the tree after the ref moved", async () => {
+      const head = (await git(["rev-parse", "HEAD"], { cwd: dir })).stdout.toString("utf8").trim();
+      let moved = "";
+      const commits = answered(COMMITS);
+      env.rest.setBeforeAnswer(async ({ path }) => {
+        if (path !== TREE || moved) return;
+        await until(() => answered(COMMITS) > commits);
+        moved = await commitTree(
+          dir,
+          { "c.txt": { type: "file", bytes: Buffer.from("c\n") } },
+          { replace: true },
+        );
+      });
+      const mount = tree("acme/moving");
+      const entries = await mount.list();
+      env.rest.setBeforeAnswer(undefined);
+      expect(moved).toMatch(/^[0-9a-f]{40}$/);
+      // The commit named is the one before the move, and the listing is its tree, not the newer one.
+      expect(mount.commit).toBe(head);
+      expect(entries.map((e) => e.path)).toEqual(["b.txt"]);
+      // The next refresh sees the move.
+      expect((await mount.refresh()).map((e) => e.path)).toEqual(["c.txt"]);
+      expect(mount.commit).toBe(moved);
+    });
   });
 
   it("refused credentials are EACCES without the token in the message; the token is sent as a header", async () => {

@@ -30,6 +30,7 @@ import {
   resolveRef,
   resolveToken,
 } from "./github-common.js";
+import { restFetch } from "./rest-fetch.js";
 
 /** Options of `GitHubTree`: the common mount options plus the REST API to ask. */
 export interface GitHubTreeOptions extends GitHubCommonOptions {
@@ -44,6 +45,8 @@ export interface GitHubTreeOptions extends GitHubCommonOptions {
   readonly maxRateLimitWaitMs?: number | undefined;
   /** Retries of 5xx and network failures by Octokit's retry plugin (default 3). */
   readonly retries?: number | undefined;
+  /** Fail a request `ETIMEDOUT` when the server sends nothing for this long (default 60 000 ms). */
+  readonly timeoutMs?: number | undefined;
 }
 
 /** The mount `GitHubTree` returns. */
@@ -63,40 +66,6 @@ export const GITHUB_BLOB_LIMIT: number = 100 * 1024 * 1024;
 
 const ThrottledOctokit = Octokit.plugin(retry, throttling);
 
-/**
- * `fetch` for Octokit that keeps a response's body readable however long the caller takes.
- *
- * With `parseSuccessResponseBody: false` (blobs, trees), Octokit hands over `response.body` and
- * drops the `Response`. Node's fetch (undici) cancels the body of a `Response` the collector
- * frees while its stream is neither locked nor read, so a collection between Octokit's return and
- * the first read made a blob come back empty (0 bytes: EIO after the SHA check), about one full
- * read of 3,000 files in ten. Here the body is locked at once, by a reader that a stream of our
- * own pulls from: undici never cancels it, and it is freed with that stream.
- */
-export async function keepBodyFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-  const response = await fetch(input, init);
-  const source = response.body;
-  if (!source) return response;
-  const reader = source.getReader();
-  const body = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-      cancel: (reason) => reader.cancel(reason),
-    },
-    { highWaterMark: 0 },
-  );
-  const kept = new Response(body, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
-  Object.defineProperty(kept, "url", { value: response.url });
-  return kept;
-}
 /** A stand-in root for the lexical check of link targets: a link's meaning does not depend on where the mount sits. */
 const VIRTUAL_ROOT = "/mount";
 /** The media type GitHub documents for a blob's raw bytes ("Returns the raw blob data"). */
@@ -110,6 +79,15 @@ interface TreeItem {
   readonly sha: string;
   readonly size?: number | undefined;
 }
+
+/** GitHub's answer for a tree (`sha` is the tree's own, also when it was asked for by ref). */
+interface TreeAnswer {
+  readonly sha: string;
+  readonly tree: TreeItem[];
+  readonly truncated: boolean;
+}
+
+const HEX40 = /^[0-9a-f]{40}$/;
 
 interface Listing {
   readonly commit: string;
@@ -152,16 +130,23 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
     max: 86_400_000,
   });
   const retries = integerOption("retries", options.retries, { default: 3, min: 0, max: 20 });
+  const timeoutMs = integerOption("timeoutMs", options.timeoutMs, {
+    default: 60_000,
+    min: 1,
+    max: 86_400_000,
+  });
   const secrets = token ? [token] : [];
   const where = `${baseUrl.replace(/\/$/, "")}/repos/${owner}/${name}`;
 
   const stats = { requests: 0, notModified: 0, cacheHits: 0 };
+  // The largest answer is a blob at the API's limit; a tree is at most 7 MB of JSON.
+  const http = restFetch({ timeoutMs, connections: 16, maxBodyBytes: GITHUB_BLOB_LIMIT + 1024 * 1024 });
   const octokit: Client = new ThrottledOctokit({
     ...(token ? { auth: token } : {}),
     baseUrl,
     userAgent: "ws-mounts",
     log: { debug() {}, info() {}, warn() {}, error() {} },
-    request: { fetch: keepBodyFetch },
+    request: { fetch: http },
     throttle: {
       // Wait out a rate limit once when it resets soon enough; otherwise fail with EAGAIN.
       onRateLimit: (retryAfter: number, _o: unknown, _k: unknown, retryCount: number) =>
@@ -175,7 +160,8 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
     stats.requests++;
   });
 
-  // Conditional requests: the last ETag and answer per URL. A 304 costs no rate limit.
+  // Conditional requests: the last ETag and answer per URL. A 304 costs no rate limit. The first
+  // listing's answers (by ref) are not kept: they are not asked for again.
   const conditional = new Map<string, { etag: string; data: unknown }>();
   /**
    * `json`: the body is read and parsed here with JSON.parse rather than by Octokit, whose parser
@@ -185,19 +171,19 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
   async function get<T>(
     route: string,
     params: Record<string, unknown>,
-    cacheKey: string,
+    cacheKey: string | undefined,
     json = false,
   ): Promise<{ data: T; fresh: boolean }> {
-    const known = conditional.get(cacheKey);
+    const known = cacheKey === undefined ? undefined : conditional.get(cacheKey);
     try {
       const response = await octokit.request(route, {
         ...params,
         ...(known ? { headers: { "if-none-match": known.etag } } : {}),
         ...(json ? { request: { parseSuccessResponseBody: false } } : {}),
       });
-      const data: unknown = json ? await readJson(response.data) : response.data;
+      const data: unknown = json ? readJson(response.data) : response.data;
       const etag = response.headers.etag;
-      if (etag) conditional.set(cacheKey, { etag, data });
+      if (etag && cacheKey !== undefined) conditional.set(cacheKey, { etag, data });
       return { data: data as T, fresh: true };
     } catch (error) {
       if ((error as { status?: number }).status === 304 && known) {
@@ -224,21 +210,31 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
   let listing: Listing | undefined;
   let listingRun: Promise<Listing> | undefined;
 
-  async function tree(sha: string, recursive: boolean): Promise<{ tree: TreeItem[]; truncated: boolean }> {
-    const { data } = await get<{ tree: TreeItem[]; truncated: boolean }>(
+  /** A tree by SHA (kept with its ETag) or, `byRef`, by ref name (not kept: it is not asked again). */
+  async function tree(sha: string, recursive: boolean, byRef = false): Promise<TreeAnswer> {
+    const { data } = await get<TreeAnswer>(
       "GET /repos/{owner}/{repo}/git/trees/{tree_sha}",
       { owner, repo: name, tree_sha: sha, ...(recursive ? { recursive: "1" } : {}) },
-      `tree:${sha}:${recursive}`,
+      byRef ? undefined : `tree:${sha}:${recursive}`,
       true,
     );
     return data;
   }
 
-  /** Every item below `sha`, whole: GitHub's truncated recursive trees are completed subtree by subtree. */
-  async function fullTree(sha: string, base: string, out: TreeItem[]): Promise<void> {
-    const whole = await tree(sha, true);
+  /**
+   * Every item below `sha`, whole: GitHub's truncated recursive trees are completed subtree by
+   * subtree. `whole`: the recursive answer for `sha`, when it was already asked for.
+   */
+  async function fullTree(
+    sha: string,
+    base: string,
+    out: TreeItem[],
+    whole: { tree: TreeItem[]; truncated: boolean } | undefined = undefined,
+  ): Promise<void> {
+    whole ??= await tree(sha, true);
     if (!whole.truncated) {
-      for (const item of whole.tree) out.push({ ...item, path: base + item.path });
+      if (base === "") out.push(...whole.tree);
+      else for (const item of whole.tree) out.push({ ...item, path: base + item.path });
       return;
     }
     const top = await tree(sha, false);
@@ -248,24 +244,31 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
     }
   }
 
-  async function resolveCommit(): Promise<{ commit: string; fresh: boolean }> {
-    const { data, fresh } = await get<string | ArrayBuffer>(
-      "GET /repos/{owner}/{repo}/commits/{ref}",
-      { owner, repo: name, ref: ref ?? "HEAD", mediaType: { format: "sha" } },
+  /**
+   * The ref's newest commit and its tree: the list of commits from the ref, one long (it names
+   * the commit's tree, and is kept with its ETag, so asking again when nothing moved is a 304).
+   */
+  async function resolveCommit(): Promise<{ commit: string; tree: string }> {
+    const { data } = await get<{ sha?: unknown; commit?: { tree?: { sha?: unknown } } }[]>(
+      "GET /repos/{owner}/{repo}/commits",
+      { owner, repo: name, per_page: 1, ...(ref === undefined ? {} : { sha: ref }) },
       "commit",
+      true,
     );
-    const commit = (typeof data === "string" ? data : new TextDecoder().decode(data)).trim();
-    if (!/^[0-9a-f]{40}$/.test(commit)) {
+    const newest = Array.isArray(data) ? data[0] : undefined;
+    const commit = newest?.sha;
+    const tree = newest?.commit?.tree?.sha;
+    if (typeof commit !== "string" || !HEX40.test(commit) || typeof tree !== "string" || !HEX40.test(tree)) {
       throw new MountError(
         "EIO",
-        `${where}: the commit of ${ref ?? "HEAD"} came back as ${JSON.stringify(commit.slice(0, 80))}`,
+        `${where}: the newest commit of ${ref ?? "the default branch"} came back as ${JSON.stringify(JSON.stringify(data).slice(0, 120))}`,
       );
     }
-    return { commit, fresh };
+    return { commit, tree };
   }
 
-  async function prefixTree(commit: string): Promise<string> {
-    let sha = commit;
+  async function prefixTree(root: string, commit: string): Promise<string> {
+    let sha = root;
     if (prefix === "") return sha;
     for (const segment of prefix.split("/")) {
       const item = (await tree(sha, false)).tree.find((i) => i.path === segment);
@@ -281,10 +284,23 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
   }
 
   async function buildListing(): Promise<Listing> {
-    const { commit } = await resolveCommit();
-    if (listing && listing.commit === commit) return listing;
+    // The first listing of a whole repository asks for the ref's recursive tree (the tree
+    // endpoint takes a ref as well as a SHA) while it asks for the ref's commit: one round trip,
+    // not two. The tree is used only when it is the commit's (the ref can move between the two
+    // answers); otherwise, or when the by-ref request failed, the commit's tree is asked for.
+    // The tree first: it is the long one, and Octokit's limiters send the second request a few
+    // milliseconds after the first.
+    const early =
+      listing === undefined && prefix === ""
+        ? tree(ref ?? "HEAD", true, true).catch(() => undefined)
+        : undefined;
+    const head = await resolveCommit();
+    const whole = await early;
+    if (listing && listing.commit === head.commit) return listing;
+    const commit = head.commit;
     const items: TreeItem[] = [];
-    await fullTree(await prefixTree(commit), "", items);
+    if (whole?.sha === head.tree) await fullTree(head.tree, "", items, whole);
+    else await fullTree(await prefixTree(head.tree, commit), "", items);
     const raw: RawEntry[] = [];
     const byKey = new Map<string, { sha: string; size: number; link?: string }>();
     const base = prefix === "" ? "" : `${prefix}/`;
@@ -368,7 +384,7 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
       // Without this Octokit decodes the raw body as text, which breaks binary files.
       request: { parseSuccessResponseBody: false },
     });
-    const bytes = await readBody(response.data as unknown, size);
+    const bytes = bodyBytes(response.data as unknown);
     if (bytes.length !== size || blobSha(bytes) !== sha) {
       throw new MountError(
         "EIO",
@@ -432,6 +448,7 @@ export function GitHubTree(repo: string, options: GitHubTreeOptions = {}): GitHu
     fetchWithInfo: (key, context) => fetchEntry(key, context.relPath),
     refresh: true,
     dispose() {
+      http.close();
       blobCache.clear();
       linkTargets.clear();
       cachedBytes = 0;
@@ -455,56 +472,17 @@ function blobSha(bytes: Uint8Array): string {
   return createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
 }
 
-/**
- * The response body as bytes. `expected` (the listed size) sizes the array up front, so a large
- * blob is held once, not as chunks plus their concatenation; a body longer than that is cut at
- * one byte over (the SHA check then fails it).
- */
-async function readBody(body: unknown, expected: number): Promise<Uint8Array> {
-  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+/** The bytes of an answer Octokit hands over unparsed: `restFetch` reads every body whole. */
+function bodyBytes(body: unknown): Uint8Array {
   if (body instanceof Uint8Array) return body;
-  if (typeof body === "string") return new TextEncoder().encode(body);
-  if (body && typeof (body as ReadableStream).getReader === "function") {
-    const reader = (body as ReadableStream<Uint8Array>).getReader();
-    const out = new Uint8Array(Math.max(0, expected));
-    let length = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (length + value.length > out.length) {
-        // Longer than listed: keep one byte over, so the size check fails, and stop reading.
-        const over = new Uint8Array(out.length + 1);
-        over.set(out.subarray(0, length));
-        over.set(value.subarray(0, over.length - length), length);
-        await reader.cancel().catch(() => {});
-        return over;
-      }
-      out.set(value, length);
-      length += value.length;
-    }
-    return length === out.length ? out : out.subarray(0, length).slice();
-  }
   if (body === null || body === undefined) return new Uint8Array(0);
   throw new TypeError(`unexpected response body ${typeof body}`);
 }
 
-/** A JSON response body (a web stream, as Octokit hands it over unparsed), parsed. */
-async function readJson(body: unknown): Promise<unknown> {
-  if (typeof body === "string") return JSON.parse(body);
-  if (body && typeof (body as ReadableStream).getReader === "function") {
-    const reader = (body as ReadableStream<Uint8Array>).getReader();
-    const decoder = new TextDecoder();
-    let text = "";
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
-    return JSON.parse(text + decoder.decode());
-  }
-  if (body instanceof ArrayBuffer || body instanceof Uint8Array)
-    return JSON.parse(new TextDecoder().decode(body));
-  throw new TypeError(`unexpected response body ${typeof body}`);
+/** A JSON answer Octokit hands over unparsed, parsed. */
+function readJson(body: unknown): unknown {
+  const bytes = bodyBytes(body);
+  return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
 }
 
 /** When a rate-limited answer says to come back, from its headers. */
@@ -550,16 +528,18 @@ export function classifyRestError(
       `${context.where}: ${context.path} is over the REST API's 100 MB blob limit; mount the repository with GitHubRepo (a git clone) to read it`,
     );
   }
+  // GitHub answers a ref it cannot find with "No commit found for SHA: <ref>" (404 when listing
+  // commits, 422 for one commit); the repository itself is there.
+  if (status === 422 || ((status === 404 || status === 409) && /no commit found/i.test(reason))) {
+    return make(
+      "ENOENT",
+      `${context.where}: no commit for ref ${JSON.stringify(context.ref ?? "HEAD")} (${reason})`,
+    );
+  }
   if (status === 404 || status === 410) {
     return make(
       "ENOENT",
       `${context.where}: not found while ${context.doing} (no such repository, or no access to it)`,
-    );
-  }
-  if (status === 422) {
-    return make(
-      "ENOENT",
-      `${context.where}: no commit for ref ${JSON.stringify(context.ref ?? "HEAD")} (${reason})`,
     );
   }
   if (status === 401 || status === 403) {
