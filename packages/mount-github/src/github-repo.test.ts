@@ -4,7 +4,9 @@ import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   commitTree,
+  type GitTreeEntry,
   git,
+  initBareRepo,
   nativeCatBlob,
   nativeCatBlobs,
   nativeLsTree,
@@ -90,6 +92,34 @@ describe("GitHubRepo against git http-backend", () => {
     const { files } = await crossCheck("acme/many");
     expect(files).toBe(env.many?.files);
     expect(files).toBeGreaterThanOrEqual(2000);
+  });
+
+  it("walks trees past the walker's first sizes: 40 folders deep, a 1,400-byte path, a 40 KiB tree, long and non-ASCII names", async () => {
+    // Each of these is past a first size of the tree walk (32 levels, a 1 KiB path buffer, a
+    // 16 KiB stack of trees) or of a shortcut (names over 85 bytes are decoded to be checked). The
+    // wide folder comes first, so the root's other entries are read after the stack grew.
+    const dir = env.repoDir("acme/deep");
+    await initBareRepo(dir);
+    const entries: Record<string, GitTreeEntry> = {};
+    let folder = "";
+    for (let depth = 0; depth < 40; depth++) {
+      folder += `${depth % 2 ? "d\u00e9j\u00e0-vu" : "level"}-${String(depth).padStart(2, "0")}-${"x".repeat(20)}/`;
+      entries[`${folder}f${depth}.txt`] = { type: "file", bytes: Buffer.from(`at depth ${depth}\n`) };
+    }
+    expect(Buffer.byteLength(folder)).toBeGreaterThan(1200);
+    for (let i = 0; i < 800; i++) {
+      entries[`a-wide/${"w".repeat(12)}-${String(i).padStart(4, "0")}.txt`] = {
+        type: "file",
+        bytes: Buffer.from(`file ${i}\n`),
+        ...(i % 7 === 0 ? { mode: 0o755 } : {}),
+      };
+    }
+    entries[`long/${"n".repeat(90)}.txt`] = { type: "file", bytes: Buffer.from("90\n") };
+    entries[`long/${"\u00e9".repeat(120)}.txt`] = { type: "file", bytes: Buffer.from("240 bytes\n") };
+    await commitTree(dir, entries);
+    const { files, diagnostics } = await crossCheck("acme/deep");
+    expect(files).toBe(Object.keys(entries).length);
+    expect(diagnostics).toEqual([]);
   });
 
   it("writes as it reads: at the first write the mount holds the pack, not the content (bytes retained after a full GC)", async () => {
