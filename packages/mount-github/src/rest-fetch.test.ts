@@ -58,6 +58,18 @@ beforeAll(async () => {
       res.end(body);
       return;
     }
+    if (req.url === "/bomb") {
+      // 2 MiB of zeros, about 2 KB compressed: over the 1 MiB cap once decoded.
+      const bomb = gzipSync(Buffer.alloc(2 * 1024 * 1024));
+      res.writeHead(200, { "content-encoding": "gzip", "content-length": bomb.length });
+      res.end(bomb);
+      return;
+    }
+    if (req.url === "/damaged") {
+      res.writeHead(200, { "content-encoding": "gzip", "content-length": 4 });
+      res.end("oops");
+      return;
+    }
     if (req.url === "/brotli") {
       res.writeHead(200, { "content-encoding": "br", "content-length": 3 });
       res.end("abc");
@@ -142,13 +154,19 @@ describe("restFetch (Octokit's fetch in GitHubTree)", () => {
     expect(body[0]).toBe(3);
   });
 
-  it("asks for gzip, decodes it, and drops the headers of the encoded body", async () => {
+  it("asks for gzip, decodes it within the cap, and drops the headers of the encoded body", async () => {
     seen = [];
     const answer = await fetcher(`${slow}/gzip`);
     expect(seen[0]?.headers["accept-encoding"]).toBe("gzip");
     expect(JSON.parse(await answer.text()).tree).toHaveLength(500);
     expect(answer.headers.has("content-encoding")).toBe(false);
     expect(answer.headers.has("content-length")).toBe(false);
+    const bomb = await failure(fetcher(`${slow}/bomb`));
+    expect(bomb.code).toBe("EFBIG");
+    expect(bomb.message).toMatch(/decodes to more than 1048576 bytes/);
+    expect((await failure(fetcher(`${slow}/damaged`))).message).toMatch(
+      /gzip answer of .*\/damaged is damaged/,
+    );
     const unasked = await failure(fetcher(`${slow}/brotli`));
     expect(unasked.message).toMatch(/content-encoding br/);
   });

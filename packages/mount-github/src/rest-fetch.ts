@@ -81,6 +81,7 @@ export function restFetch(options: RestFetchOptions): RestFetch {
     body: string | Uint8Array | undefined,
     signal: AbortSignal | undefined,
   ): Promise<RestResponse> {
+    const where = `${url.origin}${url.pathname}`;
     const raw = await new Promise<{
       status: number;
       statusText: string;
@@ -187,12 +188,27 @@ export function restFetch(options: RestFetchOptions): RestFetch {
       const limits = { maxOutputLength: options.maxBodyBytes };
       // A small body (a tree of thousands of entries is ~130 KB) is inflated at once, a large one
       // on libuv's thread pool, so a large blob never holds up the event loop.
-      bytes =
-        bytes.length <= SYNC_GUNZIP_BYTES
-          ? gunzipSync(bytes, limits)
-          : await new Promise<Buffer>((resolve, reject) =>
-              gunzip(bytes, limits, (error, out) => (error ? reject(error) : resolve(out))),
-            );
+      const named = (error: Error & { code?: string }): Error =>
+        error.code === "ERR_BUFFER_TOO_LARGE"
+          ? Object.assign(
+              new Error(`the answer of ${where} decodes to more than ${options.maxBodyBytes} bytes`),
+              {
+                code: "EFBIG",
+              },
+            )
+          : Object.assign(new Error(`the gzip answer of ${where} is damaged: ${error.message}`), {
+              code: error.code ?? "Z_DATA_ERROR",
+            });
+      try {
+        bytes =
+          bytes.length <= SYNC_GUNZIP_BYTES
+            ? gunzipSync(bytes, limits)
+            : await new Promise<Buffer>((resolve, reject) =>
+                gunzip(bytes, limits, (error, out) => (error ? reject(error) : resolve(out))),
+              );
+      } catch (error) {
+        throw named(error as Error & { code?: string });
+      }
     } else if (encoding !== "identity") {
       throw Object.assign(
         new Error(`${url.origin} answered with content-encoding ${encoding}, which was not asked for`),
