@@ -2,9 +2,18 @@ import { createHash } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { commitTree, nativeCatBlob, nativeCatBlobs, nativeLsTree } from "../../test-servers/src/index.js";
+import {
+  commitTree,
+  type GitTreeEntry,
+  git,
+  initBareRepo,
+  nativeCatBlob,
+  nativeCatBlobs,
+  nativeLsTree,
+} from "../../test-servers/src/index.js";
 import { type GitEnv, startGitEnv } from "../test/git-env.js";
 import { TEST_TOKEN } from "../test/git-harness.js";
+import { sampledHeapBytes } from "../test/heap-sampler.js";
 import { ROOT, recordingApi } from "../test/recording.js";
 import type { GitDiagnostic } from "./github-common.js";
 import { GitHubRepo, type GitHubRepoOptions } from "./github-repo.js";
@@ -85,6 +94,34 @@ describe("GitHubRepo against git http-backend", () => {
     expect(files).toBeGreaterThanOrEqual(2000);
   });
 
+  it("walks trees past the walker's first sizes: 40 folders deep, a 1,400-byte path, a 40 KiB tree, long and non-ASCII names", async () => {
+    // Each of these is past a first size of the tree walk (32 levels, a 1 KiB path buffer, a
+    // 16 KiB stack of trees) or of a shortcut (names over 85 bytes are decoded to be checked). The
+    // wide folder comes first, so the root's other entries are read after the stack grew.
+    const dir = env.repoDir("acme/deep");
+    await initBareRepo(dir);
+    const entries: Record<string, GitTreeEntry> = {};
+    let folder = "";
+    for (let depth = 0; depth < 40; depth++) {
+      folder += `${depth % 2 ? "d\u00e9j\u00e0-vu" : "level"}-${String(depth).padStart(2, "0")}-${"x".repeat(20)}/`;
+      entries[`${folder}f${depth}.txt`] = { type: "file", bytes: Buffer.from(`at depth ${depth}\n`) };
+    }
+    expect(Buffer.byteLength(folder)).toBeGreaterThan(1200);
+    for (let i = 0; i < 800; i++) {
+      entries[`a-wide/${"w".repeat(12)}-${String(i).padStart(4, "0")}.txt`] = {
+        type: "file",
+        bytes: Buffer.from(`file ${i}\n`),
+        ...(i % 7 === 0 ? { mode: 0o755 } : {}),
+      };
+    }
+    entries[`long/${"n".repeat(90)}.txt`] = { type: "file", bytes: Buffer.from("90\n") };
+    entries[`long/${"\u00e9".repeat(120)}.txt`] = { type: "file", bytes: Buffer.from("240 bytes\n") };
+    await commitTree(dir, entries);
+    const { files, diagnostics } = await crossCheck("acme/deep");
+    expect(files).toBe(Object.keys(entries).length);
+    expect(diagnostics).toEqual([]);
+  });
+
   it("writes as it reads: at the first write the mount holds the pack, not the content (bytes retained after a full GC)", async () => {
     setFlagsFromString("--expose-gc");
     const collect = runInNewContext("gc") as () => void;
@@ -127,6 +164,52 @@ describe("GitHubRepo against git http-backend", () => {
     // What stays for refresh: the pack and its index, no inflated objects.
     await settle();
     expect(process.memoryUsage().arrayBuffers - base).toBeLessThan(content / 2);
+  });
+
+  it("a clone allocates little on the V8 heap: per file written, per object indexed (sampling heap profiler)", async () => {
+    const clone = async (): Promise<number> => {
+      let files = 0;
+      await repoMount("acme/many").materialize({
+        root: ROOT,
+        writeFile() {
+          files++;
+        },
+        mkdir() {},
+        symlink() {},
+      });
+      return files;
+    };
+    // Twice first, so that what is measured is the clone, not V8 compiling (and optimising) its code.
+    await clone();
+    await clone();
+    let files = 0;
+    const ours = (url: string): boolean => url.includes("/mount-github/src/") && !url.includes(".test.");
+    const measured = { total: 0, index: 0 };
+    measured.total = await sampledHeapBytes(
+      async () => {
+        files = await clone();
+      },
+      (stack) => stack.some((f) => ours(f.url)),
+    );
+    // The index alone: what PackStore.index allocates, per object of the pack (the commit, its
+    // trees and blobs: the repository has one commit).
+    const listed = await git(["rev-list", "--objects", "--all"], { cwd: env.repoDir("acme/many") });
+    const objects = listed.stdout.toString("utf8").trim().split("\n").length;
+    measured.index = await sampledHeapBytes(
+      async () => {
+        await clone();
+      },
+      (stack) => stack.some((f) => f.functionName === "index" && f.url.includes("/pack-store.")),
+    );
+    expect(files).toBe(env.many?.files);
+    expect(objects).toBeGreaterThan(files);
+    // Measured here: 475-490 bytes per file in all, 87-123 per object indexing (3,417 objects).
+    // Most of the rest is what the write API needs per file: its path string, its array (a view of
+    // a shared slab), the kit's absolute path. Before: 1,280-1,320 per file, 450-560 per object
+    // (an id as a hex string, a view and a hash result per object; a copy of each tree; three
+    // strings per path).
+    expect(measured.total / files).toBeLessThan(700);
+    expect(measured.index / objects).toBeLessThan(250);
   });
 
   it("sends the token up front (no 401 round trip) and never shows it", async () => {

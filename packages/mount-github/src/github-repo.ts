@@ -25,7 +25,7 @@ import {
   resolveRef,
   resolveToken,
 } from "./github-common.js";
-import { PackStore } from "./pack-store.js";
+import { PackStore, TreeWalk } from "./pack-store.js";
 
 /** Options of `GitHubRepo`: the common mount options plus where and what to clone. */
 export interface GitHubRepoOptions extends GitHubCommonOptions {
@@ -191,7 +191,7 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
     const links: { path: string; index: number }[] = [];
     const found: GitDiagnostic[] = [];
     let files = 0;
-    let bytes = 0;
+    let total = 0;
     const lacks = (what: string, path: string, id: string): MountError =>
       new MountError("EIO", `${url}: the pack lacks ${what} ${id} (${path}); nothing was materialised`, {
         path: "",
@@ -199,14 +199,16 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
       });
     let top = objects.indexOf(objects.commitTree(s.commit));
     if (top < 0 || objects.typeAt(top) !== "tree") throw lacks("tree", "/", objects.commitTree(s.commit));
+    const walk = new TreeWalk(objects);
     if (prefix !== "") {
       for (const segment of prefix.split("/")) {
-        const tree = objects.treeAt(top);
+        walk.reset();
+        walk.enter(top);
         let next = -1;
-        while (tree.next()) {
-          if (tree.name === segment && tree.mode === DIR) {
-            next = objects.indexAt(tree.bytes, tree.idAt);
-            if (next < 0 || objects.typeAt(next) !== "tree") throw lacks("tree", segment, tree.id());
+        while (walk.next()) {
+          if (walk.mode === DIR && walk.name() === segment) {
+            next = walk.entryIndex();
+            if (next < 0 || objects.typeAt(next) !== "tree") throw lacks("tree", segment, walk.id());
             break;
           }
         }
@@ -219,55 +221,63 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
         }
         top = next;
       }
+      walk.reset();
     }
-    const scan = (index: number, base: string): void => {
-      const tree = objects.treeAt(index);
-      while (tree.next()) {
-        const name = tree.name;
-        // git itself refuses to check such a tree out (fsck: "..", ".git", a slash in a name); so
-        // does the mount, whole, before anything is written.
-        if (!isSafeName(name)) {
-          throw new MountError(
-            "EINVAL",
-            `${url}: the commit holds a name that cannot be a path (${JSON.stringify(pathOf(base, name))}); the repository is refused and nothing was written`,
-            { path: "" },
-          );
-        }
-        // Names git allows that cannot be paths here (an over-long segment...): skipped and reported.
-        if (!isValidRelativePath(name)) {
-          found.push({
-            code: "invalid-name",
-            key: pathOf(base, name),
-            message: `${JSON.stringify(pathOf(base, name))} cannot be a path in the mount; skipped`,
-          });
-          continue;
-        }
-        const mode = tree.mode;
-        if (mode === SUBMODULE) {
-          found.push({
-            code: "submodule",
-            key: pathOf(base, name),
-            message: `${pathOf(base, name)} is a submodule (commit ${tree.id().slice(0, 12)}); submodules are not cloned`,
-          });
-          continue;
-        }
-        const entry = objects.indexAt(tree.bytes, tree.idAt);
-        if (mode === DIR) {
-          if (entry < 0 || objects.typeAt(entry) !== "tree")
-            throw lacks("tree", pathOf(base, name), tree.id());
-          scan(entry, base === "" ? name : `${base}/${name}`);
-          continue;
-        }
-        if (entry < 0 || objects.typeAt(entry) !== "blob") throw lacks("blob", pathOf(base, name), tree.id());
-        if (mode === LINK) links.push({ path: pathOf(base, name), index: entry });
-        else {
-          files++;
-          bytes += objects.sizeAt(entry);
-        }
+    // Depth first, without recursion: the walk holds the trees entered, and a folder is left when
+    // its last entry has been read.
+    walk.enter(top);
+    for (;;) {
+      if (!walk.next()) {
+        walk.leave();
+        if (walk.depth === 0) break;
+        continue;
       }
-    };
-    scan(top, "");
-    return { top, files, bytes, links, found };
+      const bytes = walk.bytes;
+      const nameStart = walk.nameStart;
+      const nameEnd = walk.nameEnd;
+      // git itself refuses to check such a tree out (fsck: "..", ".git", a slash in a name); so
+      // does the mount, whole, before anything is written.
+      if (!isSafeName(bytes, nameStart, nameEnd)) {
+        throw new MountError(
+          "EINVAL",
+          `${url}: the commit holds a name that cannot be a path (${JSON.stringify(walk.path())}); the repository is refused and nothing was written`,
+          { path: "" },
+        );
+      }
+      // Names git allows that cannot be paths here (an over-long segment...): skipped and reported.
+      if (!isPathName(walk)) {
+        const path = walk.path();
+        found.push({
+          code: "invalid-name",
+          key: path,
+          message: `${JSON.stringify(path)} cannot be a path in the mount; skipped`,
+        });
+        continue;
+      }
+      const mode = walk.mode;
+      if (mode === SUBMODULE) {
+        const path = walk.path();
+        found.push({
+          code: "submodule",
+          key: path,
+          message: `${path} is a submodule (commit ${walk.id().slice(0, 12)}); submodules are not cloned`,
+        });
+        continue;
+      }
+      const entry = walk.entryIndex();
+      if (mode === DIR) {
+        if (entry < 0 || objects.typeAt(entry) !== "tree") throw lacks("tree", walk.path(), walk.id());
+        walk.enter(entry);
+        continue;
+      }
+      if (entry < 0 || objects.typeAt(entry) !== "blob") throw lacks("blob", walk.path(), walk.id());
+      if (mode === LINK) links.push({ path: walk.path(), index: entry });
+      else {
+        files++;
+        total += objects.sizeAt(entry);
+      }
+    }
+    return { top, files, bytes: total, links, found };
   }
 
   async function materializeFrom(s: Store, writer: EagerWriter): Promise<void> {
@@ -314,20 +324,28 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
     }
     const objects = s.objects;
     // The same walk as the scan (which checked every entry), writing the files in tree order:
-    // git writes a pack's blobs in about that order, so delta bases are still at hand.
-    const write = (index: number, base: string): void => {
-      const tree = objects.treeAt(index);
-      while (tree.next()) {
-        const name = tree.name;
-        const mode = tree.mode;
-        if (mode === SUBMODULE || mode === LINK || !isValidRelativePath(name)) continue;
-        const path = base === "" ? name : `${base}/${name}`;
-        const entry = objects.indexAt(tree.bytes, tree.idAt);
-        if (mode === DIR) {
-          write(entry, path);
+    // git writes a pack's blobs in about that order, so delta bases are still at hand. Each file's
+    // bytes are its own range of a slab no other file shares and nothing writes again.
+    const slabs = new Slabs();
+    const walk = new TreeWalk(objects);
+    try {
+      walk.enter(top);
+      for (;;) {
+        if (!walk.next()) {
+          walk.leave();
+          if (walk.depth === 0) break;
           continue;
         }
-        const bytes = objects.readOwnedAt(entry);
+        const mode = walk.mode;
+        if (mode === SUBMODULE || mode === LINK || !isPathName(walk)) continue;
+        const entry = walk.entryIndex();
+        if (mode === DIR) {
+          walk.enter(entry);
+          continue;
+        }
+        const path = walk.path();
+        const bytes = slabs.take(objects.sizeAt(entry));
+        objects.readInto(entry, bytes, 0);
         if (isLfsPointer(bytes)) {
           found.push({
             code: "lfs-pointer",
@@ -335,12 +353,9 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
             message: `${path} is a Git LFS pointer; its content is not fetched (the pointer file is materialised as stored)`,
           });
         }
-        // The bytes are a fresh copy out of the pack: the host may keep them as they are.
+        // The bytes are the file's own: the host may keep them as they are.
         writer.adoptFile(path, bytes, mode === EXECUTABLE ? 0o755 : 0o644);
       }
-    };
-    try {
-      write(top, "");
     } catch (error) {
       throw fail(error, "reading a blob");
     } finally {
@@ -396,16 +411,64 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
   }) as GitHubRepoMount;
 }
 
-/** A tree entry name git would check out: not empty, `.`, `..` or `.git`, no `/` or NUL. */
-function isSafeName(name: string): boolean {
-  return (
-    name !== "" &&
-    name !== "." &&
-    name !== ".." &&
-    name.toLowerCase() !== ".git" &&
-    !name.includes("/") &&
-    !name.includes("\0")
-  );
+/**
+ * A tree entry name git would check out (`bytes[start, end)`): not empty, `.`, `..` or `.git` (in
+ * any case), no `/` or NUL. Read from the tree's bytes, so that checking a name makes no string.
+ */
+function isSafeName(bytes: Uint8Array, start: number, end: number): boolean {
+  const length = end - start;
+  if (length === 0) return false;
+  const first = bytes[start] as number;
+  if (first === 0x2e && (length === 1 || (length === 2 && bytes[start + 1] === 0x2e))) return false;
+  if (
+    length === 4 &&
+    first === 0x2e &&
+    ((bytes[start + 1] as number) | 0x20) === 0x67 &&
+    ((bytes[start + 2] as number) | 0x20) === 0x69 &&
+    ((bytes[start + 3] as number) | 0x20) === 0x74
+  ) {
+    return false;
+  }
+  for (let k = start; k < end; k++) {
+    const c = bytes[k] as number;
+    if (c === 0x2f || c === 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether a safe name (see `isSafeName`) can be a path segment here: `isValidRelativePath` of the
+ * name, which for one segment only asks its UTF-8 length. A name of at most 85 bytes passes
+ * without a string (decoding turns a byte into at most 3); a longer one is decoded and asked.
+ */
+function isPathName(walk: TreeWalk): boolean {
+  return walk.nameEnd - walk.nameStart <= 85 || isValidRelativePath(walk.name());
+}
+
+/** Files up to this size share slabs; bigger ones get an array each. */
+const SLAB_FILE_MAX = 16 * 1024;
+const SLAB_BYTES = 64 * 1024;
+
+/**
+ * The arrays handed to the host, one per file, cut from 64 KiB slabs: no slab is reused, and no
+ * range is given twice or written after, so each file's array is its own (a host keeps it as
+ * it is; @ws/workspace's memfs never writes outside a view). An ArrayBuffer per small file cost
+ * a V8 heap object and a native backing store each (about 200 bytes for a file of 2 KiB).
+ */
+class Slabs {
+  #buffer: ArrayBuffer | undefined;
+  #used = 0;
+
+  take(size: number): Uint8Array {
+    if (size > SLAB_FILE_MAX) return new Uint8Array(size);
+    if (this.#buffer === undefined || this.#used + size > SLAB_BYTES) {
+      this.#buffer = new ArrayBuffer(SLAB_BYTES);
+      this.#used = 0;
+    }
+    const out = new Uint8Array(this.#buffer, this.#used, size);
+    this.#used += size;
+    return out;
+  }
 }
 
 /** The quotas checked on the counts (the error about the whole mount: `path: ""`, the root; the kit adds the root). */
@@ -421,11 +484,6 @@ function quota(
         ? quotaExceeded("maxBytes", limits.maxBytes, bytes, undefined)
         : undefined;
   if (error) throw withErrorContext(error, { path: "" });
-}
-
-/** A tree entry's path under its folder's (made only where one is needed). */
-function pathOf(base: string, name: string): string {
-  return base === "" ? name : `${base}/${name}`;
 }
 
 /** Tree entry modes (octal, as git writes them). */

@@ -46,6 +46,56 @@ describe("hostile repositories and secrets", () => {
     expect(recorded.links.size).toBe(0);
   });
 
+  it("GitHubRepo checks names byte by byte as git does: `.`, `..`, `.git` in any case and a slash are refused, their neighbours are not", async () => {
+    // Trees written byte for byte (`hash-object --literally`: `mktree` refuses some of these), one
+    // branch per name, each under a folder. The names are read from the tree's bytes, not strings.
+    const dir = env.repoDir("acme/names");
+    await initBareRepo(dir);
+    const hash = async (type: string, bytes: Uint8Array): Promise<string> =>
+      (
+        await git(["hash-object", "-t", type, "--literally", "-w", "--stdin"], { cwd: dir, input: bytes })
+      ).stdout
+        .toString()
+        .trim();
+    const blob = await hash("blob", Buffer.from("x\n"));
+    const entry = (mode: string, name: string, id: string): Buffer =>
+      Buffer.concat([
+        Buffer.from(`${mode} `),
+        Buffer.from(name, "utf8"),
+        Buffer.from([0]),
+        Buffer.from(id, "hex"),
+      ]);
+    const branch = async (ref: string, names: readonly string[]): Promise<void> => {
+      const inner = await hash("tree", Buffer.concat(names.map((n) => entry("100644", n, blob))));
+      const top = await hash("tree", entry("40000", "sub", inner));
+      const commit = (await git(["commit-tree", top, "-m", ref], { cwd: dir })).stdout.toString().trim();
+      await git(["update-ref", `refs/heads/${ref}`, commit], { cwd: dir });
+    };
+    const refused = [".", "..", ".git", ".GIT", ".gIt", "a/b"];
+    for (const [i, name] of refused.entries()) await branch(`bad${i}`, ["fine.txt", name]);
+    const fine = ["...", ".gitignore", ".gi", ".gitt", "git", "x.git", "\u00e9t\u00e9.txt"];
+    await branch("good", fine);
+    for (const [i, name] of refused.entries()) {
+      const recorded = recordingApi();
+      const mount = GitHubRepo("acme/names", {
+        url: `${env.http.url}/acme/names.git`,
+        token: TEST_TOKEN,
+        ref: `bad${i}`,
+      });
+      await expect(mount.materialize(recorded.api), JSON.stringify(name)).rejects.toMatchObject({
+        code: "EINVAL",
+      });
+      expect(recorded.files.size).toBe(0);
+    }
+    const recorded = recordingApi();
+    await GitHubRepo("acme/names", {
+      url: `${env.http.url}/acme/names.git`,
+      token: TEST_TOKEN,
+      ref: "good",
+    }).materialize(recorded.api);
+    expect([...recorded.files.keys()].sort()).toEqual(fine.map((n) => `sub/${n}`).sort());
+  });
+
   it("GitHubTree drops such names from the listing and refuses them as paths", async () => {
     const seen: string[] = [];
     const mount = GitHubTree("acme/hostile", {

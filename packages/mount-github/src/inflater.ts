@@ -46,7 +46,15 @@ export class Inflater {
     this.native = options.native ?? Inflater.#supported();
   }
 
+  /** Whether the native handle can be driven, asked once per process (a probe is a whole zlib stream). */
+  static #nativeSupported: boolean | undefined;
+
   static #supported(): boolean {
+    Inflater.#nativeSupported ??= Inflater.#probe();
+    return Inflater.#nativeSupported;
+  }
+
+  static #probe(): boolean {
     const probe = new Inflate() as unknown as { _handle?: Partial<ZlibHandle>; _writeState?: unknown };
     const ok =
       typeof probe._handle?.writeSync === "function" &&

@@ -1,6 +1,7 @@
-import { createHash, hash } from "node:crypto";
+import { hash } from "node:crypto";
 import { MountError } from "@ws/core";
 import { Inflater } from "./inflater.js";
+import { Sha1 } from "./sha1.js";
 
 /** Git's object types as a pack numbers them. */
 const COMMIT = 1;
@@ -18,15 +19,14 @@ const TYPE_NAMES: Record<number, string> = {
 
 export type GitObjectType = "commit" | "tree" | "blob" | "tag";
 
-/** Room kept before an object in the result buffers, for its `<type> <size>\0` header (hashing). */
-const HEADROOM = 32;
+/**
+ * Objects this big or bigger are hashed by node:crypto (fast, but a few hundred bytes of heap per
+ * call, next to nothing beside the object); smaller ones by `Sha1` in JavaScript (no allocation).
+ */
+const NATIVE_HASH_FROM = 4 * 1024;
 
-/** One entry of a tree object. */
-export interface GitTreeItem {
-  readonly name: string;
-  readonly mode: string;
-  readonly oid: string;
-}
+/** Room kept before an object in the result buffers, for its `<type> <size>\0` header (one-shot hashing). */
+const HEADROOM = 32;
 
 function damaged(reason: string): MountError {
   return new MountError("EIO", `the pack is damaged (${reason}); nothing was materialised`, {
@@ -37,13 +37,15 @@ function damaged(reason: string): MountError {
 
 /** Options of `PackStore.index` (the defaults suit; tests shrink the cache to reach its edges). */
 export interface PackStoreOptions {
-  /** Bytes of resolved delta bases kept while reading (default: half the pack, 256 KiB to 16 MiB). */
+  /** Bytes of resolved delta bases kept while reading (default: an eighth of the pack, 256 KiB to 16 MiB). */
   readonly cacheBytes?: number;
   /** Inflate through node:zlib's native handle (default) or `inflateSync` (the fallback). */
   readonly nativeInflate?: boolean;
 }
 
 const EMPTY = new Uint8Array(0);
+/** The biggest object read (sizes are kept in a Uint32Array: small integers, never boxed by V8). */
+const MAX_OBJECT_BYTES = 0xffffffff;
 
 /**
  * The objects of one git pack, kept as the pack itself plus a small index (object id → offset,
@@ -69,7 +71,7 @@ export class PackStore {
   readonly #offsets: Uint32Array;
   readonly #ends: Uint32Array;
   readonly #types: Uint8Array;
-  readonly #sizes: Float64Array;
+  readonly #sizes: Uint32Array;
   readonly #ids: Uint8Array;
   /** Open addressing, id → pack-order index + 1 (0: empty). */
   readonly #table: Int32Array;
@@ -108,13 +110,15 @@ export class PackStore {
   #rEnd = 0;
   /** An id given as hex, as bytes (for lookups). */
   readonly #probe = new Uint8Array(20);
+  readonly #sha1 = new Sha1();
+  readonly #digits = new Uint8Array(20);
 
   private constructor(pack: Uint8Array, count: number, options: PackStoreOptions) {
     this.#pack = pack;
     this.#offsets = new Uint32Array(count);
     this.#ends = new Uint32Array(count);
     this.#types = new Uint8Array(count);
-    this.#sizes = new Float64Array(count);
+    this.#sizes = new Uint32Array(count);
     this.#ids = new Uint8Array(count * 20);
     let capacity = 16;
     while (capacity < count * 2) capacity *= 2;
@@ -123,9 +127,12 @@ export class PackStore {
     this.#cacheStart = new Int32Array(count).fill(-1);
     this.#cacheLength = new Int32Array(count);
     this.#queue = new Int32Array(count);
-    // Enough for the delta bases in use at once; never more than the pack itself.
+    // Enough for the delta bases in use at once. git puts a delta close after its base, so a small
+    // ring serves: on the benchmark's pack (1,569 deltas in 3,417 objects) reading every file in
+    // tree order took 39 ms with 864 KiB (half the pack, the old default) and 43 ms with 64 KiB,
+    // and all of the arena is touched memory while the mount is materialised.
     this.#cacheLimit =
-      options.cacheBytes ?? Math.max(256 * 1024, Math.min(16 * 1024 * 1024, pack.length >>> 1));
+      options.cacheBytes ?? Math.max(256 * 1024, Math.min(16 * 1024 * 1024, pack.length >>> 3));
     this.#inflater = new Inflater(
       options.nativeInflate === undefined ? {} : { native: options.nativeInflate },
     );
@@ -234,13 +241,13 @@ export class PackStore {
     this.#remember(i);
   }
 
+  /** The table slot an id starts from: its first 30 bits (a small integer V8 never boxes). */
   #slot(bytes: Uint8Array, at: number): number {
     return (
-      (((bytes[at] as number) << 24) |
-        ((bytes[at + 1] as number) << 16) |
-        ((bytes[at + 2] as number) << 8) |
-        (bytes[at + 3] as number)) >>>
-      0
+      ((bytes[at] as number) << 22) |
+      ((bytes[at + 1] as number) << 14) |
+      ((bytes[at + 2] as number) << 6) |
+      ((bytes[at + 3] as number) >>> 2)
     );
   }
 
@@ -284,18 +291,26 @@ export class PackStore {
 
   /**
    * Git's object id of the last resolved object, into `#ids`: SHA-1 over `<type> <size>\0` and the
-   * bytes. An object in a result buffer has room for the header just before it, so the two are
-   * hashed in one call, with no hash object (and its native state) left for the collector.
+   * bytes. A small object is hashed by `Sha1`, with no string, view or hash object; a big one by
+   * node:crypto in one call over the header written into the room before it (a view and a string).
    */
   #objectId(i: number): void {
     const buf = this.#rBuf;
     const start = this.#rStart;
     const length = this.#rLength;
     const name = TYPE_NAMES[this.#rType] as string;
-    const digits = String(length);
-    const headLength = name.length + 1 + digits.length + 1;
-    let hex: string;
+    // The size in decimal, with integer arithmetic only (no number on the heap, even unoptimised).
+    const digits = this.#digits;
+    let n = length;
+    let count = 0;
+    do {
+      const digit = n % 10;
+      digits[count++] = 0x30 + digit;
+      n = (n - digit) / 10;
+    } while (n > 0);
+    const headLength = name.length + 1 + count + 1;
     if (
+      length >= NATIVE_HASH_FROM &&
       start === HEADROOM &&
       headLength <= HEADROOM &&
       (buf === this.#results[0] || buf === this.#results[1])
@@ -303,23 +318,26 @@ export class PackStore {
       let w = HEADROOM - headLength;
       for (let k = 0; k < name.length; k++) buf[w++] = name.charCodeAt(k);
       buf[w++] = 0x20;
-      for (let k = 0; k < digits.length; k++) buf[w++] = digits.charCodeAt(k);
+      while (count > 0) buf[w++] = digits[--count] as number;
       buf[w] = 0;
-      hex = hash(
+      const hex = hash(
         "sha1",
         new Uint8Array(buf.buffer, buf.byteOffset + HEADROOM - headLength, headLength + length),
         "hex",
       );
-    } else {
-      hex = createHash("sha1")
-        .update(`${name} ${length}\0`)
-        .update(buf.subarray(start, start + length))
-        .digest("hex");
+      const ids = this.#ids;
+      for (let k = 0, at = i * 20; k < 20; k++, at++) {
+        ids[at] = hexValue(hex.charCodeAt(2 * k)) * 16 + hexValue(hex.charCodeAt(2 * k + 1));
+      }
+      return;
     }
-    const ids = this.#ids;
-    for (let k = 0, at = i * 20; k < 20; k++, at++) {
-      ids[at] = hexValue(hex.charCodeAt(2 * k)) * 16 + hexValue(hex.charCodeAt(2 * k + 1));
-    }
+    const sha1 = this.#sha1;
+    for (let k = 0; k < name.length; k++) sha1.byte(name.charCodeAt(k));
+    sha1.byte(0x20);
+    while (count > 0) sha1.byte(digits[--count] as number);
+    sha1.byte(0);
+    sha1.update(buf, start, length);
+    sha1.digestInto(this.#ids, i * 20);
   }
 
   /** Reads the header of the entry at `offset` into the `#h` fields. */
@@ -332,12 +350,21 @@ export class PackStore {
     let c = pack[pos++] as number;
     const type = (c >> 4) & 7;
     let size = c & 15;
-    let shift = 4;
+    // Products of small integers, not `2 ** shift`: V8 boxes a power's result (a heap number per
+    // header before this code is optimised), and every sum made from it after.
+    let scale = 16;
     while (c & 0x80) {
       if (pos >= limit) throw damaged(`an entry at ${offset} runs past the end`);
       c = pack[pos++] as number;
-      size += (c & 0x7f) * 2 ** shift;
-      shift += 7;
+      size += (c & 0x7f) * scale;
+      scale *= 128;
+    }
+    if (size > MAX_OBJECT_BYTES) {
+      throw new MountError(
+        "ENOTSUP",
+        `the pack holds an object of ${size} bytes; objects over 4 GiB are not supported`,
+        { path: "" },
+      );
     }
     this.#hType = type;
     this.#hSize = size;
@@ -490,7 +517,7 @@ export class PackStore {
       this.#queueSize--;
     }
     if (this.#rBuf === arena) arena.copyWithin(start, this.#rStart, this.#rStart + length);
-    else arena.set(this.#rBuf.subarray(this.#rStart, this.#rStart + length), start);
+    else copyBytes(this.#rBuf, this.#rStart, arena, start, length);
     this.#head = start + length;
     this.#cacheStart[i] = start;
     this.#cacheLength[i] = length;
@@ -575,10 +602,13 @@ export class PackStore {
     return this.#rBuf.slice(this.#rStart, this.#rStart + this.#rLength);
   }
 
-  /** The entries of tree `i` (a copy of the tree, so reading other objects meanwhile is safe). */
-  treeAt(i: number): TreeReader {
-    if (this.#types[i] !== TREE) throw damaged(`object ${i} is not a tree`);
-    return new TreeReader(this.readOwnedAt(i));
+  /**
+   * Copies object `i`'s bytes into `out` from `at` on (room for `sizeAt(i)` bytes): the caller's
+   * own array, with no array made here.
+   */
+  readInto(i: number, out: Uint8Array, at: number): void {
+    this.#at(i);
+    copyBytes(this.#rBuf, this.#rStart, out, at, this.#rLength);
   }
 
   /** The tree id of a commit. */
@@ -588,27 +618,6 @@ export class PackStore {
     const match = /^tree ([0-9a-f]{40})\n/.exec(head);
     if (!match?.[1]) throw damaged(`commit ${oid} names no tree`);
     return match[1];
-  }
-
-  /** The entries of a tree object, in stored order. */
-  tree(oid: string): GitTreeItem[] {
-    this.#read(oid, "tree");
-    const bytes = this.#rBuf;
-    const end = this.#rStart + this.#rLength;
-    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    const items: GitTreeItem[] = [];
-    let pos = this.#rStart;
-    while (pos < end) {
-      const space = bytes.indexOf(0x20, pos);
-      const nul = space < 0 || space >= end ? -1 : bytes.indexOf(0, space + 1);
-      if (space < 0 || nul < 0 || nul + 21 > end) throw damaged(`tree ${oid} is malformed`);
-      const mode = buffer.toString("latin1", pos, space);
-      const name = buffer.toString("utf8", space + 1, nul);
-      const id = buffer.toString("hex", nul + 1, nul + 21);
-      items.push({ name, mode: mode.padStart(6, "0"), oid: id });
-      pos = nul + 21;
-    }
-    return items;
   }
 
   /**
@@ -627,19 +636,19 @@ export class PackStore {
     let pos = 0;
     let baseSize = 0;
     let c: number;
-    let shift = 0;
+    let scale = 1;
     do {
       c = pos < deltaLength ? (delta[pos++] as number) : 0;
-      baseSize += (c & 0x7f) * 2 ** shift;
-      shift += 7;
+      baseSize += (c & 0x7f) * scale;
+      scale *= 128;
     } while (c & 0x80 && pos < deltaLength);
     if (baseSize !== baseLength) throw damaged(`the delta at ${at} expects a base of ${baseSize} bytes`);
     let size = 0;
-    shift = 0;
+    scale = 1;
     do {
       c = pos < deltaLength ? (delta[pos++] as number) : 0;
-      size += (c & 0x7f) * 2 ** shift;
-      shift += 7;
+      size += (c & 0x7f) * scale;
+      scale *= 128;
     } while (c & 0x80 && pos < deltaLength);
     const out = this.#room(target, size);
     let written = 0;
@@ -674,30 +683,111 @@ export class PackStore {
 }
 
 /**
- * Reads a tree object's entries one at a time into its fields (no object per entry): `name`,
- * `mode` (a number: 0o40000 a folder, 0o100644 a file...), and where the entry's id sits in `bytes`.
+ * Walks trees depth first with no copy and no object per tree or entry: a tree entered is read
+ * into one stack buffer, above the trees it sits in, and dropped from it when left. The current
+ * entry is in fields (its mode, and where its name and id sit in `bytes`); the path of the folder
+ * entered is kept as bytes too, so that a file's path is made as one string, and only when asked
+ * (a path joined from names was three strings per file, and a rope V8 flattened again later).
  */
-export class TreeReader {
-  readonly bytes: Uint8Array;
-  readonly #text: Buffer;
-  #pos = 0;
-  name = "";
+export class TreeWalk {
+  readonly #store: PackStore;
+  /** The trees entered, innermost last. Positions stay valid when it grows; the array does not. */
+  bytes: Uint8Array = new Uint8Array(16 * 1024);
+  /** Per level (3 numbers): where its tree starts, where its next entry is, where it ends. */
+  #levels = new Int32Array(3 * 32);
+  /** Per level: the length of the folder path before entering it. */
+  #pathLengths = new Int32Array(32);
+  #depth = 0;
+  #top = 0;
+  /**
+   * The entered folders' path, `a/b/` (empty at the walk's top), and the same memory as a Buffer
+   * for decoding: only Uint8Arrays go through `copyBytes` (a Buffer there made V8 drop its
+   * optimised code, and run it unoptimised, boxing numbers, until it optimised it again).
+   */
+  #path = new Uint8Array(1024);
+  #pathText = Buffer.from(this.#path.buffer);
+  #pathLength = 0;
+  /** The current entry: its mode (0o40000 a folder, 0o100644 a file...), name and id in `bytes`. */
   mode = 0;
+  nameStart = 0;
+  nameEnd = 0;
   idAt = 0;
 
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
-    this.#text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  constructor(store: PackStore) {
+    this.#store = store;
   }
 
-  /** Moves to the next entry; false after the last. */
+  get depth(): number {
+    return this.#depth;
+  }
+
+  /**
+   * Enters tree `i`: at the top (depth 0) as the walk's root, else as the current entry's folder,
+   * whose name joins the path.
+   */
+  enter(i: number): void {
+    const store = this.#store;
+    if (store.typeAt(i) !== "tree") throw damaged(`object ${i} is not a tree`);
+    const depth = this.#depth;
+    if (3 * (depth + 1) > this.#levels.length) {
+      const levels = new Int32Array(this.#levels.length * 2);
+      levels.set(this.#levels);
+      this.#levels = levels;
+      const lengths = new Int32Array(this.#pathLengths.length * 2);
+      lengths.set(this.#pathLengths);
+      this.#pathLengths = lengths;
+    }
+    this.#pathLengths[depth] = this.#pathLength;
+    if (depth > 0) {
+      const nameLength = this.nameEnd - this.nameStart;
+      this.#pathRoom(nameLength + 1);
+      copyBytes(this.bytes, this.nameStart, this.#path, this.#pathLength, nameLength);
+      this.#pathLength += nameLength;
+      this.#path[this.#pathLength++] = 0x2f;
+    }
+    const size = store.sizeAt(i);
+    const start = this.#top;
+    if (start + size > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(2 * this.bytes.length, start + size + (size >>> 2)));
+      copyBytes(this.bytes, 0, grown, 0, start);
+      this.bytes = grown;
+    }
+    store.readInto(i, this.bytes, start);
+    this.#top = start + size;
+    const levels = this.#levels;
+    levels[3 * depth] = start;
+    levels[3 * depth + 1] = start;
+    levels[3 * depth + 2] = start + size;
+    this.#depth = depth + 1;
+  }
+
+  /** Leaves the innermost tree (its bytes dropped, its name off the path). */
+  leave(): void {
+    const depth = --this.#depth;
+    this.#top = this.#levels[3 * depth] as number;
+    this.#pathLength = this.#pathLengths[depth] as number;
+  }
+
+  /** Back to no tree entered. */
+  reset(): void {
+    this.#depth = 0;
+    this.#top = 0;
+    this.#pathLength = 0;
+  }
+
+  /** Moves to the innermost tree's next entry; false after its last. */
   next(): boolean {
+    const levels = this.#levels;
+    const at = 3 * (this.#depth - 1);
+    const pos = levels[at + 1] as number;
+    const end = levels[at + 2] as number;
+    if (pos >= end) return false;
     const bytes = this.bytes;
-    const pos = this.#pos;
-    if (pos >= bytes.length) return false;
-    const space = bytes.indexOf(0x20, pos);
-    const nul = space < 0 ? -1 : bytes.indexOf(0, space + 1);
-    if (space < 0 || nul < 0 || nul + 21 > bytes.length) throw damaged("a tree is malformed");
+    let space = pos;
+    while (space < end && bytes[space] !== 0x20) space++;
+    let nul = space + 1;
+    while (nul < end && bytes[nul] !== 0) nul++;
+    if (space >= end || nul + 21 > end) throw damaged("a tree is malformed");
     let mode = 0;
     for (let k = pos; k < space; k++) {
       const digit = (bytes[k] as number) - 0x30;
@@ -705,15 +795,50 @@ export class TreeReader {
       mode = mode * 8 + digit;
     }
     this.mode = mode;
-    this.name = this.#text.toString("utf8", space + 1, nul);
+    this.nameStart = space + 1;
+    this.nameEnd = nul;
     this.idAt = nul + 1;
-    this.#pos = nul + 21;
+    levels[at + 1] = nul + 21;
     return true;
+  }
+
+  /** The pack's index of the current entry's object, or -1. */
+  entryIndex(): number {
+    return this.#store.indexAt(this.bytes, this.idAt);
+  }
+
+  /** The current entry's name. */
+  name(): string {
+    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length).toString(
+      "utf8",
+      this.nameStart,
+      this.nameEnd,
+    );
+  }
+
+  /** The current entry's path from the walk's root (`a/b/name`), as one string. */
+  path(): string {
+    const nameLength = this.nameEnd - this.nameStart;
+    this.#pathRoom(nameLength);
+    copyBytes(this.bytes, this.nameStart, this.#path, this.#pathLength, nameLength);
+    return this.#pathText.toString("utf8", 0, this.#pathLength + nameLength);
   }
 
   /** The current entry's id, as hex (for messages). */
   id(): string {
-    return this.#text.toString("hex", this.idAt, this.idAt + 20);
+    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length).toString(
+      "hex",
+      this.idAt,
+      this.idAt + 20,
+    );
+  }
+
+  #pathRoom(more: number): void {
+    if (this.#pathLength + more <= this.#path.length) return;
+    const grown = new Uint8Array(Math.max(2 * this.#path.length, this.#pathLength + more));
+    grown.set(this.#path.subarray(0, this.#pathLength));
+    this.#path = grown;
+    this.#pathText = Buffer.from(grown.buffer);
   }
 }
 
@@ -730,11 +855,13 @@ function sameId(a: Uint8Array, at: number, b: Uint8Array, bt: number): boolean {
 }
 
 /**
- * `to.set(from.subarray(...), at)` without the view: a delta is mostly copies of a few dozen
- * bytes, and a view per copy was most of what reading a pack allocated on the V8 heap.
+ * `to.set(from.subarray(...), at)` without the view, up to 16 KiB: a delta is mostly copies of a
+ * few dozen bytes, and files and trees are mostly a few KiB; a view per copy (`Buffer#copy` makes
+ * one too) was most of what reading a pack allocated on the V8 heap. The loop copies about
+ * 600 MB/s here, the native copy ten times that: above 16 KiB the view is the better deal.
  */
 function copyBytes(from: Uint8Array, start: number, to: Uint8Array, at: number, length: number): void {
-  if (length > 256) {
+  if (length > 16 * 1024) {
     to.set(from.subarray(start, start + length), at);
     return;
   }
