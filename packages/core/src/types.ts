@@ -266,7 +266,8 @@ export interface MountWriteApi {
    * passes them anywhere again, so the host may keep them as the file's content instead of copying
    * them. For a provider that made a fresh array per file (an archive member as it is inflated).
    * `bytes` may be a view into a larger buffer whose other ranges nobody writes (other files of
-   * the same bundle): the host may keep the view, and the buffer with it while the file exists.
+   * the same bundle): the host may keep the view, and the buffer with it while the file exists,
+   * but must not transfer or detach `bytes.buffer` (other files live in it).
    * Optional: `defineEagerMount`'s writer falls back to `writeFile` on a host without it.
    */
   adoptFile?(absPath: string, bytes: Uint8Array, mode?: number): void;
