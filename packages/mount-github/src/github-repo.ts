@@ -226,12 +226,7 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
     // Depth first, without recursion: the walk holds the trees entered, and a folder is left when
     // its last entry has been read.
     walk.enter(top);
-    for (;;) {
-      if (!walk.next()) {
-        walk.leave();
-        if (walk.depth === 0) break;
-        continue;
-      }
+    while (walk.advance()) {
       const bytes = walk.bytes;
       const nameStart = walk.nameStart;
       const nameEnd = walk.nameEnd;
@@ -330,12 +325,7 @@ export function GitHubRepo(repo: string, options: GitHubRepoOptions = {}): GitHu
     const walk = new TreeWalk(objects);
     try {
       walk.enter(top);
-      for (;;) {
-        if (!walk.next()) {
-          walk.leave();
-          if (walk.depth === 0) break;
-          continue;
-        }
+      while (walk.advance()) {
         const mode = walk.mode;
         if (mode === SUBMODULE || mode === LINK || !isPathName(walk)) continue;
         const entry = walk.entryIndex();

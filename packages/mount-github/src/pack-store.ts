@@ -775,6 +775,19 @@ export class TreeWalk {
     this.#pathLength = 0;
   }
 
+  /**
+   * Depth first through everything entered: the next entry, leaving each tree after its last one
+   * (a folder the caller `enter`s is walked before its siblings); false when the outermost tree
+   * is done.
+   */
+  advance(): boolean {
+    for (;;) {
+      if (this.next()) return true;
+      this.leave();
+      if (this.#depth === 0) return false;
+    }
+  }
+
   /** Moves to the innermost tree's next entry; false after its last. */
   next(): boolean {
     const levels = this.#levels;
