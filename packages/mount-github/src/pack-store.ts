@@ -717,10 +717,6 @@ export class TreeWalk {
     this.#store = store;
   }
 
-  get depth(): number {
-    return this.#depth;
-  }
-
   /**
    * Enters tree `i`: at the top (depth 0) as the walk's root, else as the current entry's folder,
    * whose name joins the path.
