@@ -2,6 +2,7 @@ import { type ClientRequest, request as httpRequest, type IncomingMessage } from
 import { request as httpsRequest } from "node:https";
 import { MountError } from "@ws/core";
 import { classifyNetworkError, concatBytes } from "@ws/provider-kit";
+import { isRedirect, redirectTarget } from "./redirect.js";
 import { type BodyReceiver, type GitTlsOptions, socketExchange } from "./socket-exchange.js";
 
 /** One request of the git client. */
@@ -121,20 +122,12 @@ export class GitTransport {
         const response = await this.#send(url, method, headers, payload);
         const status = response.statusCode ?? 0;
         const location = response.headers.location;
-        if ([301, 302, 303, 307, 308].includes(status) && location && hop < 5) {
+        if (isRedirect(status, location) && hop < 5) {
           response.resume();
-          const next = new URL(location, url);
-          // As fetch does: credentials never follow a redirect to another origin.
-          if (next.origin !== new URL(url).origin) {
-            for (const name of Object.keys(headers)) {
-              if (name.toLowerCase() === "authorization") delete headers[name];
-            }
-          }
-          url = next.toString();
-          if (status === 303 || ((status === 301 || status === 302) && method === "POST")) {
-            method = "GET";
-            payload = undefined;
-          }
+          const next = redirectTarget(new URL(url), status, location, method, headers);
+          url = next.url.toString();
+          method = next.method;
+          if (next.asGet) payload = undefined;
           continue;
         }
         const responseHeaders: Record<string, string> = {};

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { gunzip, gunzipSync } from "node:zlib";
 import { type NodeDispatcher, nodeDispatcher } from "@ws/provider-kit";
+import { isRedirect, redirectTarget } from "./redirect.js";
 
 /** What Octokit passes to its `fetch`. */
 export interface RestFetchInit {
@@ -43,7 +44,6 @@ export interface RestFetchOptions {
   readonly maxBodyBytes: number;
 }
 
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 10;
 const SYNC_GUNZIP_BYTES = 1024 * 1024;
 
@@ -233,24 +233,21 @@ export function restFetch(options: RestFetchOptions): RestFetch {
     for (let hops = 0; ; hops++) {
       const answer = await fetchOnce(url, method, headers, body, init.signal ?? undefined);
       const location = answer.headers.get("location");
-      if (!REDIRECTS.has(answer.status) || location === undefined || init.redirect === "manual")
-        return answer;
+      if (!isRedirect(answer.status, location) || init.redirect === "manual") return answer;
       if (init.redirect === "error") throw new TypeError(`${url.origin} redirected to ${location}`);
       if (hops >= MAX_REDIRECTS)
         throw new TypeError(`more than ${MAX_REDIRECTS} redirects from ${String(input)}`);
-      const next = new URL(location, url);
-      if (next.protocol !== "http:" && next.protocol !== "https:") {
-        throw new TypeError(`${url.origin} redirected to a ${next.protocol} URL`);
+      const next = redirectTarget(url, answer.status, location, method, headers);
+      if (next.url.protocol !== "http:" && next.url.protocol !== "https:") {
+        throw new TypeError(`${url.origin} redirected to a ${next.url.protocol} URL`);
       }
-      // As WHATWG fetch: credentials stay with their origin; 303 (and 301/302 of a POST) become a GET.
-      if (next.origin !== url.origin) delete headers["authorization"];
-      if (answer.status === 303 || ((answer.status === 301 || answer.status === 302) && method === "POST")) {
-        method = "GET";
+      method = next.method;
+      if (next.asGet) {
         body = undefined;
         delete headers["content-type"];
         delete headers["content-length"];
       }
-      url = next;
+      url = next.url;
     }
   };
   return Object.assign(restFetchImpl, {
