@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { MountError, type PutSource } from "@ws/core";
+import { MountError } from "@ws/core";
 import { type MiniflareR2Server, startMiniflareR2 } from "@ws/test-servers";
 import { type MountConflict, Workspace } from "@ws/workspace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { largeFileStreamed } from "../../workspace/test/exec-scenarios.js";
+import { patternSource } from "../../workspace/test/pattern-source.js";
 import { type Faults, recordingBinding } from "../test/recording-binding.js";
 import type { R2BucketBinding, R2UploadedPartLike } from "./r2-binding.js";
 import { R2Bucket } from "./r2-bucket.js";
@@ -15,36 +16,6 @@ const codeOf = async (p: Promise<unknown>): Promise<string> =>
     () => "resolved",
     (e: unknown) => (MountError.isInstance(e) ? e.code : `not a MountError: ${String(e)}`),
   );
-
-/** `size` bytes of a pattern, data only in `extents` (all of it when absent); counts what is read. */
-function patternSource(
-  size: number,
-  extents?: Array<[number, number]>,
-  failAt?: number,
-): PutSource & { bytesRead: number; whole(): Uint8Array } {
-  const byteAt = (i: number): number => (i * 31 + (i >>> 13)) & 0xff;
-  const data = extents ?? [[0, size]];
-  const source = {
-    size,
-    ...(extents ? { extents } : {}),
-    bytesRead: 0,
-    async read(start: number, end: number): Promise<Uint8Array> {
-      if (failAt !== undefined && end > failAt) throw new Error(`the source failed at byte ${failAt}`);
-      source.bytesRead += end - start;
-      const out = new Uint8Array(end - start);
-      for (const [s, e] of data) {
-        for (let i = Math.max(s, start); i < Math.min(e, end); i++) out[i - start] = byteAt(i);
-      }
-      return out;
-    },
-    whole(): Uint8Array {
-      const out = new Uint8Array(size);
-      for (const [s, e] of data) for (let i = s; i < e; i++) out[i] = byteAt(i);
-      return out;
-    },
-  };
-  return source;
-}
 
 describe("R2Bucket.putStream on Miniflare's R2 binding", { timeout: 120_000 }, () => {
   let server: MiniflareR2Server;

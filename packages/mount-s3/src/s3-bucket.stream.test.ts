@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { PutSource } from "@ws/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { patternSource } from "../../workspace/test/pattern-source.js";
 import {
   backendClient,
   bucketName,
@@ -16,33 +16,6 @@ import { S3Bucket } from "./s3-bucket.js";
 
 const MiB = 1024 * 1024;
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
-
-/** A sparse source: `size` bytes, data only in `extents` (a byte pattern), zeros elsewhere; counts what is read. */
-function sparseSource(
-  size: number,
-  extents: Array<[number, number]>,
-): PutSource & { read_: number; whole(): Uint8Array } {
-  const byteAt = (i: number): number => (i * 31 + 7) & 0xff;
-  const source = {
-    size,
-    extents,
-    read_: 0,
-    async read(start: number, end: number): Promise<Uint8Array> {
-      source.read_ += end - start;
-      const out = new Uint8Array(end - start);
-      for (const [s, e] of extents) {
-        for (let i = Math.max(s, start); i < Math.min(e, end); i++) out[i - start] = byteAt(i);
-      }
-      return out;
-    },
-    whole(): Uint8Array {
-      const out = new Uint8Array(size);
-      for (const [s, e] of extents) for (let i = s; i < e; i++) out[i] = byteAt(i);
-      return out;
-    },
-  };
-  return source;
-}
 
 describe.each(SERVER_NAMES)("S3Bucket.putStream on %s", (name) => {
   const info = serverInfo(name);
@@ -66,14 +39,14 @@ describe.each(SERVER_NAMES)("S3Bucket.putStream on %s", (name) => {
 
   it("uploads a large source as a multipart upload, reading only its data, holes sent as zeros", async () => {
     const mount = mountOf({ partSize: 5 * MiB, multipartThreshold: 5 * MiB });
-    const source = sparseSource(12 * MiB + 3, [
+    const source = patternSource(12 * MiB + 3, [
       [0, 100],
       [7 * MiB, 7 * MiB + 4096],
     ]);
     const { etag } = await mount.putStream!("big.bin", source, { mode: 0o640, mtime: 1_700_000_000_000 });
     // Three parts: S3 names a multipart object's etag "<md5 of the parts' md5s>-3".
     expect(etag).toMatch(/-3"?$/);
-    expect(source.read_).toBe(100 + 4096);
+    expect(source.bytesRead).toBe(100 + 4096);
     const stored = (await getObject(backend, bucket, "big.bin"))!;
     expect(stored.length).toBe(source.size);
     expect(sha256(stored)).toBe(sha256(source.whole()));
@@ -83,7 +56,7 @@ describe.each(SERVER_NAMES)("S3Bucket.putStream on %s", (name) => {
 
   it("reads a source below the multipart threshold whole and puts it once", async () => {
     const mount = mountOf({ partSize: 5 * MiB, multipartThreshold: 16 * MiB });
-    const source = sparseSource(MiB, [[10, 20]]);
+    const source = patternSource(MiB, [[10, 20]]);
     const { etag } = await mount.putStream!("small.bin", source);
     expect(etag).not.toMatch(/-\d+"?$/);
     expect(sha256((await getObject(backend, bucket, "small.bin"))!)).toBe(sha256(source.whole()));
@@ -94,19 +67,19 @@ describe.each(SERVER_NAMES)("S3Bucket.putStream on %s", (name) => {
     if (name === "swift") {
       // Swift's s3api answers 501 to conditional PUTs: refused by name, nothing written.
       expect(
-        await codeOf(mount.putStream!("cond.bin", sparseSource(6 * MiB, [[0, 10]]), { ifNoneMatch: "*" })),
+        await codeOf(mount.putStream!("cond.bin", patternSource(6 * MiB, [[0, 10]]), { ifNoneMatch: "*" })),
       ).toBe("ENOTSUP");
       expect(await getObject(backend, bucket, "cond.bin")).toBeUndefined();
       return;
     }
-    const first = await mount.putStream!("cond.bin", sparseSource(6 * MiB, [[0, 6 * MiB]]), {
+    const first = await mount.putStream!("cond.bin", patternSource(6 * MiB, [[0, 6 * MiB]]), {
       ifNoneMatch: "*",
     });
     expect(first.etag).toBeDefined();
     expect(
-      await codeOf(mount.putStream!("cond.bin", sparseSource(6 * MiB, [[0, 10]]), { ifNoneMatch: "*" })),
+      await codeOf(mount.putStream!("cond.bin", patternSource(6 * MiB, [[0, 10]]), { ifNoneMatch: "*" })),
     ).toBe("EEXIST");
-    const second = sparseSource(6 * MiB, [[5, 50]]);
+    const second = patternSource(6 * MiB, [[5, 50]]);
     await mount.putStream!("cond.bin", second, { ifMatch: first.etag! });
     expect(sha256((await getObject(backend, bucket, "cond.bin"))!)).toBe(sha256(second.whole()));
     expect(await codeOf(mount.putStream!("cond.bin", second, { ifMatch: first.etag! }))).toBe("ESTALE");
@@ -114,9 +87,9 @@ describe.each(SERVER_NAMES)("S3Bucket.putStream on %s", (name) => {
 
   it("refuses a source whose extents leave the file, before any request", async () => {
     const mount = mountOf();
-    expect(await codeOf(mount.putStream!("bad.bin", sparseSource(10, [[5, 20]])))).toBe("EINVAL");
+    expect(await codeOf(mount.putStream!("bad.bin", patternSource(10, [[5, 20]])))).toBe("EINVAL");
     const ro = S3Bucket({ bucket, clientConfig: clientConfig(info) });
     mounts.push(ro);
-    expect(await codeOf(ro.putStream!("x.bin", sparseSource(10, [[0, 10]])))).toBe("EROFS");
+    expect(await codeOf(ro.putStream!("x.bin", patternSource(10, [[0, 10]])))).toBe("EROFS");
   });
 });
